@@ -1,0 +1,41 @@
+# Footfall: `make demo` sets up and runs the product; `make test` sets up and passes the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FOOTFALL := $(VENV)/bin/footfall
+PYTEST_ARGS ?=
+
+.PHONY: help setup up down status bootstrap demo test unit integration clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install Debian packages (as root), the virtual environment and the Flink connector jars
+	@bash footfall/stack/setup.sh
+
+up: setup ## start the local services that are not running, wait until they answer, create the schema
+	@$(FOOTFALL) up
+
+down: ## stop the services the project started (by pid)
+	@if [ -x $(FOOTFALL) ]; then $(FOOTFALL) down; else echo "nothing set up yet"; fi
+
+status: ## each component with its state, address and version
+	@$(FOOTFALL) status
+
+bootstrap: ## create missing tables and topics (idempotent)
+	@$(FOOTFALL) bootstrap
+
+demo: setup ## set up and run everything with its embedded defaults
+	@$(FOOTFALL) demo
+
+test: setup ## set up and run every test (unit and integration; starts the stack if needed)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: setup ## only the fast unit tests (no services needed)
+	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+integration: setup ## only the tests against the real local stack
+	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+clean: down ## stop the services and delete their data (var/)
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Streamlit app: pages lay out; query and layer builders live beside them."""

@@ -1,0 +1,98 @@
+"""`footfall`: the project's command. Run `footfall --help`.
+
+Every failure a user can cause (a bad setting, a port taken, a service down) ends in
+one line on stderr naming what to change, and a non-zero exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import clickhouse_driver.errors
+import psycopg
+import redis
+from kafka.errors import KafkaError
+
+from footfall.settings import ConfigError, Settings
+from footfall.stack import bootstrap, manager
+from footfall.stack.services import StackError
+
+#: A service that answers with an error, or not at all, while a command runs.
+SERVICE_ERRORS = (clickhouse_driver.errors.Error, psycopg.Error, redis.RedisError, KafkaError)
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    manager.up(settings)
+    if not args.no_bootstrap:
+        bootstrap.bootstrap(settings)
+    return 0
+
+
+def _down(settings: Settings, args: argparse.Namespace) -> int:
+    if not manager.down(settings):
+        print("nothing of the project's was running")
+    return 0
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    rows = manager.status(settings)
+    print(manager.format_rows(rows))
+    return 0 if all(row.healthy for row in rows) else 1
+
+
+def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    bootstrap.bootstrap(settings)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    _up(settings, argparse.Namespace(no_bootstrap=False))
+    print(manager.format_rows(manager.status(settings)))
+    print(
+        "\nThe demo currently starts only the stack: the metrics job, the simulator and the "
+        "dashboards have not landed yet.\nStop everything with `make down`."
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="footfall", description="Real-time footfall analytics for shopping malls.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser("up", help="start the local services that are not running, wait, create the schema")
+    up.add_argument("--no-bootstrap", action="store_true", help="do not create the schema and topics")
+    up.set_defaults(run=_up)
+    commands.add_parser("down", help="stop the local services the project started").set_defaults(run=_down)
+    commands.add_parser("status", help="each component with its state, address and version").set_defaults(
+        run=_status
+    )
+    commands.add_parser("bootstrap", help="create missing tables and topics (idempotent)").set_defaults(
+        run=_bootstrap
+    )
+    commands.add_parser("demo", help="run the product with its embedded defaults").set_defaults(run=_demo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # Client libraries log every refused connection with a traceback; while we poll a
+    # starting service those are expected, and real failures are reported by us in one line.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    for noisy in ("clickhouse_driver", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    try:
+        return args.run(Settings(), args)
+    except (ConfigError, StackError, ValueError, OSError) as err:
+        print(f"footfall: error: {err}", file=sys.stderr)
+        return 2 if isinstance(err, ConfigError) else 1
+    except SERVICE_ERRORS as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(f"footfall: error: {type(err).__name__}: {first_line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

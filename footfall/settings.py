@@ -1,0 +1,192 @@
+"""Settings for every component, read from the environment (and an optional `.env`).
+
+Each component has its own settings object with the prefix of its variables; every
+field has a local default so that a fresh clone runs with nothing set. `.env.example`
+lists every variable. Secrets are `SecretStr`, so they never show up in a repr or a log.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, ClassVar, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The repository root: the project is installed editable, so this is the checkout.
+ROOT = Path(__file__).resolve().parent.parent
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line naming the variable."""
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore", frozen=True)
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets `field`."""
+        return f"{cls.model_config['env_prefix']}{field}".upper()
+
+
+class Topics:
+    """Kafka topic names: these are contracts (DESIGN.md §3, §5), not configuration."""
+
+    WIFI_PROBES: ClassVar[str] = "wifi-probes"
+    DOOR_SENSORS: ClassVar[str] = "door-sensors"
+    FAVORITE_SHOPS: ClassVar[str] = "favorite-shops"
+    DEAD_LETTERS: ClassVar[str] = "dead-letters"
+    ALL: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, FAVORITE_SHOPS, DEAD_LETTERS)
+
+
+class KafkaSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_KAFKA_")
+
+    host: str = "127.0.0.1"
+    port: Port = 9092
+    #: A comma-separated broker list; when set it replaces host:port (e.g. a real cluster).
+    bootstrap_servers: str = ""
+    #: Partitions of every topic the bootstrap creates, unless `topic_partitions` names it.
+    partitions: int = Field(2, ge=1)
+    #: Per-topic partition counts as JSON, e.g. {"wifi-probes": 4}.
+    topic_partitions: dict[str, Annotated[int, Field(ge=1)]] = {}
+    replication_factor: int = Field(1, ge=1)
+
+    @property
+    def servers(self) -> str:
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+    def partitions_of(self, topic: str) -> int:
+        return self.topic_partitions.get(topic, self.partitions)
+
+
+class ClickHouseSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_CLICKHOUSE_")
+
+    host: str = "127.0.0.1"
+    port: Port = 9000  # native protocol, what clickhouse-driver speaks
+    http_port: Port = 8123
+    user: str = "default"
+    password: SecretStr = SecretStr("")
+    database: str = "footfall"
+
+
+class RedisSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_REDIS_")
+
+    host: str = "127.0.0.1"
+    port: Port = 6379
+    db: int = Field(0, ge=0)
+    password: SecretStr = SecretStr("")
+
+
+class PostgresSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_POSTGRES_")
+
+    host: str = "127.0.0.1"
+    port: Port = 5432
+    database: str = "footfall"
+    user: str = "footfall"
+    password: SecretStr = SecretStr("footfall")
+    schema_name: str = Field("footfall", alias="FOOTFALL_POSTGRES_SCHEMA")
+
+    def conninfo(self, database: str | None = None) -> dict[str, object]:
+        """Keyword arguments for `psycopg.connect`."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "dbname": database or self.database,
+            "user": self.user,
+            "password": self.password.get_secret_value(),
+            "connect_timeout": 3,
+        }
+
+
+class FlinkSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_FLINK_")
+
+    #: Where `make setup` puts the connector jars taken out of the libraries wheel.
+    jars_dir: Path = ROOT / ".venv" / "flink-jars"
+
+
+class DashboardSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_DASHBOARD_")
+
+    port: Port = 8501
+
+
+SERVICE_NAMES = ("kafka", "clickhouse", "redis", "postgres")
+
+
+class StackSettings(_Settings):
+    """The local services the project runs itself (DESIGN.md §6 local defaults)."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
+
+    #: Data, config, logs and pids of every local service live under this folder.
+    var_dir: Path = ROOT / "var"
+    #: Which services `footfall up` runs locally; the others are used where configured.
+    local_services: Annotated[tuple[str, ...], NoDecode] = SERVICE_NAMES
+    #: Seconds `footfall up` waits for a service to answer.
+    start_timeout: float = Field(90.0, gt=0)
+
+    @field_validator("local_services", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(name.strip() for name in value.split(",") if name.strip())
+        unknown = set(value) - set(SERVICE_NAMES)  # type: ignore[arg-type]
+        if unknown:
+            raise ValueError(f"unknown service {sorted(unknown)}, choose from {','.join(SERVICE_NAMES)}")
+        return value
+
+
+S = TypeVar("S", bound=_Settings)
+
+
+def load(cls: type[S]) -> S:
+    """Build a settings object; an invalid value raises a one-line `ConfigError`."""
+    try:
+        return cls()
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        alias = cls.model_fields[field].alias if field in cls.model_fields else None
+        name = (alias or cls.env_name(field)) if field else cls.__name__
+        raise ConfigError(f"{name}={first.get('input')!r}: {first['msg']}") from None
+
+
+class Settings:
+    """All components' settings, each loaded on first use."""
+
+    @cached_property
+    def kafka(self) -> KafkaSettings:
+        return load(KafkaSettings)
+
+    @cached_property
+    def clickhouse(self) -> ClickHouseSettings:
+        return load(ClickHouseSettings)
+
+    @cached_property
+    def redis(self) -> RedisSettings:
+        return load(RedisSettings)
+
+    @cached_property
+    def postgres(self) -> PostgresSettings:
+        return load(PostgresSettings)
+
+    @cached_property
+    def flink(self) -> FlinkSettings:
+        return load(FlinkSettings)
+
+    @cached_property
+    def dashboard(self) -> DashboardSettings:
+        return load(DashboardSettings)
+
+    @cached_property
+    def stack(self) -> StackSettings:
+        return load(StackSettings)

@@ -1,0 +1,98 @@
+"""Idempotent schema bootstrap: ClickHouse tables, PostgreSQL dimension tables, Kafka topics.
+
+Safe to run any number of times against a running stack or production systems: it only
+creates what is missing and never drops or alters anything that exists.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from string import Template
+
+import psycopg
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from footfall import clients
+from footfall.settings import ClickHouseSettings, KafkaSettings, PostgresSettings, Settings, Topics
+
+SCHEMA = Path(__file__).parent / "schema"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def identifier(value: str, variable: str) -> str:
+    """A database or schema name, checked before it is placed into DDL."""
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{variable}={value!r}: not a plain SQL identifier")
+    return value
+
+
+def render(name: str, **identifiers: str) -> list[str]:
+    """The statements of a schema file with its identifiers substituted."""
+    text = Template((SCHEMA / name).read_text()).substitute(identifiers)
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
+
+
+def clickhouse_tables(settings: ClickHouseSettings) -> list[str]:
+    database = identifier(settings.database, ClickHouseSettings.env_name("database"))
+    client = clients.clickhouse(settings, database="")
+    try:
+        for statement in render("clickhouse.sql", database=database):
+            client.execute(statement)
+        return [row[0] for row in client.execute(f"SHOW TABLES FROM {database}")]
+    finally:
+        client.disconnect()
+
+
+def postgres_tables(settings: PostgresSettings) -> list[str]:
+    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    _ensure_database(settings)
+    with clients.postgres(settings) as conn:
+        for statement in render("postgres.sql", schema=schema):
+            conn.execute(statement)
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (schema,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _ensure_database(settings: PostgresSettings) -> None:
+    """Create the database on a fresh local server; an existing one is used as it is."""
+    try:
+        clients.postgres(settings).close()
+        return
+    except psycopg.OperationalError as err:
+        if "does not exist" not in str(err):
+            raise
+    with clients.postgres(settings, database="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.database,)).fetchone()
+        if not exists:
+            name = identifier(settings.database, PostgresSettings.env_name("database"))
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def kafka_topics(settings: KafkaSettings) -> list[str]:
+    admin = clients.kafka_admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(topic, settings.partitions_of(topic), settings.replication_factor)
+            for topic in Topics.ALL
+            if topic not in existing
+        ]
+        for topic in wanted:  # one at a time: a concurrent creator must not fail the others
+            try:
+                admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass
+        return sorted(set(admin.list_topics()) & set(Topics.ALL))
+    finally:
+        admin.close()
+
+
+def bootstrap(settings: Settings, report=print) -> None:  # type: ignore[no-untyped-def]
+    report(f"clickhouse  tables: {', '.join(clickhouse_tables(settings.clickhouse))}")
+    report(f"postgres    tables: {', '.join(postgres_tables(settings.postgres))}")
+    report(f"kafka       topics: {', '.join(kafka_topics(settings.kafka))}")

@@ -1,0 +1,111 @@
+"""Background processes the project owns, tracked by pid files.
+
+`footfall down` must stop only what `footfall up` started, so every process we start
+writes a pid file, and a pid counts as ours only while that process still runs the
+program we started (a pid reused by something else is not ours).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PidFile:
+    path: Path
+    #: A word that appears in the command line of the process we started.
+    program: str
+
+    def read(self) -> int | None:
+        """The pid of our process if it is still running, else None."""
+        try:
+            pid = int(self.path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return None
+        if self.program not in cmdline or _is_zombie(pid):
+            return None
+        return pid
+
+    def write(self, pid: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(f"{pid}\n")
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def spawn(argv: list[str], log: Path, cwd: Path, user: str | None = None) -> subprocess.Popen[bytes]:
+    """Start `argv` detached from our terminal, its output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,  # survives the shell that ran `make up`
+            user=user,
+            group=user,
+        )
+
+
+def stop(pid: int, sig: signal.Signals, timeout: float) -> bool:
+    """Send `sig`, wait up to `timeout` s for the process to go, then kill it. True if it went."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    time.sleep(0.5)
+    return not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    except ChildProcessError:
+        pass
+    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True if something accepts connections on host:port or holds the address."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        pass
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False

@@ -1,0 +1,34 @@
+-- Mall layout dimension tables (DESIGN.md §3), created idempotently by `footfall bootstrap`.
+-- The Flink job reads them through cached JDBC lookup joins, so rows added here are
+-- picked up without a restart. Coordinates are metres from the mall's origin.
+-- `${schema}` is the only substitution (FOOTFALL_POSTGRES_SCHEMA).
+
+CREATE SCHEMA IF NOT EXISTS ${schema};
+
+CREATE TABLE IF NOT EXISTS ${schema}.malls (
+    mall_id     text PRIMARY KEY,
+    name        text NOT NULL,
+    tz          text NOT NULL,              -- IANA zone: days and hours are local to it
+    origin_lat  double precision NOT NULL,
+    origin_lon  double precision NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ${schema}.shops (
+    mall_id     text NOT NULL REFERENCES ${schema}.malls (mall_id),
+    shop_code   text NOT NULL,
+    shop_name   text NOT NULL,
+    category    text NOT NULL,
+    -- JSON [[x, y], ...] kept as text: Flink's JDBC dialect has no jsonb type.
+    polygon     text NOT NULL CHECK (json_typeof(polygon::json) = 'array'),
+    PRIMARY KEY (mall_id, shop_code)
+);
+
+CREATE TABLE IF NOT EXISTS ${schema}.probes (
+    ap_mac      text PRIMARY KEY,           -- lower case, ':' separated
+    mall_id     text NOT NULL REFERENCES ${schema}.malls (mall_id),
+    shop_code   text,                       -- NULL for corridor probes
+    x           double precision NOT NULL,
+    y           double precision NOT NULL,
+    floor       integer NOT NULL DEFAULT 0,
+    FOREIGN KEY (mall_id, shop_code) REFERENCES ${schema}.shops (mall_id, shop_code)
+);

@@ -1,0 +1,1 @@
+"""PyFlink jobs: SQL files for the hot path, thin Python launchers, sinks."""

@@ -1,0 +1,1 @@
+"""Mall model, probe and door-sensor generator, load generator."""
