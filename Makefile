@@ -1,6 +1,6 @@
 # Footfall: `make demo` sets up and runs the product; `make test` sets up and passes the tests.
 SHELL := /bin/bash
-VENV ?= .venv
+VENV := .venv
 PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(err, ConfigError) else 1
     except SERVICE_ERRORS as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        print(f"footfall: error: {type(err).__name__}: {first_line}", file=sys.stderr)
+        hint = "; `make up` starts the local stack, `make status` shows what answers"
+        print(f"footfall: error: {type(err).__name__}: {first_line}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

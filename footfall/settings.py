@@ -106,11 +106,18 @@ class PostgresSettings(_Settings):
         }
 
 
+def _under_root(value: object) -> object:
+    """Relative paths in settings are relative to the checkout, not the current folder."""
+    return ROOT / value if isinstance(value, (str, Path)) and not Path(value).is_absolute() else value
+
+
 class FlinkSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_FLINK_")
 
     #: Where `make setup` puts the connector jars taken out of the libraries wheel.
     jars_dir: Path = ROOT / ".venv" / "flink-jars"
+
+    _resolve = field_validator("jars_dir", mode="before")(_under_root)
 
 
 class DashboardSettings(_Settings):
@@ -133,6 +140,8 @@ class StackSettings(_Settings):
     local_services: Annotated[tuple[str, ...], NoDecode] = SERVICE_NAMES
     #: Seconds `footfall up` waits for a service to answer.
     start_timeout: float = Field(90.0, gt=0)
+
+    _resolve = field_validator("var_dir", mode="before")(_under_root)
 
     @field_validator("local_services", mode="before")
     @classmethod

@@ -93,10 +93,12 @@ def _wait(service: Service, process, deadline: float) -> None:  # type: ignore[n
         time.sleep(0.25)
 
 
-def down(settings: Settings, report: Report = print) -> list[str]:
-    """Stop the processes `up` started (every service with a live pid file)."""
+def down(settings: Settings, report: Report = print, only: list[str] | None = None) -> list[str]:
+    """Stop the processes `up` started (every service with a live pid file, or those named)."""
     stopped = []
     for service in reversed(all_services(settings)):
+        if only is not None and service.name not in only:
+            continue
         pid = service.pidfile.read()
         if pid is None:
             service.pidfile.remove()

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-VENV=${FOOTFALL_VENV:-.venv}
+VENV=.venv
 PYTHON=${PYTHON:-python3}
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -1,0 +1,147 @@
+"""The local stack answers, holds the schema of DESIGN.md §3/§5, and moves a message."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+import pytest
+from kafka import TopicPartition
+
+from footfall import clients
+from footfall.settings import Settings, Topics
+from footfall.stack import bootstrap, manager
+from tests.stack.test_bootstrap import CONTRACT
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_component_answers_with_its_version(stack: Settings) -> None:
+    rows = {row.component: row for row in manager.status(stack)}
+    assert set(rows) == {"kafka", "clickhouse", "redis", "postgres", "flink"}
+    assert all(row.healthy for row in rows.values()), rows
+    assert rows["clickhouse"].version.split(".")[0].isdigit()
+    assert rows["redis"].version.startswith("7.")
+    assert rows["postgres"].version.startswith("15")
+    assert "connector jars 5/5" in rows["flink"].version
+
+
+def test_clickhouse_holds_every_contract_table_with_its_engine(stack: Settings) -> None:
+    client = clients.clickhouse(stack.clickhouse)
+    engines = dict(
+        client.execute("SELECT name, engine FROM system.tables WHERE database = %(db)s", {"db": stack.clickhouse.database})
+    )
+    assert set(CONTRACT) <= set(engines)
+    assert {name for name, engine in engines.items() if engine == "ReplacingMergeTree"} == set(CONTRACT) - {"positions"}
+    columns = client.execute(
+        "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'favorite_shop_daily'",
+        {"db": stack.clickhouse.database},
+    )
+    assert [c for (c,) in columns][:-1] == CONTRACT["favorite_shop_daily"]
+
+
+def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) -> None:
+    with clients.postgres(stack.postgres) as conn:
+        keys = conn.execute(
+            """
+            SELECT tc.table_name, string_agg(kcu.column_name, ',' ORDER BY kcu.ordinal_position)
+            FROM information_schema.table_constraints tc
+            JOIN information_schema.key_column_usage kcu USING (constraint_schema, constraint_name)
+            WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = %s
+            GROUP BY tc.table_name
+            """,
+            (stack.postgres.schema_name,),
+        ).fetchall()
+    assert dict(keys) == {"malls": "mall_id", "shops": "mall_id,shop_code", "probes": "ap_mac"}
+
+
+def test_topics_exist_with_their_configured_partitions(stack: Settings) -> None:
+    consumer = clients.kafka_consumer(stack.kafka)
+    try:
+        for topic in Topics.ALL:
+            assert len(consumer.partitions_for_topic(topic) or ()) == stack.kafka.partitions_of(topic), topic
+    finally:
+        consumer.close()
+
+
+def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> None:
+    scratch = stack.clickhouse.model_copy(update={"database": f"ff_test_{unique}"})
+    client = clients.clickhouse(scratch, database="")
+    try:
+        bootstrap.clickhouse_tables(scratch)
+        client.execute(
+            f"INSERT INTO {scratch.database}.peak_hour_daily (mall_id, day, hour, visitors, version) VALUES",
+            [("m1", datetime.date(2026, 11, 20), 17, 42, 1)],
+        )
+        assert bootstrap.clickhouse_tables(scratch) == bootstrap.clickhouse_tables(scratch)
+        assert client.execute(f"SELECT hour, visitors FROM {scratch.database}.peak_hour_daily FINAL") == [(17, 42)]
+    finally:
+        client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
+    assert bootstrap.postgres_tables(stack.postgres) == ["malls", "probes", "shops"]
+    assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
+
+
+def _probe_event(unique: str) -> dict[str, object]:
+    return {
+        "event_id": f"it-{unique}",
+        "ap_mac": "02:00:00:00:00:01",
+        "device_mac": "A4-5E-60-C2-11-0F",
+        "rssi": -61,
+        "occur_time": int(time.time() * 1000),
+    }
+
+
+def test_a_probe_event_produced_to_wifi_probes_is_consumed_back(stack: Settings, unique: str) -> None:
+    event = _probe_event(unique)
+    producer = clients.kafka_producer(stack.kafka, value_serializer=lambda v: json.dumps(v).encode())
+    producer.send(Topics.WIFI_PROBES, key=b"a4:5e:60:c2:11:0f", value=event).get(timeout=10)
+    producer.close()
+
+    # A consumer group, as the jobs' consumers and monitoring use, reading from the start.
+    consumer = clients.kafka_consumer(
+        stack.kafka,
+        group_id=f"footfall-test-{unique}",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=1000,
+        value_deserializer=lambda raw: json.loads(raw),
+    )
+    consumer.subscribe([Topics.WIFI_PROBES])
+    found = None
+    deadline = time.monotonic() + 60
+    try:
+        while found is None and time.monotonic() < deadline:
+            for message in consumer:
+                if message.value.get("event_id") == event["event_id"]:
+                    found = message
+                    break
+    finally:
+        consumer.close()
+    assert found is not None, "the produced probe event never came back"
+    assert found.value == event and found.key == b"a4:5e:60:c2:11:0f"
+
+
+def test_a_message_can_be_read_back_by_seeking_to_its_offset(stack: Settings, unique: str) -> None:
+    producer = clients.kafka_producer(stack.kafka)
+    metadata = producer.send(Topics.DEAD_LETTERS, value=f"seek-{unique}".encode()).get(timeout=10)
+    producer.close()
+    consumer = clients.kafka_consumer(stack.kafka, consumer_timeout_ms=5000)
+    partition = TopicPartition(Topics.DEAD_LETTERS, metadata.partition)
+    consumer.assign([partition])
+    consumer.seek(partition, metadata.offset)
+    try:
+        first = next(iter(consumer))
+    finally:
+        consumer.close()
+    assert first.value == f"seek-{unique}".encode()
+
+
+def test_redis_stores_and_returns_a_hash(stack: Settings, unique: str) -> None:
+    client = clients.redis_client(stack.redis)
+    key = f"ff:test-{unique}:today"
+    try:
+        client.hset(key, mapping={"visitors": 12, "peak_hour": 17})
+        assert client.hgetall(key) == {"visitors": "12", "peak_hour": "17"}
+    finally:
+        client.delete(key)
+

@@ -1,0 +1,71 @@
+import re
+
+import pytest
+
+from footfall.stack.bootstrap import identifier, render
+
+# DESIGN.md §5: table -> key columns + value columns.
+CONTRACT = {
+    "mall_daily": ["mall_id", "day", "visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries"],
+    "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors"],
+    "top_shops_daily": ["mall_id", "day", "rank", "shop_code", "shop_name", "visitors"],
+    "mall_hourly": ["mall_id", "day", "hour", "visitors", "door_entries"],
+    "peak_hour_daily": ["mall_id", "day", "hour", "visitors"],
+    "favorite_shop_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds"],
+    "repeat_shops_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits"],
+    "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
+}
+KEYS = {
+    "mall_daily": "mall_id, day",
+    "shop_daily": "mall_id, day, shop_code",
+    "top_shops_daily": "mall_id, day, rank",
+    "mall_hourly": "mall_id, day, hour",
+    "peak_hour_daily": "mall_id, day",
+    "favorite_shop_daily": "mall_id, day, device_id",
+    "repeat_shops_daily": "mall_id, day, device_id, shop_code",
+}
+
+
+def _tables() -> dict[str, str]:
+    statements = render("clickhouse.sql", database="footfall")
+    found = {}
+    for statement in statements:
+        match = re.match(r"CREATE TABLE IF NOT EXISTS footfall\.(\w+)", statement)
+        if match:
+            found[match.group(1)] = statement
+    return found
+
+
+def test_clickhouse_schema_has_every_contract_table_with_its_columns() -> None:
+    tables = _tables()
+    assert set(tables) == set(CONTRACT)
+    for name, columns in CONTRACT.items():
+        declared = re.findall(r"^\s+(\w+) \w+", tables[name], flags=re.MULTILINE)
+        assert declared[: len(columns)] == columns, name
+
+
+def test_metric_tables_replace_by_version_on_their_contract_key() -> None:
+    tables = _tables()
+    for name, key in KEYS.items():
+        assert "ENGINE = ReplacingMergeTree(version)" in tables[name]
+        assert f"ORDER BY ({key})" in tables[name]
+        assert re.search(r"^\s+version UInt64", tables[name], flags=re.MULTILINE)
+    assert "ENGINE = MergeTree()" in tables["positions"]
+
+
+def test_clickhouse_schema_avoids_what_18_16_lacks() -> None:
+    text = " ".join(render("clickhouse.sql", database="footfall"))
+    for unsupported in ("DateTime64", " TTL ", "OVER ("):
+        assert unsupported not in text
+
+
+def test_postgres_schema_renders_into_the_configured_schema() -> None:
+    statements = render("postgres.sql", schema="mall_dims")
+    assert statements[0] == "CREATE SCHEMA IF NOT EXISTS mall_dims"
+    assert [re.search(r"EXISTS mall_dims\.(\w+)", s).group(1) for s in statements[1:]] == ["malls", "shops", "probes"]
+
+
+@pytest.mark.parametrize("bad", ["", "foot-fall", "x; DROP TABLE y", "1abc", 'a"b'])
+def test_identifiers_are_checked_before_they_reach_ddl(bad: str) -> None:
+    with pytest.raises(ValueError, match="FOOTFALL_X"):
+        identifier(bad, "FOOTFALL_X")
