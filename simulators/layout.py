@@ -1,0 +1,288 @@
+"""The mall model: shops as polygons, WiFi probes, entrances with door counters.
+
+Coordinates are metres from the mall's origin (DESIGN.md §3). A layout is plain data:
+`Layout.to_json()` / `Layout.from_json()` let users describe their own mall, and
+`default_layout()` builds the demo malls deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Point = tuple[float, float]
+
+
+class LayoutError(ValueError):
+    """A layout file is not valid; the message names the offending item."""
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_code: str
+    shop_name: str
+    category: str
+    polygon: tuple[Point, ...]
+    #: Where the shop opens onto the corridor; shoppers walk through it.
+    door: Point
+
+    def contains(self, x: float, y: float) -> bool:
+        return point_in_polygon(x, y, self.polygon)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        xs = [p[0] for p in self.polygon]
+        ys = [p[1] for p in self.polygon]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass(frozen=True)
+class Probe:
+    ap_mac: str
+    x: float
+    y: float
+    shop_code: str | None = None  # None: a corridor probe
+    floor: int = 0
+
+
+@dataclass(frozen=True)
+class Entrance:
+    sensor_id: str
+    name: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Mall:
+    mall_id: str
+    name: str
+    tz: str
+    origin_lat: float
+    origin_lon: float
+    width: float
+    depth: float
+    #: The walkable corridor as (x0, y0, x1, y1); shops open onto it.
+    corridor: tuple[float, float, float, float]
+    shops: tuple[Shop, ...]
+    probes: tuple[Probe, ...]
+    entrances: tuple[Entrance, ...]
+    opening_hour: int = 9
+    closing_hour: int = 22
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def shop_at(self, x: float, y: float) -> Shop | None:
+        for shop in self.shops:
+            x0, y0, x1, y1 = shop.bbox
+            if x0 <= x <= x1 and y0 <= y <= y1 and shop.contains(x, y):
+                return shop
+        return None
+
+
+@dataclass(frozen=True)
+class Layout:
+    malls: tuple[Mall, ...] = field(default_factory=tuple)
+
+    def mall(self, mall_id: str) -> Mall:
+        for mall in self.malls:
+            if mall.mall_id == mall_id:
+                return mall
+        raise KeyError(mall_id)
+
+    def to_json(self) -> str:
+        return json.dumps({"malls": [asdict(mall) for mall in self.malls]}, indent=1)
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json() + "\n")
+
+    @classmethod
+    def from_json(cls, text: str) -> Layout:
+        try:
+            data = json.loads(text)
+            malls = tuple(_mall_from_dict(item) for item in data["malls"])
+        except LayoutError:
+            raise
+        except (KeyError, TypeError, ValueError) as err:
+            raise LayoutError(f"not a Footfall layout: {type(err).__name__} {err}") from None
+        layout = cls(malls)
+        validate(layout)
+        return layout
+
+    @classmethod
+    def load(cls, path: Path) -> Layout:
+        try:
+            return cls.from_json(path.read_text())
+        except OSError as err:
+            raise LayoutError(f"cannot read layout {path}: {err.strerror}") from None
+
+
+def _pt(value: object) -> Point:
+    x, y = value  # type: ignore[misc]
+    return (float(x), float(y))
+
+
+def _mall_from_dict(item: dict) -> Mall:
+    shops = tuple(
+        Shop(s["shop_code"], s["shop_name"], s["category"], tuple(_pt(p) for p in s["polygon"]), _pt(s["door"]))
+        for s in item["shops"]
+    )
+    probes = tuple(
+        Probe(p["ap_mac"].lower(), float(p["x"]), float(p["y"]), p.get("shop_code"), int(p.get("floor", 0)))
+        for p in item["probes"]
+    )
+    entrances = tuple(Entrance(e["sensor_id"], e["name"], float(e["x"]), float(e["y"])) for e in item["entrances"])
+    return Mall(
+        mall_id=item["mall_id"],
+        name=item["name"],
+        tz=item["tz"],
+        origin_lat=float(item["origin_lat"]),
+        origin_lon=float(item["origin_lon"]),
+        width=float(item["width"]),
+        depth=float(item["depth"]),
+        corridor=tuple(float(v) for v in item["corridor"]),  # type: ignore[arg-type]
+        shops=shops,
+        probes=probes,
+        entrances=entrances,
+        opening_hour=int(item.get("opening_hour", 9)),
+        closing_hour=int(item.get("closing_hour", 22)),
+    )
+
+
+def validate(layout: Layout) -> None:
+    """Raise LayoutError naming the first inconsistency."""
+    seen_macs: set[str] = set()
+    seen_malls: set[str] = set()
+    for mall in layout.malls:
+        where = f"mall {mall.mall_id!r}"
+        if mall.mall_id in seen_malls:
+            raise LayoutError(f"{where}: duplicate mall_id")
+        seen_malls.add(mall.mall_id)
+        try:
+            ZoneInfo(mall.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise LayoutError(f"{where}: unknown time zone {mall.tz!r}") from None
+        if not 0 <= mall.opening_hour < mall.closing_hour <= 24:
+            raise LayoutError(f"{where}: opening hours {mall.opening_hour}-{mall.closing_hour} are not a day")
+        codes = {shop.shop_code for shop in mall.shops}
+        if len(codes) != len(mall.shops):
+            raise LayoutError(f"{where}: duplicate shop_code")
+        for shop in mall.shops:
+            if len(shop.polygon) < 3:
+                raise LayoutError(f"{where}: shop {shop.shop_code!r} polygon needs at least 3 points")
+        for probe in mall.probes:
+            if probe.ap_mac in seen_macs:
+                raise LayoutError(f"{where}: probe {probe.ap_mac} appears twice")
+            seen_macs.add(probe.ap_mac)
+            if probe.shop_code is not None and probe.shop_code not in codes:
+                raise LayoutError(f"{where}: probe {probe.ap_mac} names unknown shop {probe.shop_code!r}")
+        if not mall.entrances:
+            raise LayoutError(f"{where}: needs at least one entrance")
+
+
+def point_in_polygon(x: float, y: float, polygon: tuple[Point, ...]) -> bool:
+    """Even-odd ray casting; points on an edge count as inside."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        # On the edge: collinear and within the segment's box.
+        cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
+        if abs(cross) < 1e-9 and min(x1, x2) - 1e-9 <= x <= max(x1, x2) + 1e-9 and min(y1, y2) - 1e-9 <= y <= max(y1, y2) + 1e-9:
+            return True
+        if (y1 > y) != (y2 > y):
+            x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if x < x_at:
+                inside = not inside
+    return inside
+
+
+# --- The default demo malls -----------------------------------------------------------
+
+CATEGORIES = (
+    ("Fashion", ("Atelier", "Threads", "Denim Co", "Linen House", "Urban Wear", "Tailor & Co", "Kids Corner")),
+    ("Food", ("Noodle Bar", "Bakery", "Coffee Lab", "Sushi Go", "Burger Yard", "Gelato", "Tea House")),
+    ("Electronics", ("Phone Hub", "Gadget World", "Sound Shop", "Camera Pro", "Game Zone")),
+    ("Beauty", ("Glow", "Fragrance", "Nail Studio", "Barber")),
+    ("Home", ("Living", "Kitchenware", "Bedding", "Lamps & Light", "Garden")),
+    ("Sports", ("Runner", "Outdoor", "Cycle Shop", "Fitness", "Swim")),
+    ("Books", ("Bookworm", "Stationery", "Comics", "Music")),
+    ("Services", ("Pharmacy", "Bank", "Optician", "Travel Desk", "Post Office", "Dry Cleaner", "Key Cutter")),
+)
+
+MALL_SITES = (
+    ("mall-001", "Riverside Centre", "Europe/Amsterdam", 52.3702, 4.8952),
+    ("mall-002", "Harbour Point", "America/New_York", 40.7061, -74.0087),
+    ("mall-003", "Sakura Plaza", "Asia/Tokyo", 35.6595, 139.7005),
+    ("mall-004", "Southern Cross", "Australia/Sydney", -33.8688, 151.2093),
+)
+
+
+def _mac(mall_index: int, kind: int, index: int) -> str:
+    # 02:… is a locally administered prefix: the probes' own MACs cannot clash with real ones.
+    return f"02:f0:{mall_index:02x}:{kind:02x}:{index >> 8:02x}:{index & 0xFF:02x}"
+
+
+def _shop_row(names: list[tuple[str, str]], y0: float, y1: float, door_y: float, width: float, first: int) -> list[Shop]:
+    """A row of shops along the corridor; every fifth is L-shaped (concave)."""
+    # Deterministic widths between 8 and 14 m, scaled to fill the row.
+    raw = [8 + (i * 5 % 7) for i in range(len(names))]
+    scale = (width - 4) / sum(raw)
+    shops, x = [], 2.0
+    for i, (category, name) in enumerate(names):
+        w = raw[i] * scale
+        code = f"S{first + i:03d}"
+        if i % 5 == 2:
+            polygon = _l_shape(x, w, y0, y1, door_y)
+        else:
+            polygon = tuple((round(px, 2), round(py, 2)) for px, py in ((x, y0), (x + w, y0), (x + w, y1), (x, y1)))
+        shops.append(Shop(code, name, category, tuple(polygon), (round(x + w / 2, 2), door_y)))
+        x += w
+    return shops
+
+
+def _l_shape(x: float, w: float, y0: float, y1: float, door_y: float) -> tuple[Point, ...]:
+    """An L-shaped shop: full width at the corridor, a notch cut from the back corner."""
+    notch_w, notch_d = w * 0.4, (y1 - y0) * 0.4
+    if door_y == y0:  # opens downwards onto the corridor: the back is at y1
+        pts = ((x, y0), (x + w, y0), (x + w, y1 - notch_d), (x + w - notch_w, y1 - notch_d), (x + w - notch_w, y1), (x, y1))
+    else:
+        pts = ((x, y0), (x + w - notch_w, y0), (x + w - notch_w, y0 + notch_d), (x + w, y0 + notch_d), (x + w, y1), (x, y1))
+    return tuple((round(px, 2), round(py, 2)) for px, py in pts)
+
+
+def default_mall(index: int = 0) -> Mall:
+    """A 240 m x 96 m single-floor mall: a corridor between two rows of 22 shops."""
+    mall_id, name, tz, lat, lon = MALL_SITES[index % len(MALL_SITES)]
+    if index >= len(MALL_SITES):
+        mall_id, name = f"mall-{index + 1:03d}", f"{name} {index // len(MALL_SITES) + 1}"
+    width, depth = 240.0, 96.0
+    corridor = (0.0, 40.0, width, 56.0)
+    names = [(category, shop) for category, shops in CATEGORIES for shop in shops]
+    south = _shop_row(names[:22], 10.0, 40.0, 40.0, width, first=1)
+    north = _shop_row(names[22:44], 56.0, 86.0, 56.0, width, first=23)
+    shops = tuple(south + north)
+    probes = []
+    for i, shop in enumerate(shops):
+        x0, y0, x1, y1 = shop.bbox
+        # Near the shop front, inside the polygon (L-shapes keep their front intact).
+        py = y0 + (y1 - y0) * (0.35 if shop.door[1] == y1 else 0.65)
+        probes.append(Probe(_mac(index, 1, i), round((x0 + x1) / 2, 2), round(py, 2), shop.shop_code))
+    for i in range(40):
+        probes.append(Probe(_mac(index, 2, i), round(3 + i * 6.0, 2), 48.0 + (3.0 if i % 2 else -3.0)))
+    entrances = (
+        Entrance(f"{mall_id}-door-west", "West entrance", 0.0, 48.0),
+        Entrance(f"{mall_id}-door-east", "East entrance", width, 48.0),
+    )
+    return Mall(mall_id, name, tz, lat, lon, width, depth, corridor, shops, tuple(probes), entrances)
+
+
+def default_layout(malls: int = 1) -> Layout:
+    if malls < 1:
+        raise LayoutError("a layout needs at least one mall")
+    return Layout(tuple(default_mall(i) for i in range(malls)))

@@ -1,0 +1,253 @@
+"""The event source: shoppers' phones and door counters as time-ordered Kafka records.
+
+One `Simulation` yields `Record`s in the order they would reach the broker. Everything
+random comes from one generator seeded by (seed, worker), so the same settings give the
+same records. The same object drives the demo, the tests and the load generator; `stop()`
+ends the stream early.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from footfall.settings import Topics
+from simulators.faults import Faults, FaultInjector
+from simulators.layout import Layout, Mall
+from simulators.radio import MallRadio, RadioModel
+from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
+from simulators.truth import NoTruth, Truth
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: bytes | None
+    value: bytes
+    #: Simulated epoch seconds at which the record reaches the broker.
+    time: float
+    #: "probe", "door", or the fault that made it: "duplicate", "out_of_order", "late", "malformed:<reason>".
+    kind: str
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    start: float  # epoch seconds
+    end: float | None = None  # epoch seconds; None: until stopped
+    seed: int = 42
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    radio: RadioModel = field(default_factory=RadioModel)
+    faults: Faults = field(default_factory=Faults)
+    door_interval: float = 60.0
+    #: Load mode splits the shoppers between processes: this one simulates `1/workers` of them.
+    worker: int = 0
+    workers: int = 1
+
+
+#: How many past visitors per mall may come back (bounds memory on long runs).
+RETURNING_POOL_LIMIT = 200_000
+
+# Heap item kinds, in the order they run when due at the same instant.
+_DAY, _ARRIVE, _PING, _LEAVE, _DOOR, _EMIT = range(6)
+
+
+class _MallState:
+    def __init__(self, index: int, mall: Mall, config: SimulationConfig, rng: np.random.Generator) -> None:
+        self.index = index
+        self.mall = mall
+        self.radio = MallRadio(mall, config.radio)
+        self.itineraries = Itineraries(mall, index, config.behaviour, np.random.default_rng([config.seed, index]))
+        self.returning: list[Person] = []
+        self.today: set[str] = set()
+        self.door_in = [0] * len(mall.entrances)
+        self.door_out = [0] * len(mall.entrances)
+        # Per-probe clock skew in seconds (most probes keep good time).
+        skewed = rng.random(len(mall.probes)) < config.faults.skewed_probe_share
+        self.skew = np.where(skewed, rng.uniform(-1, 1, len(mall.probes)) * config.faults.max_skew_seconds, 0.0)
+
+
+class Simulation:
+    def __init__(self, layout: Layout, config: SimulationConfig, truth: Truth | None = None) -> None:
+        self.layout = layout
+        self.config = config
+        self.truth = truth or NoTruth()
+        self.rng = np.random.default_rng([config.seed, config.worker, 7])
+        self.faults = FaultInjector(config.faults, self.rng, {p.ap_mac for m in layout.malls for p in m.probes})
+        self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
+        self._stop = threading.Event()
+        self._heap: list[tuple[float, int, int, object]] = []
+        self._seq = 0
+        self._people = 0
+        self._events = 0
+        self._id_prefix = f"{config.seed:x}-{config.worker}-"
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # --- scheduling --------------------------------------------------------------------
+    def _push(self, t: float, kind: int, item: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, kind, self._seq, item))
+
+    def records(self) -> Iterator[Record]:
+        start, end = self.config.start, self.config.end
+        for state in self.malls:
+            local = datetime.fromtimestamp(start, state.mall.zone)
+            self._push(start, _DAY, (state, local))
+            self._push(start + self.config.door_interval, _DOOR, state)
+        while self._heap and not self.stopped:
+            t, kind, _, item = heapq.heappop(self._heap)
+            if end is not None and t >= end:
+                break
+            if kind == _EMIT:
+                yield item  # type: ignore[misc]
+            elif kind == _PING:
+                yield from self._ping(t, item)  # type: ignore[arg-type]
+            elif kind == _ARRIVE:
+                self._arrive(t, *item)  # type: ignore[misc]
+            elif kind == _LEAVE:
+                state, trip = item  # type: ignore[misc]
+                state.door_out[trip.entrance_out] += 1
+            elif kind == _DOOR:
+                yield from self._door(t, item)  # type: ignore[arg-type]
+            elif kind == _DAY:
+                self._day(t, *item)  # type: ignore[misc]
+        if not self.stopped:
+            # Delayed (late, out-of-order) records still arrive, after the simulated period.
+            for t, kind, _, item in sorted(self._heap):
+                if kind == _EMIT:
+                    yield item  # type: ignore[misc]
+        self._heap.clear()
+        self.truth.close()
+
+    def _day(self, t: float, state: _MallState, local: datetime) -> None:
+        mall, config = state.mall, self.config
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        state.today.clear()
+        share = 1.0 / config.workers
+        for arrive in arrival_times(mall, midnight, config.behaviour, share, self.rng):
+            if arrive >= t:
+                self._push(arrive, _ARRIVE, (state, None))
+        if config.worker == 0:
+            open_at = (midnight + timedelta(hours=mall.opening_hour)).timestamp()
+            close_at = (midnight + timedelta(hours=mall.closing_hour)).timestamp()
+            for n in range(config.behaviour.staff_per_mall):
+                if close_at <= t:
+                    break
+                staff = self._staff(state, n)
+                self._push(max(open_at, t), _ARRIVE, (state, (staff, close_at)))
+        next_midnight = (midnight + timedelta(days=1, hours=3)).replace(hour=0)  # DST-proof
+        self._push(next_midnight.timestamp(), _DAY, (state, next_midnight))
+
+    def _staff(self, state: _MallState, n: int) -> Person:
+        rng = np.random.default_rng([self.config.seed, state.index, 1000 + n])
+        return Person(
+            person_id=f"staff-{state.mall.mall_id}-{n}",
+            randomized=False,
+            phoneless=False,
+            mac_style=0,
+            base_mac=int(rng.integers(0, 2**48)),
+            interval=float(rng.uniform(*self.config.behaviour.probe_interval)),
+            staff_shop=int(rng.integers(0, len(state.mall.shops))),
+        )
+
+    def _new_person(self) -> Person:
+        behaviour, rng = self.config.behaviour, self.rng
+        self._people += 1
+        return Person(
+            person_id=f"p{self.config.worker}-{self._people}",
+            randomized=bool(rng.random() < behaviour.randomized_share),
+            phoneless=bool(rng.random() < behaviour.phoneless_share),
+            mac_style=int(rng.integers(0, 3)),
+            base_mac=int(rng.integers(0, 2**48)),
+            interval=float(rng.uniform(*behaviour.probe_interval)),
+        )
+
+    def _arrive(self, t: float, state: _MallState, staff: tuple[Person, float] | None) -> None:
+        rng = self.rng
+        if staff is not None:
+            person, close_at = staff
+            trip = state.itineraries.shift(person, t, close_at)
+        else:
+            person = self._visitor(state)
+            trip = state.itineraries.visit(person, t, rng)
+        state.today.add(person.person_id)
+        state.door_in[trip.entrance_in] += 1
+        self.truth.trip(state.mall, trip)
+        if not person.phoneless:
+            self._push(t + rng.uniform(0, person.interval), _PING, (state, trip))
+        self._push(trip.leave, _LEAVE, (state, trip))
+
+    def _visitor(self, state: _MallState) -> Person:
+        """Someone seen on an earlier day (return share), else a new person."""
+        pool = state.returning
+        if pool and self.rng.random() < self.config.behaviour.return_share:
+            for _ in range(5):
+                person = pool[int(self.rng.integers(0, len(pool)))]
+                if person.person_id not in state.today:
+                    return person
+        person = self._new_person()
+        if len(pool) < RETURNING_POOL_LIMIT:
+            pool.append(person)
+        return person
+
+    # --- emitting ----------------------------------------------------------------------
+    def _ping(self, t: float, item: tuple[_MallState, Trip]) -> Iterator[Record]:
+        state, trip = item
+        if t > trip.leave:
+            return
+        person = trip.person
+        x, y, shop = trip.where(t, self.rng, state.mall)
+        heard, rssi = state.radio.hear(x, y, shop, self.rng)
+        mac = person.mac_at(t, self.config.behaviour.rotation_minutes * 60)
+        key = mac.encode()
+        self.truth.position(state.mall, t, mac, x, y, state.mall.shops[shop].shop_code if shop >= 0 else "corridor")
+        macs = state.radio.macs
+        for probe, level in zip(heard.tolist(), rssi.tolist()):
+            self._events += 1
+            occur_ms = int((t + state.skew[probe]) * 1000)
+            # Built by hand: this is the load generator's hot path and every value is a
+            # controlled hex string or an int, so no escaping is needed.
+            value = (
+                f'{{"event_id":"{self._id_prefix}{self._events:x}","ap_mac":"{macs[probe]}",'
+                f'"device_mac":"{mac}","rssi":{level},"occur_time":{occur_ms}}}'
+            )
+            yield from self._deliver(Record(Topics.WIFI_PROBES, key, value.encode(), t, "probe"))
+        interval = person.interval * self.rng.uniform(0.8, 1.2)
+        self._push(t + interval, _PING, item)
+
+    def _door(self, t: float, state: _MallState) -> Iterator[Record]:
+        for i, entrance in enumerate(state.mall.entrances):
+            counts = state.door_in[i], state.door_out[i]
+            state.door_in[i] = state.door_out[i] = 0
+            payload = {
+                "sensor_id": entrance.sensor_id,
+                "mall_id": state.mall.mall_id,
+                "entrance": entrance.name,
+                "occur_time": int(t * 1000),
+                "in_count": counts[0],
+                "out_count": counts[1],
+            }
+            self.truth.door(entrance.sensor_id, t, *counts)
+            value = json.dumps(payload, separators=(",", ":")).encode()
+            yield from self._deliver(Record(Topics.DOOR_SENSORS, entrance.sensor_id.encode(), value, t, "door"))
+        self._push(t + self.config.door_interval, _DOOR, state)
+
+    def _deliver(self, record: Record) -> Iterator[Record]:
+        """The record now, unless a fault delays it; plus any duplicate, later."""
+        for out in self.faults.apply(record):
+            self.truth.fault(out)
+            if out.time <= record.time:
+                yield out
+            else:
+                self._push(out.time, _EMIT, out)

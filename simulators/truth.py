@@ -1,0 +1,111 @@
+"""Ground truth: what really happened in the simulation, written as JSON Lines.
+
+The pipeline's outputs can then be scored for accuracy, not only for consistency.
+Record types: `trip` (one person's stay in a mall, with every MAC they used), `visit`
+(one stay in a shop), `position` (where a phone was at each probe request), `door`
+(each door counter report), `fault` (each deliberately faulty record) and, last, one
+`summary` per mall and local day: people, phone-carrying visitors (not randomised),
+randomised phones, door entries, and visitors per shop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from simulators.layout import Mall
+from simulators.shoppers import Trip
+
+
+class NoTruth:
+    """Records nothing (the default, and the load generator's choice)."""
+
+    def trip(self, mall: Mall, trip: Trip) -> None: ...
+    def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None: ...
+    def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None: ...
+    def fault(self, record) -> None: ...  # type: ignore[no-untyped-def]
+    def close(self) -> None: ...
+
+
+Truth = NoTruth
+
+
+class TruthFile(NoTruth):
+    def __init__(self, path: Path, rotation_seconds: float) -> None:
+        self.path = path
+        self.rotation = rotation_seconds
+        self.out: IO[str] = open(path, "w")  # noqa: SIM115 - closed in close()
+        # (mall_id, day) -> counters
+        self.people: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.phones: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.randomized: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.entries: dict[tuple[str, str], int] = defaultdict(int)
+        self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def _write(self, record: dict) -> None:
+        self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def trip(self, mall: Mall, trip: Trip) -> None:
+        person = trip.person
+        day = datetime.fromtimestamp(trip.arrive, mall.zone).date().isoformat()
+        key = (mall.mall_id, day)
+        macs = [] if person.phoneless else sorted({person.mac_at(t, self.rotation) for t in _every(trip.arrive, trip.leave, self.rotation)})
+        self.people[key].add(person.person_id)
+        if not person.phoneless:
+            (self.randomized if person.randomized else self.phones)[key].add(person.person_id)
+        self._write(
+            {
+                "type": "trip", "mall_id": mall.mall_id, "day": day, "person": person.person_id,
+                "staff": person.staff_shop is not None, "phoneless": person.phoneless,
+                "randomized": person.randomized, "macs": macs, "arrive": trip.arrive, "leave": trip.leave,
+                "entrance_in": mall.entrances[trip.entrance_in].sensor_id,
+                "entrance_out": mall.entrances[trip.entrance_out].sensor_id,
+            }
+        )  # fmt: skip
+        for leg in trip.stays():
+            shop = mall.shops[leg.shop].shop_code
+            if not person.phoneless and not person.randomized:
+                self.shop_visitors[key][shop].add(person.person_id)
+            self._write(
+                {
+                    "type": "visit", "mall_id": mall.mall_id, "day": day, "person": person.person_id,
+                    "mac": None if person.phoneless else person.mac_at(leg.start, self.rotation),
+                    "shop_code": shop, "start": leg.start, "end": leg.end,
+                }
+            )  # fmt: skip
+
+    def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None:
+        self._write({"type": "position", "mall_id": mall.mall_id, "t": t, "mac": mac, "x": round(x, 2), "y": round(y, 2), "zone": zone})
+
+    def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None:
+        self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
+
+    def fault(self, record) -> None:  # type: ignore[no-untyped-def]
+        if record.kind not in ("probe", "door"):
+            self._write({"type": "fault", "kind": record.kind, "topic": record.topic, "t": record.time, "raw": record.value.decode(errors="replace")})
+
+    def close(self) -> None:
+        if self.out.closed:
+            return
+        for key in sorted(self.people):
+            mall_id, day = key
+            self._write(
+                {
+                    "type": "summary", "mall_id": mall_id, "day": day,
+                    "people": len(self.people[key]), "visitors": len(self.phones[key]),
+                    "randomized_phones": len(self.randomized[key]),
+                    "shop_visitors": {shop: len(p) for shop, p in sorted(self.shop_visitors[key].items())},
+                }
+            )  # fmt: skip
+        self.out.close()
+
+
+def _every(start: float, end: float, step: float) -> list[float]:
+    times, t = [start], start - start % step + step
+    while t <= end:
+        times.append(t)
+        t += step
+    return times
