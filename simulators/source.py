@@ -105,30 +105,32 @@ class Simulation:
             local = datetime.fromtimestamp(start, state.mall.zone)
             self._push(start, _DAY, (state, local))
             self._push(start + self.config.door_interval, _DOOR, state)
-        while self._heap and not self.stopped:
-            t, kind, _, item = heapq.heappop(self._heap)
-            if end is not None and t >= end:
-                break
-            if kind == _EMIT:
-                yield item  # type: ignore[misc]
-            elif kind == _PING:
-                yield from self._ping(t, item)  # type: ignore[arg-type]
-            elif kind == _ARRIVE:
-                self._arrive(t, *item)  # type: ignore[misc]
-            elif kind == _LEAVE:
-                state, trip = item  # type: ignore[misc]
-                state.door_out[trip.entrance_out] += 1
-            elif kind == _DOOR:
-                yield from self._door(t, item)  # type: ignore[arg-type]
-            elif kind == _DAY:
-                self._day(t, *item)  # type: ignore[misc]
-        if not self.stopped:
-            # Delayed (late, out-of-order) records still arrive, after the simulated period.
-            for t, kind, _, item in sorted(self._heap):
+        try:
+            while self._heap and not self.stopped:
+                t, kind, _, item = heapq.heappop(self._heap)
+                if end is not None and t >= end:
+                    break
                 if kind == _EMIT:
                     yield item  # type: ignore[misc]
-        self._heap.clear()
-        self.truth.close()
+                elif kind == _PING:
+                    yield from self._ping(t, item)  # type: ignore[arg-type]
+                elif kind == _ARRIVE:
+                    self._arrive(t, *item)  # type: ignore[misc]
+                elif kind == _LEAVE:
+                    state, trip = item  # type: ignore[misc]
+                    state.door_out[trip.entrance_out] += 1
+                elif kind == _DOOR:
+                    yield from self._door(t, item)  # type: ignore[arg-type]
+                elif kind == _DAY:
+                    self._day(t, *item)  # type: ignore[misc]
+            if not self.stopped:
+                # Delayed (late, out-of-order) records still arrive, after the simulated period.
+                for t, kind, _, item in sorted(self._heap):
+                    if kind == _EMIT:
+                        yield item  # type: ignore[misc]
+        finally:
+            self._heap.clear()
+            self.truth.close()  # also when the consumer stops early (max events, Ctrl-C)
 
     def _day(self, t: float, state: _MallState, local: datetime) -> None:
         mall, config = state.mall, self.config

@@ -53,7 +53,7 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
             """,
             (stack.postgres.schema_name,),
         ).fetchall()
-    assert dict(keys) == {"malls": "mall_id", "shops": "mall_id,shop_code", "probes": "ap_mac"}
+    assert dict(keys) == {"malls": "mall_id", "shops": "mall_id,shop_code", "probes": "ap_mac", "entrances": "sensor_id"}
 
 
 def test_topics_exist_with_their_configured_partitions(stack: Settings) -> None:
@@ -78,7 +78,7 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
         assert client.execute(f"SELECT hour, visitors FROM {scratch.database}.peak_hour_daily FINAL") == [(17, 42)]
     finally:
         client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
-    assert bootstrap.postgres_tables(stack.postgres) == ["malls", "probes", "shops"]
+    assert bootstrap.postgres_tables(stack.postgres) == ["entrances", "malls", "probes", "shops"]
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 

@@ -62,7 +62,7 @@ def test_clickhouse_schema_avoids_what_18_16_lacks() -> None:
 def test_postgres_schema_renders_into_the_configured_schema() -> None:
     statements = render("postgres.sql", schema="mall_dims")
     assert statements[0] == "CREATE SCHEMA IF NOT EXISTS mall_dims"
-    assert [re.search(r"EXISTS mall_dims\.(\w+)", s).group(1) for s in statements[1:]] == ["malls", "shops", "probes"]
+    assert [re.search(r"EXISTS mall_dims\.(\w+)", s).group(1) for s in statements[1:]] == ["malls", "shops", "probes", "entrances"]
 
 
 @pytest.mark.parametrize("bad", ["", "foot-fall", "x; DROP TABLE y", "1abc", 'a"b'])

@@ -32,3 +32,13 @@ CREATE TABLE IF NOT EXISTS ${schema}.probes (
     floor       integer NOT NULL DEFAULT 0,
     FOREIGN KEY (mall_id, shop_code) REFERENCES ${schema}.shops (mall_id, shop_code)
 );
+
+-- Entrances with their door counters: not read by the job (door events carry their
+-- mall_id), but part of the layout the dashboards draw.
+CREATE TABLE IF NOT EXISTS ${schema}.entrances (
+    sensor_id   text PRIMARY KEY,
+    mall_id     text NOT NULL REFERENCES ${schema}.malls (mall_id),
+    name        text NOT NULL,
+    x           double precision NOT NULL,
+    y           double precision NOT NULL
+);

@@ -1,0 +1,252 @@
+"""`python -m simulators` (also `footfall simulate`): drive demo, test and load traffic.
+
+    run     real time, or sped up with --speedup; bounded by --duration / --max-events
+    load    pre-fill the topics as fast as the broker accepts, from several processes
+    layout  export the default layout to JSON, or load a layout into PostgreSQL
+
+A bad argument gets one line naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from kafka.errors import KafkaError
+
+from footfall.settings import ConfigError, KafkaSettings, PostgresSettings, load
+from simulators.faults import Faults
+from simulators.layout import Layout, LayoutError, default_layout
+from simulators.publish import FileSink, KafkaSink, Pacer, Progress, publish
+from simulators.radio import RadioModel
+from simulators.shoppers import Behaviour
+from simulators.source import Simulation, SimulationConfig
+from simulators.truth import TruthFile
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """'90', '90s', '15m', '2h', '7d' -> seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h or 7d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def seconds_range(text: str) -> tuple[float, float]:
+    parts = text.split("-")
+    try:
+        low, high = (float(parts[0]), float(parts[-1]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 20-120") from None
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range of positive seconds like 20-120")
+    return low, high
+
+
+def start_time(text: str) -> str:
+    if text in ("now", "today"):
+        return text
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'now', 'today' or an ISO date/time") from None
+    return text
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _generation_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("mall and shoppers")
+    g.add_argument("--layout", type=Path, help="layout JSON file (default: the built-in demo malls)")
+    g.add_argument("--malls", type=positive_int, default=1, help="how many built-in malls (default 1)")
+    g.add_argument("--seed", type=int, default=42, help="same seed, same events (default 42)")
+    g.add_argument("--start", type=start_time, default="now",
+                   help="simulated start: 'now', 'today' (opening time in the first mall's zone) or ISO date/time in that zone")  # fmt: skip
+    g.add_argument("--visitors-per-day", type=positive_int, default=Behaviour.visitors_per_day, help="per mall on a weekday")
+    g.add_argument("--return-share", type=share, default=Behaviour.return_share, help="visitors seen on an earlier day")
+    g.add_argument("--randomized-share", type=share, default=Behaviour.randomized_share, help="phones with rotating random MACs")
+    g.add_argument("--phoneless-share", type=share, default=Behaviour.phoneless_share, help="visitors whose phone never probes")
+    g.add_argument("--revisit-share", type=share, default=Behaviour.revisit_share, help="visits that return to a shop the same day")
+    g.add_argument("--staff", type=int, default=Behaviour.staff_per_mall, help="all-day staff devices per mall")
+    g.add_argument("--probe-interval", type=seconds_range, default=Behaviour.probe_interval, metavar="MIN-MAX",
+                   help="seconds between a phone's probe requests (default 20-120)")  # fmt: skip
+    r = parser.add_argument_group("radio")
+    r.add_argument("--path-loss-exponent", type=positive_float, default=RadioModel.exponent)
+    r.add_argument("--shadowing", type=float, default=RadioModel.shadowing, help="dB")
+    r.add_argument("--wall-loss", type=float, default=RadioModel.wall_loss, help="dB per shop wall")
+    f = parser.add_argument_group("faults (each a probability per record)")
+    f.add_argument("--duplicate-rate", type=share, default=0.0)
+    f.add_argument("--out-of-order-rate", type=share, default=0.0)
+    f.add_argument("--late-rate", type=share, default=0.0)
+    f.add_argument("--malformed-rate", type=share, default=0.0)
+    f.add_argument("--skewed-probe-share", type=share, default=0.0, help="probes whose clock is off")
+    f.add_argument("--max-skew", type=duration, default=30.0, help="largest clock skew (default 30s)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--truth", type=Path, help="write the ground truth (JSON Lines) to this file")
+    o.add_argument("--output", type=Path, help="write records as JSON Lines here ('-' for stdout) instead of to Kafka")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = OneLineParser(prog="simulators", description="Footfall mall simulator and load generator.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+
+    run = commands.add_parser("run", help="produce events in (sped-up) real time")
+    _generation_options(run)
+    run.add_argument("--speedup", type=positive_float, default=1.0, help="simulated seconds per real second (default 1)")
+    run.add_argument("--as-fast-as-possible", action="store_true", help="no real-time pacing at all")
+    run.add_argument("--duration", type=duration, help="simulated period, e.g. 2h or 1d (default: until stopped)")
+    run.add_argument("--max-events", type=positive_int, help="stop after this many records")
+    run.add_argument("--rate", type=positive_float, help="at most this many records per second")
+    run.set_defaults(handler=_run)
+
+    load_ = commands.add_parser("load", help="pre-fill the topics as fast as the broker accepts")
+    _generation_options(load_)
+    load_.add_argument("--events", type=positive_int, default=1_000_000, help="records to produce (default 1,000,000)")
+    load_.add_argument("--processes", type=positive_int, default=2, help="producer processes (default 2)")
+    load_.set_defaults(handler=_load)
+
+    layout = commands.add_parser("layout", help="export the built-in layout, or load a layout into PostgreSQL")
+    layout.add_argument("action", choices=("export", "load"))
+    layout.add_argument("file", nargs="?", type=Path, help="export: where to write; load: layout to load (default built-in)")
+    layout.add_argument("--malls", type=positive_int, default=1, help="how many built-in malls (default 1)")
+    layout.set_defaults(handler=_layout)
+    return root
+
+
+def _the_layout(args: argparse.Namespace) -> Layout:
+    return Layout.load(args.layout) if args.layout else default_layout(args.malls)
+
+
+def _start(args: argparse.Namespace, layout: Layout) -> float:
+    zone = layout.malls[0].zone
+    if args.start == "now":
+        return time.time()
+    if args.start == "today":
+        now = datetime.now(zone)
+        return now.replace(hour=layout.malls[0].opening_hour, minute=0, second=0, microsecond=0).timestamp()
+    when = datetime.fromisoformat(args.start)
+    return (when if when.tzinfo else when.replace(tzinfo=zone)).timestamp()
+
+
+def _config(args: argparse.Namespace, layout: Layout, end_after: float | None = None) -> SimulationConfig:
+    start = _start(args, layout)
+    return SimulationConfig(
+        start=start,
+        end=start + end_after if end_after else None,
+        seed=args.seed,
+        behaviour=Behaviour(
+            visitors_per_day=args.visitors_per_day,
+            return_share=args.return_share,
+            randomized_share=args.randomized_share,
+            phoneless_share=args.phoneless_share,
+            revisit_share=args.revisit_share,
+            staff_per_mall=args.staff,
+            probe_interval=args.probe_interval,
+        ),
+        radio=RadioModel(exponent=args.path_loss_exponent, shadowing=args.shadowing, wall_loss=args.wall_loss),
+        faults=Faults(
+            duplicate_rate=args.duplicate_rate,
+            out_of_order_rate=args.out_of_order_rate,
+            late_rate=args.late_rate,
+            malformed_rate=args.malformed_rate,
+            skewed_probe_share=args.skewed_probe_share,
+            max_skew_seconds=args.max_skew,
+        ),
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    layout = _the_layout(args)
+    config = _config(args, layout, args.duration)
+    truth = TruthFile(args.truth, config.behaviour.rotation_minutes * 60) if args.truth else None
+    simulation = Simulation(layout, config, truth)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: flush the producer, close the truth
+        signal.signal(sig, lambda *_: simulation.stop())
+    sink = FileSink(args.output) if args.output else KafkaSink(load(KafkaSettings))
+    pacer = Pacer(config.start, speedup=None if args.as_fast_as_possible else args.speedup, rate=args.rate)
+    progress = Progress(total=args.max_events)
+    outcome = publish(simulation.records(), sink, pacer, args.max_events, progress)
+    print(f"sent {outcome.events:,} records in {outcome.seconds:,.1f}s ({outcome.rate:,.0f}/s)", file=sys.stderr)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from simulators.load import LoadPlan, run_load
+
+    if args.output:
+        raise ValueError("--output is for `run`; load mode always produces to Kafka")
+    layout = _the_layout(args)
+    plan = LoadPlan(events=args.events, processes=args.processes, truth=args.truth)
+    outcome = run_load(layout, _config(args, layout), load(KafkaSettings), plan)
+    print(f"load: {outcome.events:,} records in {outcome.seconds:,.1f}s = {outcome.rate:,.0f} records/s", file=sys.stderr)
+    return 0
+
+
+def _layout(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        if args.file is None:
+            print(default_layout(args.malls).to_json())
+        else:
+            default_layout(args.malls).save(args.file)
+            print(f"wrote {args.malls} mall(s) to {args.file}")
+        return 0
+    from simulators.dimensions import load_layout
+
+    layout = Layout.load(args.file) if args.file else default_layout(args.malls)
+    written = load_layout(layout, load(PostgresSettings))
+    print("loaded " + ", ".join(f"{n} {table}" for table, n in written.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, LayoutError, ValueError, OSError, RuntimeError) as err:
+        print(f"simulators: error: {err}", file=sys.stderr)
+        return 2 if isinstance(err, (ConfigError, LayoutError, ValueError)) else 1
+    except (KafkaError, psycopg.Error) as err:
+        print(f"simulators: error: {type(err).__name__}: {err}; is the stack up? (make up)", file=sys.stderr)
+        return 1

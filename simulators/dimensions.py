@@ -1,0 +1,73 @@
+"""Loading a layout into the PostgreSQL dimension tables the job joins against.
+
+Upserts, in one transaction: running it again with the same layout changes nothing, and a
+changed layout updates shops and probes in place (the job's lookup cache picks them up).
+"""
+
+from __future__ import annotations
+
+import json
+
+from psycopg import sql
+
+from footfall import clients
+from footfall.settings import PostgresSettings
+from footfall.stack.bootstrap import identifier
+from simulators.layout import Layout
+
+_UPSERTS = {
+    "malls": (
+        ("mall_id", "name", "tz", "origin_lat", "origin_lon"),
+        ("mall_id",),
+    ),
+    "shops": (
+        ("mall_id", "shop_code", "shop_name", "category", "polygon"),
+        ("mall_id", "shop_code"),
+    ),
+    "probes": (
+        ("ap_mac", "mall_id", "shop_code", "x", "y", "floor"),
+        ("ap_mac",),
+    ),
+    "entrances": (
+        ("sensor_id", "mall_id", "name", "x", "y"),
+        ("sensor_id",),
+    ),
+}
+
+
+def _upsert(schema: str, table: str) -> sql.Composed:
+    columns, key = _UPSERTS[table]
+    updates = [c for c in columns if c not in key]
+    return sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {set}").format(
+        table=sql.Identifier(schema, table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        key=sql.SQL(", ").join(map(sql.Identifier, key)),
+        set=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updates),
+    )
+
+
+def rows(layout: Layout) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {table: [] for table in _UPSERTS}
+    for mall in layout.malls:
+        out["malls"].append((mall.mall_id, mall.name, mall.tz, mall.origin_lat, mall.origin_lon))
+        for shop in mall.shops:
+            polygon = json.dumps([list(p) for p in shop.polygon])
+            out["shops"].append((mall.mall_id, shop.shop_code, shop.shop_name, shop.category, polygon))
+        for probe in mall.probes:
+            out["probes"].append((probe.ap_mac, mall.mall_id, probe.shop_code, probe.x, probe.y, probe.floor))
+        for entrance in mall.entrances:
+            out["entrances"].append((entrance.sensor_id, mall.mall_id, entrance.name, entrance.x, entrance.y))
+    return out
+
+
+def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
+    """Upsert every mall, shop, probe and entrance; returns rows written per table."""
+    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    written = {}
+    with clients.postgres(settings) as conn, conn.transaction():
+        for table, values in rows(layout).items():  # dict order = foreign-key order
+            with conn.cursor() as cur:
+                cur.executemany(_upsert(schema, table), values)
+            written[table] = len(values)
+    return written

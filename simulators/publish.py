@@ -1,0 +1,179 @@
+"""Delivering simulated records: pacing in (sped-up) real time, a rate cap, progress, sinks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from confluent_kafka import Producer
+
+from footfall.settings import KafkaSettings
+from simulators.source import Record
+
+
+class Sink(Protocol):
+    def send(self, record: Record) -> None: ...
+    def close(self) -> None: ...
+
+
+class KafkaSink:
+    """A librdkafka producer (confluent-kafka): about 30x kafka-python's send() rate here,
+    which the load mode needs. Only producing uses it: librdkafka's consumer groups do not
+    work with the local broker (DESIGN.md §2), so consumers stay on kafka-python."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.producer = Producer(
+            {
+                "bootstrap.servers": settings.servers,
+                "client.id": "footfall-simulator",
+                "acks": 1,
+                "linger.ms": 20,
+                "batch.size": 1_000_000,
+                "queue.buffering.max.messages": 1_000_000,
+                "queue.buffering.max.kbytes": 1_048_576,
+                # The partitioner of the Java client and kafka-python: a device's events land
+                # in the partition any other producer would choose for its MAC.
+                "partitioner": "murmur2_random",
+            }
+        )
+        self.failed = 0
+        self._unpolled = 0
+
+    def _delivered(self, err, _msg) -> None:  # type: ignore[no-untyped-def]
+        if err is not None:
+            self.failed += 1
+
+    def send(self, record: Record) -> None:
+        while True:
+            try:
+                self.producer.produce(record.topic, record.value, record.key, on_delivery=self._delivered)
+                break
+            except BufferError:  # local queue full: let deliveries drain
+                self.producer.poll(0.05)
+        self._unpolled += 1
+        if self._unpolled >= 10_000:
+            self.producer.poll(0)
+            self._unpolled = 0
+
+    def close(self) -> None:
+        left = self.producer.flush(60)
+        if left or self.failed:
+            raise RuntimeError(f"{left + self.failed} records were not delivered to Kafka")
+
+
+class FileSink:
+    """JSON Lines of {topic, key, value}: for a dry run or to replay later."""
+
+    def __init__(self, path: Path) -> None:
+        self.out: IO[str] = sys.stdout if str(path) == "-" else open(path, "w")  # noqa: SIM115
+
+    def send(self, record: Record) -> None:
+        key = record.key.decode() if record.key else None
+        self.out.write(json.dumps({"topic": record.topic, "key": key, "value": record.value.decode(errors="replace")}) + "\n")
+
+    def close(self) -> None:
+        if self.out is not sys.stdout:
+            self.out.close()
+
+
+@dataclass
+class Pacer:
+    """Holds records back until their simulated time comes round (`speedup` x real time),
+    and below `rate` records per second. `speedup=None` means as fast as possible."""
+
+    sim_start: float
+    speedup: float | None = 1.0
+    rate: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _wall_start: float = field(init=False)
+    _sent: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self._wall_start = self.clock()
+
+    def wait(self, record: Record) -> None:
+        due = self._wall_start
+        if self.speedup:
+            due = max(due, self._wall_start + (record.time - self.sim_start) / self.speedup)
+        if self.rate:
+            due = max(due, self._wall_start + self._sent / self.rate)
+        delay = due - self.clock()
+        if delay > 0.001:
+            self.sleep(delay)
+        self._sent += 1
+
+
+@dataclass
+class Progress:
+    """One line every `every` seconds: totals, rate, simulated time, ETA when bounded."""
+
+    total: int | None = None
+    every: float = 5.0
+    out: IO[str] = sys.stderr
+    clock: Callable[[], float] = time.monotonic
+    count: int = 0
+    _start: float = field(init=False)
+    _last: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._start = self._last = self.clock()
+
+    def tick(self, record: Record | None, n: int = 1) -> None:
+        self.count += n
+        now = self.clock()
+        if now - self._last >= self.every:
+            self._last = now
+            self.out.write(self.line(record) + "\n")
+            self.out.flush()
+
+    def line(self, record: Record | None = None) -> str:
+        elapsed = max(self.clock() - self._start, 1e-9)
+        rate = self.count / elapsed
+        parts = [f"{self.count:,} events", f"{rate:,.0f}/s"]
+        if record is not None:
+            parts.append("sim " + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.time)) + " UTC")
+        if self.total and rate > 0:
+            parts.append(f"ETA {max(self.total - self.count, 0) / rate:,.0f}s")
+        return "  ".join(parts)
+
+
+@dataclass
+class Outcome:
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def publish(
+    records: Iterable[Record],
+    sink: Sink,
+    pacer: Pacer | None = None,
+    max_events: int | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Send records until they run out or `max_events` have gone; always closes the sink."""
+    started = time.monotonic()
+    sent = 0
+    try:
+        for record in records:
+            if max_events is not None and sent >= max_events:
+                break
+            if pacer is not None:
+                pacer.wait(record)
+            sink.send(record)
+            sent += 1
+            if progress is not None:
+                progress.tick(record)
+    finally:
+        getattr(records, "close", lambda: None)()  # lets a generator finish its ground truth
+        sink.close()
+    return Outcome(sent, time.monotonic() - started)
