@@ -93,22 +93,29 @@ def _probe_event(unique: str) -> dict[str, object]:
 
 
 def test_a_probe_event_produced_to_wifi_probes_is_consumed_back(stack: Settings, unique: str) -> None:
+    # A consumer group, as the jobs' consumers and monitoring use: join first, take the
+    # end of each partition as the starting point, then produce.
+    consumer = clients.kafka_consumer(
+        stack.kafka,
+        group_id=f"footfall-test-{unique}",
+        auto_offset_reset="latest",
+        consumer_timeout_ms=1000,
+        value_deserializer=lambda raw: json.loads(raw),
+    )
+    consumer.subscribe([Topics.WIFI_PROBES])
+    deadline = time.monotonic() + 60
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=200)
+    assert consumer.assignment(), "the consumer group never got an assignment"
+    for partition in consumer.assignment():
+        consumer.position(partition)
+
     event = _probe_event(unique)
     producer = clients.kafka_producer(stack.kafka, value_serializer=lambda v: json.dumps(v).encode())
     producer.send(Topics.WIFI_PROBES, key=b"a4:5e:60:c2:11:0f", value=event).get(timeout=10)
     producer.close()
 
-    # A consumer group, as the jobs' consumers and monitoring use, reading from the start.
-    consumer = clients.kafka_consumer(
-        stack.kafka,
-        group_id=f"footfall-test-{unique}",
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=1000,
-        value_deserializer=lambda raw: json.loads(raw),
-    )
-    consumer.subscribe([Topics.WIFI_PROBES])
     found = None
-    deadline = time.monotonic() + 60
     try:
         while found is None and time.monotonic() < deadline:
             for message in consumer:

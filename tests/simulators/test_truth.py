@@ -1,0 +1,29 @@
+import json
+
+from simulators.faults import Faults
+from simulators.shoppers import Behaviour
+from simulators.truth import TruthFile
+
+
+def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path) -> None:
+    path = tmp_path / "truth.jsonl"
+    behaviour = Behaviour(visitors_per_day=3000)
+    records = simulate(hours=0.5, behaviour=behaviour, faults=Faults(malformed_rate=0.01), truth=TruthFile(path, 900))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = {}
+    for row in rows:
+        kinds.setdefault(row["type"], []).append(row)
+    (summary,) = kinds["summary"]
+    trips = kinds["trip"]
+    assert summary["people"] == len({t["person"] for t in trips})
+    with_phone = {t["person"] for t in trips if not t["phoneless"] and not t["randomized"]}
+    assert summary["visitors"] == len(with_phone)
+    assert summary["randomized_phones"] == len({t["person"] for t in trips if not t["phoneless"] and t["randomized"]})
+    for visit in kinds["visit"]:
+        trip = next(t for t in trips if t["person"] == visit["person"])
+        assert trip["arrive"] <= visit["start"] < visit["end"] <= trip["leave"]
+    assert sum(summary["shop_visitors"].values()) >= len({v["person"] for v in kinds["visit"] if v["person"] in with_phone})
+    assert len(kinds["fault"]) == sum(1 for r in records if r.kind.startswith("malformed"))
+    # One position per probe request: every wifi event's MAC and time is among them.
+    pings = {(p["mac"], round(p["t"], 3)) for p in kinds["position"]}
+    assert len(pings) == len(kinds["position"])
