@@ -48,11 +48,17 @@ def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from simulators.dimensions import load_layout
+    from simulators.layout import default_layout
+
     _up(settings, argparse.Namespace(no_bootstrap=False))
+    written = load_layout(default_layout(), settings.postgres)
+    print(f"demo mall loaded into PostgreSQL: {written['shops']} shops, {written['probes']} probes")
     print(manager.format_rows(manager.status(settings)))
     print(
-        "\nThe demo currently starts only the stack: the metrics job, the simulator and the "
-        "dashboards have not landed yet.\nStop everything with `make down`."
+        "\nThe demo currently starts only the stack and loads the demo mall: the metrics job and the "
+        "dashboards have not landed yet.\n`make simulate` streams simulated shoppers into Kafka; "
+        "`make down` stops everything."
     )
     return 0
 

@@ -41,3 +41,10 @@ def test_a_service_that_does_not_answer_is_reported_not_raised(tmp_path) -> None
     result = footfall("bootstrap", env=env, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("footfall: error:") and "Traceback" not in result.stderr
+
+
+def test_simulate_hands_everything_to_the_simulator() -> None:
+    result = footfall("simulate", "run", "--help")
+    assert result.returncode == 0 and "--speedup" in result.stdout
+    bad = footfall("simulate", "run", "--rate", "fast")
+    assert bad.returncode == 2 and "--rate" in bad.stderr and bad.stderr.count("\n") == 1

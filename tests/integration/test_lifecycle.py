@@ -41,7 +41,7 @@ def test_up_twice_starts_nothing_new_and_down_leaves_no_process(second_stack) ->
 
     demo = footfall("demo", env=env)
     assert demo.returncode == 0, demo.stderr
-    assert "starts only the stack" in demo.stdout
+    assert "starts only the stack" in demo.stdout and "demo mall loaded" in demo.stdout
     started = _pids(home)
 
     status = footfall("status", env=env)
