@@ -44,7 +44,7 @@ class Faults:
 
 
 class FaultInjector:
-    def __init__(self, faults: Faults, rng: np.random.Generator, known_probes: set[str]) -> None:
+    def __init__(self, faults: Faults, rng: np.random.Generator) -> None:
         self.faults = faults
         self.rng = rng
         self.active = any(

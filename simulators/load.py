@@ -38,24 +38,36 @@ class LoadPlan:
         return base + (1 if worker < extra else 0)
 
 
+class _SharedCount(Progress):
+    """Adds a worker's progress to the parent's counter in steps, not per record."""
+
+    STEP = 5000
+
+    def __init__(self, counter) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(every=float("inf"))
+        self.counter = counter
+
+    def tick(self, record, n: int = 1) -> None:  # type: ignore[no-untyped-def]
+        self.count += n
+        if self.count % self.STEP == 0:
+            self._add(self.STEP)
+
+    def finish(self) -> None:
+        self._add(self.count % self.STEP)
+
+    def _add(self, n: int) -> None:
+        with self.counter.get_lock():
+            self.counter.value += n
+
+
 def _worker(layout_json: str, config: SimulationConfig, kafka: KafkaSettings, plan: LoadPlan, counter) -> None:  # type: ignore[no-untyped-def]
     layout = Layout.from_json(layout_json)
     truth = None
     if plan.truth is not None:
         truth = TruthFile(plan.truth.with_suffix(f".w{config.worker}.jsonl"), config.behaviour.rotation_minutes * 60)
-    simulation = Simulation(layout, config, truth)
-
-    class Shared(Progress):
-        def tick(self, record, n=1):  # type: ignore[no-untyped-def]
-            self.count += n
-            if self.count % 5000 == 0:
-                with counter.get_lock():
-                    counter.value += 5000
-
-    shared = Shared(every=1e9)
-    publish(simulation.records(), KafkaSink(kafka), max_events=plan.share(config.worker), progress=shared)
-    with counter.get_lock():
-        counter.value += shared.count % 5000
+    progress = _SharedCount(counter)
+    publish(Simulation(layout, config, truth).records(), KafkaSink(kafka), max_events=plan.share(config.worker), progress=progress)
+    progress.finish()
 
 
 def run_load(layout: Layout, config: SimulationConfig, kafka: KafkaSettings, plan: LoadPlan) -> Outcome:

@@ -78,7 +78,7 @@ class Simulation:
         self.config = config
         self.truth = truth or NoTruth()
         self.rng = np.random.default_rng([config.seed, config.worker, 7])
-        self.faults = FaultInjector(config.faults, self.rng, {p.ap_mac for m in layout.malls for p in m.probes})
+        self.faults = FaultInjector(config.faults, self.rng)
         self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
         self._stop = threading.Event()
         self._heap: list[tuple[float, int, int, object]] = []
