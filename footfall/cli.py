@@ -63,12 +63,6 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from simulators.cli import main as simulators_main
-
-    return simulators_main(args.arguments)
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="footfall", description="Real-time footfall analytics for shopping malls.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,18 +77,17 @@ def parser() -> argparse.ArgumentParser:
         run=_bootstrap
     )
     commands.add_parser("demo", help="run the product with its embedded defaults").set_defaults(run=_demo)
-    simulate = commands.add_parser(
-        "simulate", help="the mall simulator (same as python -m simulators)", add_help=False
-    )
-    simulate.add_argument("arguments", nargs=argparse.REMAINDER)
-    simulate.set_defaults(run=_simulate)
+    # Listed for --help only: main() hands everything after `simulate` to the simulator.
+    commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["simulate"]:  # everything after it, --help included, is the simulator's
-        return _simulate(Settings(), argparse.Namespace(arguments=argv[1:]))
+        from simulators.cli import main as simulators_main
+
+        return simulators_main(argv[1:])
     args = parser().parse_args(argv)
     # Client libraries log every refused connection with a traceback; while we poll a
     # starting service those are expected, and real failures are reported by us in one line.

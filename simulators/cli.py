@@ -10,12 +10,14 @@ A bad argument gets one line naming it, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from kafka.errors import KafkaError
@@ -29,6 +31,7 @@ from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
 from simulators.truth import TruthFile
 
+T = TypeVar("T")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -107,11 +110,11 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--randomized-share", type=share, default=Behaviour.randomized_share, help="phones with rotating random MACs")
     g.add_argument("--phoneless-share", type=share, default=Behaviour.phoneless_share, help="visitors whose phone never probes")
     g.add_argument("--revisit-share", type=share, default=Behaviour.revisit_share, help="visits that return to a shop the same day")
-    g.add_argument("--staff", type=int, default=Behaviour.staff_per_mall, help="all-day staff devices per mall")
+    g.add_argument("--staff", dest="staff_per_mall", type=int, default=Behaviour.staff_per_mall, help="all-day staff devices per mall")
     g.add_argument("--probe-interval", type=seconds_range, default=Behaviour.probe_interval, metavar="MIN-MAX",
                    help="seconds between a phone's probe requests (default 20-120)")  # fmt: skip
     r = parser.add_argument_group("radio")
-    r.add_argument("--path-loss-exponent", type=positive_float, default=RadioModel.exponent)
+    r.add_argument("--path-loss-exponent", dest="exponent", type=positive_float, default=RadioModel.exponent)
     r.add_argument("--shadowing", type=float, default=RadioModel.shadowing, help="dB")
     r.add_argument("--wall-loss", type=float, default=RadioModel.wall_loss, help="dB per shop wall")
     f = parser.add_argument_group("faults (each a probability per record)")
@@ -120,7 +123,8 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
     f.add_argument("--late-rate", type=share, default=0.0)
     f.add_argument("--malformed-rate", type=share, default=0.0)
     f.add_argument("--skewed-probe-share", type=share, default=0.0, help="probes whose clock is off")
-    f.add_argument("--max-skew", type=duration, default=30.0, help="largest clock skew (default 30s)")
+    f.add_argument("--max-skew", dest="max_skew_seconds", type=duration, default=Faults.max_skew_seconds,
+                   help="largest clock skew (default 30s)")  # fmt: skip
     o = parser.add_argument_group("output")
     o.add_argument("--truth", type=Path, help="write the ground truth (JSON Lines) to this file")
     o.add_argument("--output", type=Path, help="write records as JSON Lines here ('-' for stdout) instead of to Kafka")
@@ -168,30 +172,20 @@ def _start(args: argparse.Namespace, layout: Layout) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=zone)).timestamp()
 
 
+def _from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """A settings dataclass from the options named after its fields (the rest keep defaults)."""
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
+
+
 def _config(args: argparse.Namespace, layout: Layout, end_after: float | None = None) -> SimulationConfig:
     start = _start(args, layout)
     return SimulationConfig(
         start=start,
         end=start + end_after if end_after else None,
         seed=args.seed,
-        behaviour=Behaviour(
-            visitors_per_day=args.visitors_per_day,
-            return_share=args.return_share,
-            randomized_share=args.randomized_share,
-            phoneless_share=args.phoneless_share,
-            revisit_share=args.revisit_share,
-            staff_per_mall=args.staff,
-            probe_interval=args.probe_interval,
-        ),
-        radio=RadioModel(exponent=args.path_loss_exponent, shadowing=args.shadowing, wall_loss=args.wall_loss),
-        faults=Faults(
-            duplicate_rate=args.duplicate_rate,
-            out_of_order_rate=args.out_of_order_rate,
-            late_rate=args.late_rate,
-            malformed_rate=args.malformed_rate,
-            skewed_probe_share=args.skewed_probe_share,
-            max_skew_seconds=args.max_skew,
-        ),
+        behaviour=_from_args(Behaviour, args),
+        radio=_from_args(RadioModel, args),
+        faults=_from_args(Faults, args),
     )
 
 

@@ -52,14 +52,8 @@ class FaultInjector:
         )
         self._unknown = 0
 
-    def apply(self, record):  # type: ignore[no-untyped-def]
+    def apply(self, record) -> Iterator:  # type: ignore[no-untyped-def]
         """The record as it reaches the broker (possibly delayed or corrupted), plus copies."""
-        if not self.active:
-            yield record
-            return
-        yield from self._apply(record)
-
-    def _apply(self, record) -> Iterator:  # type: ignore[no-untyped-def]
         f, rng = self.faults, self.rng
         draws = rng.random(4)
         is_probe = record.topic == Topics.WIFI_PROBES

@@ -105,8 +105,6 @@ class Layout:
         try:
             data = json.loads(text)
             malls = tuple(_mall_from_dict(item) for item in data["malls"])
-        except LayoutError:
-            raise
         except (KeyError, TypeError, ValueError) as err:
             raise LayoutError(f"not a Footfall layout: {type(err).__name__} {err}") from None
         layout = cls(malls)

@@ -60,8 +60,7 @@ class _SharedCount(Progress):
             self.counter.value += n
 
 
-def _worker(layout_json: str, config: SimulationConfig, kafka: KafkaSettings, plan: LoadPlan, counter) -> None:  # type: ignore[no-untyped-def]
-    layout = Layout.from_json(layout_json)
+def _worker(layout: Layout, config: SimulationConfig, kafka: KafkaSettings, plan: LoadPlan, counter) -> None:  # type: ignore[no-untyped-def]
     truth = None
     if plan.truth is not None:
         truth = TruthFile(plan.truth.with_suffix(f".w{config.worker}.jsonl"), config.behaviour.rotation_minutes * 60)
@@ -77,7 +76,7 @@ def run_load(layout: Layout, config: SimulationConfig, kafka: KafkaSettings, pla
     workers = [
         ctx.Process(
             target=_worker,
-            args=(layout.to_json(), dataclasses.replace(config, worker=w, workers=plan.processes), kafka, plan, counter),
+            args=(layout, dataclasses.replace(config, worker=w, workers=plan.processes), kafka, plan, counter),
             name=f"load-{w}",
         )
         for w in range(plan.processes)

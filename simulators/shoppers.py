@@ -123,12 +123,6 @@ def random_point_in(shop: Shop, rng: np.random.Generator) -> tuple[float, float]
     return shop.door[0], shop.door[1] + (0.5 if shop.door[1] <= y0 else -0.5)
 
 
-def day_start(mall: Mall, day: datetime) -> float:
-    """Epoch seconds of local midnight of `day` in the mall's zone."""
-    local = datetime(day.year, day.month, day.day, tzinfo=mall.zone)
-    return local.timestamp()
-
-
 def arrival_times(mall: Mall, day: datetime, behaviour: Behaviour, share: float, rng: np.random.Generator) -> list[float]:
     """Sorted arrival epochs on one local day (a non-homogeneous Poisson process)."""
     midnight = datetime(day.year, day.month, day.day, tzinfo=mall.zone)

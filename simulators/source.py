@@ -22,7 +22,7 @@ from simulators.faults import Faults, FaultInjector
 from simulators.layout import Layout, Mall
 from simulators.radio import MallRadio, RadioModel
 from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
-from simulators.truth import NoTruth, Truth
+from simulators.truth import Truth
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Simulation:
     def __init__(self, layout: Layout, config: SimulationConfig, truth: Truth | None = None) -> None:
         self.layout = layout
         self.config = config
-        self.truth = truth or NoTruth()
+        self.truth = truth or Truth()
         self.rng = np.random.default_rng([config.seed, config.worker, 7])
         self.faults = FaultInjector(config.faults, self.rng)
         self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
@@ -247,8 +247,12 @@ class Simulation:
 
     def _deliver(self, record: Record) -> Iterator[Record]:
         """The record now, unless a fault delays it; plus any duplicate, later."""
+        if not self.faults.active:
+            yield record
+            return
         for out in self.faults.apply(record):
-            self.truth.fault(out)
+            if out.kind != record.kind:
+                self.truth.fault(out)
             if out.time <= record.time:
                 yield out
             else:

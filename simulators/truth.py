@@ -20,8 +20,9 @@ from simulators.layout import Mall
 from simulators.shoppers import Trip
 
 
-class NoTruth:
-    """Records nothing (the default, and the load generator's choice)."""
+class Truth:
+    """What a ground-truth recorder is told. This base records nothing: the default, and
+    the load generator's choice."""
 
     def trip(self, mall: Mall, trip: Trip) -> None: ...
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None: ...
@@ -30,10 +31,7 @@ class NoTruth:
     def close(self) -> None: ...
 
 
-Truth = NoTruth
-
-
-class TruthFile(NoTruth):
+class TruthFile(Truth):
     def __init__(self, path: Path, rotation_seconds: float) -> None:
         self.path = path
         self.rotation = rotation_seconds
@@ -84,8 +82,7 @@ class TruthFile(NoTruth):
         self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
 
     def fault(self, record) -> None:  # type: ignore[no-untyped-def]
-        if record.kind not in ("probe", "door"):
-            self._write({"type": "fault", "kind": record.kind, "topic": record.topic, "t": record.time, "raw": record.value.decode(errors="replace")})
+        self._write({"type": "fault", "kind": record.kind, "topic": record.topic, "t": record.time, "raw": record.value.decode(errors="replace")})
 
     def close(self) -> None:
         if self.out.closed:

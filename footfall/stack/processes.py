@@ -87,12 +87,17 @@ def stop(pid: int, sig: signal.Signals, timeout: float) -> bool:
     return not _alive(pid)
 
 
+def running(pid: int) -> bool:
+    """True while the process exists and has not exited (a zombie has)."""
+    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
     except ChildProcessError:
         pass
-    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+    return running(pid)
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from footfall.settings import Settings
+from footfall.stack.processes import running
 from tests.helpers import footfall, free_port
 
 pytestmark = pytest.mark.integration
@@ -58,12 +59,6 @@ def test_up_twice_starts_nothing_new_and_down_leaves_no_process(second_stack) ->
     down = footfall("down", env=env)
     assert down.returncode == 0
     for name, pid in started.items():
-        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"{name} (pid {pid}) still runs"
+        assert not running(pid), f"{name} (pid {pid}) still runs"
     assert footfall("status", env=env).returncode == 1  # everything reported stopped
 
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

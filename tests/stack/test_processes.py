@@ -5,12 +5,7 @@ import sys
 from pathlib import Path
 
 from footfall.stack.processes import PidFile, port_in_use, spawn, stop
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import free_port
 
 
 def test_a_listening_port_is_in_use_and_a_free_one_is_not() -> None:
@@ -18,7 +13,7 @@ def test_a_listening_port_is_in_use_and_a_free_one_is_not() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         assert port_in_use("127.0.0.1", server.getsockname()[1])
-    assert not port_in_use("127.0.0.1", _free_port())
+    assert not port_in_use("127.0.0.1", free_port())
 
 
 def test_a_pid_file_owns_only_the_program_it_started(tmp_path) -> None:
