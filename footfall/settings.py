@@ -7,9 +7,10 @@ lists every variable. Secrets are `SecretStr`, so they never show up in a repr o
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, ClassVar, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -126,6 +127,65 @@ class DashboardSettings(_Settings):
     port: Port = 8501
 
 
+class MetricSettings(_Settings):
+    """The knobs of DESIGN.md §4: who counts as a visitor, and how device ids are salted."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
+    #: Secret mixed into every device id. Unset: a random one is made once and kept in
+    #: FOOTFALL_VAR_DIR/salt, so ids stay stable across restarts of the local stack.
+    salt: SecretStr | None = None
+    #: An event qualifies for the mall / a shop from this signal strength (dBm) up.
+    mall_min_rssi: int = Field(-85, ge=-120, le=0)
+    shop_min_rssi: int = Field(-70, ge=-120, le=0)
+    #: Longest gap between events of one shop visit.
+    visit_gap_seconds: int = Field(300, ge=1)
+    #: How long a device is remembered for new / returning visitors.
+    history_days: int = Field(180, ge=1)
+
+    def salt_value(self, var_dir: Path) -> str:
+        if self.salt is not None:
+            if not self.salt.get_secret_value():
+                raise ConfigError("FOOTFALL_SALT is empty: unset it or give a secret")
+            return self.salt.get_secret_value()
+        path = var_dir / "salt"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(16))
+        return path.read_text().strip()
+
+
+class JobSettings(_Settings):
+    """How the metrics job runs: parallelism, checkpoints, watermarks, state and sinks."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_JOB_")
+    parallelism: int = Field(1, ge=1)
+    checkpoint_interval_seconds: float = Field(10.0, gt=0)
+    #: Checkpoints are kept here (one folder per job run) so a restart can resume.
+    checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"
+    #: Bounded out-of-orderness: events later than this behind the newest are late.
+    watermark_delay_seconds: int = Field(120, ge=0)
+    #: A partition silent this long stops holding the watermark back.
+    idle_timeout_seconds: int = Field(30, ge=1)
+    #: Per-day state (device-day sets, daily counts) is dropped this long after its
+    #: last update; the day is closed by the watermark long before.
+    day_state_ttl_hours: float = Field(36.0, gt=0)
+    #: Sinks write what they buffered at least this often.
+    flush_interval_ms: int = Field(1000, ge=10)
+    #: A probe, shop or mall added to PostgreSQL is seen within this many seconds.
+    lookup_cache_seconds: int = Field(60, ge=1)
+    #: Where a job without a checkpoint starts reading: earliest-offset or latest-offset.
+    startup_mode: Literal["earliest-offset", "latest-offset", "group-offsets"] = "earliest-offset"
+    group_id: str = "footfall-metrics"
+    #: The embedded mini-cluster's REST API (job state, checkpoints); 0 picks a free port.
+    rest_port: int = Field(8081, ge=0, le=65535)
+
+    _resolve = field_validator("checkpoint_dir", mode="before")(_under_root)
+
+
 SERVICE_NAMES = ("kafka", "clickhouse", "redis", "postgres")
 
 
@@ -195,6 +255,14 @@ class Settings:
     @cached_property
     def dashboard(self) -> DashboardSettings:
         return load(DashboardSettings)
+
+    @cached_property
+    def metrics(self) -> MetricSettings:
+        return load(MetricSettings)
+
+    @cached_property
+    def job(self) -> JobSettings:
+        return load(JobSettings)
 
     @cached_property
     def stack(self) -> StackSettings:

@@ -1,0 +1,122 @@
+-- Ingestion: validate every message, normalise MACs, hash devices, join the layout.
+--
+-- Input: wifi_probes_raw, door_sensors_raw, dim_probes, dim_shops, dim_malls.
+-- Output: probe_events and door_events (valid, on time, enriched) and rejects (one row
+-- per message turned away, with its reason). Each field is read once as a JSON fragment
+-- with its type still visible ('["a"]' is a string, '[-61]' a number), so a number sent
+-- as text is a wrong type rather than silently converted.
+-- Late policy: an event at or behind the current watermark is late. Its day may already
+-- be closed, so it is rejected with reason 'late' (and counted) rather than reopening it.
+
+CREATE TEMPORARY VIEW probe_fields AS
+SELECT
+    body, kafka_partition, kafka_offset, event_time, proc_time,
+    body IS JSON OBJECT AS is_object,
+    JSON_QUERY(body, '$.event_id' WITH WRAPPER) AS event_id_json,
+    JSON_QUERY(body, '$.ap_mac' WITH WRAPPER) AS ap_mac_json,
+    JSON_QUERY(body, '$.device_mac' WITH WRAPPER) AS device_mac_json,
+    JSON_QUERY(body, '$.rssi' WITH WRAPPER) AS rssi_json,
+    JSON_QUERY(body, '$.occur_time' WITH WRAPPER) AS occur_time_json
+FROM wifi_probes_raw;
+
+CREATE TEMPORARY VIEW probe_checked AS
+SELECT
+    body, kafka_partition, kafka_offset, event_time, proc_time,
+    JSON_VALUE(event_id_json, '$[0]') AS event_id,
+    LOWER(REPLACE(JSON_VALUE(ap_mac_json, '$[0]'), '-', ':')) AS ap_mac,
+    LOWER(REPLACE(JSON_VALUE(device_mac_json, '$[0]'), '-', ':')) AS mac,
+    TRY_CAST(SUBSTRING(rssi_json FROM 2 FOR CHAR_LENGTH(rssi_json) - 2) AS INT) AS rssi,
+    TRY_CAST(SUBSTRING(occur_time_json FROM 2 FOR CHAR_LENGTH(occur_time_json) - 2) AS BIGINT) AS occur_ms,
+    CASE
+        WHEN NOT is_object THEN 'not_json'
+        WHEN event_id_json IS NULL OR ap_mac_json IS NULL OR device_mac_json IS NULL
+            OR rssi_json IS NULL OR occur_time_json IS NULL THEN 'missing_field'
+        WHEN event_id_json NOT LIKE '["%' OR ap_mac_json NOT LIKE '["%' OR device_mac_json NOT LIKE '["%'
+            OR NOT REGEXP(rssi_json, '^\[-?[0-9]{1,9}\]$')
+            OR NOT REGEXP(occur_time_json, '^\[[0-9]{1,15}\]$') THEN 'wrong_type'
+        WHEN NOT REGEXP(LOWER(JSON_VALUE(device_mac_json, '$[0]')), '^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$')
+            THEN 'invalid_mac'
+        WHEN TRY_CAST(SUBSTRING(rssi_json FROM 2 FOR CHAR_LENGTH(rssi_json) - 2) AS INT) NOT BETWEEN -120 AND 0
+            THEN 'rssi_out_of_range'
+    END AS reason
+FROM probe_fields;
+
+CREATE TEMPORARY VIEW probe_enriched AS
+SELECT
+    c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
+    c.ap_mac, c.mac, c.rssi, c.occur_ms, p.mall_id, p.shop_code, s.shop_name, m.tz,
+    CASE
+        WHEN p.mall_id IS NULL OR m.tz IS NULL THEN 'unknown_probe'
+        WHEN c.event_time <= CURRENT_WATERMARK(c.event_time) THEN 'late'
+    END AS reason
+FROM (SELECT * FROM probe_checked WHERE reason IS NULL) AS c
+LEFT JOIN dim_probes FOR SYSTEM_TIME AS OF c.proc_time AS p ON p.ap_mac = c.ap_mac
+LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = p.mall_id
+LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
+    ON s.mall_id = p.mall_id AND s.shop_code = p.shop_code;
+
+CREATE TEMPORARY VIEW probe_events AS
+SELECT
+    event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, proc_time,
+    device_id(mac) AS device_id,
+    -- Locally administered (randomised) MAC: bit 1 of the first octet.
+    SUBSTRING(mac FROM 2 FOR 1) IN ('2', '3', '6', '7', 'a', 'b', 'e', 'f') AS randomized
+FROM probe_enriched
+WHERE reason IS NULL;
+
+CREATE TEMPORARY VIEW door_fields AS
+SELECT
+    body, kafka_partition, kafka_offset, event_time, proc_time,
+    body IS JSON OBJECT AS is_object,
+    JSON_QUERY(body, '$.sensor_id' WITH WRAPPER) AS sensor_id_json,
+    JSON_QUERY(body, '$.mall_id' WITH WRAPPER) AS mall_id_json,
+    JSON_QUERY(body, '$.entrance' WITH WRAPPER) AS entrance_json,
+    JSON_QUERY(body, '$.occur_time' WITH WRAPPER) AS occur_time_json,
+    JSON_QUERY(body, '$.in_count' WITH WRAPPER) AS in_count_json,
+    JSON_QUERY(body, '$.out_count' WITH WRAPPER) AS out_count_json
+FROM door_sensors_raw;
+
+CREATE TEMPORARY VIEW door_checked AS
+SELECT
+    body, kafka_partition, kafka_offset, event_time, proc_time,
+    JSON_VALUE(mall_id_json, '$[0]') AS mall_id,
+    TRY_CAST(SUBSTRING(in_count_json FROM 2 FOR CHAR_LENGTH(in_count_json) - 2) AS INT) AS in_count,
+    CASE
+        WHEN NOT is_object THEN 'not_json'
+        WHEN sensor_id_json IS NULL OR mall_id_json IS NULL OR entrance_json IS NULL
+            OR occur_time_json IS NULL OR in_count_json IS NULL OR out_count_json IS NULL
+            THEN 'missing_field'
+        WHEN sensor_id_json NOT LIKE '["%' OR mall_id_json NOT LIKE '["%' OR entrance_json NOT LIKE '["%'
+            OR NOT REGEXP(occur_time_json, '^\[[0-9]{1,15}\]$')
+            OR NOT REGEXP(in_count_json, '^\[-?[0-9]{1,9}\]$')
+            OR NOT REGEXP(out_count_json, '^\[-?[0-9]{1,9}\]$') THEN 'wrong_type'
+        WHEN in_count_json LIKE '[-%' OR out_count_json LIKE '[-%' THEN 'count_out_of_range'
+    END AS reason
+FROM door_fields;
+
+CREATE TEMPORARY VIEW door_enriched AS
+SELECT
+    c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time,
+    c.mall_id, c.in_count, m.tz,
+    CASE
+        WHEN m.tz IS NULL THEN 'unknown_mall'
+        WHEN c.event_time <= CURRENT_WATERMARK(c.event_time) THEN 'late'
+    END AS reason
+FROM (SELECT * FROM door_checked WHERE reason IS NULL) AS c
+LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = c.mall_id;
+
+CREATE TEMPORARY VIEW door_events AS
+SELECT mall_id, tz, in_count, event_time FROM door_enriched WHERE reason IS NULL;
+
+CREATE TEMPORARY VIEW rejects AS
+SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
+FROM probe_checked WHERE reason IS NOT NULL
+UNION ALL
+SELECT ${wifi_probes_topic}, kafka_partition, kafka_offset, body, reason, proc_time
+FROM probe_enriched WHERE reason IS NOT NULL
+UNION ALL
+SELECT ${door_sensors_topic}, kafka_partition, kafka_offset, body, reason, proc_time
+FROM door_checked WHERE reason IS NOT NULL
+UNION ALL
+SELECT ${door_sensors_topic}, kafka_partition, kafka_offset, body, reason, proc_time
+FROM door_enriched WHERE reason IS NOT NULL;

@@ -1,0 +1,153 @@
+-- Metrics of DESIGN.md §4 items 1-8 and 10, as functions of probe_events and door_events.
+--
+-- Days and hours are the mall's local calendar (the session time zone is UTC, so
+-- DATE_FORMAT gives UTC and CONVERT_TZ moves it into the mall's zone).
+-- Distinct counts are built from first-sightings: a keep-first deduplication emits one
+-- row per (mall, day, device) and the like, so a count is a plain COUNT over an
+-- append-only stream and changes only when a new device appears. Those dedup and
+-- aggregate states hold one day and expire ${day_state_ttl} after their last update;
+-- the watermark has closed the day long before (late events are rejected upstream).
+-- The first-seen history for new/returning visitors keeps ${history_ttl} of state TTL.
+-- Shop visits are event-time session windows (gap ${visit_gap} seconds), released when
+-- the watermark passes the end of the visit.
+
+CREATE TEMPORARY VIEW probe_local AS
+SELECT *,
+    CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
+    CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
+FROM (
+    SELECT *, CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
+    FROM probe_events
+);
+
+CREATE TEMPORARY VIEW door_local AS
+SELECT mall_id, in_count,
+    CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
+    CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
+FROM (
+    SELECT *, CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
+    FROM door_events
+);
+
+-- One row the first time a device is heard in a mall on a day (randomised ones too).
+CREATE TEMPORARY VIEW device_days AS
+SELECT mall_id, `day`, device_id, randomized FROM (
+    SELECT mall_id, `day`, device_id, randomized,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, device_id ORDER BY proc_time) AS rn
+    FROM probe_local
+    WHERE rssi >= ${mall_min_rssi}
+) WHERE rn = 1;
+
+CREATE TEMPORARY VIEW device_hours AS
+SELECT mall_id, `day`, `hour`, device_id FROM (
+    SELECT mall_id, `day`, `hour`, device_id,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, device_id ORDER BY proc_time) AS rn
+    FROM probe_local
+    WHERE rssi >= ${mall_min_rssi} AND NOT randomized
+) WHERE rn = 1;
+
+CREATE TEMPORARY VIEW shop_events AS
+SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, event_time, proc_time,
+    -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
+    CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
+FROM probe_local
+WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+
+CREATE TEMPORARY VIEW device_shop_days AS
+SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
+    SELECT mall_id, `day`, shop_code, shop_name, device_id,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, shop_code, device_id ORDER BY proc_time) AS rn
+    FROM shop_events
+) WHERE rn = 1;
+
+-- The first local day each device was seen in each mall, remembered for the history TTL.
+CREATE TEMPORARY VIEW first_seen AS
+SELECT /*+ STATE_TTL('dd' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS first_day
+FROM device_days AS dd
+WHERE NOT randomized
+GROUP BY mall_id, device_id;
+
+-- 1, 5 and 10: visitors, new / returning, randomised devices and door entries per day.
+CREATE TEMPORARY VIEW mall_daily AS
+SELECT mall_id, `day`,
+    SUM(visitors) AS visitors,
+    SUM(new_visitors) AS new_visitors,
+    SUM(visitors) - SUM(new_visitors) AS returning_visitors,
+    SUM(randomized_devices) AS randomized_devices,
+    SUM(door_entries) AS door_entries
+FROM (
+    SELECT mall_id, `day`,
+        CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS visitors,
+        CAST(0 AS BIGINT) AS new_visitors,
+        CAST(CASE WHEN randomized THEN 1 ELSE 0 END AS BIGINT) AS randomized_devices,
+        CAST(0 AS BIGINT) AS door_entries
+    FROM device_days
+    UNION ALL
+    SELECT mall_id, first_day, 0, 1, 0, 0 FROM first_seen
+    UNION ALL
+    SELECT mall_id, `day`, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+)
+GROUP BY mall_id, `day`;
+
+-- 4 and 10: distinct visitors and door entries per local hour.
+CREATE TEMPORARY VIEW mall_hourly AS
+SELECT mall_id, `day`, `hour`, SUM(visitors) AS visitors, SUM(door_entries) AS door_entries
+FROM (
+    SELECT mall_id, `day`, `hour`, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS door_entries
+    FROM device_hours
+    UNION ALL
+    SELECT mall_id, `day`, `hour`, 0, CAST(in_count AS BIGINT) FROM door_local
+)
+GROUP BY mall_id, `day`, `hour`;
+
+-- 4: the hour with most visitors; ties go to the earlier hour.
+CREATE TEMPORARY VIEW peak_hour_daily AS
+SELECT mall_id, `day`, `hour`, visitors FROM (
+    SELECT mall_id, `day`, `hour`, visitors,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day` ORDER BY visitors DESC, `hour` ASC) AS rn
+    FROM mall_hourly
+) WHERE rn = 1;
+
+-- 2: distinct visitors per shop and day.
+CREATE TEMPORARY VIEW shop_daily AS
+SELECT mall_id, `day`, shop_code, LAST_VALUE(shop_name) AS shop_name, COUNT(*) AS visitors
+FROM device_shop_days
+GROUP BY mall_id, `day`, shop_code;
+
+-- 3: the five shops with most visitors; ties by shop_code.
+CREATE TEMPORARY VIEW top_shops_daily AS
+SELECT mall_id, `day`, CAST(rn AS INT) AS `rank`, shop_code, shop_name, visitors FROM (
+    SELECT mall_id, `day`, shop_code, shop_name, visitors,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day` ORDER BY visitors DESC, shop_code ASC) AS rn
+    FROM shop_daily
+) WHERE rn <= 5;
+
+-- 6: a visit is a run of qualifying shop events with gaps of at most the visit gap
+-- (session windows merge when they touch); it belongs to the local day it starts.
+-- Duplicate events change neither the run nor its first and last time.
+CREATE TEMPORARY VIEW visits AS
+SELECT mall_id, device_id, shop_code, LAST_VALUE(shop_name) AS shop_name,
+    MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
+FROM TABLE(SESSION(TABLE shop_events PARTITION BY visit_key,
+                   DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
+GROUP BY visit_key, mall_id, device_id, shop_code, window_start, window_end;
+
+CREATE TEMPORARY VIEW visits_daily AS
+SELECT mall_id, `day`, device_id, shop_code, LAST_VALUE(shop_name) AS shop_name,
+    COUNT(*) AS visits, SUM(dwell_ms) AS dwell_ms
+FROM visits
+GROUP BY mall_id, `day`, device_id, shop_code;
+
+-- 7: most visits, then longer total dwell, then shop_code.
+CREATE TEMPORARY VIEW favorite_shop_daily AS
+SELECT mall_id, `day`, device_id, shop_code, shop_name, visits, dwell_ms / 1000 AS dwell_seconds FROM (
+    SELECT *, ROW_NUMBER() OVER (
+        PARTITION BY mall_id, `day`, device_id ORDER BY visits DESC, dwell_ms DESC, shop_code ASC) AS rn
+    FROM visits_daily
+) WHERE rn = 1;
+
+-- 8: every shop a device visited at least twice that day.
+CREATE TEMPORARY VIEW repeat_shops_daily AS
+SELECT mall_id, `day`, device_id, shop_code, shop_name, visits
+FROM visits_daily
+WHERE visits >= 2;

@@ -1,0 +1,5 @@
+import sys
+
+from jobs.metrics.job import main
+
+sys.exit(main())

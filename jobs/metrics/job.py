@@ -1,0 +1,165 @@
+"""Launcher of the metrics job: settings in, SQL rendered, one pipeline submitted.
+
+Runs in the embedded mini-cluster (`python -m jobs.metrics`, what `footfall up` starts)
+or on a Flink cluster (`flink run -py jobs/metrics/job.py`), unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pyflink.common import Configuration, Types
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from footfall.settings import ConfigError, Settings, Topics
+from footfall.stack.jars import pipeline_jars
+from jobs import sql
+from jobs.metrics.sinks import BufferedSink, SinkConfig
+from udfs import device
+
+NAME = "metrics"
+FOLDER = Path(__file__).resolve().parent
+log = logging.getLogger(NAME)
+
+
+def sql_values(settings: Settings) -> dict[str, object]:
+    """Every ${placeholder} of the SQL files, from settings."""
+    job, metrics, pg = settings.job, settings.metrics, settings.postgres
+    schema = sql_identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    return {
+        "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
+        "wifi_probes_topic": Topics.WIFI_PROBES,
+        "door_sensors_topic": Topics.DOOR_SENSORS,
+        "bootstrap_servers": settings.kafka.servers,
+        "group_id": job.group_id,
+        "startup_mode": job.startup_mode,
+        "jdbc_url": f"jdbc:postgresql://{pg.host}:{pg.port}/{pg.database}",
+        "jdbc_user": pg.user,
+        "jdbc_password": pg.password.get_secret_value(),
+        "probes_table": f"{schema}.probes",
+        "shops_table": f"{schema}.shops",
+        "malls_table": f"{schema}.malls",
+        "lookup_cache": f"{job.lookup_cache_seconds}s",
+        "mall_min_rssi": metrics.mall_min_rssi,
+        "shop_min_rssi": metrics.shop_min_rssi,
+        "visit_gap": sql.day_to_second(metrics.visit_gap_seconds),
+        "history_ttl": f"{metrics.history_days}d",
+        "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
+    }
+
+
+def sql_identifier(value: str, variable: str) -> str:
+    if not value.replace("_", "").isalnum():
+        raise ConfigError(f"{variable}={value!r}: not a plain SQL identifier")
+    return value
+
+
+def flink_configuration(settings: Settings, restore_from: Path | None = None) -> Configuration:
+    job = settings.job
+    config = Configuration()
+    options = {
+        "pipeline.name": NAME,
+        "pipeline.jars": pipeline_jars(settings.flink.jars_dir),
+        "parallelism.default": str(job.parallelism),
+        "python.executable": sys.executable,
+        "python.client.executable": sys.executable,
+        "python.fn-execution.bundle.size": "1000",
+        "python.fn-execution.bundle.time": "200",
+        "execution.checkpointing.interval": f"{int(job.checkpoint_interval_seconds * 1000)}ms",
+        "execution.checkpointing.dir": job.checkpoint_dir.as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "2",
+        "rest.port": str(job.rest_port),
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "3",
+        "restart-strategy.fixed-delay.delay": "5s",
+        "table.local-time-zone": "UTC",
+        "table.exec.state.ttl": f"{int(job.day_state_ttl_hours * 3600)}s",
+        "table.exec.source.idle-timeout": f"{job.idle_timeout_seconds}s",
+    }
+    if restore_from is not None:
+        options["execution.state-recovery.path"] = str(restore_from)
+    for key, value in options.items():
+        config.set_string(key, value)
+    return config
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest complete checkpoint under the folder (one sub-folder per job run)."""
+    complete = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
+
+
+def build(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str] | None = None) -> None:
+    """Create the job's tables and views (all SQL files, or just `files`)."""
+    device.register(table_env)
+    for statement in sql.load(FOLDER, values, files):
+        try:
+            table_env.execute_sql(statement)
+        except Exception:
+            log.error("failed: %s", statement.splitlines()[0])
+            raise
+
+
+def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings) -> None:
+    """Attach the outputs changelog and its sinks to `env`."""
+    outputs = table_env.to_changelog_stream(table_env.from_path("outputs"))
+    sink = SinkConfig(
+        clickhouse=settings.clickhouse,
+        redis=settings.redis,
+        kafka=settings.kafka,
+        flush_interval_ms=settings.job.flush_interval_ms,
+    )
+    (
+        outputs.key_by(lambda row: row[0], key_type=Types.STRING())
+        .process(BufferedSink(sink))
+        .name("sinks")
+    )
+
+
+def run(settings: Settings, restore_from: Path | None = None) -> None:
+    os.environ[device.SALT_VARIABLE] = settings.metrics.salt_value(settings.stack.var_dir)
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings, restore_from))
+    table_env = StreamTableEnvironment.create(env)
+    build(table_env, sql_values(settings))
+    pipeline(env, table_env, settings)
+    log.info("submitting %s%s", NAME, f" from {restore_from}" if restore_from else "")
+    env.execute(NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.metrics", description=__doc__)
+    parser.add_argument(
+        "--from-checkpoint",
+        metavar="PATH|latest",
+        help="resume from a checkpoint folder (chk-N), or the newest under FOOTFALL_JOB_CHECKPOINT_DIR",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        restore_from = None
+        if args.from_checkpoint == "latest":
+            restore_from = latest_checkpoint(settings.job.checkpoint_dir)
+            if restore_from is None:
+                log.info("no checkpoint under %s: starting from the topics", settings.job.checkpoint_dir)
+        elif args.from_checkpoint:
+            restore_from = Path(args.from_checkpoint)
+            if not (restore_from / "_metadata").is_file():
+                raise ConfigError(f"--from-checkpoint {restore_from}: not a checkpoint folder (no _metadata)")
+        run(settings, restore_from)
+    except (ConfigError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

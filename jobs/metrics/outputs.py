@@ -1,0 +1,59 @@
+"""The result streams of the metrics job: their keys, and where each one is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    key: tuple[str, ...]
+    #: ClickHouse table it is upserted into (a ReplacingMergeTree), if any.
+    clickhouse: bool = True
+
+
+OUTPUTS = {
+    o.name: o
+    for o in (
+        Output("mall_daily", ("mall_id", "day")),
+        Output("mall_hourly", ("mall_id", "day", "hour")),
+        Output("peak_hour_daily", ("mall_id", "day")),
+        Output("shop_daily", ("mall_id", "day", "shop_code")),
+        Output("top_shops_daily", ("mall_id", "day", "rank")),
+        Output("favorite_shop_daily", ("mall_id", "day", "device_id")),
+        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code")),
+        Output("dead_letter_counts", ("source_topic", "reason"), clickhouse=False),
+        Output("dead_letters", ("source_topic", "partition", "offset"), clickhouse=False),
+    )
+}
+
+#: ClickHouse column order of each table (DESIGN.md §5), without `version`.
+COLUMNS = {
+    "mall_daily": ("mall_id", "day", "visitors", "new_visitors", "returning_visitors",
+                   "randomized_devices", "door_entries"),
+    "mall_hourly": ("mall_id", "day", "hour", "visitors", "door_entries"),
+    "peak_hour_daily": ("mall_id", "day", "hour", "visitors"),
+    "shop_daily": ("mall_id", "day", "shop_code", "shop_name", "visitors"),
+    "top_shops_daily": ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors"),
+    "favorite_shop_daily": ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits",
+                            "dwell_seconds"),
+    "repeat_shops_daily": ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits"),
+}
+
+
+def row_key(output: str, payload: dict) -> tuple:
+    return tuple(payload[column] for column in OUTPUTS[output].key)
+
+
+def latest(changes: list[tuple[bool, dict]], output: str) -> tuple[list[dict], list[dict]]:
+    """Collapse a batch of changelog rows to the last state of each key.
+
+    `changes` holds (is_delete, payload) in arrival order; update-before rows are
+    dropped before they get here. Returns (upserts, deletes)."""
+    last: dict[tuple, tuple[bool, dict]] = {}
+    for is_delete, payload in changes:
+        last[row_key(output, payload)] = (is_delete, payload)
+    upserts = [payload for is_delete, payload in last.values() if not is_delete]
+    deletes = [payload for is_delete, payload in last.values() if is_delete]
+    return upserts, deletes

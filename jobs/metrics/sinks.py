@@ -1,0 +1,212 @@
+"""Sinks of the metrics job: buffered in Flink state, written in batches, idempotent.
+
+Every result row reaches `BufferedSink` keyed by its output name. Rows are appended to
+keyed ListState and written when a processing-time timer fires (every
+FOOTFALL_JOB_FLUSH_INTERVAL_MS). The buffer is part of each checkpoint, so after a
+restart the rows not yet written are restored, and rows written after the checkpoint
+are recomputed from the replayed input and written again. Every write is an upsert (a
+ClickHouse ReplacingMergeTree row with a larger version, a Redis overwrite, the latest
+Kafka message per key), so writing twice changes nothing: no loss, no double count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from pyflink.common import Row, RowKind
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from pyflink.common.typeinfo import Types
+
+from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
+from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
+
+log = logging.getLogger(__name__)
+
+#: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
+#: ff:dead_letters, ff:outputs.
+TODAY = "ff:{mall_id}:today"
+FAVORITE = "ff:{mall_id}:favorite:{device_id}"
+DEAD_LETTER_COUNTS = "ff:dead_letters"
+OUTPUT_UPDATES = "ff:outputs"
+
+# Write a day's fields only if that day is not older than the one stored; a newer day
+# replaces the hash. Keeps "today" right when updates for two days interleave.
+_SET_FOR_DAY = """
+local current = redis.call('HGET', KEYS[1], 'day')
+if current and current > ARGV[1] then return 0 end
+if current and current < ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'day', ARGV[1], unpack(ARGV, 3))
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    clickhouse: ClickHouseSettings
+    redis: RedisSettings
+    kafka: KafkaSettings
+    flush_interval_ms: int = 1000
+    #: A device's favourite-shop entry in Redis outlives its day by this much.
+    favorite_ttl_seconds: int = 2 * 86400
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Writers:
+    """The clients one sink worker writes through, opened once."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        from confluent_kafka import Producer
+
+        from footfall import clients
+
+        self.config = config
+        self.clickhouse = clients.clickhouse(config.clickhouse)
+        self.redis = clients.redis_client(config.redis)
+        self.set_for_day = self.redis.register_script(_SET_FOR_DAY)
+        self.producer = Producer(
+            {
+                "bootstrap.servers": config.kafka.servers,
+                "client.id": "footfall-metrics",
+                "acks": "all",
+                "linger.ms": 5,
+                "partitioner": "murmur2_random",
+            }
+        )
+
+    def close(self) -> None:
+        self.producer.flush(30)
+        self.clickhouse.disconnect()
+        self.redis.close()
+
+    def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
+        if OUTPUTS[output].clickhouse and upserts:
+            self._clickhouse(output, upserts)
+        handler = getattr(self, f"_{output}", None)
+        if handler is not None:
+            handler(upserts, deletes)
+        self.redis.hset(OUTPUT_UPDATES, output, _now_iso())
+
+    def _clickhouse(self, table: str, rows: list[dict]) -> None:
+        columns = COLUMNS[table]
+        version = time.time_ns()
+        values = [
+            [date.fromisoformat(row[c]) if c == "day" else row[c] for c in columns] + [version]
+            for row in rows
+        ]
+        self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}, version) VALUES", values)
+
+    def _mall_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for row in upserts:
+            rate = row["visitors"] / row["door_entries"] if row["door_entries"] else ""
+            fields = {
+                "visitors": row["visitors"],
+                "new_visitors": row["new_visitors"],
+                "returning_visitors": row["returning_visitors"],
+                "randomized_devices": row["randomized_devices"],
+                "door_entries": row["door_entries"],
+                "capture_rate": f"{rate:.4f}" if rate != "" else "",
+                "updated_at": _now_iso(),
+            }
+            self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
+        pipe.execute()
+
+    def _peak_hour_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for row in upserts:
+            fields = {"peak_hour": row["hour"], "peak_visitors": row["visitors"], "updated_at": _now_iso()}
+            self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
+        pipe.execute()
+
+    def _favorite_shop_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        updated_at = _now_iso()
+        for row in upserts:
+            message = {
+                "mall_id": row["mall_id"], "day": row["day"], "device_id": row["device_id"],
+                "shop_code": row["shop_code"], "shop_name": row["shop_name"],
+                "visits": row["visits"], "dwell_seconds": row["dwell_seconds"],
+                "updated_at": updated_at,
+            }
+            self.producer.produce(Topics.FAVORITE_SHOPS, key=row["device_id"], value=json.dumps(message))
+            fields = {k: v for k, v in message.items() if k != "day"}
+            self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
+        pipe.execute()
+        self._deliver()
+
+    def _dead_letter_counts(self, upserts: list[dict], deletes: list[dict]) -> None:
+        if upserts:
+            self.redis.hset(
+                DEAD_LETTER_COUNTS,
+                mapping={f"{row['source_topic']}:{row['reason']}": row["messages"] for row in upserts},
+            )
+
+    def _dead_letters(self, upserts: list[dict], deletes: list[dict]) -> None:
+        for row in upserts:
+            value = {k: row[k] for k in ("source_topic", "raw", "reason", "received_at")}
+            # The key names the message it rejects, so a copy sent again after a
+            # restart can be recognised.
+            key = f"{row['source_topic']}/{row['partition']}/{row['offset']}"
+            self.producer.produce(Topics.DEAD_LETTERS, key=key, value=json.dumps(value))
+        self._deliver()
+
+    def _set_for_day(self, pipe, key: str, day: str, fields: dict, ttl: int = 0) -> None:  # type: ignore[no-untyped-def]
+        args: list[object] = [day, ttl]
+        for name, value in fields.items():
+            args += [name, value]
+        self.set_for_day(keys=[key], args=args, client=pipe)
+
+    def _deliver(self) -> None:
+        remaining = self.producer.flush(30)
+        if remaining:
+            raise RuntimeError(f"{remaining} Kafka messages not delivered within 30 s")
+
+
+class BufferedSink(KeyedProcessFunction):
+    """Keyed by output name: buffer changelog rows, write them on a timer."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        self.config = config
+        self.writers: Writers | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.buffer = runtime_context.get_list_state(ListStateDescriptor("buffer", Types.STRING()))
+        self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
+        self.writers = Writers(self.config)
+
+    def close(self) -> None:
+        if self.writers is not None:
+            self.writers.close()
+
+    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):  # type: ignore[no-untyped-def]
+        kind = value.get_row_kind()
+        if kind == RowKind.UPDATE_BEFORE:
+            return  # the update-after that follows carries the new state of the key
+        self.buffer.add(("D" if kind == RowKind.DELETE else "U") + value[1])
+        if self.timer.value() is None:
+            fire_at = ctx.timer_service().current_processing_time() + self.config.flush_interval_ms
+            ctx.timer_service().register_processing_time_timer(fire_at)
+            self.timer.update(fire_at)
+        yield from ()  # PyFlink expects a generator; sinks emit nothing downstream
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
+        output = ctx.get_current_key()
+        changes = [(entry[0] == "D", json.loads(entry[1:])) for entry in self.buffer.get()]
+        self.buffer.clear()
+        self.timer.clear()
+        if changes:
+            upserts, deletes = latest(changes, output)
+            assert self.writers is not None
+            self.writers.write(output, upserts, deletes)
+            if deletes and OUTPUTS[output].clickhouse:
+                log.warning("%s: %d deletes not applied to ClickHouse", output, len(deletes))
+        yield from ()
