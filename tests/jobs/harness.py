@@ -1,0 +1,91 @@
+"""Running the metrics SQL on bounded rows, and reading results into the reference's shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from jobs.metrics.outputs import COLUMNS, OUTPUTS
+from tests.jobs.reference import DoorEvent, ProbeEvent, Thresholds
+
+PROBE_EVENTS = """
+CREATE TEMPORARY TABLE probe_events (
+    event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
+    occur_ms BIGINT, device_id STRING, randomized BOOLEAN,
+    event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), proc_time AS PROCTIME(),
+    WATERMARK FOR event_time AS event_time - INTERVAL '1' DAY
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+DOOR_EVENTS = """
+CREATE TEMPORARY TABLE door_events (
+    mall_id STRING, tz STRING, in_count INT, occur_ms BIGINT,
+    event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
+    WATERMARK FOR event_time AS event_time - INTERVAL '1' DAY
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+REJECTS = """
+CREATE TEMPORARY TABLE rejects (
+    source_topic STRING, kafka_partition INT, kafka_offset BIGINT, body STRING, reason STRING,
+    proc_time AS PROCTIME()
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+
+
+def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
+    path.write_text("".join(json.dumps(dataclasses.asdict(r)) + "\n" for r in rows))  # type: ignore[call-overload]
+    return path
+
+
+def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],
+                thresholds: Thresholds = Thresholds()) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """The job's metric SQL over bounded rows; outputs in the reference's shape."""
+    from jobs import sql
+    from jobs.metrics.job import FOLDER
+
+    table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes)))
+    table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors)))
+    (folder / "rejects.json").write_text("")
+    table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
+    values = {
+        "mall_min_rssi": thresholds.mall_min_rssi,
+        "shop_min_rssi": thresholds.shop_min_rssi,
+        "visit_gap": sql.day_to_second(thresholds.visit_gap_ms // 1000),
+        "history_ttl": "180d",
+        "day_state_ttl": "36 hours",
+    }
+    for statement in sql.load(FOLDER, values, ["03_metrics.sql", "04_outputs.sql"]):
+        table_env.execute_sql(statement)
+    with table_env.from_path("outputs").execute().collect() as rows:
+        return from_changelog((row.get_row_kind().name, row[0], json.loads(row[1])) for row in rows)
+
+
+def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
+    """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
+    state: dict[str, dict] = {name: {} for name in COLUMNS}
+    for kind, output, payload in changes:
+        if output not in COLUMNS or kind == "UPDATE_BEFORE":
+            continue
+        key, values = split_row(output, payload)
+        if kind == "DELETE":
+            state[output].pop(key, None)
+        else:
+            state[output][key] = values
+    return state
+
+
+def split_row(output: str, row: dict) -> tuple[tuple, tuple]:
+    key_columns = OUTPUTS[output].key
+    key = tuple(str(row[c]) if c == "day" else row[c] for c in key_columns)
+    values = tuple(row[c] for c in COLUMNS[output] if c not in key_columns)
+    return key, values
+
+
+def from_clickhouse(client) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Every output table read with FINAL, in the reference's shape."""
+    state: dict[str, dict] = {}
+    for table, columns in COLUMNS.items():
+        rows = client.execute(f"SELECT {', '.join(columns)} FROM {table} FINAL")
+        state[table] = dict(split_row(table, dict(zip(columns, row))) for row in rows)
+    return state

@@ -1,0 +1,197 @@
+"""An independent, plain-Python computation of DESIGN.md §4 (items 1-8 and 10).
+
+Written from the definitions, not from the job's SQL, so the two can be compared on the
+same events. Everything is held in memory: meant for test-sized inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class ProbeEvent:
+    """A valid, on-time probe report, joined to the layout (what the metrics read)."""
+
+    event_id: str
+    mall_id: str
+    shop_code: str | None
+    shop_name: str | None
+    tz: str
+    rssi: int
+    occur_ms: int
+    device_id: str
+    randomized: bool
+
+
+@dataclass(frozen=True)
+class DoorEvent:
+    mall_id: str
+    tz: str
+    in_count: int
+    occur_ms: int
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    mall_min_rssi: int = -85
+    shop_min_rssi: int = -70
+    visit_gap_ms: int = 300_000
+
+
+def local(occur_ms: int, tz: str) -> tuple[str, int]:
+    moment = datetime.fromtimestamp(occur_ms / 1000, timezone.utc).astimezone(ZoneInfo(tz))
+    return moment.date().isoformat(), moment.hour
+
+
+def device_id(salt: str, raw_mac: str) -> str:
+    mac = raw_mac.lower().replace("-", ":")
+    return hashlib.sha256((salt + mac).encode()).hexdigest()[:16]
+
+
+def is_randomized(raw_mac: str) -> bool:
+    return bool(int(raw_mac[:2], 16) & 0b10)
+
+
+# --- from raw messages ------------------------------------------------------------------
+
+def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]]) -> str | None:
+    """Why a wifi-probes message is rejected (before the late check), or None."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return "not_json"
+    if not isinstance(message, dict):
+        return "not_json"
+    fields = {"event_id": str, "ap_mac": str, "device_mac": str, "rssi": int, "occur_time": int}
+    if any(message.get(name) is None for name in fields):
+        return "missing_field"
+    if any(not isinstance(message[n], t) or isinstance(message[n], bool) for n, t in fields.items()):
+        return "wrong_type"
+    if not -120 <= message["rssi"] <= 0:
+        return "rssi_out_of_range"
+    if message["ap_mac"].lower().replace("-", ":") not in probes:
+        return "unknown_probe"
+    return None
+
+
+def probe_events(bodies: list[bytes], salt: str, probes: dict[str, tuple[str, str | None]],
+                 malls: dict[str, str], shop_names: dict[tuple[str, str], str]) -> list[ProbeEvent]:
+    """Valid messages as ProbeEvents; `probes` maps ap_mac -> (mall_id, shop_code)."""
+    events = []
+    for body in bodies:
+        if probe_reason(body, probes) is not None:
+            continue
+        m = json.loads(body)
+        mall_id, shop_code = probes[m["ap_mac"].lower().replace("-", ":")]
+        events.append(ProbeEvent(
+            m["event_id"], mall_id, shop_code, shop_names.get((mall_id, shop_code or "")), malls[mall_id],
+            m["rssi"], m["occur_time"], device_id(salt, m["device_mac"]), is_randomized(m["device_mac"]),
+        ))
+    return events
+
+
+def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
+    events = []
+    for body in bodies:
+        try:
+            m = json.loads(body)
+            ok = isinstance(m, dict) and all(isinstance(m.get(k), str) for k in ("sensor_id", "mall_id", "entrance")) \
+                and all(isinstance(m.get(k), int) and m[k] >= 0 for k in ("occur_time", "in_count", "out_count"))
+        except ValueError:
+            ok = False
+        if ok and m["mall_id"] in malls:
+            events.append(DoorEvent(m["mall_id"], malls[m["mall_id"]], m["in_count"], m["occur_time"]))
+    return events
+
+
+# --- the metrics --------------------------------------------------------------------------
+
+def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = Thresholds()) -> dict[str, dict]:
+    """Every output keyed as its ClickHouse table is: {output: {key tuple: values tuple}}."""
+    day_devices: dict[tuple, set] = defaultdict(set)
+    day_randomized: dict[tuple, set] = defaultdict(set)
+    hour_devices: dict[tuple, set] = defaultdict(set)
+    shop_devices: dict[tuple, set] = defaultdict(set)
+    shop_names: dict[tuple, str] = {}
+    shop_times: dict[tuple, set] = defaultdict(set)
+    first_day: dict[tuple, str] = {}
+    door_day: dict[tuple, int] = defaultdict(int)
+    door_hour: dict[tuple, int] = defaultdict(int)
+
+    for e in probes:
+        day, hour = local(e.occur_ms, e.tz)
+        if e.rssi >= t.mall_min_rssi:
+            if e.randomized:
+                day_randomized[(e.mall_id, day)].add(e.device_id)
+            else:
+                day_devices[(e.mall_id, day)].add(e.device_id)
+                hour_devices[(e.mall_id, day, hour)].add(e.device_id)
+                key = (e.mall_id, e.device_id)
+                first_day[key] = min(first_day.get(key, day), day)
+        if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
+            shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
+            shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
+            shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
+    for d in doors:
+        day, hour = local(d.occur_ms, d.tz)
+        door_day[(d.mall_id, day)] += d.in_count
+        door_hour[(d.mall_id, day, hour)] += d.in_count
+
+    out: dict[str, dict] = {}
+    new_count: dict[tuple, int] = defaultdict(int)
+    for (mall, _), day in first_day.items():
+        new_count[(mall, day)] += 1
+    out["mall_daily"] = {
+        key: (len(day_devices[key]), new_count[key], len(day_devices[key]) - new_count[key],
+              len(day_randomized[key]), door_day[key])
+        for key in set(day_devices) | set(day_randomized) | set(door_day)
+    }
+    out["mall_hourly"] = {
+        key: (len(hour_devices[key]), door_hour[key]) for key in set(hour_devices) | set(door_hour)
+    }
+    by_day: dict[tuple, list] = defaultdict(list)
+    for (mall, day, hour), (visitors, _) in out["mall_hourly"].items():
+        by_day[(mall, day)].append((-visitors, hour))
+    out["peak_hour_daily"] = {key: (min(v)[1], -min(v)[0]) for key, v in by_day.items()}
+
+    out["shop_daily"] = {
+        key: (shop_names[(key[0], key[2])], len(devices)) for key, devices in shop_devices.items()
+    }
+    ranked: dict[tuple, list] = defaultdict(list)
+    for (mall, day, shop), (name, visitors) in out["shop_daily"].items():
+        ranked[(mall, day)].append((-visitors, shop, name))
+    out["top_shops_daily"] = {
+        (mall, day, rank): (shop, name, -neg)
+        for (mall, day), shops in ranked.items()
+        for rank, (neg, shop, name) in enumerate(sorted(shops)[:5], start=1)
+    }
+
+    visits: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, device, shop) -> dwell ms per visit
+    for (mall, device, shop), stamped in shop_times.items():
+        times = sorted(stamped)
+        start = prev = times[0]
+        for current in times[1:] + [None]:
+            if current is None or current[0] - prev[0] > t.visit_gap_ms:
+                visits[(mall, local(start[0], start[1])[0], device, shop)].append(prev[0] - start[0])
+                start = current
+            prev = current if current is not None else prev
+    favourites: dict[tuple, tuple] = {}
+    for (mall, day, device, shop), dwells in visits.items():
+        candidate = (-len(dwells), -sum(dwells), shop)
+        key = (mall, day, device)
+        if key not in favourites or candidate < favourites[key]:
+            favourites[key] = candidate
+    out["favorite_shop_daily"] = {
+        key: (shop, shop_names[(key[0], shop)], -neg_visits, -neg_dwell // 1000)
+        for key, (neg_visits, neg_dwell, shop) in favourites.items()
+    }
+    out["repeat_shops_daily"] = {
+        key: (shop_names[(key[0], key[3])], len(dwells)) for key, dwells in visits.items() if len(dwells) >= 2
+    }
+    return out

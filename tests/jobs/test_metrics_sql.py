@@ -1,0 +1,109 @@
+"""The metric SQL (03_metrics.sql) on bounded rows, against the plain-Python reference."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.jobs.harness import run_metrics
+from tests.jobs.reference import DoorEvent, ProbeEvent, Thresholds, metrics
+
+AMS = "Europe/Amsterdam"
+TOKYO = "Asia/Tokyo"
+MINUTE = 60_000
+
+
+def ms(text: str, tz: str = AMS) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz)).timestamp() * 1000)
+
+
+def probe(device: str, at: int, shop: str | None = "S1", rssi: int = -60, mall: str = "m1",
+          tz: str = AMS, randomized: bool = False, event_id: str | None = None) -> ProbeEvent:
+    return ProbeEvent(event_id or f"{device}-{at}-{shop}", mall, shop, f"Shop {shop}" if shop else None,
+                      tz, rssi, at, device, randomized)
+
+
+def check(table_env, tmp_path, probes, doors=(), thresholds=Thresholds()):  # type: ignore[no-untyped-def]
+    got = run_metrics(table_env, tmp_path, list(probes), list(doors), thresholds)
+    want = metrics(list(probes), list(doors), thresholds)
+    for output, rows in want.items():
+        assert got[output] == rows, output
+    return got
+
+
+def test_visits_split_on_gaps_longer_than_five_minutes_and_dwell_is_last_minus_first(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = [probe("d1", t0), probe("d1", t0 + 2 * MINUTE), probe("d1", t0 + 7 * MINUTE),  # gap 5:00 keeps
+              probe("d1", t0 + 12 * MINUTE + 1)]  # gap 5:00.001 splits
+    got = check(table_env, tmp_path, events)
+    assert got["favorite_shop_daily"][("m1", "2026-11-20", "d1")] == ("S1", "Shop S1", 2, 420)
+    assert got["repeat_shops_daily"][("m1", "2026-11-20", "d1", "S1")] == ("Shop S1", 2)
+
+
+def test_days_and_hours_are_local_to_each_mall(table_env, tmp_path):
+    # 23:30 and 00:30 in Amsterdam are two days; the same instants are one day in Tokyo.
+    late_evening, after_midnight = ms("2026-11-20T23:30:00"), ms("2026-11-21T00:30:00")
+    events = [
+        probe("d1", late_evening), probe("d1", after_midnight),
+        probe("d2", late_evening, mall="m2", tz=TOKYO), probe("d2", after_midnight, mall="m2", tz=TOKYO),
+    ]
+    doors = [DoorEvent("m1", AMS, 3, late_evening), DoorEvent("m1", AMS, 4, after_midnight)]
+    got = check(table_env, tmp_path, events, doors)
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 3)
+    assert got["mall_daily"][("m1", "2026-11-21")] == (1, 0, 1, 0, 4)  # returning the next day
+    assert got["mall_daily"][("m2", "2026-11-21")] == (1, 1, 0, 0, 0)  # 07:30 and 08:30 in Tokyo
+    assert got["mall_hourly"][("m1", "2026-11-21", 0)] == (1, 4)
+
+
+def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = [probe("r1", t0, randomized=True), probe("r1", t0 + MINUTE, randomized=True),
+              probe("r2", t0, randomized=True), probe("d1", t0)]
+    got = check(table_env, tmp_path, events)
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 2, 0)
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
+
+
+def test_thresholds_decide_mall_and_shop_qualification(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = [probe("weak", t0, rssi=-86), probe("mall-only", t0, rssi=-80), probe("both", t0, rssi=-70)]
+    got = check(table_env, tmp_path, events)
+    assert got["mall_daily"][("m1", "2026-11-20")][0] == 2
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
+
+
+def test_ties_rank_by_shop_code_hour_and_dwell(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = []
+    for i, shop in enumerate(["S7", "S3", "S5", "S1", "S9", "S2"]):  # one visitor each: a six-way tie
+        events.append(probe(f"t{i}", t0, shop=shop))
+    # Two hours with one visitor each: the earlier hour is the peak.
+    # d9: two shops with one visit each and equal dwell: the lower code wins.
+    events += [probe("d9", t0 + 60 * MINUTE, shop="S8"), probe("d9", t0 + 62 * MINUTE, shop="S8"),
+               probe("d9", t0 + 60 * MINUTE, shop="S4"), probe("d9", t0 + 62 * MINUTE, shop="S4")]
+    got = check(table_env, tmp_path, events)
+    assert [got["top_shops_daily"][("m1", "2026-11-20", r)][0] for r in range(1, 6)] == ["S1", "S2", "S3", "S4", "S5"]
+    assert got["peak_hour_daily"][("m1", "2026-11-20")] == (10, 6)
+    assert got["favorite_shop_daily"][("m1", "2026-11-20", "d9")][0] == "S4"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_day_with_duplicates_and_disorder_matches_the_reference(table_env, tmp_path, seed):
+    rng = random.Random(seed)
+    start = ms("2026-11-20T21:00:00")  # runs across local midnight
+    shops = [f"S{i}" for i in range(1, 7)] + [None]
+    events = []
+    for d in range(40):
+        device, randomized = f"dev{d:02d}", d % 9 == 0
+        at = start + rng.randrange(0, 200) * MINUTE
+        for _ in range(rng.randrange(1, 25)):
+            at += rng.choice([10_000, 40_000, 2 * MINUTE, 5 * MINUTE, 6 * MINUTE, 20 * MINUTE])
+            events.append(probe(device, at, shop=rng.choice(shops), rssi=rng.randrange(-95, -40),
+                                randomized=randomized))
+    events += rng.sample(events, len(events) // 10)  # duplicates: the same event_id again
+    rng.shuffle(events)  # out of order (the test table's watermark allows a day)
+    doors = [DoorEvent("m1", AMS, rng.randrange(0, 5), start + i * 5 * MINUTE) for i in range(60)]
+    check(table_env, tmp_path, events, doors)
