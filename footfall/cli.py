@@ -17,6 +17,7 @@ from kafka.errors import KafkaError
 
 from footfall.settings import ConfigError, Settings
 from footfall.stack import bootstrap, manager
+from footfall.stack.job import MetricsJob, demo_simulator
 from footfall.stack.services import StackError
 
 #: A service that answers with an error, or not at all, while a command runs.
@@ -24,14 +25,35 @@ SERVICE_ERRORS = (clickhouse_driver.errors.Error, psycopg.Error, redis.RedisErro
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:
-    manager.up(settings)
+    started = manager.up(settings)
     if not args.no_bootstrap:
         bootstrap.bootstrap(settings)
+    if not args.no_job:
+        _start_job(settings, resume="kafka" not in started)
     return 0
 
 
+def _start_job(settings: Settings, resume: bool) -> None:
+    job = MetricsJob(settings)
+    if job.pid() is not None:
+        print(f"{'metrics job':<11} already running (pid {job.pid()})")
+        return
+    # A broker started just now is empty (Tansu keeps topics in memory): the offsets in an
+    # old checkpoint would point past its end, so the job then starts afresh.
+    pid = job.start(resume=resume)
+    print(f"{'metrics job':<11} running (pid {pid}, log {job.log}, Flink REST {job.rest})")
+
+
 def _down(settings: Settings, args: argparse.Namespace) -> int:
-    if not manager.down(settings):
+    simulator = demo_simulator(settings)
+    simulator_pid = simulator.pid()
+    if simulator_pid is not None and simulator.stop():
+        print(f"{'simulator':<11} stopped (pid {simulator_pid})")
+    job = MetricsJob(settings)
+    pid = job.pid()
+    if pid is not None and job.stop():
+        print(f"{'metrics job':<11} stopped (pid {pid})")
+    if not manager.down(settings) and pid is None:
         print("nothing of the project's was running")
     return 0
 
@@ -51,14 +73,20 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from simulators.dimensions import load_layout
     from simulators.layout import default_layout
 
-    _up(settings, argparse.Namespace(no_bootstrap=False))
+    manager.up(settings)
+    bootstrap.bootstrap(settings)
+    # The layout goes in before the job starts, so its first lookups find the probes.
     written = load_layout(default_layout(), settings.postgres)
     print(f"demo mall loaded into PostgreSQL: {written['shops']} shops, {written['probes']} probes")
+    _start_job(settings, resume=False)
+    simulator = demo_simulator(settings)
+    if simulator.pid() is None:
+        pid = simulator.start()
+        print(f"{'simulator':<11} streaming shoppers (pid {pid}, log {simulator.log})")
     print(manager.format_rows(manager.status(settings)))
     print(
-        "\nThe demo currently starts only the stack and loads the demo mall: the metrics job and the "
-        "dashboards have not landed yet.\n`make simulate` streams simulated shoppers into Kafka; "
-        "`make down` stops everything."
+        "\nLive numbers: `redis-cli hgetall ff:mall-001:today`, and in ClickHouse "
+        "`SELECT * FROM footfall.mall_daily FINAL`. `make down` stops everything."
     )
     return 0
 
@@ -68,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser("up", help="start the local services that are not running, wait, create the schema")
     up.add_argument("--no-bootstrap", action="store_true", help="do not create the schema and topics")
+    up.add_argument("--no-job", action="store_true", help="do not start the metrics job")
     up.set_defaults(run=_up)
     commands.add_parser("down", help="stop the local services the project started").set_defaults(run=_down)
     commands.add_parser("status", help="each component with its state, address and version").set_defaults(

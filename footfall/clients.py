@@ -11,7 +11,12 @@ import psycopg
 import redis
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from footfall.settings import ClickHouseSettings, KafkaSettings, PostgresSettings, RedisSettings
+from footfall.settings import (
+    ClickHouseSettings,
+    KafkaSettings,
+    PostgresSettings,
+    RedisSettings,
+)
 
 
 def kafka_admin(settings: KafkaSettings, timeout_ms: int = 5000) -> KafkaAdminClient:

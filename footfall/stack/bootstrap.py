@@ -15,7 +15,13 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from footfall import clients
-from footfall.settings import ClickHouseSettings, KafkaSettings, PostgresSettings, Settings, Topics
+from footfall.settings import (
+    ClickHouseSettings,
+    KafkaSettings,
+    PostgresSettings,
+    Settings,
+    Topics,
+)
 
 SCHEMA = Path(__file__).parent / "schema"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -127,7 +127,23 @@ def status(settings: Settings) -> list[Row]:
         suffix = f" (pid {pid})" if pid else ""
         rows.append(Row(service.name, state, service.address, (found or "-") + suffix))
     rows.append(_flink_row(settings.flink))
+    rows.append(_job_row(settings))
     return rows
+
+
+def _job_row(settings: Settings) -> Row:
+    from footfall.stack.job import MetricsJob
+
+    job = MetricsJob(settings)
+    pid, state = job.pid(), job.state()
+    if pid and state == "RUNNING":
+        row_state = "running"
+    elif pid:
+        row_state = "starting"
+    else:
+        row_state = "stopped"
+    detail = f"Flink job {state or '-'}" + (f" (pid {pid})" if pid else "")
+    return Row("metrics", row_state, job.rest, detail)
 
 
 def _flink_row(settings: FlinkSettings) -> Row:

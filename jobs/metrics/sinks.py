@@ -15,12 +15,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from pyflink.common import Row, RowKind
+from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
-from pyflink.common.typeinfo import Types
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
 from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
@@ -57,7 +57,7 @@ class SinkConfig:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Writers:

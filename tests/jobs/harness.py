@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from jobs.metrics.outputs import COLUMNS, OUTPUTS
-from tests.jobs.reference import DoorEvent, ProbeEvent, Thresholds
+from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, Thresholds
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
@@ -39,7 +39,7 @@ def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
 
 
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],
-                thresholds: Thresholds = Thresholds()) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+                thresholds: Thresholds = DEFAULTS) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     """The job's metric SQL over bounded rows; outputs in the reference's shape."""
     from jobs import sql
     from jobs.metrics.job import FOLDER

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -44,8 +44,11 @@ class Thresholds:
     visit_gap_ms: int = 300_000
 
 
+DEFAULTS = Thresholds()
+
+
 def local(occur_ms: int, tz: str) -> tuple[str, int]:
-    moment = datetime.fromtimestamp(occur_ms / 1000, timezone.utc).astimezone(ZoneInfo(tz))
+    moment = datetime.fromtimestamp(occur_ms / 1000, UTC).astimezone(ZoneInfo(tz))
     return moment.date().isoformat(), moment.hour
 
 
@@ -112,7 +115,7 @@ def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
 
 # --- the metrics --------------------------------------------------------------------------
 
-def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = Thresholds()) -> dict[str, dict]:
+def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DEFAULTS) -> dict[str, dict]:
     """Every output keyed as its ClickHouse table is: {output: {key tuple: values tuple}}."""
     day_devices: dict[tuple, set] = defaultdict(set)
     day_randomized: dict[tuple, set] = defaultdict(set)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.jobs.harness import run_metrics
-from tests.jobs.reference import DoorEvent, ProbeEvent, Thresholds, metrics
+from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, metrics
 
 AMS = "Europe/Amsterdam"
 TOKYO = "Asia/Tokyo"
@@ -26,7 +26,7 @@ def probe(device: str, at: int, shop: str | None = "S1", rssi: int = -60, mall: 
                       tz, rssi, at, device, randomized)
 
 
-def check(table_env, tmp_path, probes, doors=(), thresholds=Thresholds()):  # type: ignore[no-untyped-def]
+def check(table_env, tmp_path, probes, doors=(), thresholds=DEFAULTS):  # type: ignore[no-untyped-def]
     got = run_metrics(table_env, tmp_path, list(probes), list(doors), thresholds)
     want = metrics(list(probes), list(doors), thresholds)
     for output, rows in want.items():

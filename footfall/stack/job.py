@@ -1,0 +1,119 @@
+"""The metrics job as a local process: the embedded Flink mini-cluster runs in it.
+
+`footfall up` starts it after the services (resuming from its newest checkpoint when
+the broker kept its data), `footfall down` stops it, and `footfall status` asks its
+REST API for the job's state.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from footfall.settings import ROOT, Settings
+from footfall.stack.processes import PidFile, port_in_use, spawn, stop
+from footfall.stack.services import StackError
+
+NAME = "metrics"
+
+
+class Background:
+    """A project process started in the background, known by its pid file."""
+
+    def __init__(self, home: Path, name: str, argv: list[str], program: str) -> None:
+        self.argv = argv
+        self.pidfile = PidFile(home / f"{name}.pid", program)
+        self.log = home / f"{name}.log"
+
+    def pid(self) -> int | None:
+        return self.pidfile.read()
+
+    def start(self) -> int:
+        process = spawn(self.argv, self.log, cwd=ROOT)
+        self.pidfile.write(process.pid)
+        return process.pid
+
+    def stop(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        ok = stop(pid, signal.SIGTERM, timeout=30) or stop(pid, signal.SIGKILL, timeout=10)
+        if ok:
+            self.pidfile.remove()
+        return ok
+
+
+class MetricsJob(Background):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.stack.var_dir / "job", NAME, [sys.executable, "-m", "jobs.metrics"], "jobs.metrics")
+        self.settings = settings
+
+    @property
+    def rest(self) -> str:
+        return f"http://127.0.0.1:{self.settings.job.rest_port}"
+
+    def start(self, resume: bool = False, timeout: float = 120.0) -> int:  # type: ignore[override]
+        """Start the job and wait until Flink reports it RUNNING; returns the pid."""
+        port = self.settings.job.rest_port
+        if port and port_in_use("127.0.0.1", port):
+            raise StackError(
+                f"port {port} (metrics job REST API) is already taken by another process: "
+                "stop it or set FOOTFALL_JOB_REST_PORT to a free port"
+            )
+        argv = self.argv + (["--from-checkpoint", "latest"] if resume else [])
+        process = spawn(argv, self.log, cwd=ROOT)
+        self.pidfile.write(process.pid)
+        deadline = time.monotonic() + timeout
+        while self.state() != "RUNNING":
+            if process.poll() is not None:
+                self.pidfile.remove()
+                raise StackError(f"the metrics job exited during start-up (code {process.returncode}): see {self.log}")
+            if time.monotonic() > deadline:
+                raise StackError(f"the metrics job did not reach RUNNING in {timeout:.0f} s: see {self.log}")
+            time.sleep(0.5)
+        return process.pid
+
+    def overview(self) -> dict | None:
+        """The job's entry in Flink's REST /jobs/overview, or None when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.rest}/jobs/overview", timeout=2) as response:
+                jobs = json.load(response)["jobs"]
+        except (OSError, ValueError, KeyError):
+            return None
+        mine = [j for j in jobs if j.get("name") == NAME]
+        return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
+
+    def state(self) -> str | None:
+        job = self.overview()
+        return job["state"] if job else None
+
+    def checkpoint_state_size(self) -> int | None:
+        """Bytes of state in the job's latest completed checkpoint."""
+        job = self.overview()
+        if job is None:
+            return None
+        try:
+            with urllib.request.urlopen(f"{self.rest}/jobs/{job['jid']}/checkpoints", timeout=2) as response:
+                latest = json.load(response)["latest"]["completed"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return None if latest is None else int(latest.get("state_size", latest.get("checkpointed_size", 0)))
+
+
+def checkpoints(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/chk-*/_metadata"), key=lambda p: p.stat().st_mtime)
+
+
+#: What `make demo` streams: today's opening hours at 60x, a modest rate because the local
+#: broker keeps every message in memory (DESIGN.md §2).
+DEMO_SIMULATION = ["--start", "today", "--speedup", "60", "--rate", "500", "--duplicate-rate", "0.01",
+                   "--out-of-order-rate", "0.01", "--late-rate", "0.002", "--malformed-rate", "0.002"]
+
+
+def demo_simulator(settings: Settings) -> Background:
+    argv = [sys.executable, "-m", "simulators", "run", *DEMO_SIMULATION]
+    return Background(settings.stack.var_dir / "simulator", "simulator", argv, "simulators")
