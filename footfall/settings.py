@@ -168,8 +168,10 @@ class JobSettings(_Settings):
     checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"
     #: Bounded out-of-orderness: events later than this behind the newest are late.
     watermark_delay_seconds: int = Field(120, ge=0)
-    #: A partition silent this long stops holding the watermark back.
-    idle_timeout_seconds: int = Field(30, ge=1)
+    #: A partition silent this long stops holding the watermark back; 0 (the default)
+    #: never: while the job catches up on a backlog a partition can look idle and let the
+    #: watermark run ahead of it, turning its events late.
+    idle_timeout_seconds: int = Field(0, ge=0)
     #: Per-day state (device-day sets, daily counts) is dropped this long after its
     #: last update; the day is closed by the watermark long before.
     day_state_ttl_hours: float = Field(36.0, gt=0)

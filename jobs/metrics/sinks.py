@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pyflink.common import Row, RowKind
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
 from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
@@ -180,7 +180,9 @@ class BufferedSink(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("buffer", Types.STRING()))
-        self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
+        # Keys with a flush timer pending. Kept in memory: after a restore Flink brings
+        # back the timers themselves, and at worst one extra (empty) flush happens.
+        self.pending: set[str] = set()
         self.writers = Writers(self.config)
 
     def close(self) -> None:
@@ -192,17 +194,18 @@ class BufferedSink(KeyedProcessFunction):
         if kind == RowKind.UPDATE_BEFORE:
             return  # the update-after that follows carries the new state of the key
         self.buffer.add(("D" if kind == RowKind.DELETE else "U") + value[1])
-        if self.timer.value() is None:
+        key = ctx.get_current_key()
+        if key not in self.pending:
             fire_at = ctx.timer_service().current_processing_time() + self.config.flush_interval_ms
             ctx.timer_service().register_processing_time_timer(fire_at)
-            self.timer.update(fire_at)
+            self.pending.add(key)
         yield from ()  # PyFlink expects a generator; sinks emit nothing downstream
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
         output = ctx.get_current_key()
         changes = [(entry[0] == "D", json.loads(entry[1:])) for entry in self.buffer.get()]
         self.buffer.clear()
-        self.timer.clear()
+        self.pending.discard(output)
         if changes:
             upserts, deletes = latest(changes, output)
             assert self.writers is not None

@@ -27,6 +27,8 @@ def second_stack(settings: Settings, unique: str):
         "FOOTFALL_CLICKHOUSE_HTTP_PORT": str(free_port()),
         "FOOTFALL_REDIS_PORT": str(free_port()),
         "FOOTFALL_POSTGRES_PORT": str(free_port()),
+        "FOOTFALL_JOB_REST_PORT": str(free_port()),
+        "FOOTFALL_JOB_CHECKPOINT_DIR": str(home / "checkpoints"),
     }
     yield home, env
     footfall("down", env=env)
@@ -42,8 +44,11 @@ def test_up_twice_starts_nothing_new_and_down_leaves_no_process(second_stack) ->
 
     demo = footfall("demo", env=env)
     assert demo.returncode == 0, demo.stderr
-    assert "starts only the stack" in demo.stdout and "demo mall loaded" in demo.stdout
+    assert "demo mall loaded" in demo.stdout
+    assert "metrics job running" in demo.stdout and "streaming shoppers" in demo.stdout
     started = _pids(home)
+    started["metrics job"] = int((home / "job" / "metrics.pid").read_text())
+    started["simulator"] = int((home / "simulator" / "simulator.pid").read_text())
 
     status = footfall("status", env=env)
     assert status.returncode == 0, status.stdout
@@ -53,8 +58,9 @@ def test_up_twice_starts_nothing_new_and_down_leaves_no_process(second_stack) ->
 
     again = footfall("up", env=env)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("already running") == 4
-    assert _pids(home) == started
+    assert again.stdout.count("already running") == 5  # four services and the job
+    assert {**_pids(home), "metrics job": started["metrics job"], "simulator": started["simulator"]} == started
+    assert int((home / "job" / "metrics.pid").read_text()) == started["metrics job"]
 
     down = footfall("down", env=env)
     assert down.returncode == 0

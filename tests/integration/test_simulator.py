@@ -14,11 +14,12 @@ from kafka import TopicPartition
 from footfall import clients
 from footfall.settings import Settings, Topics
 from simulators.dimensions import load_layout
-from simulators.layout import Layout, default_mall
+from simulators.layout import Layout
 from simulators.load import LoadPlan, run_load
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
+from tests.helpers import own_mall, remove_malls
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +27,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def test_mall(stack: Settings):
     """A mall of its own (own id, own probe MACs), removed again afterwards."""
-    index = random.randint(60, 250)
-    mall = dataclasses.replace(default_mall(index), mall_id=f"mall-test-{index}")
-    mall = dataclasses.replace(
-        mall,
-        entrances=tuple(dataclasses.replace(e, sensor_id=f"{mall.mall_id}-{e.name.split()[0].lower()}") for e in mall.entrances),
-    )
+    mall = own_mall(random.randint(60, 250))
     yield Layout((mall,))
-    with clients.postgres(stack.postgres) as conn:
-        for table in ("probes", "entrances", "shops", "malls"):
-            conn.execute(f"DELETE FROM footfall.{table} WHERE mall_id = %s", (mall.mall_id,))
+    remove_malls(stack.postgres, [mall.mall_id])
 
 
 def _count(conn, table: str, mall_id: str) -> int:

@@ -198,3 +198,66 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
         key: (shop_names[(key[0], key[3])], len(dwells)) for key, dwells in visits.items() if len(dwells) >= 2
     }
     return out
+
+
+# --- from the simulator's records, in the order they were published ---------------------
+
+@dataclass
+class Expected:
+    probes: list[ProbeEvent]
+    doors: list[DoorEvent]
+    #: (source topic, reason) -> messages the job must reject
+    rejects: dict[tuple[str, str], int]
+
+
+def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expected:  # type: ignore[no-untyped-def]
+    """Split published records as the contract says: valid, late, or rejected (and why).
+
+    An event is late when it is at least the watermark delay behind the newest event
+    published before it on its topic; the simulator's late faults (5-30 min) are far
+    behind and its out-of-order ones (at most a minute) far within, so the split does not
+    depend on how the job interleaves partitions."""
+    probes_by_mac = {p.ap_mac: (m.mall_id, p.shop_code) for m in layout.malls for p in m.probes}
+    malls = {m.mall_id: m.tz for m in layout.malls}
+    shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
+    rejects: dict[tuple[str, str], int] = defaultdict(int)
+    valid: dict[str, list[bytes]] = defaultdict(list)
+    newest: dict[str, int] = defaultdict(lambda: -(2**62))
+    for record in records:
+        if record.topic == "wifi-probes":
+            reason = probe_reason(record.value, probes_by_mac)
+        else:
+            reason = None if door_events([record.value], malls) else _door_reason(record.value, malls)
+        if reason is None:
+            occur = json.loads(record.value)["occur_time"]
+            if occur <= newest[record.topic] - watermark_delay_ms:
+                reason = "late"
+            newest[record.topic] = max(newest[record.topic], occur)
+        if reason is None:
+            valid[record.topic].append(record.value)
+        else:
+            rejects[(record.topic, reason)] += 1
+    return Expected(
+        probe_events(valid["wifi-probes"], salt, probes_by_mac, malls, shop_names),
+        door_events(valid["door-sensors"], malls),
+        dict(rejects),
+    )
+
+
+def _door_reason(body: bytes, malls: dict[str, str]) -> str:
+    try:
+        m = json.loads(body)
+    except ValueError:
+        return "not_json"
+    if not isinstance(m, dict):
+        return "not_json"
+    names = ("sensor_id", "mall_id", "entrance", "occur_time", "in_count", "out_count")
+    if any(m.get(n) is None for n in names):
+        return "missing_field"
+    if not all(isinstance(m[n], str) for n in names[:3]) or not all(
+        isinstance(m[n], int) and not isinstance(m[n], bool) for n in names[3:]
+    ):
+        return "wrong_type"
+    if m["in_count"] < 0 or m["out_count"] < 0:
+        return "count_out_of_range"
+    return "unknown_mall"
