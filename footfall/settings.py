@@ -131,7 +131,7 @@ class MetricSettings(_Settings):
     """The knobs of DESIGN.md §4: who counts as a visitor, and how device ids are salted."""
 
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
-    #: Secret mixed into every device id. Unset: a random one is made once and kept in
+    #: Secret mixed into every device id. Unset or empty: a random one is made once and kept in
     #: FOOTFALL_VAR_DIR/salt, so ids stay stable across restarts of the local stack.
     salt: SecretStr | None = None
     #: An event qualifies for the mall / a shop from this signal strength (dBm) up.
@@ -143,9 +143,7 @@ class MetricSettings(_Settings):
     history_days: int = Field(180, ge=1)
 
     def salt_value(self, var_dir: Path) -> str:
-        if self.salt is not None:
-            if not self.salt.get_secret_value():
-                raise ConfigError("FOOTFALL_SALT is empty: unset it or give a secret")
+        if self.salt is not None and self.salt.get_secret_value():
             return self.salt.get_secret_value()
         path = var_dir / "salt"
         if not path.exists():

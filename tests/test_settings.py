@@ -9,7 +9,9 @@ from footfall.settings import (
     ConfigError,
     DashboardSettings,
     FlinkSettings,
+    JobSettings,
     KafkaSettings,
+    MetricSettings,
     PostgresSettings,
     RedisSettings,
     StackSettings,
@@ -92,7 +94,8 @@ def test_relative_folders_are_relative_to_the_checkout(monkeypatch: pytest.Monke
 def test_env_example_lists_every_variable() -> None:
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), flags=re.MULTILINE))
     declared = set()
-    for cls in (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSettings, FlinkSettings, DashboardSettings, StackSettings):
+    for cls in (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSettings, FlinkSettings, DashboardSettings,
+                StackSettings, MetricSettings, JobSettings):
         for field, info in cls.model_fields.items():
             declared.add(info.alias or cls.env_name(field))
     assert declared <= listed, declared - listed
