@@ -73,15 +73,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from simulators.dimensions import load_layout
     from simulators.layout import default_layout
 
-    manager.up(settings)
-    bootstrap.bootstrap(settings)
     # The layout goes in before the job starts, so its first lookups find the probes.
+    _up(settings, argparse.Namespace(no_bootstrap=False, no_job=True))
     written = load_layout(default_layout(), settings.postgres)
     print(f"demo mall loaded into PostgreSQL: {written['shops']} shops, {written['probes']} probes")
     _start_job(settings, resume=False)
     simulator = demo_simulator(settings)
     if simulator.pid() is None:
-        pid = simulator.start()
+        pid = simulator.start().pid
         print(f"{'simulator':<11} streaming shoppers (pid {pid}, log {simulator.log})")
     print(manager.format_rows(manager.status(settings)))
     print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -32,10 +33,10 @@ class Background:
     def pid(self) -> int | None:
         return self.pidfile.read()
 
-    def start(self) -> int:
-        process = spawn(self.argv, self.log, cwd=ROOT)
+    def start(self, *extra: str) -> subprocess.Popen[bytes]:
+        process = spawn([*self.argv, *extra], self.log, cwd=ROOT)
         self.pidfile.write(process.pid)
-        return process.pid
+        return process
 
     def stop(self) -> bool:
         pid = self.pid()
@@ -64,9 +65,7 @@ class MetricsJob(Background):
                 f"port {port} (metrics job REST API) is already taken by another process: "
                 "stop it or set FOOTFALL_JOB_REST_PORT to a free port"
             )
-        argv = self.argv + (["--from-checkpoint", "latest"] if resume else [])
-        process = spawn(argv, self.log, cwd=ROOT)
-        self.pidfile.write(process.pid)
+        process = super().start(*(["--from-checkpoint", "latest"] if resume else []))
         deadline = time.monotonic() + timeout
         while self.state() != "RUNNING":
             if process.poll() is not None:
@@ -90,22 +89,6 @@ class MetricsJob(Background):
     def state(self) -> str | None:
         job = self.overview()
         return job["state"] if job else None
-
-    def checkpoint_state_size(self) -> int | None:
-        """Bytes of state in the job's latest completed checkpoint."""
-        job = self.overview()
-        if job is None:
-            return None
-        try:
-            with urllib.request.urlopen(f"{self.rest}/jobs/{job['jid']}/checkpoints", timeout=2) as response:
-                latest = json.load(response)["latest"]["completed"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return None if latest is None else int(latest.get("state_size", latest.get("checkpointed_size", 0)))
-
-
-def checkpoints(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*/chk-*/_metadata"), key=lambda p: p.stat().st_mtime)
 
 
 #: What `make demo` streams: today's opening hours at 60x, a modest rate because the local

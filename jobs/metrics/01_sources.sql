@@ -28,26 +28,8 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
     'format' = 'raw'
 );
 
-CREATE TEMPORARY TABLE door_sensors_raw (
-    body STRING,
-    kafka_partition INT METADATA FROM 'partition' VIRTUAL,
-    kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-    event_time AS TO_TIMESTAMP_LTZ(COALESCE(TRY_CAST(JSON_VALUE(body, '$.occur_time') AS BIGINT), 0), 3),
-    proc_time AS PROCTIME(),
-    WATERMARK FOR event_time AS event_time - INTERVAL ${watermark_delay} DAY TO SECOND
-) WITH (
-    'connector' = 'kafka',
-    'topic' = ${door_sensors_topic},
-    'properties.bootstrap.servers' = ${bootstrap_servers},
-    'properties.group.id' = ${group_id},
-    'scan.startup.mode' = ${startup_mode},
-    'properties.auto.offset.reset' = 'earliest',
-    -- Small fetches interleave the partitions while catching up on a backlog, so no
-    -- partition waits long enough to be taken for idle (which would let the watermark
-    -- run ahead of it and make its events look late).
-    'properties.max.partition.fetch.bytes' = '65536',
-    'format' = 'raw'
-);
+-- The same raw schema, watermark and consumer options; only the topic differs.
+CREATE TEMPORARY TABLE door_sensors_raw WITH ('topic' = ${door_sensors_topic}) LIKE wifi_probes_raw;
 
 CREATE TEMPORARY TABLE dim_probes (
     ap_mac STRING,

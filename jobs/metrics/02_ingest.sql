@@ -21,12 +21,7 @@ FROM wifi_probes_raw;
 
 CREATE TEMPORARY VIEW probe_checked AS
 SELECT
-    body, kafka_partition, kafka_offset, event_time, proc_time,
-    JSON_VALUE(event_id_json, '$[0]') AS event_id,
-    LOWER(REPLACE(JSON_VALUE(ap_mac_json, '$[0]'), '-', ':')) AS ap_mac,
-    LOWER(REPLACE(JSON_VALUE(device_mac_json, '$[0]'), '-', ':')) AS mac,
-    TRY_CAST(SUBSTRING(rssi_json FROM 2 FOR CHAR_LENGTH(rssi_json) - 2) AS INT) AS rssi,
-    TRY_CAST(SUBSTRING(occur_time_json FROM 2 FOR CHAR_LENGTH(occur_time_json) - 2) AS BIGINT) AS occur_ms,
+    body, kafka_partition, kafka_offset, event_time, proc_time, event_id, ap_mac, mac, rssi, occur_ms,
     CASE
         WHEN NOT is_object THEN 'not_json'
         WHEN event_id_json IS NULL OR ap_mac_json IS NULL OR device_mac_json IS NULL
@@ -34,12 +29,19 @@ SELECT
         WHEN event_id_json NOT LIKE '["%' OR ap_mac_json NOT LIKE '["%' OR device_mac_json NOT LIKE '["%'
             OR NOT REGEXP(rssi_json, '^\[-?[0-9]{1,9}\]$')
             OR NOT REGEXP(occur_time_json, '^\[[0-9]{1,15}\]$') THEN 'wrong_type'
-        WHEN NOT REGEXP(LOWER(JSON_VALUE(device_mac_json, '$[0]')), '^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$')
-            THEN 'invalid_mac'
-        WHEN TRY_CAST(SUBSTRING(rssi_json FROM 2 FOR CHAR_LENGTH(rssi_json) - 2) AS INT) NOT BETWEEN -120 AND 0
-            THEN 'rssi_out_of_range'
+        WHEN NOT REGEXP(mac, '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$') THEN 'invalid_mac'
+        WHEN rssi NOT BETWEEN -120 AND 0 THEN 'rssi_out_of_range'
     END AS reason
-FROM probe_fields;
+FROM (
+    -- Each value is taken out of its fragment once; the checks above read the values.
+    SELECT *,
+        JSON_VALUE(event_id_json, '$[0]') AS event_id,
+        LOWER(REPLACE(JSON_VALUE(ap_mac_json, '$[0]'), '-', ':')) AS ap_mac,
+        LOWER(REPLACE(JSON_VALUE(device_mac_json, '$[0]'), '-', ':')) AS mac,
+        TRY_CAST(SUBSTRING(rssi_json FROM 2 FOR CHAR_LENGTH(rssi_json) - 2) AS INT) AS rssi,
+        TRY_CAST(SUBSTRING(occur_time_json FROM 2 FOR CHAR_LENGTH(occur_time_json) - 2) AS BIGINT) AS occur_ms
+    FROM probe_fields
+);
 
 CREATE TEMPORARY VIEW probe_enriched AS
 SELECT

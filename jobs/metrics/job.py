@@ -17,6 +17,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
 from footfall.settings import ConfigError, Settings, Topics
+from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
 from jobs.metrics.sinks import BufferedSink, SinkConfig
@@ -30,7 +31,7 @@ log = logging.getLogger(NAME)
 def sql_values(settings: Settings) -> dict[str, object]:
     """Every ${placeholder} of the SQL files, from settings."""
     job, metrics, pg = settings.job, settings.metrics, settings.postgres
-    schema = sql_identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    schema = identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
         "wifi_probes_topic": Topics.WIFI_PROBES,
@@ -51,12 +52,6 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "history_ttl": f"{metrics.history_days}d",
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
     }
-
-
-def sql_identifier(value: str, variable: str) -> str:
-    if not value.replace("_", "").isalnum():
-        raise ConfigError(f"{variable}={value!r}: not a plain SQL identifier")
-    return value
 
 
 def flink_configuration(settings: Settings, restore_from: Path | None = None) -> Configuration:
@@ -155,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (restore_from / "_metadata").is_file():
                 raise ConfigError(f"--from-checkpoint {restore_from}: not a checkpoint folder (no _metadata)")
         run(settings, restore_from)
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -9,37 +9,33 @@ from dataclasses import dataclass
 class Output:
     name: str
     key: tuple[str, ...]
-    #: ClickHouse table it is upserted into (a ReplacingMergeTree), if any.
-    clickhouse: bool = True
+    #: Columns of the ClickHouse table it is upserted into (DESIGN.md §5, without
+    #: `version`); empty for outputs that go only to Redis or Kafka.
+    columns: tuple[str, ...] = ()
 
 
 OUTPUTS = {
     o.name: o
     for o in (
-        Output("mall_daily", ("mall_id", "day")),
-        Output("mall_hourly", ("mall_id", "day", "hour")),
-        Output("peak_hour_daily", ("mall_id", "day")),
-        Output("shop_daily", ("mall_id", "day", "shop_code")),
-        Output("top_shops_daily", ("mall_id", "day", "rank")),
-        Output("favorite_shop_daily", ("mall_id", "day", "device_id")),
-        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code")),
-        Output("dead_letter_counts", ("source_topic", "reason"), clickhouse=False),
-        Output("dead_letters", ("source_topic", "partition", "offset"), clickhouse=False),
+        Output("mall_daily", ("mall_id", "day"), ("mall_id", "day", "visitors", "new_visitors",
+               "returning_visitors", "randomized_devices", "door_entries")),
+        Output("mall_hourly", ("mall_id", "day", "hour"), ("mall_id", "day", "hour", "visitors", "door_entries")),
+        Output("peak_hour_daily", ("mall_id", "day"), ("mall_id", "day", "hour", "visitors")),
+        Output("shop_daily", ("mall_id", "day", "shop_code"),
+               ("mall_id", "day", "shop_code", "shop_name", "visitors")),
+        Output("top_shops_daily", ("mall_id", "day", "rank"),
+               ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors")),
+        Output("favorite_shop_daily", ("mall_id", "day", "device_id"),
+               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
+        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
+               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
+        Output("dead_letter_counts", ("source_topic", "reason")),
+        Output("dead_letters", ("source_topic", "partition", "offset")),
     )
 }
 
-#: ClickHouse column order of each table (DESIGN.md §5), without `version`.
-COLUMNS = {
-    "mall_daily": ("mall_id", "day", "visitors", "new_visitors", "returning_visitors",
-                   "randomized_devices", "door_entries"),
-    "mall_hourly": ("mall_id", "day", "hour", "visitors", "door_entries"),
-    "peak_hour_daily": ("mall_id", "day", "hour", "visitors"),
-    "shop_daily": ("mall_id", "day", "shop_code", "shop_name", "visitors"),
-    "top_shops_daily": ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors"),
-    "favorite_shop_daily": ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits",
-                            "dwell_seconds"),
-    "repeat_shops_daily": ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits"),
-}
+#: ClickHouse column order of each table, for the outputs that have one.
+COLUMNS = {o.name: o.columns for o in OUTPUTS.values() if o.columns}
 
 
 def row_key(output: str, payload: dict) -> tuple:

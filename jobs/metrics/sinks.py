@@ -23,7 +23,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
-from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
+from jobs.metrics.outputs import COLUMNS, latest
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Writers:
         self.redis.close()
 
     def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
-        if OUTPUTS[output].clickhouse and upserts:
+        if output in COLUMNS and upserts:
             self._clickhouse(output, upserts)
         handler = getattr(self, f"_{output}", None)
         if handler is not None:
@@ -107,14 +107,13 @@ class Writers:
     def _mall_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
-            rate = row["visitors"] / row["door_entries"] if row["door_entries"] else ""
             fields = {
                 "visitors": row["visitors"],
                 "new_visitors": row["new_visitors"],
                 "returning_visitors": row["returning_visitors"],
                 "randomized_devices": row["randomized_devices"],
                 "door_entries": row["door_entries"],
-                "capture_rate": f"{rate:.4f}" if rate != "" else "",
+                "capture_rate": f"{row['visitors'] / row['door_entries']:.4f}" if row["door_entries"] else "",
                 "updated_at": _now_iso(),
             }
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
@@ -210,6 +209,6 @@ class BufferedSink(KeyedProcessFunction):
             upserts, deletes = latest(changes, output)
             assert self.writers is not None
             self.writers.write(output, upserts, deletes)
-            if deletes and OUTPUTS[output].clickhouse:
+            if deletes and output in COLUMNS:
                 log.warning("%s: %d deletes not applied to ClickHouse", output, len(deletes))
         yield from ()

@@ -21,7 +21,7 @@ from jobs.metrics.outputs import COLUMNS
 from simulators.dimensions import load_layout
 from simulators.faults import Faults
 from simulators.layout import Layout
-from simulators.publish import KafkaSink
+from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig
 from tests.helpers import free_port, own_mall, remove_malls
@@ -98,13 +98,6 @@ def scenario(stack: Settings):
     remove_malls(stack.postgres, [m.mall_id for m in layout.malls])
 
 
-def publish(settings: Settings, records: list[Record]) -> None:
-    sink = KafkaSink(settings.kafka)
-    for record in records:
-        sink.send(record)
-    sink.close()
-
-
 def ours(results: dict[str, dict], mall_ids: set[str]) -> dict[str, dict]:
     return {name: {k: v for k, v in rows.items() if k[0] in mall_ids} for name, rows in results.items()}
 
@@ -156,7 +149,7 @@ def test_every_output_matches_the_reference_end_to_end(job_settings: Settings, m
 
     metrics_job()
     began = time.monotonic()
-    publish(job_settings, records)
+    publish(records, KafkaSink(job_settings.kafka))
     got = wait_for(expected, job_settings, mall_ids, timeout=420)
     elapsed = time.monotonic() - began
     assert_same(got, expected)

@@ -102,13 +102,8 @@ def probe_events(bodies: list[bytes], salt: str, probes: dict[str, tuple[str, st
 def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
     events = []
     for body in bodies:
-        try:
+        if door_reason(body, malls) is None:
             m = json.loads(body)
-            ok = isinstance(m, dict) and all(isinstance(m.get(k), str) for k in ("sensor_id", "mall_id", "entrance")) \
-                and all(isinstance(m.get(k), int) and m[k] >= 0 for k in ("occur_time", "in_count", "out_count"))
-        except ValueError:
-            ok = False
-        if ok and m["mall_id"] in malls:
             events.append(DoorEvent(m["mall_id"], malls[m["mall_id"]], m["in_count"], m["occur_time"]))
     return events
 
@@ -227,7 +222,7 @@ def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expecte
         if record.topic == "wifi-probes":
             reason = probe_reason(record.value, probes_by_mac)
         else:
-            reason = None if door_events([record.value], malls) else _door_reason(record.value, malls)
+            reason = door_reason(record.value, malls)
         if reason is None:
             occur = json.loads(record.value)["occur_time"]
             if occur <= newest[record.topic] - watermark_delay_ms:
@@ -244,7 +239,8 @@ def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expecte
     )
 
 
-def _door_reason(body: bytes, malls: dict[str, str]) -> str:
+def door_reason(body: bytes, malls: dict[str, str]) -> str | None:
+    """Why a door-sensors message is rejected (before the late check), or None."""
     try:
         m = json.loads(body)
     except ValueError:
@@ -260,4 +256,4 @@ def _door_reason(body: bytes, malls: dict[str, str]) -> str:
         return "wrong_type"
     if m["in_count"] < 0 or m["out_count"] < 0:
         return "count_out_of_range"
-    return "unknown_mall"
+    return None if m["mall_id"] in malls else "unknown_mall"
