@@ -35,7 +35,9 @@ class _Settings(BaseSettings):
 
 
 class Topics:
-    """Kafka topic names: these are contracts (DESIGN.md §3, §5), not configuration."""
+    """Kafka topic names of the contracts (DESIGN.md §3, §5). They are the defaults of
+    `KafkaSettings`' topic names, which a test (or a shared cluster) may point elsewhere;
+    the simulator labels its records with these and its sink maps them."""
 
     WIFI_PROBES: ClassVar[str] = "wifi-probes"
     DOOR_SENSORS: ClassVar[str] = "door-sensors"
@@ -56,10 +58,24 @@ class KafkaSettings(_Settings):
     #: Per-topic partition counts as JSON, e.g. {"wifi-probes": 4}.
     topic_partitions: dict[str, Annotated[int, Field(ge=1)]] = {}
     replication_factor: int = Field(1, ge=1)
+    wifi_probes_topic: str = Field(Topics.WIFI_PROBES, min_length=1)
+    door_sensors_topic: str = Field(Topics.DOOR_SENSORS, min_length=1)
+    favorite_shops_topic: str = Field(Topics.FAVORITE_SHOPS, min_length=1)
+    dead_letters_topic: str = Field(Topics.DEAD_LETTERS, min_length=1)
 
     @property
     def servers(self) -> str:
         return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Contract topic name -> the topic actually used."""
+        return {
+            Topics.WIFI_PROBES: self.wifi_probes_topic,
+            Topics.DOOR_SENSORS: self.door_sensors_topic,
+            Topics.FAVORITE_SHOPS: self.favorite_shops_topic,
+            Topics.DEAD_LETTERS: self.dead_letters_topic,
+        }
 
     def partitions_of(self, topic: str) -> int:
         return self.topic_partitions.get(topic, self.partitions)

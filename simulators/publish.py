@@ -41,6 +41,7 @@ class KafkaSink:
                 "partitioner": "murmur2_random",
             }
         )
+        self.topics = settings.topics
         self.failed = 0
         self._unpolled = 0
 
@@ -51,7 +52,7 @@ class KafkaSink:
     def send(self, record: Record) -> None:
         while True:
             try:
-                self.producer.produce(record.topic, record.value, record.key, on_delivery=self._delivered)
+                self.producer.produce(self.topics[record.topic], record.value, record.key, on_delivery=self._delivered)
                 break
             except BufferError:  # local queue full: let deliveries drain
                 self.producer.poll(0.05)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from footfall.settings import Topics
-from simulators.faults import Faults, FaultInjector
+from simulators.faults import FaultInjector, Faults
 from simulators.layout import Layout, Mall
 from simulators.radio import MallRadio, RadioModel
 from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times

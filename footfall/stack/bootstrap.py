@@ -20,7 +20,6 @@ from footfall.settings import (
     KafkaSettings,
     PostgresSettings,
     Settings,
-    Topics,
 )
 
 SCHEMA = Path(__file__).parent / "schema"
@@ -85,7 +84,7 @@ def kafka_topics(settings: KafkaSettings) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [
             NewTopic(topic, settings.partitions_of(topic), settings.replication_factor)
-            for topic in Topics.ALL
+            for topic in settings.topics.values()
             if topic not in existing
         ]
         for topic in wanted:  # one at a time: a concurrent creator must not fail the others
@@ -93,7 +92,7 @@ def kafka_topics(settings: KafkaSettings) -> list[str]:
                 admin.create_topics([topic])
             except TopicAlreadyExistsError:
                 pass
-        return sorted(set(admin.list_topics()) & set(Topics.ALL))
+        return sorted(set(admin.list_topics()) & set(settings.topics.values()))
     finally:
         admin.close()
 

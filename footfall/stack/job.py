@@ -8,6 +8,7 @@ REST API for the job's state.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -76,6 +77,22 @@ class MetricsJob(Background):
             time.sleep(0.5)
         return process.pid
 
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the job's process and the Flink JVM and Python workers it started (its
+        process group), and wait until the REST port is free for the next start."""
+        pid = self.pid()
+        stopped = super().stop()
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # leftovers only: the leader has exited
+            except (ProcessLookupError, PermissionError):
+                pass
+        port = self.settings.job.rest_port
+        deadline = time.monotonic() + timeout
+        while port and port_in_use("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return stopped
+
     def overview(self) -> dict | None:
         """The job's entry in Flink's REST /jobs/overview, or None when it does not answer."""
         try:
@@ -89,6 +106,21 @@ class MetricsJob(Background):
     def state(self) -> str | None:
         job = self.overview()
         return job["state"] if job else None
+
+    def checkpoints(self) -> dict | None:
+        """Flink's checkpoint statistics of the running job (counts, latest sizes), or None."""
+        job = self.overview()
+        if job is None:
+            return None
+        try:
+            with urllib.request.urlopen(f"{self.rest}/jobs/{job['jid']}/checkpoints", timeout=2) as response:
+                return json.load(response)
+        except (OSError, ValueError):
+            return None
+
+    def completed_checkpoints(self) -> int:
+        stats = self.checkpoints()
+        return stats["counts"]["completed"] if stats else 0
 
 
 #: What `make demo` streams: today's opening hours at 60x, a modest rate because the local

@@ -21,10 +21,13 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
     'properties.group.id' = ${group_id},
     'scan.startup.mode' = ${startup_mode},
     'properties.auto.offset.reset' = 'earliest',
-    -- Small fetches interleave the partitions while catching up on a backlog, so no
-    -- partition waits long enough to be taken for idle (which would let the watermark
-    -- run ahead of it and make its events look late).
+    -- Small fetches interleave the partitions while catching up on a backlog. The
+    -- watermark is the slowest partition's, so a partition read far ahead of another
+    -- would have its late events pass as on time (and, with idleness on, a partition
+    -- left waiting would look idle and turn its on-time events late). Some brokers
+    -- (Tansu) ignore the per-partition limit, so the whole fetch is bounded too.
     'properties.max.partition.fetch.bytes' = '65536',
+    'properties.fetch.max.bytes' = '65536',
     'format' = 'raw'
 );
 

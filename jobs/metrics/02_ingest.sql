@@ -5,8 +5,13 @@
 -- per message turned away, with its reason). Each field is read once as a JSON fragment
 -- with its type still visible ('["a"]' is a string, '[-61]' a number), so a number sent
 -- as text is a wrong type rather than silently converted.
--- Late policy: an event at or behind the current watermark is late. Its day may already
--- be closed, so it is rejected with reason 'late' (and counted) rather than reopening it.
+-- Late policy: an event at least the watermark delay behind the newest event read
+-- before it from its partition is late. Its day may already be closed, so it is
+-- rejected with reason 'late' (and counted) rather than reopening it. The newest time
+-- per partition is an OVER aggregate, so it is in the checkpoint: a restarted job replays
+-- and decides exactly as before (a watermark starts from nothing after a restore), and
+-- how partitions interleave never matters. Accepted events are never behind the
+-- watermark, so windows downstream drop none of them.
 
 CREATE TEMPORARY VIEW probe_fields AS
 SELECT
@@ -49,9 +54,14 @@ SELECT
     c.ap_mac, c.mac, c.rssi, c.occur_ms, p.mall_id, p.shop_code, s.shop_name, m.tz,
     CASE
         WHEN p.mall_id IS NULL OR m.tz IS NULL THEN 'unknown_probe'
-        WHEN c.event_time <= CURRENT_WATERMARK(c.event_time) THEN 'late'
+        WHEN c.event_time <= c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND THEN 'late'
     END AS reason
-FROM (SELECT * FROM probe_checked WHERE reason IS NULL) AS c
+FROM (
+    SELECT *, MAX(event_time) OVER (
+        PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS newest_time
+    FROM probe_checked WHERE reason IS NULL
+) AS c
 LEFT JOIN dim_probes FOR SYSTEM_TIME AS OF c.proc_time AS p ON p.ap_mac = c.ap_mac
 LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = p.mall_id
 LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
@@ -102,9 +112,14 @@ SELECT
     c.mall_id, c.in_count, m.tz,
     CASE
         WHEN m.tz IS NULL THEN 'unknown_mall'
-        WHEN c.event_time <= CURRENT_WATERMARK(c.event_time) THEN 'late'
+        WHEN c.event_time <= c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND THEN 'late'
     END AS reason
-FROM (SELECT * FROM door_checked WHERE reason IS NULL) AS c
+FROM (
+    SELECT *, MAX(event_time) OVER (
+        PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS newest_time
+    FROM door_checked WHERE reason IS NULL
+) AS c
 LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = c.mall_id;
 
 CREATE TEMPORARY VIEW door_events AS

@@ -16,7 +16,7 @@ from pyflink.common import Configuration, Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from footfall.settings import ConfigError, Settings, Topics
+from footfall.settings import ConfigError, Settings
 from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
@@ -34,8 +34,8 @@ def sql_values(settings: Settings) -> dict[str, object]:
     schema = identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
-        "wifi_probes_topic": Topics.WIFI_PROBES,
-        "door_sensors_topic": Topics.DOOR_SENSORS,
+        "wifi_probes_topic": settings.kafka.wifi_probes_topic,
+        "door_sensors_topic": settings.kafka.door_sensors_topic,
         "bootstrap_servers": settings.kafka.servers,
         "group_id": job.group_id,
         "startup_mode": job.startup_mode,

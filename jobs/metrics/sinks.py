@@ -22,7 +22,7 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor
 
-from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
+from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings
 from jobs.metrics.outputs import COLUMNS, latest
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Writers:
                 "visits": row["visits"], "dwell_seconds": row["dwell_seconds"],
                 "updated_at": updated_at,
             }
-            self.producer.produce(Topics.FAVORITE_SHOPS, key=row["device_id"], value=json.dumps(message))
+            self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
             fields = {k: v for k, v in message.items() if k != "day"}
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
@@ -155,7 +155,7 @@ class Writers:
             # The key names the message it rejects, so a copy sent again after a
             # restart can be recognised.
             key = f"{row['source_topic']}/{row['partition']}/{row['offset']}"
-            self.producer.produce(Topics.DEAD_LETTERS, key=key, value=json.dumps(value))
+            self.producer.produce(self.config.kafka.dead_letters_topic, key=key, value=json.dumps(value))
         self._deliver()
 
     def _set_for_day(self, pipe, key: str, day: str, fields: dict, ttl: int = 0) -> None:  # type: ignore[no-untyped-def]

@@ -209,9 +209,8 @@ def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expecte
     """Split published records as the contract says: valid, late, or rejected (and why).
 
     An event is late when it is at least the watermark delay behind the newest event
-    published before it on its topic; the simulator's late faults (5-30 min) are far
-    behind and its out-of-order ones (at most a minute) far within, so the split does not
-    depend on how the job interleaves partitions."""
+    published before it on its partition; the end-to-end tests use one partition per
+    topic, so that is the newest on its topic."""
     probes_by_mac = {p.ap_mac: (m.mall_id, p.shop_code) for m in layout.malls for p in m.probes}
     malls = {m.mall_id: m.tz for m in layout.malls}
     shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
