@@ -78,12 +78,12 @@ def metrics_job(job_settings: Settings):
 
 
 @pytest.fixture
-def scenario(stack: Settings):
+def scenario(stack: Settings, unique: str):
     """Two malls of the test's own (different time zones), ninety busy minutes on a day no
     other run has used, with every kind of fault; plus one event per mall on the next
     day, so the watermark passes the end of the last visits."""
     index = 60 + int(time.time() // 60) % 180
-    layout = Layout((own_mall(index), own_mall(index + 2)))
+    layout = Layout((own_mall(index, f"-{unique}"), own_mall(index + 2, f"-{unique}")))
     load_layout(layout, stack.postgres)
     day = date(2030, 1, 1) + timedelta(days=int(time.time() // 60) % 27000)
     start = datetime.combine(day, datetime.min.time().replace(hour=11), ZoneInfo(layout.malls[0].tz)).timestamp()
