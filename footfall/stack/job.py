@@ -40,10 +40,16 @@ class Background:
         return process
 
     def stop(self) -> bool:
+        """Stop the process, then whatever it started and left behind: it was spawned as
+        the leader of its own process group (a Flink JVM, Python workers)."""
         pid = self.pid()
         if pid is None:
             return False
         ok = stop(pid, signal.SIGTERM, timeout=30) or stop(pid, signal.SIGKILL, timeout=10)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # leftovers only: the leader has exited
+        except (ProcessLookupError, PermissionError):
+            pass
         if ok:
             self.pidfile.remove()
         return ok
@@ -78,15 +84,8 @@ class MetricsJob(Background):
         return process.pid
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Stop the job's process and the Flink JVM and Python workers it started (its
-        process group), and wait until the REST port is free for the next start."""
-        pid = self.pid()
+        """Stop the job, and wait until its REST port is free for the next start."""
         stopped = super().stop()
-        if pid is not None:
-            try:
-                os.killpg(pid, signal.SIGKILL)  # leftovers only: the leader has exited
-            except (ProcessLookupError, PermissionError):
-                pass
         port = self.settings.job.rest_port
         deadline = time.monotonic() + timeout
         while port and port_in_use("127.0.0.1", port) and time.monotonic() < deadline:
