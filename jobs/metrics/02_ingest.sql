@@ -51,13 +51,16 @@ FROM (
 CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
-    c.ap_mac, c.mac, c.rssi, c.occur_ms, p.mall_id, p.shop_code, s.shop_name, m.tz,
+    c.ap_mac, c.mac, c.device_id, c.rssi, c.occur_ms, p.mall_id, p.shop_code, s.shop_name, m.tz,
     CASE
         WHEN p.mall_id IS NULL OR m.tz IS NULL THEN 'unknown_probe'
         WHEN c.event_time <= c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND THEN 'late'
     END AS reason
 FROM (
-    SELECT *, MAX(event_time) OVER (
+    -- The device hash (a Python UDF) is computed here, below the OVER aggregate, which
+    -- no filter is pushed through: every metric branch then shares this one call per
+    -- event. Computed in probe_events, the planner copied it into each branch.
+    SELECT *, device_id(mac) AS device_id, MAX(event_time) OVER (
         PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS newest_time
     FROM probe_checked WHERE reason IS NULL
@@ -70,7 +73,7 @@ LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
 CREATE TEMPORARY VIEW probe_events AS
 SELECT
     event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, proc_time,
-    device_id(mac) AS device_id,
+    device_id,
     -- Locally administered (randomised) MAC: bit 1 of the first octet.
     SUBSTRING(mac FROM 2 FOR 1) IN ('2', '3', '6', '7', 'a', 'b', 'e', 'f') AS randomized
 FROM probe_enriched

@@ -69,25 +69,34 @@ GROUP BY mall_id, device_id;
 
 -- 1, 5 and 10: visitors, new / returning, randomised devices and door entries per day.
 CREATE TEMPORARY VIEW mall_daily AS
-SELECT mall_id, `day`,
-    SUM(visitors) AS visitors,
-    SUM(new_visitors) AS new_visitors,
-    SUM(visitors) - SUM(new_visitors) AS returning_visitors,
-    SUM(randomized_devices) AS randomized_devices,
-    SUM(door_entries) AS door_entries
+-- A device's first-day row reaches this aggregate by another path than its visitor row,
+-- so for a moment it can be counted new before it is counted at all. New is capped at
+-- visitors so that returning never goes negative and new + returning = visitors always;
+-- once both rows are in, the cap changes nothing.
+SELECT mall_id, `day`, visitors,
+    LEAST(new_visitors, visitors) AS new_visitors,
+    visitors - LEAST(new_visitors, visitors) AS returning_visitors,
+    randomized_devices, door_entries
 FROM (
     SELECT mall_id, `day`,
-        CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS visitors,
-        CAST(0 AS BIGINT) AS new_visitors,
-        CAST(CASE WHEN randomized THEN 1 ELSE 0 END AS BIGINT) AS randomized_devices,
-        CAST(0 AS BIGINT) AS door_entries
-    FROM device_days
-    UNION ALL
-    SELECT mall_id, first_day, 0, 1, 0, 0 FROM first_seen
-    UNION ALL
-    SELECT mall_id, `day`, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
-)
-GROUP BY mall_id, `day`;
+        SUM(visitors) AS visitors,
+        SUM(new_visitors) AS new_visitors,
+        SUM(randomized_devices) AS randomized_devices,
+        SUM(door_entries) AS door_entries
+    FROM (
+        SELECT mall_id, `day`,
+            CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS visitors,
+            CAST(0 AS BIGINT) AS new_visitors,
+            CAST(CASE WHEN randomized THEN 1 ELSE 0 END AS BIGINT) AS randomized_devices,
+            CAST(0 AS BIGINT) AS door_entries
+        FROM device_days
+        UNION ALL
+        SELECT mall_id, first_day, 0, 1, 0, 0 FROM first_seen
+        UNION ALL
+        SELECT mall_id, `day`, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+    )
+    GROUP BY mall_id, `day`
+);
 
 -- 4 and 10: distinct visitors and door entries per local hour.
 CREATE TEMPORARY VIEW mall_hourly AS
