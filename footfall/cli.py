@@ -17,6 +17,7 @@ from kafka.errors import KafkaError
 
 from footfall.settings import ConfigError, Settings
 from footfall.stack import bootstrap, manager
+from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import MetricsJob, demo_simulator
 from footfall.stack.services import StackError
 
@@ -53,8 +54,27 @@ def _down(settings: Settings, args: argparse.Namespace) -> int:
     pid = job.pid()
     if pid is not None and job.stop():
         print(f"{'metrics job':<11} stopped (pid {pid})")
-    if not manager.down(settings) and pid is None:
+    cluster = ClusterMetricsJob(settings)
+    on_cluster = cluster.cluster.running()
+    if on_cluster:
+        cluster.stop()
+        print(f"{'flink':<11} cluster stopped")
+    if not manager.down(settings) and pid is None and not on_cluster:
         print("nothing of the project's was running")
+    return 0
+
+
+def _cluster(settings: Settings, args: argparse.Namespace) -> int:
+    job = ClusterMetricsJob(settings)
+    if args.action == "stop":
+        was_running = job.cluster.running()
+        job.stop()
+        print(f"{'flink':<11} {'cluster stopped' if was_running else 'no cluster of ours was running'}")
+        return 0
+    if MetricsJob(settings).pid() is not None:
+        raise StackError("the embedded metrics job is running (`footfall down` stops it): run one or the other")
+    job.start(resume=args.resume)
+    print(f"{'metrics job':<11} running on a standalone Flink cluster (Flink REST {job.rest}, logs {job.cluster.home / 'log'})")
     return 0
 
 
@@ -105,6 +125,12 @@ def parser() -> argparse.ArgumentParser:
         run=_bootstrap
     )
     commands.add_parser("demo", help="run the product with its embedded defaults").set_defaults(run=_demo)
+    cluster = commands.add_parser(
+        "cluster", help="run the metrics job on a local standalone Flink cluster (flink run -py) instead"
+    )
+    cluster.add_argument("action", choices=("start", "stop"), help="start the cluster and submit the job, or stop both")
+    cluster.add_argument("--resume", action="store_true", help="resume from the newest checkpoint")
+    cluster.set_defaults(run=_cluster)
     # Listed for --help only: main() hands everything after `simulate` to the simulator.
     commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root

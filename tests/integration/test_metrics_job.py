@@ -17,6 +17,7 @@ from kafka import TopicPartition
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings, Topics
 from footfall.stack.bootstrap import kafka_topics
+from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import MetricsJob
 from jobs.metrics.outputs import COLUMNS
 from simulators.dimensions import load_layout
@@ -64,10 +65,11 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
 
 @pytest.fixture
 def metrics_job(job_settings: Settings):
+    """Starts the job: embedded, or submitted to a standalone cluster with `flink run -py`."""
     jobs: list[MetricsJob] = []
 
-    def start(resume: bool = False) -> MetricsJob:
-        job = MetricsJob(job_settings)
+    def start(resume: bool = False, mode: str = "embedded") -> MetricsJob:
+        job = ClusterMetricsJob(job_settings) if mode == "cluster" else MetricsJob(job_settings)
         job.start(resume=resume)
         jobs.append(job)
         return job
@@ -203,8 +205,9 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     assert dict(Counter(letters.values())) == run.expected_input.rejects
 
 
-def test_every_output_matches_the_reference_end_to_end(run: Run, metrics_job) -> None:
-    metrics_job()
+@pytest.mark.parametrize("mode", ["embedded", "cluster"])
+def test_every_output_matches_the_reference_end_to_end(run: Run, metrics_job, mode: str) -> None:
+    metrics_job(mode=mode)
     began = time.monotonic()
     run.publish(run.records)
     got = wait_for(run.expected, run.settings, run.mall_ids, timeout=600)

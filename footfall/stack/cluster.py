@@ -1,0 +1,183 @@
+"""The metrics job on a standalone Flink cluster, submitted with `flink run -py`.
+
+The PyFlink wheel ships Flink's scripts and jars but is laid out for the embedded
+mini-cluster: its `flink-python` jar sits in `opt/`, where a cluster does not look, and
+its scripts find their home by their own location. So a cluster home is assembled under
+FOOTFALL_VAR_DIR/flink-cluster: the scripts copied, the jars linked (flink-python moved
+into `lib/`), a config of our own. The connector jars stay out of `lib/`: the job ships
+them itself (`pipeline.jars`), and a second copy on the cluster's class path makes
+Kafka classes clash between the two class loaders.
+
+The task manager runs the job's Python workers, so it is started with the salt and the
+other FOOTFALL_* variables in its environment. The cluster's REST port is
+FOOTFALL_JOB_REST_PORT, the address the job's client submits to and `footfall status`
+asks, so either run mode is watched the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pyflink
+
+from footfall.settings import ROOT, Settings
+from footfall.stack.job import NAME, MetricsJob
+from footfall.stack.processes import port_in_use
+from footfall.stack.services import StackError
+
+PYFLINK = Path(pyflink.__file__).resolve().parent
+#: What `flink run -py` ships to the cluster besides the job script.
+PYTHON_PACKAGES = "footfall,jobs,udfs"
+
+
+class FlinkCluster:
+    """A job manager and one task manager on 127.0.0.1, from the PyFlink wheel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.stack.var_dir / "flink-cluster"
+
+    @property
+    def rest(self) -> str:
+        return f"http://127.0.0.1:{self.settings.job.rest_port}"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            FLINK_HOME=str(self.home),
+            FLINK_CONF_DIR=str(self.home / "conf"),
+            FLINK_LOG_DIR=str(self.home / "log"),
+            FLINK_PID_DIR=str(self.home / "run"),
+            PYFLINK_CLIENT_EXECUTABLE=sys.executable,
+            FOOTFALL_SALT=self.settings.metrics.salt_value(self.settings.stack.var_dir),
+        )
+        return env
+
+    def prepare(self) -> None:
+        """(Re)build the cluster home; cheap, so done at every start."""
+        shutil.rmtree(self.home / "bin", ignore_errors=True)
+        shutil.copytree(PYFLINK / "bin", self.home / "bin")
+        for script in (self.home / "bin").iterdir():
+            script.chmod(0o755)
+        for folder in ("lib", "opt", "conf", "log", "run"):
+            (self.home / folder).mkdir(parents=True, exist_ok=True)
+        for folder in ("lib", "opt"):
+            for old in (self.home / folder).glob("*.jar"):
+                old.unlink()
+        jars = [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar")]
+        for jar in jars:
+            (self.home / "lib" / jar.name).symlink_to(jar)
+        for jar in (PYFLINK / "opt").glob("*.jar"):
+            (self.home / "opt" / jar.name).symlink_to(jar)
+        (self.home / "conf" / "config.yaml").write_text(self._config())
+
+    def _config(self) -> str:
+        job = self.settings.job
+        # The wheel's own config carries the JVM options Flink needs on Java 17.
+        shipped = (PYFLINK / "conf" / "config.yaml").read_text()
+        ours = {
+            "jobmanager.rpc.address": "localhost",
+            "jobmanager.bind-host": "localhost",
+            "jobmanager.memory.process.size": "1024m",
+            "taskmanager.host": "localhost",
+            "taskmanager.bind-host": "localhost",
+            "taskmanager.numberOfTaskSlots": str(max(job.parallelism, 1)),
+            "taskmanager.memory.process.size": "2048m",
+            "rest.address": "127.0.0.1",
+            "rest.bind-address": "127.0.0.1",
+            "rest.port": str(job.rest_port),
+            "parallelism.default": str(job.parallelism),
+        }
+        return shipped + "\n# footfall\n" + "".join(f"{key}: {value}\n" for key, value in ours.items())
+
+    def _script(self, name: str, *args: str) -> None:
+        result = subprocess.run(
+            [str(self.home / "bin" / name), *args], env=self.environment(), cwd=ROOT,
+            capture_output=True, text=True, timeout=120,
+        )
+        if result.returncode != 0:
+            raise StackError(f"{name} {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[-500:]}")
+
+    def overview(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"{self.rest}/overview", timeout=2) as response:
+                return json.load(response)
+        except (OSError, ValueError):
+            return None
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Start the job manager and a task manager; wait until the task manager registered."""
+        if port_in_use("127.0.0.1", self.settings.job.rest_port) and self.overview() is None:
+            raise StackError(
+                f"port {self.settings.job.rest_port} is taken by something other than a Flink cluster: "
+                "stop it or set FOOTFALL_JOB_REST_PORT to a free port"
+            )
+        self.prepare()
+        self._script("jobmanager.sh", "start")
+        self._script("taskmanager.sh", "start")
+        deadline = time.monotonic() + timeout
+        while ((self.overview() or {}).get("taskmanagers") or 0) < 1:
+            if time.monotonic() > deadline:
+                raise StackError(f"the Flink cluster did not come up in {timeout:.0f} s: see {self.home / 'log'}")
+            time.sleep(1)
+
+    def running(self) -> bool:
+        """Whether a job or task manager of ours was started and not stopped (pid files)."""
+        return any((self.home / "run").glob("*.pid"))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self.running():
+            return
+        self._script("taskmanager.sh", "stop-all")
+        self._script("jobmanager.sh", "stop-all")
+        deadline = time.monotonic() + timeout
+        while port_in_use("127.0.0.1", self.settings.job.rest_port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def submit(self, resume: bool = False) -> None:
+        """`flink run -py jobs/metrics/job.py`, detached: returns once the job is submitted."""
+        args = ["run", "-d", "-pyfs", PYTHON_PACKAGES, "-py", "jobs/metrics/job.py"]
+        if resume:
+            args += ["--from-checkpoint", "latest"]
+        self._script("flink", *args)
+
+
+class ClusterMetricsJob(MetricsJob):
+    """The metrics job on its own standalone cluster, with the embedded job's interface:
+    `start` brings the cluster up and submits the job, `stop` cancels it (its checkpoints
+    are retained) and takes the cluster down."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.cluster = FlinkCluster(settings)
+
+    def pid(self) -> int | None:
+        return None
+
+    def start(self, resume: bool = False, timeout: float = 120.0) -> int:  # type: ignore[override]
+        self.cluster.start()
+        self.cluster.submit(resume=resume)
+        deadline = time.monotonic() + timeout
+        while self.state() != "RUNNING":
+            if time.monotonic() > deadline:
+                raise StackError(f"{NAME} did not reach RUNNING on the cluster in {timeout:.0f} s: see {self.cluster.home / 'log'}")
+            time.sleep(0.5)
+        return 0
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        job = self.overview()
+        if job is not None and job["state"] == "RUNNING":
+            request = urllib.request.Request(f"{self.rest}/jobs/{job['jid']}?mode=cancel", method="PATCH")
+            urllib.request.urlopen(request, timeout=5).close()
+            deadline = time.monotonic() + timeout
+            while self.state() not in ("CANCELED", None) and time.monotonic() < deadline:
+                time.sleep(0.5)
+        self.cluster.stop()
+        return True
