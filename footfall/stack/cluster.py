@@ -99,7 +99,7 @@ class FlinkCluster:
 
     def _script(self, name: str, *args: str) -> None:
         result = subprocess.run(
-            [str(self.home / "bin" / name), *args], env=self.environment(), cwd=ROOT,
+            [str(self.home / "bin" / name), *args], check=False, env=self.environment(), cwd=ROOT,
             capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:
