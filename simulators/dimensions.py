@@ -71,3 +71,12 @@ def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
                 cur.executemany(_upsert(schema, table), values)
             written[table] = len(values)
     return written
+
+
+def remove_malls(mall_ids: list[str], settings: PostgresSettings) -> None:
+    """Delete these malls and everything of theirs (children first), in one transaction."""
+    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    with clients.postgres(settings) as conn, conn.transaction():
+        for table in reversed(_UPSERTS):
+            query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(sql.Identifier(schema), sql.Identifier(table))
+            conn.execute(query, (list(mall_ids),))

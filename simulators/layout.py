@@ -8,7 +8,7 @@ Coordinates are metres from the mall's origin (DESIGN.md §3). A layout is plain
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -284,3 +284,13 @@ def default_layout(malls: int = 1) -> Layout:
     if malls < 1:
         raise LayoutError("a layout needs at least one mall")
     return Layout(tuple(default_mall(i) for i in range(malls)))
+
+
+def standalone_mall(index: int, mall_id: str) -> Mall:
+    """The built-in mall `index` under an id of its own, with probe MACs (from `index`) and
+    entrance sensors of its own, so loading it never takes over another mall's rows."""
+    mall = replace(default_mall(index), mall_id=mall_id)
+    entrances = tuple(
+        replace(e, sensor_id=f"{mall_id}-{e.name.split()[0].lower()}") for e in mall.entrances
+    )
+    return replace(mall, entrances=entrances)

@@ -7,6 +7,7 @@ or on a Flink cluster (`flink run -py jobs/metrics/job.py`), unchanged.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import sys
@@ -66,7 +67,7 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "python.fn-execution.bundle.size": "1000",
         "python.fn-execution.bundle.time": "200",
         "execution.checkpointing.interval": f"{int(job.checkpoint_interval_seconds * 1000)}ms",
-        "execution.checkpointing.dir": job.checkpoint_dir.as_uri(),
+        "execution.checkpointing.dir": checkpoint_home(job.checkpoint_dir).as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "execution.checkpointing.num-retained": "2",
         "rest.port": str(job.rest_port),
@@ -86,9 +87,23 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
     return config
 
 
+def plan_version() -> str:
+    """A digest of the job's SQL. A checkpoint restores only into the plan that wrote it
+    (Flink maps state to operators), so checkpoints are kept per version of the SQL."""
+    digest = hashlib.sha256()
+    for path in sorted(FOLDER.glob("[0-9][0-9]_*.sql")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def checkpoint_home(checkpoint_dir: Path) -> Path:
+    return checkpoint_dir / f"plan-{plan_version()}"
+
+
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The newest complete checkpoint under the folder (one sub-folder per job run)."""
-    complete = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    """The newest complete checkpoint this version of the job can restore (one sub-folder
+    per job run); None after the SQL changed, so an upgraded job starts from the topics."""
+    complete = [m.parent for m in checkpoint_home(checkpoint_dir).glob("*/chk-*/_metadata")]
     return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
 
 
@@ -144,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_checkpoint == "latest":
             restore_from = latest_checkpoint(settings.job.checkpoint_dir)
             if restore_from is None:
-                log.info("no checkpoint under %s: starting from the topics", settings.job.checkpoint_dir)
+                log.info("no checkpoint of this job version under %s: starting from the topics",
+                         settings.job.checkpoint_dir)
         elif args.from_checkpoint:
             restore_from = Path(args.from_checkpoint)
             if not (restore_from / "_metadata").is_file():

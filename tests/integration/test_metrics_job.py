@@ -20,13 +20,13 @@ from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import MetricsJob
 from jobs.metrics.outputs import COLUMNS
-from simulators.dimensions import load_layout
+from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
 from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig
-from tests.helpers import free_port, own_mall, remove_malls
+from tests.helpers import free_port, own_mall
 from tests.jobs.harness import from_clickhouse
 from tests.jobs.reference import Expected, from_records, metrics
 
@@ -102,7 +102,7 @@ def scenario(stack: Settings, unique: str):
                        "device_mac": mac, "rssi": -50, "occur_time": int((start + 86400) * 1000)}
             records.append(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(closing).encode(), start + 86400, "probe"))
     yield layout, config, records
-    remove_malls(stack.postgres, [m.mall_id for m in layout.malls])
+    remove_malls([m.mall_id for m in layout.malls], stack.postgres)
 
 
 def ours(results: dict[str, dict], mall_ids: set[str]) -> dict[str, dict]:

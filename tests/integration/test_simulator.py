@@ -13,13 +13,13 @@ from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import Settings, Topics
-from simulators.dimensions import load_layout
+from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
 from simulators.load import LoadPlan, run_load
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
-from tests.helpers import own_mall, remove_malls
+from tests.helpers import own_mall
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def test_mall(stack: Settings):
     """A mall of its own (own id, own probe MACs), removed again afterwards."""
     mall = own_mall(random.randint(60, 250))
     yield Layout((mall,))
-    remove_malls(stack.postgres, [mall.mall_id])
+    remove_malls([mall.mall_id], stack.postgres)
 
 
 def _count(conn, table: str, mall_id: str) -> int:

@@ -1,0 +1,159 @@
+"""Event-to-Redis freshness: how long after a probe report its visitor shows in Redis.
+
+    python -m bench.freshness [--samples 30] [--load-rate 2000]
+
+A mall of its own (`bench-freshness`) is put into PostgreSQL. Each sample publishes one
+probe report, stamped now, for a device never seen before, then polls the mall's
+`ff:{mall_id}:today` hash until its visitor count includes it. With --load-rate the
+simulator streams shoppers at that rate meanwhile (real time, so its events are not
+ahead of the samples' and do not make them late). The running metrics job is measured,
+whichever way it runs; prints p50, p95 and max in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+
+from footfall import clients
+from footfall.settings import ConfigError, Settings, Topics
+from simulators.dimensions import load_layout, remove_malls
+from simulators.layout import Layout, Mall, standalone_mall
+
+MALL_ID = "bench-freshness"
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshnessConfig:
+    samples: int = 30
+    interval_s: float = 1.0
+    timeout_s: float = 60.0
+    load_rate: int = 0
+    load_devices: int = 5_000
+
+
+LOAD_MALL_ID = "bench-load"
+#: Beyond the demo's and the tests' malls (MACs hold the index in one octet), so their probes are their own.
+MALL_INDEX, LOAD_MALL_INDEX = 255, 254
+
+
+class SteadyLoad(threading.Thread):
+    """Probe reports at a fixed rate, stamped now, until stopped."""
+
+    def __init__(self, settings: Settings, mall: Mall, rate: int, devices: int, seed: int = 7) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.mall, self.rate, self.devices = settings, mall, rate, devices
+        self.random = random.Random(seed)
+        self.stopping = threading.Event()
+        self.sent = 0
+
+    def run(self) -> None:
+        from simulators.publish import KafkaSink
+        from simulators.source import Record
+
+        sink = KafkaSink(self.settings.kafka)
+        began = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                due = int((time.monotonic() - began) * self.rate) - self.sent
+                now_ms = int(time.time() * 1000)
+                for _ in range(due):
+                    device = self.random.randrange(self.devices)
+                    mac = f"00:1b:{device >> 16 & 0xFF:02x}:{device >> 8 & 0xFF:02x}:{device & 0xFF:02x}:01"
+                    probe = self.mall.probes[self.random.randrange(len(self.mall.probes))]
+                    body = {"event_id": f"load-{self.sent}", "ap_mac": probe.ap_mac, "device_mac": mac,
+                            "rssi": self.random.randint(-90, -40), "occur_time": now_ms}
+                    sink.send(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(body).encode(), now_ms / 1000, "probe"))
+                    self.sent += 1
+                time.sleep(0.005)
+        finally:
+            sink.close()
+
+    def stop(self) -> int:
+        """Stop; returns how many reports were sent."""
+        self.stopping.set()
+        self.join(30)
+        return self.sent
+
+
+def measure(settings: Settings, config: FreshnessConfig) -> list[float]:
+    from simulators.publish import KafkaSink
+    from simulators.source import Record
+
+    mall = standalone_mall(MALL_INDEX, MALL_ID)
+    probe = next(p for p in mall.probes if p.shop_code)
+    sink = KafkaSink(settings.kafka)
+    redis = clients.redis_client(settings.redis)
+    key = f"ff:{MALL_ID}:today"
+    run = uuid.uuid4().hex[:6]
+    delays = []
+    try:
+        for n in range(config.samples):
+            before = int(redis.hget(key, "visitors") or 0)
+            # Universally administered (not randomised), unique to this run and sample.
+            mac = f"00:{run[:2]}:{run[2:4]}:{run[4:6]}:{n // 256:02x}:{n % 256:02x}"
+            sent = time.time()
+            body = {"event_id": f"freshness-{run}-{n}", "ap_mac": probe.ap_mac, "device_mac": mac,
+                    "rssi": -50, "occur_time": int(sent * 1000)}
+            sink.send(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(body).encode(), sent, "probe"))
+            sink.producer.flush()
+            while int(redis.hget(key, "visitors") or 0) <= before and time.time() - sent < config.timeout_s:
+                time.sleep(0.01)
+            delays.append(time.time() - sent)
+            time.sleep(config.interval_s)
+    finally:
+        sink.close()
+    return delays
+
+
+def summary(delays: list[float]) -> dict[str, float]:
+    ordered = sorted(delays)
+    return {
+        "samples": len(ordered),
+        "p50_s": round(statistics.median(ordered), 3),
+        "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
+        "max_s": round(ordered[-1], 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.freshness", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=30, help="probe reports to time (default 30)")
+    parser.add_argument("--load-rate", type=int, default=0, help="simulated shoppers' records/s meanwhile (default 0)")
+    args = parser.parse_args(argv)
+    if args.samples < 1 or args.load_rate < 0:
+        parser.error("--samples must be at least 1 and --load-rate not negative")
+    try:
+        settings = Settings()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    config = FreshnessConfig(samples=args.samples, load_rate=args.load_rate)
+    malls = (standalone_mall(MALL_INDEX, MALL_ID), standalone_mall(LOAD_MALL_INDEX, LOAD_MALL_ID))
+    load_layout(Layout(malls), settings.postgres)
+    load = SteadyLoad(settings, malls[1], config.load_rate, config.load_devices) if config.load_rate else None
+    try:
+        if load is not None:
+            load.start()
+            time.sleep(15)  # the job's steady state under the load
+        began = time.monotonic()
+        result = summary(measure(settings, config))
+        sent_rate = load.stop() / (time.monotonic() - began + 15) if load is not None else 0
+    finally:
+        if load is not None:
+            load.stop()
+        remove_malls([MALL_ID, LOAD_MALL_ID], settings.postgres)
+    print(json.dumps({"load_rate": config.load_rate, "load_rate_sent": round(sent_rate), **result}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
