@@ -23,9 +23,11 @@ import time
 import uuid
 
 from footfall import clients
-from footfall.settings import ConfigError, Settings, Topics
+from footfall.settings import ConfigError, Settings
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
+from simulators.publish import KafkaSink
+from simulators.source import probe_record
 
 MALL_ID = "bench-freshness"
 
@@ -53,41 +55,34 @@ class SteadyLoad(threading.Thread):
         self.random = random.Random(seed)
         self.stopping = threading.Event()
         self.sent = 0
+        self.began = time.monotonic()
 
     def run(self) -> None:
-        from simulators.publish import KafkaSink
-        from simulators.source import Record
-
         sink = KafkaSink(self.settings.kafka)
-        began = time.monotonic()
+        self.began = time.monotonic()
         try:
             while not self.stopping.is_set():
-                due = int((time.monotonic() - began) * self.rate) - self.sent
+                due = int((time.monotonic() - self.began) * self.rate) - self.sent
                 now_ms = int(time.time() * 1000)
                 for _ in range(due):
                     device = self.random.randrange(self.devices)
                     mac = f"00:1b:{device >> 16 & 0xFF:02x}:{device >> 8 & 0xFF:02x}:{device & 0xFF:02x}:01"
                     probe = self.mall.probes[self.random.randrange(len(self.mall.probes))]
-                    body = {"event_id": f"load-{self.sent}", "ap_mac": probe.ap_mac, "device_mac": mac,
-                            "rssi": self.random.randint(-90, -40), "occur_time": now_ms}
-                    sink.send(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(body).encode(), now_ms / 1000, "probe"))
+                    rssi = self.random.randint(-90, -40)
+                    sink.send(probe_record(f"load-{self.sent}", probe.ap_mac, mac, rssi, now_ms, now_ms / 1000))
                     self.sent += 1
                 time.sleep(0.005)
         finally:
             sink.close()
 
-    def stop(self) -> int:
-        """Stop; returns how many reports were sent."""
+    def stop(self) -> float:
+        """Stop; returns the rate actually sent, in reports per second."""
         self.stopping.set()
         self.join(30)
-        return self.sent
+        return self.sent / max(time.monotonic() - self.began, 1e-9)
 
 
-def measure(settings: Settings, config: FreshnessConfig) -> list[float]:
-    from simulators.publish import KafkaSink
-    from simulators.source import Record
-
-    mall = standalone_mall(MALL_INDEX, MALL_ID)
+def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> list[float]:
     probe = next(p for p in mall.probes if p.shop_code)
     sink = KafkaSink(settings.kafka)
     redis = clients.redis_client(settings.redis)
@@ -100,9 +95,7 @@ def measure(settings: Settings, config: FreshnessConfig) -> list[float]:
             # Universally administered (not randomised), unique to this run and sample.
             mac = f"00:{run[:2]}:{run[2:4]}:{run[4:6]}:{n // 256:02x}:{n % 256:02x}"
             sent = time.time()
-            body = {"event_id": f"freshness-{run}-{n}", "ap_mac": probe.ap_mac, "device_mac": mac,
-                    "rssi": -50, "occur_time": int(sent * 1000)}
-            sink.send(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(body).encode(), sent, "probe"))
+            sink.send(probe_record(f"freshness-{run}-{n}", probe.ap_mac, mac, -50, int(sent * 1000), sent))
             sink.producer.flush()
             while int(redis.hget(key, "visitors") or 0) <= before and time.time() - sent < config.timeout_s:
                 time.sleep(0.01)
@@ -140,16 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     malls = (standalone_mall(MALL_INDEX, MALL_ID), standalone_mall(LOAD_MALL_INDEX, LOAD_MALL_ID))
     load_layout(Layout(malls), settings.postgres)
     load = SteadyLoad(settings, malls[1], config.load_rate, config.load_devices) if config.load_rate else None
+    sent_rate = 0.0
     try:
         if load is not None:
             load.start()
             time.sleep(15)  # the job's steady state under the load
-        began = time.monotonic()
-        result = summary(measure(settings, config))
-        sent_rate = load.stop() / (time.monotonic() - began + 15) if load is not None else 0
+        result = summary(measure(settings, config, malls[0]))
     finally:
         if load is not None:
-            load.stop()
+            sent_rate = load.stop()
         remove_malls([MALL_ID, LOAD_MALL_ID], settings.postgres)
     print(json.dumps({"load_rate": config.load_rate, "load_rate_sent": round(sent_rate), **result}))
     return 0

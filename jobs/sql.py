@@ -45,9 +45,14 @@ def render(statement: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(substitute, statement)
 
 
+def numbered_files(folder: Path) -> list[Path]:
+    """A job folder's numbered .sql files, in the order they run."""
+    return sorted(folder.glob("[0-9][0-9]_*.sql"))
+
+
 def load(folder: Path, values: Mapping[str, object], files: list[str] | None = None) -> list[str]:
     """The rendered statements of a job folder's numbered .sql files, in order."""
-    paths = sorted(folder.glob("[0-9][0-9]_*.sql"))
+    paths = numbered_files(folder)
     if files is not None:
         paths = [path for path in paths if path.name in files]
     return [render(statement, values) for path in paths for statement in split(path.read_text())]

@@ -36,6 +36,18 @@ class Record:
     kind: str
 
 
+def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_ms: int, t: float) -> Record:
+    """A wifi-probes report as the sensors send it (DESIGN.md §3), keyed by the device MAC.
+
+    Built by hand: this is the load generator's hot path, and every value is a
+    controlled hex string or an int, so no escaping is needed."""
+    value = (
+        f'{{"event_id":"{event_id}","ap_mac":"{ap_mac}",'
+        f'"device_mac":"{device_mac}","rssi":{rssi},"occur_time":{occur_ms}}}'
+    )
+    return Record(Topics.WIFI_PROBES, device_mac.encode(), value.encode(), t, "probe")
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     start: float  # epoch seconds
@@ -212,19 +224,13 @@ class Simulation:
         x, y, shop = trip.where(t, self.rng, state.mall)
         heard, rssi = state.radio.hear(x, y, shop, self.rng)
         mac = person.mac_at(t, self.config.behaviour.rotation_minutes * 60)
-        key = mac.encode()
         self.truth.position(state.mall, t, mac, x, y, state.mall.shops[shop].shop_code if shop >= 0 else "corridor")
         macs = state.radio.macs
         for probe, level in zip(heard.tolist(), rssi.tolist()):
             self._events += 1
             occur_ms = int((t + state.skew[probe]) * 1000)
-            # Built by hand: this is the load generator's hot path and every value is a
-            # controlled hex string or an int, so no escaping is needed.
-            value = (
-                f'{{"event_id":"{self._id_prefix}{self._events:x}","ap_mac":"{macs[probe]}",'
-                f'"device_mac":"{mac}","rssi":{level},"occur_time":{occur_ms}}}'
-            )
-            yield from self._deliver(Record(Topics.WIFI_PROBES, key, value.encode(), t, "probe"))
+            record = probe_record(f"{self._id_prefix}{self._events:x}", macs[probe], mac, level, occur_ms, t)
+            yield from self._deliver(record)
         interval = person.interval * self.rng.uniform(0.8, 1.2)
         self._push(t + interval, _PING, item)
 

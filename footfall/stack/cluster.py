@@ -28,8 +28,8 @@ from pathlib import Path
 import pyflink
 
 from footfall.settings import ROOT, Settings
-from footfall.stack.job import NAME, MetricsJob
-from footfall.stack.processes import port_in_use
+from footfall.stack.job import MetricsJob
+from footfall.stack.processes import port_in_use, wait_port_free
 from footfall.stack.services import StackError
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
@@ -137,9 +137,7 @@ class FlinkCluster:
             return
         self._script("taskmanager.sh", "stop-all")
         self._script("jobmanager.sh", "stop-all")
-        deadline = time.monotonic() + timeout
-        while port_in_use("127.0.0.1", self.settings.job.rest_port) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
 
     def submit(self, resume: bool = False) -> None:
         """`flink run -py jobs/metrics/job.py`, detached: returns once the job is submitted."""
@@ -164,11 +162,7 @@ class ClusterMetricsJob(MetricsJob):
     def start(self, resume: bool = False, timeout: float = 120.0) -> int:  # type: ignore[override]
         self.cluster.start()
         self.cluster.submit(resume=resume)
-        deadline = time.monotonic() + timeout
-        while self.state() != "RUNNING":
-            if time.monotonic() > deadline:
-                raise StackError(f"{NAME} did not reach RUNNING on the cluster in {timeout:.0f} s: see {self.cluster.home / 'log'}")
-            time.sleep(0.5)
+        self.await_running(timeout, self.cluster.home / "log")
         return 0
 
     def stop(self, timeout: float = 30.0) -> bool:

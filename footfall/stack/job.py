@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from footfall.settings import ROOT, Settings
-from footfall.stack.processes import PidFile, port_in_use, spawn, stop
+from footfall.stack.processes import PidFile, port_in_use, spawn, stop, wait_port_free
 from footfall.stack.services import StackError
 
 NAME = "metrics"
@@ -73,23 +73,24 @@ class MetricsJob(Background):
                 "stop it or set FOOTFALL_JOB_REST_PORT to a free port"
             )
         process = super().start(*(["--from-checkpoint", "latest"] if resume else []))
+        self.await_running(timeout, self.log, process)
+        return process.pid
+
+    def await_running(self, timeout: float, logs: Path, process: subprocess.Popen[bytes] | None = None) -> None:
+        """Wait until Flink reports the job RUNNING; fail early if `process` exits first."""
         deadline = time.monotonic() + timeout
         while self.state() != "RUNNING":
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 self.pidfile.remove()
-                raise StackError(f"the metrics job exited during start-up (code {process.returncode}): see {self.log}")
+                raise StackError(f"the metrics job exited during start-up (code {process.returncode}): see {logs}")
             if time.monotonic() > deadline:
-                raise StackError(f"the metrics job did not reach RUNNING in {timeout:.0f} s: see {self.log}")
+                raise StackError(f"the metrics job did not reach RUNNING in {timeout:.0f} s: see {logs}")
             time.sleep(0.5)
-        return process.pid
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the job, and wait until its REST port is free for the next start."""
         stopped = super().stop()
-        port = self.settings.job.rest_port
-        deadline = time.monotonic() + timeout
-        while port and port_in_use("127.0.0.1", port) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
         return stopped
 
     def overview(self) -> dict | None:

@@ -114,3 +114,13 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def wait_port_free(host: str, port: int, timeout: float) -> bool:
+    """Wait until nothing holds host:port (a stopped JVM lets go of it a little later)."""
+    deadline = time.monotonic() + timeout
+    while port and port_in_use(host, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -91,7 +91,7 @@ def plan_version() -> str:
     """A digest of the job's SQL. A checkpoint restores only into the plan that wrote it
     (Flink maps state to operators), so checkpoints are kept per version of the SQL."""
     digest = hashlib.sha256()
-    for path in sorted(FOLDER.glob("[0-9][0-9]_*.sql")):
+    for path in sql.numbered_files(FOLDER):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

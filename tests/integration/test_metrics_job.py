@@ -15,7 +15,7 @@ import pytest
 from kafka import TopicPartition
 
 from footfall import clients
-from footfall.settings import KafkaSettings, Settings, Topics
+from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import MetricsJob
@@ -25,7 +25,7 @@ from simulators.faults import Faults
 from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig
+from simulators.source import Record, Simulation, SimulationConfig, probe_record
 from tests.helpers import free_port, own_mall
 from tests.jobs.harness import from_clickhouse
 from tests.jobs.reference import Expected, from_records, metrics
@@ -97,10 +97,8 @@ def scenario(stack: Settings, unique: str):
     for mall in layout.malls:
         probe = mall.probes[-1]  # a corridor probe; a randomised MAC counts only as such
         for n in range(8):  # several keys, so that every partition's watermark moves on
-            mac = f"06:00:00:00:00:{n:02x}"
-            closing = {"event_id": f"closing-{mall.mall_id}-{config.seed}-{n}", "ap_mac": probe.ap_mac,
-                       "device_mac": mac, "rssi": -50, "occur_time": int((start + 86400) * 1000)}
-            records.append(Record(Topics.WIFI_PROBES, mac.encode(), json.dumps(closing).encode(), start + 86400, "probe"))
+            records.append(probe_record(f"closing-{mall.mall_id}-{config.seed}-{n}", probe.ap_mac,
+                                        f"06:00:00:00:00:{n:02x}", -50, int((start + 86400) * 1000), start + 86400))
     yield layout, config, records
     remove_malls([m.mall_id for m in layout.malls], stack.postgres)
 
