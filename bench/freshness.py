@@ -87,6 +87,9 @@ def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> list[flo
     sink = KafkaSink(settings.kafka)
     redis = clients.redis_client(settings.redis)
     key = f"ff:{MALL_ID}:today"
+    # A count left by an earlier run (whose events a restarted broker no longer holds)
+    # could be higher than the job's: the samples would wait for it in vain.
+    redis.delete(key)
     run = uuid.uuid4().hex[:6]
     delays = []
     try:
