@@ -157,6 +157,8 @@ class MetricSettings(_Settings):
     visit_gap_seconds: int = Field(300, ge=1)
     #: How long a device is remembered for new / returning visitors.
     history_days: int = Field(180, ge=1)
+    #: A device keeps its last live position this long after its last report.
+    position_ttl_seconds: int = Field(300, ge=1)
 
     def salt_value(self, var_dir: Path) -> str:
         if self.salt is not None and self.salt.get_secret_value():
@@ -182,6 +184,9 @@ class JobSettings(_Settings):
     checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"
     #: Bounded out-of-orderness: events later than this behind the newest are late.
     watermark_delay_seconds: int = Field(120, ge=0)
+    #: The short out-of-orderness of live positions: a second of positions is final this
+    #: long after it ends, and reports later than that are left out of the map.
+    position_delay_seconds: int = Field(2, ge=0)
     #: A partition silent this long stops holding the watermark back; 0 (the default)
     #: never: while the job catches up on a backlog a partition can look idle and let the
     #: watermark run ahead of it, turning its events late.

@@ -58,9 +58,19 @@ def load_shops(postgres_settings, mall_id: str) -> Shops:  # type: ignore[no-unt
 
 
 class Zone(ScalarFunction):
-    """zone(mall_id, x, y): the shop_code containing the point, else 'corridor'."""
+    """zone(mall_id, x, y): the shop_code containing the point, else 'corridor'.
+
+    Shop polygons come from PostgreSQL, or from `layout` ({mall_id: shops}) when one is
+    given (a fixed layout, for running the SQL on bounded rows)."""
+
+    def __init__(self, layout: dict[str, Shops] | None = None) -> None:
+        self.layout = layout
 
     def open(self, function_context: FunctionContext) -> None:
+        if self.layout is not None:
+            layout = self.layout
+            self.cache = PolygonCache(lambda mall_id: layout.get(mall_id, []), float("inf"))
+            return
         # The worker inherits the job's FOOTFALL_* environment (a cluster's task manager
         # is started with it), so it reads the same settings as the job.
         from footfall.settings import Settings
@@ -75,5 +85,5 @@ class Zone(ScalarFunction):
         return self.cache.zone(mall_id, x, y)
 
 
-def register(table_env) -> None:  # type: ignore[no-untyped-def]
-    table_env.create_temporary_function("zone", udf(Zone(), result_type=DataTypes.STRING(), deterministic=True))
+def register(table_env, layout: dict[str, Shops] | None = None) -> None:  # type: ignore[no-untyped-def]
+    table_env.create_temporary_function("zone", udf(Zone(layout), result_type=DataTypes.STRING(), deterministic=True))

@@ -38,6 +38,8 @@ CREATE TEMPORARY TABLE dim_probes (
     ap_mac STRING,
     mall_id STRING,
     shop_code STRING,
+    x DOUBLE,
+    y DOUBLE,
     PRIMARY KEY (ap_mac) NOT ENFORCED
 ) WITH (
     'connector' = 'jdbc',

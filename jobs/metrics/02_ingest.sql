@@ -1,10 +1,10 @@
 -- Ingestion: validate every message, normalise MACs, hash devices, join the layout.
 --
 -- Input: wifi_probes_raw, door_sensors_raw, dim_probes, dim_shops, dim_malls.
--- Output: probe_events and door_events (valid, on time, enriched) and rejects (one row
--- per message turned away, with its reason). Each field is read once as a JSON fragment
--- with its type still visible ('["a"]' is a string, '[-61]' a number), so a number sent
--- as text is a wrong type rather than silently converted.
+-- Output: probe_ingested (every wifi-probes message, accepted or with the reason it is
+-- turned away), door_events (valid, on time, enriched) and door_rejects. Each field is
+-- read once as a JSON fragment with its type still visible ('["a"]' is a string, '[-61]'
+-- a number), so a number sent as text is a wrong type rather than silently converted.
 -- Late policy: an event at least the watermark delay behind the newest event read
 -- before it from its partition is late. Its day may already be closed, so it is
 -- rejected with reason 'late' (and counted) rather than reopening it. The newest time
@@ -51,7 +51,7 @@ FROM (
 CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
-    c.ap_mac, c.mac, c.device_id, c.rssi, c.occur_ms, p.mall_id, p.shop_code, s.shop_name, m.tz,
+    c.ap_mac, c.mac, c.device_id, c.rssi, c.occur_ms, p.mall_id, p.shop_code, p.x, p.y, s.shop_name, m.tz,
     CASE
         WHEN p.mall_id IS NULL OR m.tz IS NULL THEN 'unknown_probe'
         WHEN c.event_time <= c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND THEN 'late'
@@ -70,14 +70,27 @@ LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = p.mall
 LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
     ON s.mall_id = p.mall_id AND s.shop_code = p.shop_code;
 
-CREATE TEMPORARY VIEW probe_events AS
+-- The one read of the wifi-probes topic. The job forks this stream in two (see
+-- jobs/metrics/job.py): probe_log keeps the watermark above for the metrics, and
+-- probe_log_live gets the short position delay for live positions. Flink SQL gives one
+-- table one watermark, so the fork goes through the DataStream API, all in the JVM.
+-- The raw body is carried only for rejected messages (dead letters need it).
+CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
-    event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, proc_time,
-    device_id,
+    CASE WHEN reason IS NULL THEN CAST(NULL AS STRING) ELSE body END AS body,
+    kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
+    mall_id, shop_code, shop_name, tz,
     -- Locally administered (randomised) MAC: bit 1 of the first octet.
-    SUBSTRING(mac FROM 2 FOR 1) IN ('2', '3', '6', '7', 'a', 'b', 'e', 'f') AS randomized
+    SUBSTRING(mac FROM 2 FOR 1) IN ('2', '3', '6', '7', 'a', 'b', 'e', 'f') AS randomized,
+    reason
 FROM probe_enriched
-WHERE reason IS NULL;
+UNION ALL
+SELECT body, kafka_partition, kafka_offset, event_time, CAST(NULL AS STRING), CAST(NULL AS STRING),
+    CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS STRING), CAST(NULL AS INT),
+    CAST(NULL AS BIGINT), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING),
+    CAST(NULL AS STRING), CAST(NULL AS BOOLEAN), reason
+FROM probe_checked
+WHERE reason IS NOT NULL;
 
 CREATE TEMPORARY VIEW door_fields AS
 SELECT
@@ -128,14 +141,8 @@ LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = c.mall
 CREATE TEMPORARY VIEW door_events AS
 SELECT mall_id, tz, in_count, event_time FROM door_enriched WHERE reason IS NULL;
 
-CREATE TEMPORARY VIEW rejects AS
-SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
-FROM probe_checked WHERE reason IS NOT NULL
-UNION ALL
-SELECT ${wifi_probes_topic}, kafka_partition, kafka_offset, body, reason, proc_time
-FROM probe_enriched WHERE reason IS NOT NULL
-UNION ALL
-SELECT ${door_sensors_topic}, kafka_partition, kafka_offset, body, reason, proc_time
+CREATE TEMPORARY VIEW door_rejects AS
+SELECT ${door_sensors_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
 FROM door_checked WHERE reason IS NOT NULL
 UNION ALL
 SELECT ${door_sensors_topic}, kafka_partition, kafka_offset, body, reason, proc_time

@@ -13,16 +13,16 @@ import os
 import sys
 from pathlib import Path
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Duration, Types, WatermarkStrategy
 from pyflink.datastream import StreamExecutionEnvironment
-from pyflink.table import StreamTableEnvironment
+from pyflink.table import Schema, StreamTableEnvironment
 
 from footfall.settings import ConfigError, Settings
 from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
 from jobs.metrics.sinks import BufferedSink, SinkConfig
-from udfs import device
+from udfs import device, zones
 
 NAME = "metrics"
 FOLDER = Path(__file__).resolve().parent
@@ -107,15 +107,54 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
     return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
 
 
-def build(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str] | None = None) -> None:
-    """Create the job's tables and views (all SQL files, or just `files`)."""
+#: The fork of probe_ingested (see 02_ingest.sql) happens after this file.
+FORK_AFTER = "02_ingest.sql"
+#: A side of the live fork without reports this long stops holding positions back.
+LIVE_IDLENESS = Duration.of_seconds(10)
+
+
+def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
+    """Create the job's tables and views: the SQL files in order, with the probe stream
+    forked after ingestion."""
     device.register(table_env)
+    zones.register(table_env)
+    values = sql_values(settings)
+    files = [path.name for path in sql.numbered_files(FOLDER)]
+    split = files.index(FORK_AFTER) + 1
+    execute(table_env, values, files[:split])
+    fork_probe_log(table_env, settings.job.position_delay_seconds)
+    execute(table_env, values, files[split:])
+
+
+def execute(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str]) -> None:
     for statement in sql.load(FOLDER, values, files):
         try:
             table_env.execute_sql(statement)
         except Exception:
             log.error("failed: %s", statement.splitlines()[0])
             raise
+
+
+def fork_probe_log(table_env: StreamTableEnvironment, position_delay_seconds: int) -> None:
+    """probe_ingested as two tables: probe_log, with the source's watermark, and
+    probe_log_live, with a watermark `position_delay_seconds` behind the newest report.
+
+    The stream leaves the Table API once, so the topic is read once; re-timing it uses no
+    Python timestamp assigner (each row's timestamp is its event_time already), so the
+    rows never leave the JVM."""
+    ingested = table_env.to_data_stream(table_env.from_path("probe_ingested"))
+    live = ingested.assign_timestamps_and_watermarks(
+        WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(position_delay_seconds))
+        .with_idleness(LIVE_IDLENESS)
+    )
+    schema = (
+        Schema.new_builder()
+        .column_by_expression("proc_time", "PROCTIME()")
+        .watermark("event_time", "SOURCE_WATERMARK()")
+        .build()
+    )
+    table_env.create_temporary_view("probe_log", table_env.from_data_stream(ingested, schema))
+    table_env.create_temporary_view("probe_log_live", table_env.from_data_stream(live, schema))
 
 
 def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings) -> None:
@@ -126,6 +165,7 @@ def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment,
         redis=settings.redis,
         kafka=settings.kafka,
         flush_interval_ms=settings.job.flush_interval_ms,
+        position_ttl_seconds=settings.metrics.position_ttl_seconds,
     )
     (
         outputs.key_by(lambda row: row[0], key_type=Types.STRING())
@@ -138,7 +178,7 @@ def run(settings: Settings, restore_from: Path | None = None) -> None:
     os.environ[device.SALT_VARIABLE] = settings.metrics.salt_value(settings.stack.var_dir)
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings, restore_from))
     table_env = StreamTableEnvironment.create(env)
-    build(table_env, sql_values(settings))
+    build(table_env, settings)
     pipeline(env, table_env, settings)
     log.info("submitting %s%s", NAME, f" from {restore_from}" if restore_from else "")
     env.execute(NAME)

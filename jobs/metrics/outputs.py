@@ -29,6 +29,8 @@ OUTPUTS = {
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
         Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
+        # A plain MergeTree history (no version column): written by its own handler.
+        Output("positions", ("mall_id", "ts", "device_id")),
         Output("dead_letter_counts", ("source_topic", "reason")),
         Output("dead_letters", ("source_topic", "partition", "offset")),
     )

@@ -28,9 +28,12 @@ from jobs.metrics.outputs import COLUMNS, latest
 log = logging.getLogger(__name__)
 
 #: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:dead_letters, ff:outputs.
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
+POSITIONS = "ff:{mall_id}:positions"
+POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
+ZONES = "ff:{mall_id}:zones"
 DEAD_LETTER_COUNTS = "ff:dead_letters"
 OUTPUT_UPDATES = "ff:outputs"
 
@@ -46,6 +49,45 @@ return 1
 """
 
 
+# A mall's live positions: a hash device -> {x, y, zone, ts} read in one HGETALL, and a
+# sorted set device -> ts that expires them. A position replaces a device's entry only if
+# it is not older. The mall's clock is its newest position (event time, so a replay or a
+# simulated day expires as live data would); entries more than the TTL behind it go.
+# Occupancy and the per-zone counts are then recounted from what is left. The keys
+# themselves expire when a mall sends nothing for the TTL (Redis 7.0 has no field TTL).
+# KEYS: positions, seen, zones, today. ARGV: ttl_ms, now (ISO), then device, ts_ms, json.
+_UPDATE_POSITIONS = """
+local ttl = tonumber(ARGV[1])
+for i = 3, #ARGV, 3 do
+  local seen = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  local ts = tonumber(ARGV[i + 1])
+  if not seen or tonumber(seen) <= ts then
+    redis.call('ZADD', KEYS[2], ts, ARGV[i])
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+  end
+end
+local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local cutoff = '(' .. (tonumber(newest[2]) - ttl)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+for i = 1, #gone, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(gone, i, math.min(i + 999, #gone)))
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+local counts, occupancy = {}, 0
+for _, value in ipairs(redis.call('HVALS', KEYS[1])) do
+  local zone = cjson.decode(value)['zone']
+  counts[zone] = (counts[zone] or 0) + 1
+  occupancy = occupancy + 1
+end
+redis.call('DEL', KEYS[3])
+for zone, n in pairs(counts) do redis.call('HSET', KEYS[3], zone, n) end
+redis.call('HSET', KEYS[4], 'occupancy', occupancy, 'occupancy_at', ARGV[2])
+local ttl_s = math.ceil(ttl / 1000)
+for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl_s) end
+return occupancy
+"""
+
+
 @dataclass(frozen=True)
 class SinkConfig:
     clickhouse: ClickHouseSettings
@@ -54,6 +96,8 @@ class SinkConfig:
     flush_interval_ms: int = 1000
     #: A device's favourite-shop entry in Redis outlives its day by this much.
     favorite_ttl_seconds: int = 2 * 86400
+    #: A live position is dropped this long after the mall's newest one.
+    position_ttl_seconds: int = 300
 
 
 def _now_iso() -> str:
@@ -72,6 +116,7 @@ class Writers:
         self.clickhouse = clients.clickhouse(config.clickhouse)
         self.redis = clients.redis_client(config.redis)
         self.set_for_day = self.redis.register_script(_SET_FOR_DAY)
+        self.update_positions = self.redis.register_script(_UPDATE_POSITIONS)
         self.producer = Producer(
             {
                 "bootstrap.servers": config.kafka.servers,
@@ -141,6 +186,27 @@ class Writers:
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
         self._deliver()
+
+    def _positions(self, upserts: list[dict], deletes: list[dict]) -> None:
+        if not upserts:
+            return
+        columns = ("mall_id", "ts", "device_id", "x", "y", "zone")
+        self.clickhouse.execute(
+            f"INSERT INTO positions ({', '.join(columns)}) VALUES",
+            [[datetime.fromtimestamp(row["ts"], UTC) if c == "ts" else row[c] for c in columns] for row in upserts],
+        )
+        by_mall: dict[str, list[object]] = {}
+        for row in upserts:
+            live = {"x": row["x"], "y": row["y"], "zone": row["zone"], "ts": row["ts"]}
+            by_mall.setdefault(row["mall_id"], []).extend(
+                (row["device_id"], row["ts"] * 1000, json.dumps(live, separators=(",", ":")))
+            )
+        pipe = self.redis.pipeline(transaction=False)
+        now = _now_iso()
+        for mall_id, args in by_mall.items():
+            keys = [k.format(mall_id=mall_id) for k in (POSITIONS, POSITIONS_SEEN, ZONES, TODAY)]
+            self.update_positions(keys=keys, args=[self.config.position_ttl_seconds * 1000, now, *args], client=pipe)
+        pipe.execute()
 
     def _dead_letter_counts(self, upserts: list[dict], deletes: list[dict]) -> None:
         if upserts:

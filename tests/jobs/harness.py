@@ -25,6 +25,13 @@ CREATE TEMPORARY TABLE door_events (
     WATERMARK FOR event_time AS event_time - INTERVAL '1' DAY
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
+POSITION_REPORTS = """
+CREATE TEMPORARY TABLE position_reports (
+    mall_id STRING, device_id STRING, ap_mac STRING, x DOUBLE, y DOUBLE, rssi INT, occur_ms BIGINT,
+    event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
+    WATERMARK FOR event_time AS event_time - INTERVAL '2' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
 REJECTS = """
 CREATE TEMPORARY TABLE rejects (
     source_topic STRING, kafka_partition INT, kafka_offset BIGINT, body STRING, reason STRING,
@@ -38,12 +45,25 @@ def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
     return path
 
 
+def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]],
+                     thresholds: Thresholds = DEFAULTS) -> list[dict]:
+    """The rows 03_events.sql makes position_reports of."""
+    return [
+        {"mall_id": e.mall_id, "device_id": e.device_id, "ap_mac": e.ap_mac, "x": probe_xy[e.ap_mac][0],
+         "y": probe_xy[e.ap_mac][1], "rssi": e.rssi, "occur_ms": e.occur_ms}
+        for e in probes if not e.randomized and e.rssi >= thresholds.mall_min_rssi
+    ]
+
+
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],
-                thresholds: Thresholds = DEFAULTS) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    """The job's metric SQL over bounded rows; outputs in the reference's shape."""
+                thresholds: Thresholds = DEFAULTS, reports: list[dict] = ()) -> dict[str, dict]:  # type: ignore[no-untyped-def, assignment]
+    """The job's metric and position SQL over bounded rows; outputs in the reference's
+    shape, positions as {(mall_id, ts, device_id): (x, y, zone)}."""
     from jobs import sql
     from jobs.metrics.job import FOLDER
 
+    (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
+    table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json"))
     table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes)))
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors)))
     (folder / "rejects.json").write_text("")
@@ -55,7 +75,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "history_ttl": "180d",
         "day_state_ttl": "36 hours",
     }
-    for statement in sql.load(FOLDER, values, ["03_metrics.sql", "04_outputs.sql"]):
+    for statement in sql.load(FOLDER, values, ["04_metrics.sql", "05_positions.sql", "06_outputs.sql"]):
         table_env.execute_sql(statement)
     with table_env.from_path("outputs").execute().collect() as rows:
         return from_changelog((row.get_row_kind().name, row[0], json.loads(row[1])) for row in rows)
@@ -64,7 +84,12 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
     """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
     state: dict[str, dict] = {name: {} for name in COLUMNS}
+    state["positions"] = {}
     for kind, output, payload in changes:
+        if output == "positions":
+            state[output][(payload["mall_id"], payload["ts"], payload["device_id"])] = (
+                payload["x"], payload["y"], payload["zone"])
+            continue
         if output not in COLUMNS or kind == "UPDATE_BEFORE":
             continue
         key, values = split_row(output, payload)

@@ -1,4 +1,4 @@
-"""An independent, plain-Python computation of DESIGN.md §4 (items 1-8 and 10).
+"""An independent, plain-Python computation of DESIGN.md §4 (items 1-10).
 
 Written from the definitions, not from the job's SQL, so the two can be compared on the
 same events. Everything is held in memory: meant for test-sized inputs.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ class ProbeEvent:
     occur_ms: int
     device_id: str
     randomized: bool
+    ap_mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def probe_events(bodies: list[bytes], salt: str, probes: dict[str, tuple[str, st
         events.append(ProbeEvent(
             m["event_id"], mall_id, shop_code, shop_names.get((mall_id, shop_code or "")), malls[mall_id],
             m["rssi"], m["occur_time"], device_id(salt, m["device_mac"]), is_randomized(m["device_mac"]),
+            m["ap_mac"].lower().replace("-", ":"),
         ))
     return events
 
@@ -195,6 +198,54 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     return out
 
 
+PositionKey = tuple[str, int, str]  # mall_id, second (epoch s), device_id
+
+
+@dataclass
+class Positions:
+    #: (mall_id, second, device_id) -> (x, y, zone) for every second the job must place.
+    certain: dict[PositionKey, tuple[float, float, str]]
+    #: Seconds the job may or may not place, or place from fewer reports: one of their
+    #: reports arrived more than the position delay behind the newest time read before
+    #: it, and whether its second had closed by then depends on when the watermark was
+    #: emitted.
+    uncertain: set[PositionKey]
+
+
+def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]],
+              zone: Callable[[str, float, float], str], delay_ms: int,
+              newest_before: list[int] | None = None, t: Thresholds = DEFAULTS) -> Positions:
+    """Item 9 over valid, on-time events in arrival order: per device and second, the
+    centroid of the probes that heard it (strongest report each), weight 10^(rssi/10).
+
+    `newest_before[i]` is the newest event time the job had read before probes[i] (by
+    default, the newest of the probes before it)."""
+    strongest: dict[PositionKey, dict[str, int]] = defaultdict(dict)
+    uncertain: set[PositionKey] = set()
+    newest, seen = -(2**62), set()
+    for i, e in enumerate(probes):
+        before = newest if newest_before is None else newest_before[i]
+        newest = max(newest, e.occur_ms)
+        if e.randomized or e.rssi < t.mall_min_rssi or e.event_id in seen:
+            continue
+        seen.add(e.event_id)
+        key = (e.mall_id, e.occur_ms // 1000, e.device_id)
+        if e.occur_ms < before - delay_ms:
+            uncertain.add(key)
+        heard = strongest[key]
+        heard[e.ap_mac] = max(heard.get(e.ap_mac, -999), e.rssi)
+    certain = {}
+    for key, heard in strongest.items():
+        if key in uncertain:
+            continue
+        weights = {ap: 10 ** (rssi / 10) for ap, rssi in heard.items()}
+        total = sum(weights.values())
+        x = sum(w * probe_xy[ap][0] for ap, w in weights.items()) / total
+        y = sum(w * probe_xy[ap][1] for ap, w in weights.items()) / total
+        certain[key] = (x, y, zone(key[0], x, y))
+    return Positions(certain, uncertain)
+
+
 # --- from the simulator's records, in the order they were published ---------------------
 
 @dataclass
@@ -203,6 +254,9 @@ class Expected:
     doors: list[DoorEvent]
     #: (source topic, reason) -> messages the job must reject
     rejects: dict[tuple[str, str], int]
+    #: For each of `probes`, the newest event time on its topic before it, as the job
+    #: reads event times (rejected messages included): what its live watermark follows.
+    probe_newest_before: list[int]
 
 
 def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expected:  # type: ignore[no-untyped-def]
@@ -217,6 +271,7 @@ def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expecte
     rejects: dict[tuple[str, str], int] = defaultdict(int)
     valid: dict[str, list[bytes]] = defaultdict(list)
     newest: dict[str, int] = defaultdict(lambda: -(2**62))
+    newest_read, probe_newest_before = -(2**62), []
     for record in records:
         if record.topic == "wifi-probes":
             reason = probe_reason(record.value, probes_by_mac)
@@ -229,13 +284,28 @@ def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expecte
             newest[record.topic] = max(newest[record.topic], occur)
         if reason is None:
             valid[record.topic].append(record.value)
+            if record.topic == "wifi-probes":
+                probe_newest_before.append(newest_read)
         else:
             rejects[(record.topic, reason)] += 1
+        if record.topic == "wifi-probes":
+            newest_read = max(newest_read, event_time_read(record.value))
     return Expected(
         probe_events(valid["wifi-probes"], salt, probes_by_mac, malls, shop_names),
         door_events(valid["door-sensors"], malls),
         dict(rejects),
+        probe_newest_before,
     )
+
+
+def event_time_read(body: bytes) -> int:
+    """The event time the job's source reads from any message: occur_time if it is a
+    whole number (or text of one), else 0."""
+    try:
+        value = json.loads(body).get("occur_time")
+        return int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else 0
+    except (ValueError, AttributeError, TypeError):
+        return 0
 
 
 def door_reason(body: bytes, malls: dict[str, str]) -> str | None:

@@ -47,6 +47,11 @@ SELECT 'repeat_shops_daily', JSON_OBJECT(
     'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visits' VALUE visits)
 FROM repeat_shops_daily
 UNION ALL
+SELECT 'positions', JSON_OBJECT(
+    'mall_id' VALUE mall_id, 'ts' VALUE ts, 'device_id' VALUE device_id,
+    'x' VALUE ROUND(x, 2), 'y' VALUE ROUND(y, 2), 'zone' VALUE zone)
+FROM positions
+UNION ALL
 SELECT 'dead_letter_counts', JSON_OBJECT(
     'source_topic' VALUE source_topic, 'reason' VALUE reason, 'messages' VALUE messages)
 FROM dead_letter_counts

@@ -1,0 +1,25 @@
+-- Events: the two forks of probe_ingested, as the metrics and positions read them.
+--
+-- Input: probe_log (main watermark) and probe_log_live (position delay), both made from
+-- probe_ingested by jobs/metrics/job.py, with proc_time the time of this side of the fork;
+-- door_events and door_rejects.
+-- Output: probe_events (valid, on time, enriched), position_reports and rejects (one
+-- row per message turned away, with its reason).
+
+CREATE TEMPORARY VIEW probe_events AS
+SELECT event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, proc_time, device_id, randomized
+FROM probe_log
+WHERE reason IS NULL;
+
+-- Positions are of visitors: reports that qualify for the mall, of devices that are not
+-- randomised (a rotating MAC would be one phone seen as many).
+CREATE TEMPORARY VIEW position_reports AS
+SELECT mall_id, device_id, ap_mac, x, y, rssi, event_time
+FROM probe_log_live
+WHERE reason IS NULL AND NOT randomized AND rssi >= ${mall_min_rssi};
+
+CREATE TEMPORARY VIEW rejects AS
+SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
+FROM probe_log WHERE reason IS NOT NULL
+UNION ALL
+SELECT source_topic, kafka_partition, kafka_offset, body, reason, proc_time FROM door_rejects;
