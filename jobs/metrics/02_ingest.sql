@@ -48,11 +48,16 @@ FROM (
     FROM probe_fields
 );
 
+-- Rejected messages take the same path as accepted ones (with no device hash and no
+-- lookup), so the fork below sees every message in the order of its partition: the
+-- live watermark follows event times in that order. (A reject sent round the keyed
+-- OVER aggregate would overtake the accepted events held in its network buffers.)
 CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
     c.ap_mac, c.mac, c.device_id, c.rssi, c.occur_ms, p.mall_id, p.shop_code, p.x, p.y, s.shop_name, m.tz,
     CASE
+        WHEN c.reason IS NOT NULL THEN c.reason
         WHEN p.mall_id IS NULL OR m.tz IS NULL THEN 'unknown_probe'
         WHEN c.event_time <= c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND THEN 'late'
     END AS reason
@@ -60,12 +65,15 @@ FROM (
     -- The device hash (a Python UDF) is computed here, below the OVER aggregate, which
     -- no filter is pushed through: every metric branch then shares this one call per
     -- event. Computed in probe_events, the planner copied it into each branch.
-    SELECT *, device_id(mac) AS device_id, MAX(event_time) OVER (
-        PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS newest_time
-    FROM probe_checked WHERE reason IS NULL
+    SELECT *,
+        device_id(CASE WHEN reason IS NULL THEN mac END) AS device_id,
+        CASE WHEN reason IS NULL THEN ap_mac END AS lookup_mac,
+        MAX(CASE WHEN reason IS NULL THEN event_time END) OVER (
+            PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS newest_time
+    FROM probe_checked
 ) AS c
-LEFT JOIN dim_probes FOR SYSTEM_TIME AS OF c.proc_time AS p ON p.ap_mac = c.ap_mac
+LEFT JOIN dim_probes FOR SYSTEM_TIME AS OF c.proc_time AS p ON p.ap_mac = c.lookup_mac
 LEFT JOIN dim_malls FOR SYSTEM_TIME AS OF c.proc_time AS m ON m.mall_id = p.mall_id
 LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
     ON s.mall_id = p.mall_id AND s.shop_code = p.shop_code;
@@ -83,14 +91,7 @@ SELECT
     -- Locally administered (randomised) MAC: bit 1 of the first octet.
     SUBSTRING(mac FROM 2 FOR 1) IN ('2', '3', '6', '7', 'a', 'b', 'e', 'f') AS randomized,
     reason
-FROM probe_enriched
-UNION ALL
-SELECT body, kafka_partition, kafka_offset, event_time, CAST(NULL AS STRING), CAST(NULL AS STRING),
-    CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS STRING), CAST(NULL AS INT),
-    CAST(NULL AS BIGINT), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING),
-    CAST(NULL AS STRING), CAST(NULL AS BOOLEAN), reason
-FROM probe_checked
-WHERE reason IS NOT NULL;
+FROM probe_enriched;
 
 CREATE TEMPORARY VIEW door_fields AS
 SELECT

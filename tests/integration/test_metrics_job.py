@@ -22,18 +22,20 @@ from footfall.stack.job import MetricsJob
 from jobs.metrics.outputs import COLUMNS
 from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
-from simulators.layout import Layout
+from simulators.layout import Layout, point_in_polygon
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record
 from tests.helpers import free_port, own_mall
 from tests.jobs.harness import from_clickhouse
-from tests.jobs.reference import Expected, from_records, metrics
+from tests.jobs.reference import Expected, Positions, from_records, metrics, positions
 
 pytestmark = pytest.mark.integration
 
 SALT = "end-to-end-test-salt"
 WATERMARK_DELAY_S = 120
+POSITION_DELAY_S = 2
+POSITION_TTL_S = 300
 FAULTS = Faults(duplicate_rate=0.02, out_of_order_rate=0.02, late_rate=0.005, malformed_rate=0.01)
 
 
@@ -48,6 +50,8 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
         "FOOTFALL_JOB_CHECKPOINT_INTERVAL_SECONDS": "2",
         "FOOTFALL_JOB_GROUP_ID": f"footfall-test-{unique}",
         "FOOTFALL_JOB_WATERMARK_DELAY_SECONDS": str(WATERMARK_DELAY_S),
+        "FOOTFALL_JOB_POSITION_DELAY_SECONDS": str(POSITION_DELAY_S),
+        "FOOTFALL_POSITION_TTL_SECONDS": str(POSITION_TTL_S),
         # Topics of the test's own, one partition each: the job reads only this run's
         # events, and "late" (behind the newest event of the topic, minus the delay) is
         # decided in the order the reference sees. With several partitions the watermark
@@ -149,6 +153,7 @@ class Run:
     records: list[Record]
     expected_input: Expected
     expected: dict[str, dict]
+    expected_positions: Positions
 
     @property
     def mall_ids(self) -> set[str]:
@@ -164,7 +169,72 @@ def run(job_settings: Settings, scenario) -> Run:
     expected_input = from_records(records, layout, SALT, WATERMARK_DELAY_S * 1000)
     expected = metrics(expected_input.probes, expected_input.doors)
     assert all(expected[name] for name in COLUMNS), "the scenario must produce every output"
-    return Run(job_settings, layout, config, records, expected_input, expected)
+    probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
+    shops = {m.mall_id: sorted(m.shops, key=lambda s: s.shop_code) for m in layout.malls}
+
+    def zone(mall_id: str, x: float, y: float) -> str:  # the simulator's geometry, not the UDF's
+        return next((s.shop_code for s in shops[mall_id] if point_in_polygon(x, y, s.polygon)), "corridor")
+
+    expected_positions = positions(expected_input.probes, probe_xy, zone, POSITION_DELAY_S * 1000,
+                                   expected_input.probe_newest_before)
+    # Out-of-order faults (2 % of reports, each heard by several probes) leave about one
+    # second in ten undecided; the rest must come out exactly.
+    assert len(expected_positions.certain) > 4 * len(expected_positions.uncertain)
+    return Run(job_settings, layout, config, records, expected_input, expected, expected_positions)
+
+
+def read_positions(run: Run, timeout: float = 60) -> dict[tuple, set]:
+    """The positions history of our malls: (mall_id, second, device_id) -> {(x, y, zone)}
+    (a set: a replay after a restart writes a second again), once it holds every second
+    the reference places for certain."""
+    client = clients.clickhouse(run.settings.clickhouse)
+    deadline = time.monotonic() + timeout
+    while True:
+        history: dict[tuple, set] = {}
+        for mall_id, ts, device_id, x, y, zone in client.execute(
+            "SELECT mall_id, toUnixTimestamp(ts), device_id, x, y, zone FROM positions WHERE mall_id IN %(m)s",
+            {"m": tuple(run.mall_ids)},
+        ):
+            history.setdefault((mall_id, ts, device_id), set()).add((x, y, zone))
+        if run.expected_positions.certain.keys() <= history.keys() or time.monotonic() > deadline:
+            return history
+
+
+def assert_positions(run: Run) -> None:
+    """Every second the reference places for certain is in the history once, at the same
+    point (ClickHouse keeps Float32) and zone, and nothing else is; the live positions in
+    Redis are each device's newest, for the devices heard within the TTL of their mall's
+    newest position; occupancy and zone counts agree with them."""
+    history = read_positions(run)
+    want = run.expected_positions
+    wrong = []
+    for key, (x, y, zone) in want.certain.items():
+        got = history.get(key, set())
+        if len(got) != 1 or not any(abs(gx - x) < 0.01 and abs(gy - y) < 0.01 and gz == zone for gx, gy, gz in got):
+            wrong.append((key, (x, y, zone), got))
+    extra = [key for key in history if key not in want.certain and key not in want.uncertain]
+    assert not wrong and not extra, (
+        f"{len(wrong)} of {len(want.certain)} positions wrong or missing {wrong[:3]}; {len(extra)} extra {extra[:3]}")
+
+    redis = clients.redis_client(run.settings.redis)
+    for mall_id in run.mall_ids:
+        newest_by_device: dict[str, int] = {}
+        for (mall, ts, device), _ in history.items():
+            if mall == mall_id:
+                newest_by_device[device] = max(ts, newest_by_device.get(device, ts))
+        # (A mall in a time zone where the scenario's hours are at night may have nobody.)
+        mall_newest = max(newest_by_device.values(), default=0)
+        live = {d: json.loads(v) for d, v in redis.hgetall(f"ff:{mall_id}:positions").items()}
+        assert set(live) == {d for d, ts in newest_by_device.items() if ts >= mall_newest - POSITION_TTL_S}
+        if not live:
+            continue
+        for device, entry in live.items():
+            assert entry["ts"] == newest_by_device[device]
+            assert any(abs(entry["x"] - x) < 0.01 and entry["zone"] == z
+                       for x, _, z in history[(mall_id, entry["ts"], device)])
+        zones = Counter(entry["zone"] for entry in live.values())
+        assert {z: int(n) for z, n in redis.hgetall(f"ff:{mall_id}:zones").items()} == zones
+        assert int(redis.hget(f"ff:{mall_id}:today", "occupancy")) == len(live)
 
 
 def assert_every_output(run: Run, got: dict[str, dict]) -> None:
@@ -201,6 +271,8 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
         letter = (contract_name[value["source_topic"]], value["reason"])
         assert letters.setdefault(message.key, letter) == letter
     assert dict(Counter(letters.values())) == run.expected_input.rejects
+
+    assert_positions(run)
 
 
 @pytest.mark.parametrize("mode", ["embedded", "cluster"])
