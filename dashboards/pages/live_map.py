@@ -1,0 +1,83 @@
+"""Live map: where people are right now, and the last hour replayed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboards import data, layers, ui
+
+REFRESH_SECONDS = 2
+MAP_HEIGHT = 560
+
+st.title("Live map")
+mall_id = ui.pick_mall()
+if mall_id is None:
+    st.stop()
+with ui.service("PostgreSQL"):
+    layout = ui.mall_layout(mall_id)
+    zone = ZoneInfo(ui.malls().set_index("mall_id").at[mall_id, "tz"])
+if layout is None:
+    st.warning(f"Mall {mall_id} is no longer in the layout tables.")
+    st.stop()
+ttl = ui.settings().metrics.position_ttl_seconds
+
+
+def local(ts: int) -> datetime:
+    """Mall time, naive (as the slider shows it)."""
+    return datetime.fromtimestamp(ts, zone).replace(tzinfo=None)
+
+
+def tiles(positions: data.pd.DataFrame) -> None:
+    busiest = data.busiest_zone(positions)
+    occupancy, busiest_tile, corridor = st.columns(3)
+    occupancy.metric("Occupancy", f"{len(positions):,}", help=f"Devices with a position in the last {ttl} s")
+    if busiest is None:
+        busiest_tile.metric("Busiest shop", "—")
+    else:
+        busiest_tile.metric("Busiest shop", layout.shop_name(busiest[0]), f"{busiest[1]:,} devices", delta_color="off")
+    corridor.metric("In the corridor", f"{int((positions['zone'] == 'corridor').sum()):,}")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live() -> None:
+    with ui.service("Redis"):
+        positions = data.live_positions(ui.redis_client(), mall_id)
+    tiles(positions)
+    if positions.empty:
+        st.info(f"No live positions in {layout.name}: nobody has been heard in the last {ttl} s, or the "
+                "metrics job is not running (`make up`).", icon=":material/location_off:")
+    else:
+        st.caption(f"As of {local(int(positions['ts'].max())):%H:%M:%S} (mall time); refreshes every "
+                   f"{REFRESH_SECONDS} s.")
+    st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
+
+
+@st.fragment
+def replay() -> None:
+    with ui.service("ClickHouse"):
+        span = data.position_span(ui.clickhouse(), mall_id)
+    if span is None:
+        st.info("No position history for this mall yet.", icon=":material/history:")
+        return
+    first, last = span
+    start = max(first, last - 3600)
+    if start == last:
+        at = last
+    else:
+        at = st.slider("Time (mall time)", min_value=local(start), max_value=local(last), value=local(last),
+                       step=timedelta(seconds=30), format="HH:mm:ss", key="replay-at"
+                       ).replace(tzinfo=zone).timestamp()
+    with ui.service("ClickHouse"):
+        positions = data.positions_at(ui.clickhouse(), mall_id, int(at), ttl)
+    tiles(positions)
+    st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
+
+
+live_tab, replay_tab = st.tabs(["Now", "Last hour"])
+with live_tab:
+    live()
+with replay_tab:
+    replay()

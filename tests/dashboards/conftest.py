@@ -1,0 +1,46 @@
+"""A mall of the test's own in PostgreSQL, with live positions written through the job's
+own sink into Redis and ClickHouse."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from footfall import clients
+from footfall.settings import Settings
+from jobs.metrics.sinks import SinkConfig, Writers
+from simulators.dimensions import load_layout, remove_malls
+from simulators.layout import Layout
+from tests.helpers import own_mall
+
+#: A crowd in the first shop and a few people in the corridor.
+CROWD, WALKERS = 30, 4
+
+
+@pytest.fixture
+def mall(stack: Settings, unique: str):  # type: ignore[no-untyped-def]
+    made = own_mall(244, f"-{unique}")
+    load_layout(Layout((made,)), stack.postgres)
+    yield made
+    remove_malls([made.mall_id], stack.postgres)
+    redis = clients.redis_client(stack.redis)
+    redis.delete(*(f"ff:{made.mall_id}:{k}" for k in ("positions", "positions:seen", "zones", "today")))
+
+
+@pytest.fixture
+def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
+    """`mall` with CROWD devices in its first shop and WALKERS in the corridor, now."""
+    shop = sorted(mall.shops, key=lambda s: s.shop_code)[0]
+    xs, ys = [p[0] for p in shop.polygon], [p[1] for p in shop.polygon]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    x0, y0, x1, y1 = mall.corridor
+    now = int(time.time())
+    rows = [{"mall_id": mall.mall_id, "ts": now, "device_id": f"crowd-{n}", "x": cx + n % 3, "y": cy + n % 2,
+             "zone": shop.shop_code} for n in range(CROWD)]
+    rows += [{"mall_id": mall.mall_id, "ts": now - 60, "device_id": f"walker-{n}", "x": x0 + 10 * (n + 1),
+              "y": (y0 + y1) / 2, "zone": "corridor"} for n in range(WALKERS)]
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, kafka=stack.kafka))
+    writers.write("positions", rows, [])
+    writers.close()
+    return mall, shop
