@@ -12,7 +12,7 @@ import streamlit as st  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="Footfall", page_icon=":material/footprint:", layout="wide")
+st.set_page_config(page_title="Footfall", layout="wide")
 st.navigation([
     st.Page(PAGES / "live_map.py", title="Live map", icon=":material/map:", url_path="live"),
 ]).run()

@@ -51,8 +51,8 @@ def view(layout: MallLayout, width_px: int = 900) -> pdk.ViewState:
     x0, y0, x1, y1 = extent(layout)
     lon, lat = lnglat(layout, (x0 + x1) / 2, (y0 + y1) / 2)
     metres = max(x1 - x0, (y1 - y0) * 2, 20.0) * 1.1
-    # At zoom z one pixel spans 156543 * cos(lat) / 2^z metres.
-    zoom = math.log2(width_px * 156_543 * math.cos(math.radians(lat)) / metres)
+    # At zoom z one pixel spans 78271.5 * cos(lat) / 2^z metres (deck.gl: 512-pixel tiles).
+    zoom = math.log2(width_px * 78_271.5 * math.cos(math.radians(lat)) / metres)
     return pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom, pitch=0, bearing=0)
 
 
@@ -62,14 +62,17 @@ def floor_plan(layout: MallLayout) -> list[pdk.Layer]:
     shops = layout.shops.assign(
         outline=[[lnglat(layout, x, y) for x, y in polygon] for polygon in layout.shops["polygon"]],
         centre=[lnglat(layout, *_centre(polygon)) for polygon in layout.shops["polygon"]],
-    )[["shop_code", "shop_name", "category", "outline", "centre"]]
+        angle=[90 if _tall(polygon) else 0 for polygon in layout.shops["polygon"]],
+    )[["shop_code", "shop_name", "category", "outline", "centre", "angle"]]
     return [
         pdk.Layer("PolygonLayer", floor, id="floor", get_polygon="polygon", get_fill_color=FLOOR_FILL,
                   get_line_color=SHOP_LINE, line_width_min_pixels=2, stroked=True),
         pdk.Layer("PolygonLayer", shops, id="shops", get_polygon="outline", get_fill_color=SHOP_FILL,
                   get_line_color=SHOP_LINE, line_width_min_pixels=1, stroked=True, pickable=True),
+        # Shops are narrow and deep: a name runs along the longer side.
         pdk.Layer("TextLayer", shops, id="shop-names", get_position="centre", get_text="shop_name",
-                  get_color=TEXT_COLOUR, get_size=11, size_units="pixels", get_alignment_baseline="'center'"),
+                  get_angle="angle", get_color=TEXT_COLOUR, get_size=10, size_units="'pixels'",
+                  get_alignment_baseline="'center'"),
         pdk.Layer("ScatterplotLayer", with_lnglat(layout, layout.probes)[["ap_mac", "shop_code", "position"]],
                   id="probes", get_position="position", get_fill_color=PROBE_COLOUR, get_radius=0.8,
                   radius_min_pixels=2, pickable=True),
@@ -78,7 +81,7 @@ def floor_plan(layout: MallLayout) -> list[pdk.Layer]:
                   radius_min_pixels=5, pickable=True),
         pdk.Layer("TextLayer", with_lnglat(layout, layout.entrances)[["name", "position"]], id="entrance-names",
                   get_position="position", get_text="name", get_color=ENTRANCE_COLOUR, get_size=12,
-                  size_units="pixels", get_pixel_offset=[0, 14]),
+                  size_units="'pixels'", get_pixel_offset=[0, 14]),
     ]
 
 
@@ -93,8 +96,13 @@ def deck(layout: MallLayout, positions: pd.DataFrame) -> pdk.Deck:
     layers = floor_plan(layout)
     if not positions.empty:
         layers.append(heat(layout, positions))
-    return pdk.Deck(layers=layers, initial_view_state=view(layout), map_style=None, map_provider=None,
+    return pdk.Deck(layers=layers, initial_view_state=view(layout), map_style=None,
                     tooltip={"text": "{shop_name}{name}{ap_mac}"})
+
+
+def _tall(polygon: list[list[float]]) -> bool:
+    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+    return max(ys) - min(ys) > max(xs) - min(xs)
 
 
 def _centre(polygon: list[list[float]]) -> tuple[float, float]:

@@ -76,8 +76,10 @@ def replay() -> None:
     st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
 
 
-live_tab, replay_tab = st.tabs(["Now", "Last hour"])
-with live_tab:
-    live()
-with replay_tab:
+# One map on the page at a time: two deck.gl canvases (one in a hidden tab) made the
+# visible one lose its polygon layers in software-rendered browsers.
+if st.segmented_control("View", ["Now", "Last hour"], default="Now", key="view",
+                        label_visibility="collapsed") == "Last hour":
     replay()
+else:
+    live()

@@ -33,10 +33,11 @@ def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
     """`mall` with CROWD devices in its first shop and WALKERS in the corridor, now."""
     shop = sorted(mall.shops, key=lambda s: s.shop_code)[0]
     xs, ys = [p[0] for p in shop.polygon], [p[1] for p in shop.polygon]
-    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    cx, cy, w, h = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys)
     x0, y0, x1, y1 = mall.corridor
     now = int(time.time())
-    rows = [{"mall_id": mall.mall_id, "ts": now, "device_id": f"crowd-{n}", "x": cx + n % 3, "y": cy + n % 2,
+    rows = [{"mall_id": mall.mall_id, "ts": now, "device_id": f"crowd-{n}", "x": cx + (n % 3 - 1) * w / 4,
+             "y": cy + (n % 10 - 4.5) * h / 12,
              "zone": shop.shop_code} for n in range(CROWD)]
     rows += [{"mall_id": mall.mall_id, "ts": now - 60, "device_id": f"walker-{n}", "x": x0 + 10 * (n + 1),
               "y": (y0 + y1) / 2, "zone": "corridor"} for n in range(WALKERS)]

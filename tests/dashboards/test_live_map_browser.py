@@ -1,0 +1,79 @@
+"""The running dashboard in headless Chromium: the live map page shows the floor plan
+with heat where the crowd is. The screenshot is kept in artifacts/ (not in git)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dashboards.layers import SHOP_FILL
+from tests.helpers import ROOT, free_port
+
+pytestmark = pytest.mark.integration
+
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def dashboard(stack):  # type: ignore[no-untyped-def]
+    """`streamlit run dashboards/app.py` on a port of its own, as `make dashboard` runs it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def share(pixels: np.ndarray, colour: list[int], tolerance: int = 6) -> float:
+    return float((np.abs(pixels - np.array(colour)).max(axis=2) <= tolerance).mean())
+
+
+def test_the_live_map_shows_the_floor_plan_with_heat(dashboard, crowded):
+    from playwright.sync_api import sync_playwright
+
+    mall, _ = crowded
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "live_map.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{dashboard}/?mall={mall.mall_id}")
+        page.get_by_text("Occupancy").first.wait_for(timeout=30_000)
+        chart = page.locator('[data-testid="stDeckGlJsonChart"]').first
+        chart.locator("canvas").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(4000)  # deck.gl draws the heat after its first frames
+        page.screenshot(path=str(shot), full_page=True)
+        chart.screenshot(path=str(ARTIFACTS / "live_map_chart.png"))
+        body = page.inner_text("body")
+        browser.close()
+    assert "Traceback" not in body and "34" in body  # the occupancy tile: 30 + 4 devices
+    pixels = np.asarray(Image.open(ARTIFACTS / "live_map_chart.png").convert("RGB")).astype(int)
+    assert share(pixels, SHOP_FILL) > 0.05, "no floor plan (shop fill) on the map"
+    # Heat is warm (yellow to red, blended over the plan); nothing in the plan itself is.
+    red, blue = pixels[:, :, 0], pixels[:, :, 2]
+    warm = int(((red > 180) & (red - blue > 80)).sum())
+    assert warm > 1000, f"no heat on the map ({warm} warm pixels)"
