@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status bootstrap demo simulate test unit integration clean
+.PHONY: help setup up down status bootstrap demo dashboard simulate test unit integration clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ bootstrap: ## create missing tables and topics (idempotent)
 
 demo: setup ## set up and run everything with its embedded defaults
 	@$(FOOTFALL) demo
+
+dashboard: up ## the Streamlit dashboards on FOOTFALL_DASHBOARD_PORT (8501) in the foreground (Ctrl-C stops)
+	@$(FOOTFALL) dashboard
 
 SIMULATE_ARGS ?= --start today --speedup 60 --rate 2000
 simulate: up ## load the demo mall into PostgreSQL and stream simulated traffic (Ctrl-C stops)

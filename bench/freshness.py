@@ -1,13 +1,19 @@
-"""Event-to-Redis freshness: how long after a probe report its visitor shows in Redis.
+"""Event-to-Redis freshness: how long after a probe report its visitor, and its live
+position, show in Redis.
 
     python -m bench.freshness [--samples 30] [--load-rate 2000]
 
 A mall of its own (`bench-freshness`) is put into PostgreSQL. Each sample publishes one
 probe report, stamped now, for a device never seen before, then polls the mall's
-`ff:{mall_id}:today` hash until its visitor count includes it. With --load-rate the
+`ff:{mall_id}:today` hash until its visitor count includes it and, under load, the
+mall's `ff:{mall_id}:positions` hash until the device is in it. With --load-rate the
 simulator streams shoppers at that rate meanwhile (real time, so its events are not
 ahead of the samples' and do not make them late). The running metrics job is measured,
 whichever way it runs; prints p50, p95 and max in seconds.
+
+A second of positions is final once a later report has moved the position watermark
+past it, so positions are timed only under load: with nothing else arriving, a lone
+report's second waits for the next report.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink
 from simulators.source import probe_record
+from udfs.device import device_id
 
 MALL_ID = "bench-freshness"
 
@@ -82,31 +89,45 @@ class SteadyLoad(threading.Thread):
         return self.sent / max(time.monotonic() - self.began, 1e-9)
 
 
-def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> list[float]:
+def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> tuple[list[float], list[float]]:
+    """Per sample, the delay until its visitor is counted, and (under load) until its
+    position is live."""
     probe = next(p for p in mall.probes if p.shop_code)
     sink = KafkaSink(settings.kafka)
     redis = clients.redis_client(settings.redis)
-    key = f"ff:{MALL_ID}:today"
+    salt = settings.metrics.salt_value(settings.stack.var_dir)
+    key, positions = f"ff:{MALL_ID}:today", f"ff:{MALL_ID}:positions"
     # A count left by an earlier run (whose events a restarted broker no longer holds)
     # could be higher than the job's: the samples would wait for it in vain.
     redis.delete(key)
     run = uuid.uuid4().hex[:6]
-    delays = []
+    counted, placed = [], []
     try:
         for n in range(config.samples):
             before = int(redis.hget(key, "visitors") or 0)
             # Universally administered (not randomised), unique to this run and sample.
             mac = f"00:{run[:2]}:{run[2:4]}:{run[4:6]}:{n // 256:02x}:{n % 256:02x}"
+            device = device_id(salt, mac)
             sent = time.time()
             sink.send(probe_record(f"freshness-{run}-{n}", probe.ap_mac, mac, -50, int(sent * 1000), sent))
             sink.producer.flush()
-            while int(redis.hget(key, "visitors") or 0) <= before and time.time() - sent < config.timeout_s:
+            waiting_count, waiting_position = True, bool(config.load_rate)
+            while (waiting_count or waiting_position) and time.time() - sent < config.timeout_s:
+                if waiting_count and int(redis.hget(key, "visitors") or 0) > before:
+                    counted.append(time.time() - sent)
+                    waiting_count = False
+                if waiting_position and redis.hexists(positions, device):
+                    placed.append(time.time() - sent)
+                    waiting_position = False
                 time.sleep(0.01)
-            delays.append(time.time() - sent)
+            if waiting_count:
+                counted.append(time.time() - sent)
+            if waiting_position:
+                placed.append(time.time() - sent)
             time.sleep(config.interval_s)
     finally:
         sink.close()
-    return delays
+    return counted, placed
 
 
 def summary(delays: list[float]) -> dict[str, float]:
@@ -141,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         if load is not None:
             load.start()
             time.sleep(15)  # the job's steady state under the load
-        result = summary(measure(settings, config, malls[0]))
+        counted, placed = measure(settings, config, malls[0])
+        result = {"visitor": summary(counted), **({"position": summary(placed)} if placed else {})}
     finally:
         if load is not None:
             sent_rate = load.stop()

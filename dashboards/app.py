@@ -8,7 +8,7 @@ from pathlib import Path
 # Streamlit runs this file as a script; the project root makes `dashboards` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
 PAGES = Path(__file__).resolve().parent / "pages"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import subprocess
 import sys
 
 import clickhouse_driver.errors
@@ -18,7 +19,13 @@ from kafka.errors import KafkaError
 from footfall.settings import ConfigError, Settings
 from footfall.stack import bootstrap, manager
 from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import MetricsJob, demo_simulator
+from footfall.stack.job import (
+    MetricsJob,
+    dashboard_argv,
+    demo_dashboard,
+    demo_simulator,
+)
+from footfall.stack.processes import port_in_use
 from footfall.stack.services import StackError
 
 #: A service that answers with an error, or not at all, while a command runs.
@@ -46,10 +53,10 @@ def _start_job(settings: Settings, resume: bool) -> None:
 
 
 def _down(settings: Settings, args: argparse.Namespace) -> int:
-    simulator = demo_simulator(settings)
-    simulator_pid = simulator.pid()
-    if simulator_pid is not None and simulator.stop():
-        print(f"{'simulator':<11} stopped (pid {simulator_pid})")
+    for name, process in (("dashboard", demo_dashboard(settings)), ("simulator", demo_simulator(settings))):
+        process_pid = process.pid()
+        if process_pid is not None and process.stop():
+            print(f"{name:<11} stopped (pid {process_pid})")
     job = MetricsJob(settings)
     pid = job.pid()
     if pid is not None and job.stop():
@@ -102,12 +109,31 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if simulator.pid() is None:
         pid = simulator.start().pid
         print(f"{'simulator':<11} streaming shoppers (pid {pid}, log {simulator.log})")
+    dashboard = demo_dashboard(settings)
+    if dashboard.pid() is None:
+        _check_dashboard_port(settings)
+        pid = dashboard.start().pid
+        print(f"{'dashboard':<11} http://127.0.0.1:{settings.dashboard.port} (pid {pid}, log {dashboard.log})")
     print(manager.format_rows(manager.status(settings)))
     print(
-        "\nLive numbers: `redis-cli hgetall ff:mall-001:today`, and in ClickHouse "
-        "`SELECT * FROM footfall.mall_daily FINAL`. `make down` stops everything."
+        f"\nThe live map: http://127.0.0.1:{settings.dashboard.port}. Live numbers: "
+        "`redis-cli hgetall ff:mall-001:today`, and in ClickHouse `SELECT * FROM footfall.mall_daily FINAL`. "
+        "`make down` stops everything."
     )
     return 0
+
+
+def _check_dashboard_port(settings: Settings) -> None:
+    if port_in_use("127.0.0.1", settings.dashboard.port):
+        raise StackError(f"port {settings.dashboard.port} (dashboard) is already taken by another process: "
+                         "stop it or set FOOTFALL_DASHBOARD_PORT to a free port")
+
+
+def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    """The dashboards in the foreground (Ctrl-C stops)."""
+    _check_dashboard_port(settings)
+    print(f"dashboard on http://127.0.0.1:{settings.dashboard.port} (Ctrl-C stops)", flush=True)
+    return subprocess.call(dashboard_argv(settings))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -125,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
         run=_bootstrap
     )
     commands.add_parser("demo", help="run the product with its embedded defaults").set_defaults(run=_demo)
+    commands.add_parser("dashboard", help="the Streamlit dashboards, in the foreground").set_defaults(run=_dashboard)
     cluster = commands.add_parser(
         "cluster", help="run the metrics job on a local standalone Flink cluster (flink run -py) instead"
     )

@@ -132,3 +132,14 @@ DEMO_SIMULATION = ["--start", "today", "--speedup", "60", "--rate", "500", "--du
 def demo_simulator(settings: Settings) -> Background:
     argv = [sys.executable, "-m", "simulators", "run", *DEMO_SIMULATION]
     return Background(settings.stack.var_dir / "simulator", "simulator", argv, "simulators")
+
+
+def dashboard_argv(settings: Settings) -> list[str]:
+    """`streamlit run` of the dashboards on FOOTFALL_DASHBOARD_PORT, local address only."""
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
+            "--server.port", str(settings.dashboard.port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
+def demo_dashboard(settings: Settings) -> Background:
+    return Background(settings.stack.var_dir / "dashboard", "dashboard", dashboard_argv(settings), "streamlit")

@@ -31,10 +31,10 @@ def mall(stack: Settings, unique: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
     """`mall` with CROWD devices in its first shop and WALKERS in the corridor, now."""
-    shop = sorted(mall.shops, key=lambda s: s.shop_code)[0]
+    shop = min(mall.shops, key=lambda s: s.shop_code)
     xs, ys = [p[0] for p in shop.polygon], [p[1] for p in shop.polygon]
     cx, cy, w, h = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys)
-    x0, y0, x1, y1 = mall.corridor
+    x0, y0, _, y1 = mall.corridor
     now = int(time.time())
     rows = [{"mall_id": mall.mall_id, "ts": now, "device_id": f"crowd-{n}", "x": cx + (n % 3 - 1) * w / 4,
              "y": cy + (n % 10 - 4.5) * h / 12,

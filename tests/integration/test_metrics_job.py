@@ -219,7 +219,7 @@ def assert_positions(run: Run) -> None:
     redis = clients.redis_client(run.settings.redis)
     for mall_id in run.mall_ids:
         newest_by_device: dict[str, int] = {}
-        for (mall, ts, device), _ in history.items():
+        for mall, ts, device in history:
             if mall == mall_id:
                 newest_by_device[device] = max(ts, newest_by_device.get(device, ts))
         # (A mall in a time zone where the scenario's hours are at night may have nobody.)
