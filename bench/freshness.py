@@ -49,12 +49,15 @@ class FreshnessConfig:
 
 
 LOAD_MALL_ID = "bench-load"
+#: Probes that hear each of the load's probe requests.
+HEARD_BY = 4
 #: Beyond the demo's and the tests' malls (MACs hold the index in one octet), so their probes are their own.
 MALL_INDEX, LOAD_MALL_INDEX = 255, 254
 
 
 class SteadyLoad(threading.Thread):
-    """Probe reports at a fixed rate, stamped now, until stopped."""
+    """Probe reports at a fixed rate, stamped now, until stopped: probe requests of
+    random devices, each heard by HEARD_BY neighbouring probes."""
 
     def __init__(self, settings: Settings, mall: Mall, rate: int, devices: int, seed: int = 7) -> None:
         super().__init__(daemon=True)
@@ -71,13 +74,16 @@ class SteadyLoad(threading.Thread):
             while not self.stopping.is_set():
                 due = int((time.monotonic() - self.began) * self.rate) - self.sent
                 now_ms = int(time.time() * 1000)
-                for _ in range(due):
+                # A phone's probe request is heard by a few neighbouring probes at once, as
+                # in the simulator's radio model: one position per request, not per report.
+                for _ in range(0, due, HEARD_BY):
                     device = self.random.randrange(self.devices)
                     mac = f"00:1b:{device >> 16 & 0xFF:02x}:{device >> 8 & 0xFF:02x}:{device & 0xFF:02x}:01"
-                    probe = self.mall.probes[self.random.randrange(len(self.mall.probes))]
-                    rssi = self.random.randint(-90, -40)
-                    sink.send(probe_record(f"load-{self.sent}", probe.ap_mac, mac, rssi, now_ms, now_ms / 1000))
-                    self.sent += 1
+                    first = self.random.randrange(len(self.mall.probes) - HEARD_BY)
+                    for probe in self.mall.probes[first:first + HEARD_BY]:
+                        rssi = self.random.randint(-90, -40)
+                        sink.send(probe_record(f"load-{self.sent}", probe.ap_mac, mac, rssi, now_ms, now_ms / 1000))
+                        self.sent += 1
                 time.sleep(0.005)
         finally:
             sink.close()

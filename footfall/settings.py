@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The repository root: the project is installed editable, so this is the checkout.
@@ -205,6 +205,15 @@ class JobSettings(_Settings):
     rest_port: int = Field(8081, ge=0, le=65535)
 
     _resolve = field_validator("checkpoint_dir", mode="before")(_under_root)
+
+    @field_validator("position_delay_seconds")
+    @classmethod
+    def _within_watermark_delay(cls, value: int, info: ValidationInfo) -> int:
+        # The metrics' watermark is the positions' one shifted by the difference.
+        limit = info.data.get("watermark_delay_seconds")
+        if limit is not None and value > limit:
+            raise ValueError(f"must not exceed FOOTFALL_JOB_WATERMARK_DELAY_SECONDS ({limit})")
+        return value
 
 
 SERVICE_NAMES = ("kafka", "clickhouse", "redis", "postgres")

@@ -63,6 +63,7 @@ def test_partitions_per_topic_fall_back_to_the_default(monkeypatch: pytest.Monke
         ("FOOTFALL_KAFKA_PORT", "70000", KafkaSettings),
         ("FOOTFALL_KAFKA_PARTITIONS", "0", KafkaSettings),
         ("FOOTFALL_LOCAL_SERVICES", "kafka,zookeeper", StackSettings),
+        ("FOOTFALL_JOB_POSITION_DELAY_SECONDS", "121", JobSettings),  # beyond the watermark delay
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch, variable, value, cls) -> None:

@@ -3,7 +3,9 @@
 -- Each message is one STRING column (`body`) so that a malformed one can be sent to
 -- dead-letters exactly as it came. The event time is read from the JSON; a message
 -- without a readable `occur_time` gets time 0, which never moves the watermark, and is
--- rejected downstream. Watermark: bounded out-of-orderness (FOOTFALL_JOB_WATERMARK_DELAY_SECONDS).
+-- rejected downstream. Watermark: the short one of live positions
+-- (FOOTFALL_JOB_POSITION_DELAY_SECONDS), per partition as Flink's Kafka source keeps it;
+-- the metrics read it shifted by the difference to their own delay (see job.py).
 -- The dimension tables are JDBC lookup tables with a partial cache that expires, so a
 -- probe, shop or mall added to PostgreSQL is picked up without a restart.
 
@@ -13,7 +15,7 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
     kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
     event_time AS TO_TIMESTAMP_LTZ(COALESCE(TRY_CAST(JSON_VALUE(body, '$.occur_time') AS BIGINT), 0), 3),
     proc_time AS PROCTIME(),
-    WATERMARK FOR event_time AS event_time - INTERVAL ${watermark_delay} DAY TO SECOND
+    WATERMARK FOR event_time AS event_time - INTERVAL ${position_delay} DAY TO SECOND
 ) WITH (
     'connector' = 'kafka',
     'topic' = ${wifi_probes_topic},

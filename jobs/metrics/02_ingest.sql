@@ -11,7 +11,8 @@
 -- per partition is an OVER aggregate, so it is in the checkpoint: a restarted job replays
 -- and decides exactly as before (a watermark starts from nothing after a restore), and
 -- how partitions interleave never matters. Accepted events are never behind the
--- watermark, so windows downstream drop none of them.
+-- metrics' watermark (the source's, read on visit_time: see 03_events.sql), so windows
+-- downstream drop none of them.
 
 CREATE TEMPORARY VIEW probe_fields AS
 SELECT
@@ -79,9 +80,9 @@ LEFT JOIN dim_shops FOR SYSTEM_TIME AS OF c.proc_time AS s
     ON s.mall_id = p.mall_id AND s.shop_code = p.shop_code;
 
 -- The one read of the wifi-probes topic. The job forks this stream in two (see
--- jobs/metrics/job.py): probe_log keeps the watermark above for the metrics, and
--- probe_log_live gets the short position delay for live positions. Flink SQL gives one
--- table one watermark, so the fork goes through the DataStream API, all in the JVM.
+-- jobs/metrics/job.py): probe_log for the metrics, with visit_time as its time
+-- attribute, and probe_log_live for live positions, on event_time. A view cannot declare
+-- a new time attribute, so the fork goes through the DataStream API, all in the JVM.
 -- The raw body is carried only for rejected messages (dead letters need it).
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT

@@ -1,13 +1,20 @@
 -- Events: the two forks of probe_ingested, as the metrics and positions read them.
 --
--- Input: probe_log (main watermark) and probe_log_live (position delay), both made from
--- probe_ingested by jobs/metrics/job.py, with proc_time the time of this side of the fork;
--- door_events and door_rejects.
+-- Input: probe_log and probe_log_live, both made from probe_ingested by
+-- jobs/metrics/job.py, with proc_time the time of this side of the fork; door_events
+-- and door_rejects.
+-- The source's watermark trails the slowest partition's newest event by the position
+-- delay: probe_log_live keeps it on event_time. The metrics need the longer watermark
+-- delay, so probe_log carries visit_time = event_time + (watermark delay - position
+-- delay) as its time attribute under the same watermark: on event_time that watermark
+-- trails by the full watermark delay. Both stay per partition, as Flink's Kafka source
+-- computes them, however the partitions are read.
 -- Output: probe_events (valid, on time, enriched), position_reports and rejects (one
 -- row per message turned away, with its reason).
 
 CREATE TEMPORARY VIEW probe_events AS
-SELECT event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, proc_time, device_id, randomized
+SELECT event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, visit_time, proc_time,
+    device_id, randomized
 FROM probe_log
 WHERE reason IS NULL;
 

@@ -8,8 +8,9 @@
 -- aggregate states hold one day and expire ${day_state_ttl} after their last update;
 -- the watermark has closed the day long before (late events are rejected upstream).
 -- The first-seen history for new/returning visitors keeps ${history_ttl} of state TTL.
--- Shop visits are event-time session windows (gap ${visit_gap} seconds), released when
--- the watermark passes the end of the visit.
+-- Shop visits are event-time session windows (gap ${visit_gap} seconds) on visit_time
+-- (event time shifted by a constant, see 03_events.sql), released when the watermark
+-- passes the end of the visit.
 
 CREATE TEMPORARY VIEW probe_local AS
 SELECT *,
@@ -47,7 +48,7 @@ SELECT mall_id, `day`, `hour`, device_id FROM (
 ) WHERE rn = 1;
 
 CREATE TEMPORARY VIEW shop_events AS
-SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, event_time, proc_time,
+SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, visit_time, proc_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM probe_local
@@ -138,7 +139,7 @@ CREATE TEMPORARY VIEW visits AS
 SELECT mall_id, device_id, shop_code, LAST_VALUE(shop_name) AS shop_name,
     MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
 FROM TABLE(SESSION(TABLE shop_events PARTITION BY visit_key,
-                   DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
+                   DESCRIPTOR(visit_time), INTERVAL ${visit_gap} DAY TO SECOND))
 GROUP BY visit_key, mall_id, device_id, shop_code, window_start, window_end;
 
 CREATE TEMPORARY VIEW visits_daily AS

@@ -1,8 +1,8 @@
 -- 9: live positions, as a function of position_reports.
 --
--- Each second of event time is a tumbling window on the reports' own short watermark
--- (FOOTFALL_JOB_POSITION_DELAY_SECONDS), so a device's second is final a few seconds
--- after it ends, not a watermark delay later. The first window keeps each probe's
+-- Each second of event time is a tumbling window on the source's short watermark
+-- (FOOTFALL_JOB_POSITION_DELAY_SECONDS behind the slowest partition), so a device's
+-- second is final a few seconds after it ends, not a watermark delay later. The first window keeps each probe's
 -- strongest report (duplicates change nothing); the second, cascaded on its window
 -- time, takes the centroid of those probes weighted by 10^(rssi/10). Only then does
 -- the Python zone() UDF see a row: one per device and second. How long a position stays

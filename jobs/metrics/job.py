@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from pyflink.common import Configuration, Duration, Types, WatermarkStrategy
+from pyflink.common import Configuration, Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import Schema, StreamTableEnvironment
 
@@ -35,6 +35,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
     schema = identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
+        "position_delay": sql.day_to_second(job.position_delay_seconds),
         "wifi_probes_topic": settings.kafka.wifi_probes_topic,
         "door_sensors_topic": settings.kafka.door_sensors_topic,
         "bootstrap_servers": settings.kafka.servers,
@@ -109,8 +110,6 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
 
 #: The fork of probe_ingested (see 02_ingest.sql) happens after this file.
 FORK_AFTER = "02_ingest.sql"
-#: A side of the live fork without reports this long stops holding positions back.
-LIVE_IDLENESS = Duration.of_seconds(10)
 
 
 def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
@@ -122,7 +121,8 @@ def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
     files = [path.name for path in sql.numbered_files(FOLDER)]
     split = files.index(FORK_AFTER) + 1
     execute(table_env, values, files[:split])
-    fork_probe_log(table_env, settings.job.position_delay_seconds)
+    job = settings.job
+    fork_probe_log(table_env, job.watermark_delay_seconds - job.position_delay_seconds)
     execute(table_env, values, files[split:])
 
 
@@ -135,26 +135,30 @@ def execute(table_env: StreamTableEnvironment, values: dict[str, object], files:
             raise
 
 
-def fork_probe_log(table_env: StreamTableEnvironment, position_delay_seconds: int) -> None:
-    """probe_ingested as two tables: probe_log, with the source's watermark, and
-    probe_log_live, with a watermark `position_delay_seconds` behind the newest report.
+def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) -> None:
+    """probe_ingested as two tables under the source's (position delay) watermark:
+    probe_log_live with event_time as its time attribute, and probe_log with
+    visit_time = event_time + `visit_shift_seconds`, on which the same watermark trails
+    event time by the full watermark delay (see 03_events.sql).
 
-    The stream leaves the Table API once, so the topic is read once; re-timing it uses no
-    Python timestamp assigner (each row's timestamp is its event_time already), so the
-    rows never leave the JVM."""
+    The stream leaves the Table API once, so the topic is read once, and the rows never
+    leave the JVM (no Python function touches them)."""
     ingested = table_env.to_data_stream(table_env.from_path("probe_ingested"))
-    live = ingested.assign_timestamps_and_watermarks(
-        WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(position_delay_seconds))
-        .with_idleness(LIVE_IDLENESS)
-    )
-    schema = (
+    live = (
         Schema.new_builder()
         .column_by_expression("proc_time", "PROCTIME()")
         .watermark("event_time", "SOURCE_WATERMARK()")
         .build()
     )
-    table_env.create_temporary_view("probe_log", table_env.from_data_stream(ingested, schema))
-    table_env.create_temporary_view("probe_log_live", table_env.from_data_stream(live, schema))
+    shifted = (
+        Schema.new_builder()
+        .column_by_expression("proc_time", "PROCTIME()")
+        .column_by_expression("visit_time", f"event_time + INTERVAL '{visit_shift_seconds}' SECOND")
+        .watermark("visit_time", "SOURCE_WATERMARK()")
+        .build()
+    )
+    table_env.create_temporary_view("probe_log_live", table_env.from_data_stream(ingested, live))
+    table_env.create_temporary_view("probe_log", table_env.from_data_stream(ingested, shifted))
 
 
 def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings) -> None:

@@ -14,8 +14,9 @@ PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
     event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
     occur_ms BIGINT, device_id STRING, randomized BOOLEAN,
-    event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), proc_time AS PROCTIME(),
-    WATERMARK FOR event_time AS event_time - INTERVAL '1' DAY
+    event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
+    proc_time AS PROCTIME(),
+    WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 DOOR_EVENTS = """
