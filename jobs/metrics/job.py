@@ -153,7 +153,7 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
     shifted = (
         Schema.new_builder()
         .column_by_expression("proc_time", "PROCTIME()")
-        .column_by_expression("visit_time", f"event_time + INTERVAL '{visit_shift_seconds}' SECOND")
+        .column_by_expression("visit_time", f"event_time + INTERVAL '{sql.day_to_second(visit_shift_seconds)}' DAY TO SECOND")
         .watermark("visit_time", "SOURCE_WATERMARK()")
         .build()
     )
