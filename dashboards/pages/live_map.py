@@ -37,7 +37,8 @@ def tiles(positions: data.pd.DataFrame) -> None:
     if busiest is None:
         busiest_tile.metric("Busiest shop", "—")
     else:
-        busiest_tile.metric("Busiest shop", layout.shop_name(busiest[0]), f"{busiest[1]:,} devices", delta_color="off")
+        busiest_tile.metric("Busiest shop", layout.shop_name(busiest[0]), f"{busiest[1]:,} devices", delta_color="off",
+                            delta_arrow="off")
     corridor.metric("In the corridor", f"{int((positions['zone'] == 'corridor').sum()):,}")
 
 
