@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 
+from bench.stats import percentile
 from footfall import clients
 from footfall.settings import ConfigError, Settings
 from simulators.dimensions import load_layout, remove_malls
@@ -141,7 +142,7 @@ def summary(delays: list[float]) -> dict[str, float]:
     return {
         "samples": len(ordered),
         "p50_s": round(statistics.median(ordered), 3),
-        "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
+        "p95_s": round(percentile(ordered, 0.95), 3),
         "max_s": round(ordered[-1], 3),
     }
 

@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,10 +24,12 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bench.stats import percentile
 from footfall import clients
 from footfall.settings import ConfigError, KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.job import MetricsJob
+from footfall.stack.processes import free_port
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink, publish
@@ -51,12 +52,6 @@ class Positions(Truth):
         self.at.setdefault((mac, int(t)), (x, y, zone))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def own_settings(unique: str, var_dir: str) -> Settings:
     """The stack's services, with topics, group, port, folders and salt of this run."""
     os.environ.update({
@@ -66,8 +61,7 @@ def own_settings(unique: str, var_dir: str) -> Settings:
         "FOOTFALL_JOB_CHECKPOINT_DIR": os.path.join(var_dir, "checkpoints"),
         "FOOTFALL_JOB_GROUP_ID": f"bench-accuracy-{unique}",
         "FOOTFALL_KAFKA_PARTITIONS": "1",
-        **{KafkaSettings.env_name(f"{name}_topic"): f"bench-{name.replace('_', '-')}-{unique}"
-           for name in ("wifi_probes", "door_sensors", "favorite_shops", "dead_letters")},
+        **KafkaSettings.topics_environment(f"bench-{unique}"),
     })
     return Settings()
 
@@ -115,7 +109,7 @@ def accuracy(rows: list[tuple], truth: Positions) -> dict[str, float]:
         "matched": len(errors),
         "placed_share": round(placed_share, 4),
         "error_p50_m": round(statistics.median(errors), 2),
-        "error_p90_m": round(errors[int(0.9 * (len(errors) - 1))], 2),
+        "error_p90_m": round(percentile(errors, 0.9), 2),
         "zone_accuracy": round(zone_hits / len(errors), 4),
     }
 

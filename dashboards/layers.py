@@ -64,6 +64,7 @@ def floor_plan(layout: MallLayout) -> list[pdk.Layer]:
         centre=[lnglat(layout, *_centre(polygon)) for polygon in layout.shops["polygon"]],
         angle=[90 if _tall(polygon) else 0 for polygon in layout.shops["polygon"]],
     )[["shop_code", "shop_name", "category", "outline", "centre", "angle"]]
+    entrances = with_lnglat(layout, layout.entrances)[["sensor_id", "name", "position"]]
     return [
         pdk.Layer("PolygonLayer", floor, id="floor", get_polygon="polygon", get_fill_color=FLOOR_FILL,
                   get_line_color=SHOP_LINE, line_width_min_pixels=2, stroked=True),
@@ -76,10 +77,9 @@ def floor_plan(layout: MallLayout) -> list[pdk.Layer]:
         pdk.Layer("ScatterplotLayer", with_lnglat(layout, layout.probes)[["ap_mac", "shop_code", "position"]],
                   id="probes", get_position="position", get_fill_color=PROBE_COLOUR, get_radius=0.8,
                   radius_min_pixels=2, pickable=True),
-        pdk.Layer("ScatterplotLayer", with_lnglat(layout, layout.entrances)[["sensor_id", "name", "position"]],
-                  id="entrances", get_position="position", get_fill_color=ENTRANCE_COLOUR, get_radius=2.5,
+        pdk.Layer("ScatterplotLayer", entrances, id="entrances", get_position="position", get_fill_color=ENTRANCE_COLOUR, get_radius=2.5,
                   radius_min_pixels=5, pickable=True),
-        pdk.Layer("TextLayer", with_lnglat(layout, layout.entrances)[["name", "position"]], id="entrance-names",
+        pdk.Layer("TextLayer", entrances, id="entrance-names",
                   get_position="position", get_text="name", get_color=ENTRANCE_COLOUR, get_size=12,
                   size_units="'pixels'", get_pixel_offset=[0, 14]),
     ]

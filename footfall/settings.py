@@ -80,6 +80,13 @@ class KafkaSettings(_Settings):
     def partitions_of(self, topic: str) -> int:
         return self.topic_partitions.get(topic, self.partitions)
 
+    @classmethod
+    def topics_environment(cls, suffix: str) -> dict[str, str]:
+        """The variables that move every contract topic to `{name}-{suffix}`: topics of a
+        run's own (tests, benchmarks)."""
+        contract = (Topics.WIFI_PROBES, Topics.DOOR_SENSORS, Topics.FAVORITE_SHOPS, Topics.DEAD_LETTERS)
+        return {cls.env_name(f"{name.replace('-', '_')}_topic"): f"{name}-{suffix}" for name in contract}
+
 
 class ClickHouseSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_CLICKHOUSE_")

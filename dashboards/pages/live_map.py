@@ -58,8 +58,9 @@ def live() -> None:
 
 @st.fragment
 def replay() -> None:
+    clickhouse = ui.clickhouse()
     with ui.service("ClickHouse"):
-        span = data.position_span(ui.clickhouse(), mall_id)
+        span = data.position_span(clickhouse, mall_id)
     if span is None:
         st.info("No position history for this mall yet.", icon=":material/history:")
         return
@@ -72,7 +73,7 @@ def replay() -> None:
                        step=timedelta(seconds=30), format="HH:mm:ss", key="replay-at"
                        ).replace(tzinfo=zone).timestamp()
     with ui.service("ClickHouse"):
-        positions = data.positions_at(ui.clickhouse(), mall_id, int(at), ttl)
+        positions = data.positions_at(clickhouse, mall_id, int(at), ttl)
     tiles(positions)
     st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
 

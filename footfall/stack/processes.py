@@ -116,6 +116,13 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the system picks it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def wait_port_free(host: str, port: int, timeout: float) -> bool:
     """Wait until nothing holds host:port (a stopped JVM lets go of it a little later)."""
     deadline = time.monotonic() + timeout

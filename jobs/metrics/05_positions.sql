@@ -20,9 +20,10 @@ SELECT mall_id, device_id,
     UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) AS ts,
     x, y, zone(mall_id, x, y) AS zone
 FROM (
-    SELECT mall_id, device_id, window_start,
-        SUM(POWER(10.0, rssi / 10.0) * x) / SUM(POWER(10.0, rssi / 10.0)) AS x,
-        SUM(POWER(10.0, rssi / 10.0) * y) / SUM(POWER(10.0, rssi / 10.0)) AS y
-    FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+    SELECT mall_id, device_id, window_start, SUM(w * x) / SUM(w) AS x, SUM(w * y) / SUM(w) AS y
+    FROM (
+        SELECT *, POWER(10.0, rssi / 10.0) AS w
+        FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+    )
     GROUP BY mall_id, device_id, window_start, window_end
 );

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 class Output:
     name: str
     key: tuple[str, ...]
-    #: Columns of the ClickHouse table it is upserted into (DESIGN.md §5, without
+    #: Columns of the ClickHouse table it is written to (DESIGN.md §5, without
     #: `version`); empty for outputs that go only to Redis or Kafka.
     columns: tuple[str, ...] = ()
+    #: A ReplacingMergeTree(version), upserted and read with FINAL; False for a plain
+    #: MergeTree history, appended to.
+    versioned: bool = True
 
 
 OUTPUTS = {
@@ -29,15 +32,15 @@ OUTPUTS = {
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
         Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
-        # A plain MergeTree history (no version column): written by its own handler.
-        Output("positions", ("mall_id", "ts", "device_id")),
+        Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
+               versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),
         Output("dead_letters", ("source_topic", "partition", "offset")),
     )
 }
 
-#: ClickHouse column order of each table, for the outputs that have one.
-COLUMNS = {o.name: o.columns for o in OUTPUTS.values() if o.columns}
+#: ClickHouse column order of each upserted (versioned) table.
+COLUMNS = {o.name: o.columns for o in OUTPUTS.values() if o.columns and o.versioned}
 
 
 def row_key(output: str, payload: dict) -> tuple:

@@ -23,7 +23,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings
-from jobs.metrics.outputs import COLUMNS, latest
+from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,23 @@ return 1
 # sorted set device -> ts that expires them. A position replaces a device's entry only if
 # it is not older. The mall's clock is its newest position (event time, so a replay or a
 # simulated day expires as live data would); entries more than the TTL behind it go.
-# Occupancy and the per-zone counts are then recounted from what is left. The keys
-# themselves expire when a mall sends nothing for the TTL (Redis 7.0 has no field TTL).
+# Zone counts follow each entry that changes or goes (not a recount of every device),
+# and occupancy is the hash's length. The keys themselves expire when a mall sends
+# nothing for the TTL (Redis 7.0 has no field TTL).
 # KEYS: positions, seen, zones, today. ARGV: ttl_ms, now (ISO), then device, ts_ms, json.
 _UPDATE_POSITIONS = """
+local function count(entry, by)
+  if not entry then return end
+  local zone = cjson.decode(entry)['zone']
+  if redis.call('HINCRBY', KEYS[3], zone, by) <= 0 then redis.call('HDEL', KEYS[3], zone) end
+end
 local ttl = tonumber(ARGV[1])
 for i = 3, #ARGV, 3 do
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[i])
   local ts = tonumber(ARGV[i + 1])
   if not seen or tonumber(seen) <= ts then
+    count(redis.call('HGET', KEYS[1], ARGV[i]), -1)
+    count(ARGV[i + 2], 1)
     redis.call('ZADD', KEYS[2], ts, ARGV[i])
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
   end
@@ -75,17 +83,12 @@ local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local cutoff = '(' .. (tonumber(newest[2]) - ttl)
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 for i = 1, #gone, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(gone, i, math.min(i + 999, #gone)))
+  local batch = {unpack(gone, i, math.min(i + 999, #gone))}
+  for _, entry in ipairs(redis.call('HMGET', KEYS[1], unpack(batch))) do count(entry, -1) end
+  redis.call('HDEL', KEYS[1], unpack(batch))
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
-local counts, occupancy = {}, 0
-for _, value in ipairs(redis.call('HVALS', KEYS[1])) do
-  local zone = cjson.decode(value)['zone']
-  counts[zone] = (counts[zone] or 0) + 1
-  occupancy = occupancy + 1
-end
-redis.call('DEL', KEYS[3])
-for zone, n in pairs(counts) do redis.call('HSET', KEYS[3], zone, n) end
+local occupancy = redis.call('HLEN', KEYS[1])
 redis.call('HSET', KEYS[4], 'occupancy', occupancy, 'occupancy_at', ARGV[2])
 local ttl_s = math.ceil(ttl / 1000)
 for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl_s) end
@@ -103,6 +106,15 @@ class SinkConfig:
     favorite_ttl_seconds: int = 2 * 86400
     #: A live position is dropped this long after the mall's newest one.
     position_ttl_seconds: int = 300
+
+
+def _clickhouse_value(column: str, value: object) -> object:
+    """A payload value as the driver takes it: `day` is an ISO date, `ts` epoch seconds."""
+    if column == "day":
+        return date.fromisoformat(value)  # type: ignore[arg-type]
+    if column == "ts":
+        return datetime.fromtimestamp(value, UTC)  # type: ignore[arg-type]
+    return value
 
 
 def _now_iso() -> str:
@@ -138,7 +150,7 @@ class Writers:
         self.redis.close()
 
     def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
-        if output in COLUMNS and upserts:
+        if OUTPUTS[output].columns and upserts:
             self._clickhouse(output, upserts)
         handler = getattr(self, f"_{output}", None)
         if handler is not None:
@@ -146,13 +158,12 @@ class Writers:
         self.redis.hset(OUTPUT_UPDATES, output, _now_iso())
 
     def _clickhouse(self, table: str, rows: list[dict]) -> None:
-        columns = COLUMNS[table]
-        version = time.time_ns()
-        values = [
-            [date.fromisoformat(row[c]) if c == "day" else row[c] for c in columns] + [version]
-            for row in rows
-        ]
-        self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}, version) VALUES", values)
+        """Upsert into a versioned table (a larger version replaces), append to a plain one."""
+        output = OUTPUTS[table]
+        version = [time.time_ns()] if output.versioned else []
+        columns = [*output.columns, *(["version"] if output.versioned else [])]
+        values = [[_clickhouse_value(c, row[c]) for c in output.columns] + version for row in rows]
+        self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", values)
 
     def _mall_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -195,11 +206,6 @@ class Writers:
     def _positions(self, upserts: list[dict], deletes: list[dict]) -> None:
         if not upserts:
             return
-        columns = ("mall_id", "ts", "device_id", "x", "y", "zone")
-        self.clickhouse.execute(
-            f"INSERT INTO positions ({', '.join(columns)}) VALUES",
-            [[datetime.fromtimestamp(row["ts"], UTC) if c == "ts" else row[c] for c in columns] for row in upserts],
-        )
         by_mall: dict[str, list[object]] = {}
         for row in upserts:
             live = {"x": row["x"], "y": row["y"], "zone": row["zone"], "ts": row["ts"]}

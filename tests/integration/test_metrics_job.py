@@ -58,8 +58,7 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
         # is the slowest partition's, so how they interleave while catching up decides
         # the borderline cases; this is Flink's usual per-partition watermark.
         "FOOTFALL_KAFKA_PARTITIONS": "1",
-        **{KafkaSettings.env_name(f"{name}_topic"): f"{name.replace('_', '-')}-{unique}" for name in
-           ("wifi_probes", "door_sensors", "favorite_shops", "dead_letters")},
+        **KafkaSettings.topics_environment(unique),
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings()
