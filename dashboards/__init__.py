@@ -1,1 +1,1 @@
-"""Streamlit app: pages lay out; query and layer builders live beside them."""
+"""Streamlit app: the pages in views/ lay out; queries (data, health), charts and map layers live beside them."""

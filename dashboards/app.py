@@ -10,9 +10,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not named `pages/`: Streamlit would also serve that folder as an app of its own.
+VIEWS = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="Footfall", layout="wide")
+#: (file in views/, title, icon, URL path); the first is the home page, served at `/` only.
+PAGE_LIST = [
+    ("overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("live_map.py", "Live map", ":material/map:", "live"),
+    ("shops.py", "Shops", ":material/storefront:", "shops"),
+    ("customers.py", "Customers", ":material/group:", "customers"),
+    ("system.py", "System", ":material/monitor_heart:", "system"),
+]
+
+st.set_page_config(page_title="Footfall", page_icon=":material/footprint:", layout="wide")
 st.navigation([
-    st.Page(PAGES / "live_map.py", title="Live map", icon=":material/map:", url_path="live"),
+    st.Page(VIEWS / file, title=title, icon=icon, url_path=path, default=n == 0)
+    for n, (file, title, icon, path) in enumerate(PAGE_LIST)
 ]).run()

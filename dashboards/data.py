@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pandas as pd
+
+from jobs.metrics.outputs import FAVORITE, FEED_FIELDS, POSITIONS, TODAY, ZONES
 
 POSITION_COLUMNS = ["device_id", "x", "y", "zone", "ts"]
 
@@ -56,7 +59,7 @@ def mall_layout(conn, schema: str, mall_id: str) -> MallLayout | None:  # type: 
 
 def live_positions(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The mall's live positions (one HGETALL): device_id, x, y, zone, ts (epoch s)."""
-    entries = redis.hgetall(f"ff:{mall_id}:positions")
+    entries = redis.hgetall(POSITIONS.format(mall_id=mall_id))
     rows = [{"device_id": device, **json.loads(value)} for device, value in entries.items()]
     return pd.DataFrame(rows, columns=POSITION_COLUMNS)
 
@@ -64,19 +67,17 @@ def live_positions(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-unty
 def zone_counts(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Devices per zone right now, busiest first (ties by zone): zone, devices."""
     counts = pd.DataFrame(
-        [(zone, int(n)) for zone, n in redis.hgetall(f"ff:{mall_id}:zones").items()], columns=["zone", "devices"])
+        [(zone, int(n)) for zone, n in redis.hgetall(ZONES.format(mall_id=mall_id)).items()], columns=["zone", "devices"])
     return counts.sort_values(["devices", "zone"], ascending=[False, True], ignore_index=True)
 
 
-def today(redis, mall_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return redis.hgetall(f"ff:{mall_id}:today")
-
-
-def position_span(clickhouse, mall_id: str) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
-    """The first and last second (epoch s) of the mall's position history, or None."""
+def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
+    """The first and last second (epoch s) of the mall's position history in [since,
+    until), or None."""
     rows = clickhouse.execute(
-        "SELECT count(), toUnixTimestamp(min(ts)), toUnixTimestamp(max(ts)) FROM positions WHERE mall_id = %(m)s",
-        {"m": mall_id})
+        "SELECT count(), toUnixTimestamp(min(ts)), toUnixTimestamp(max(ts)) FROM positions "
+        "WHERE mall_id = %(m)s AND ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)",
+        {"m": mall_id, "a": since, "b": until})
     count, first, last = rows[0]
     return (first, last) if count else None
 
@@ -101,3 +102,196 @@ def busiest_zone(positions: pd.DataFrame) -> tuple[str, int] | None:
     counts = in_shops.groupby("zone").size().reset_index(name="devices")
     top = counts.sort_values(["devices", "zone"], ascending=[False, True]).iloc[0]
     return str(top["zone"]), int(top["devices"])
+
+
+# --- history (ClickHouse; every versioned table read with FINAL) ------------------------
+
+SUMMARY_COLUMNS = ["visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries",
+                   "capture_rate", "peak_hour", "peak_visitors"]
+
+
+def newest_day(clickhouse, mall_id: str) -> date | None:  # type: ignore[no-untyped-def]
+    """The newest local day the mall has metrics for, or None."""
+    count, newest = clickhouse.execute(
+        "SELECT count(), max(day) FROM mall_daily WHERE mall_id = %(m)s", {"m": mall_id})[0]
+    return newest if count else None
+
+
+def day_summary(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The day's mall metrics in one row (SUMMARY_COLUMNS), or no row."""
+    rows = clickhouse.execute(
+        "SELECT visitors, new_visitors, returning_visitors, randomized_devices, door_entries "
+        "FROM mall_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s", {"m": mall_id, "d": day})
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:5])
+    if summary.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    peak = peak_hour(clickhouse, mall_id, day)
+    summary["capture_rate"] = capture_rate(summary.at[0, "visitors"], summary.at[0, "door_entries"])
+    summary["peak_hour"] = peak.at[0, "hour"] if not peak.empty else None
+    summary["peak_visitors"] = peak.at[0, "visitors"] if not peak.empty else None
+    return summary
+
+
+def capture_rate(visitors: int, door_entries: int) -> float | None:
+    """Mall visitors per door entry (DESIGN.md §4 item 10); None without entries."""
+    return visitors / door_entries if door_entries else None
+
+
+def peak_hour(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The job's peak hour of the day: hour, visitors (one row, or none)."""
+    rows = clickhouse.execute(
+        "SELECT hour, visitors FROM peak_hour_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day})
+    return pd.DataFrame(rows, columns=["hour", "visitors"])
+
+
+def hourly(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every hour 0-23 of the day and of the same weekday a week before: hour, visitors,
+    door_entries, last_week_visitors, last_week_door_entries (0 where nothing was counted)."""
+    week_before = day - timedelta(days=7)
+    rows = clickhouse.execute(
+        "SELECT day, hour, visitors, door_entries FROM mall_hourly FINAL "
+        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)", {"m": mall_id, "d": day, "w": week_before})
+    counted = pd.DataFrame(rows, columns=["day", "hour", "visitors", "door_entries"])
+    frame = pd.DataFrame({"hour": range(24)})
+    for which, label in ((day, ""), (week_before, "last_week_")):
+        part = counted[counted["day"] == which].drop(columns="day").rename(
+            columns={"visitors": f"{label}visitors", "door_entries": f"{label}door_entries"})
+        frame = frame.merge(part, on="hour", how="left")
+    return frame.fillna(0).astype(int)
+
+
+def top_shops(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The day's top shops as the job ranks them: rank, shop_code, shop_name, visitors."""
+    rows = clickhouse.execute(
+        "SELECT rank, shop_code, shop_name, visitors FROM top_shops_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s ORDER BY rank", {"m": mall_id, "d": day})
+    return pd.DataFrame(rows, columns=["rank", "shop_code", "shop_name", "visitors"])
+
+
+def shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every shop of the layout (and any other with visitors that day): shop_code,
+    shop_name, category, visitors, share (of the mall's visitors), last_week (same
+    weekday a week before), change; busiest first, ties by shop_code."""
+    week_before = day - timedelta(days=7)
+    rows = clickhouse.execute(
+        "SELECT day, shop_code, shop_name, visitors FROM shop_daily FINAL "
+        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)", {"m": mall_id, "d": day, "w": week_before})
+    counted = pd.DataFrame(rows, columns=["day", "shop_code", "counted_name", "visitors"])
+    now = counted[counted["day"] == day].drop(columns="day")
+    before = counted[counted["day"] == week_before][["shop_code", "visitors"]].rename(columns={"visitors": "last_week"})
+    frame = layout_shops[["shop_code", "shop_name", "category"]].merge(now, on="shop_code", how="outer")
+    frame = frame.merge(before, on="shop_code", how="left")
+    frame["shop_name"] = frame["shop_name"].fillna(frame["counted_name"])
+    frame["category"] = frame["category"].fillna("")
+    frame[["visitors", "last_week"]] = frame[["visitors", "last_week"]].fillna(0).astype(int)
+    mall_visitors = day_summary(clickhouse, mall_id, day)
+    total = int(mall_visitors.at[0, "visitors"]) if not mall_visitors.empty else 0
+    frame["share"] = frame["visitors"] / total if total else 0.0
+    frame["change"] = frame["visitors"] - frame["last_week"]
+    frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
+    return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change"]]
+
+
+def shop_trend(clickhouse, mall_id: str, shop_code: str, until: date, days: int = 28) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """A shop's visitors per day over `days` days up to `until`: day, visitors; a day the
+    mall has metrics for but the shop none counts 0."""
+    since = until - timedelta(days=days - 1)
+    window = {"m": mall_id, "s": shop_code, "a": since, "b": until}
+    mall_days = clickhouse.execute(
+        "SELECT DISTINCT day FROM mall_daily WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window)
+    counted = clickhouse.execute(
+        "SELECT day, visitors FROM shop_daily FINAL "
+        "WHERE mall_id = %(m)s AND shop_code = %(s)s AND day BETWEEN %(a)s AND %(b)s", window)
+    frame = pd.DataFrame(mall_days, columns=["day"]).merge(
+        pd.DataFrame(counted, columns=["day", "visitors"]), on="day", how="outer")
+    frame["visitors"] = frame["visitors"].fillna(0).astype(int)
+    return frame.sort_values("day", ignore_index=True)
+
+
+def favourite_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """How many devices have each shop as their favourite that day: shop_code, shop_name,
+    category, devices; most first, ties by shop_code."""
+    rows = clickhouse.execute(
+        "SELECT shop_code, any(shop_name), count() FROM favorite_shop_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
+    frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices"]), layout_shops)
+    return frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+
+
+def favourite_categories(favourites: pd.DataFrame) -> pd.DataFrame:
+    """`favourite_shops` summed by category: category, devices; most first."""
+    frame = favourites.groupby("category", as_index=False)["devices"].sum()
+    return frame.sort_values(["devices", "category"], ascending=[False, True], ignore_index=True)
+
+
+def repeat_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Shops that devices visited more than once that day: shop_code, shop_name, category,
+    devices (with two visits or more), visits (theirs, in all); most devices first."""
+    rows = clickhouse.execute(
+        "SELECT shop_code, any(shop_name), count(), sum(visits) FROM repeat_shops_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
+    frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices", "visits"]), layout_shops)
+    frame[["devices", "visits"]] = frame[["devices", "visits"]].astype(int)
+    return frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+
+
+def device_day(clickhouse, mall_id: str, day: date, device_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """One device's shops with more than one visit that day, and its favourite:
+    shop_code, shop_name, visits, favourite (bool), dwell_seconds (of the favourite)."""
+    key = {"m": mall_id, "d": day, "v": device_id}
+    favourite = clickhouse.execute(
+        "SELECT shop_code, shop_name, visits, dwell_seconds FROM favorite_shop_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s", key)
+    repeats = clickhouse.execute(
+        "SELECT shop_code, shop_name, visits FROM repeat_shops_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s", key)
+    frame = pd.DataFrame(repeats, columns=["shop_code", "shop_name", "visits"])
+    best = pd.DataFrame(favourite, columns=["shop_code", "shop_name", "visits", "dwell_seconds"])
+    frame = frame.merge(best, on=["shop_code", "shop_name", "visits"], how="outer", indicator=True)
+    frame["favourite"] = frame.pop("_merge") != "left_only"
+    frame["visits"] = frame["visits"].astype(int)
+    return frame.sort_values(["favourite", "visits", "shop_code"], ascending=[False, False, True], ignore_index=True)[
+        ["shop_code", "shop_name", "visits", "favourite", "dwell_seconds"]]
+
+
+def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.merge(layout_shops[["shop_code", "category"]], on="shop_code", how="left")
+    frame["category"] = frame["category"].fillna("")
+    return frame
+
+
+# --- live state (Redis) -----------------------------------------------------------------
+
+LIVE_COLUMNS = ["day", *SUMMARY_COLUMNS, "occupancy", "occupancy_at", "updated_at"]
+
+
+def live_summary(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The mall's live hash (README "Redis keys") in one typed row (LIVE_COLUMNS): the
+    newest day's metrics and the occupancy now; no row while the hash is missing."""
+    fields = redis.hgetall(TODAY.format(mall_id=mall_id))
+    if not fields:
+        return pd.DataFrame(columns=LIVE_COLUMNS)
+
+    def number(name: str, kind: type = int):  # type: ignore[no-untyped-def]
+        value = fields.get(name, "")
+        return kind(value) if value != "" else None
+
+    row = {
+        "day": date.fromisoformat(fields["day"]) if fields.get("day") else None,
+        **{name: number(name) for name in ("visitors", "new_visitors", "returning_visitors", "randomized_devices",
+                                           "door_entries", "peak_hour", "peak_visitors", "occupancy")},
+        "capture_rate": number("capture_rate", float),
+        "occupancy_at": fields.get("occupancy_at"),
+        "updated_at": fields.get("updated_at"),
+    }
+    return pd.DataFrame([row], columns=LIVE_COLUMNS)
+
+
+def feed_entry(redis, mall_id: str, device_id: str) -> dict | None:  # type: ignore[no-untyped-def]
+    """What the favourite-shop feed last published for a device, as the message it sent
+    (the Redis copy the sink writes with it), or None."""
+    fields = redis.hgetall(FAVORITE.format(mall_id=mall_id, device_id=device_id))
+    if not fields:
+        return None
+    return {name: int(fields[name]) if name in ("visits", "dwell_seconds") else fields[name] for name in FEED_FIELDS}

@@ -1,17 +1,22 @@
-"""Streamlit plumbing shared by the pages: settings, clients, the mall picker, and a
-clear message (never a traceback) when a service is down."""
+"""Streamlit plumbing shared by the pages: settings, clients, the mall and day pickers,
+cached history reads, and a clear message (never a traceback) when a service is down."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import clickhouse_driver.errors
+import kafka.errors
 import psycopg
 import redis.exceptions
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, health
 from footfall import clients
 from footfall.settings import Settings
 from footfall.stack.bootstrap import identifier
@@ -22,7 +27,11 @@ DOWN = {
     "ClickHouse": (clickhouse_driver.errors.NetworkError, clickhouse_driver.errors.SocketTimeoutError, EOFError,
                    ConnectionError, OSError),
     "PostgreSQL": (psycopg.OperationalError,),
+    "Kafka": (kafka.errors.NoBrokersAvailable, kafka.errors.KafkaTimeoutError, kafka.errors.KafkaConnectionError),
+    "Flink": (OSError, ValueError),
 }
+#: How long a history read is reused: the job writes every second, people read slower.
+HISTORY_TTL_SECONDS = 10
 
 
 @st.cache_resource
@@ -40,21 +49,59 @@ def clickhouse():  # type: ignore[no-untyped-def]
     return clients.clickhouse(settings().clickhouse)
 
 
+def kafka_consumer():  # type: ignore[no-untyped-def]
+    """A consumer in the job's group that only reads its committed offsets (it never
+    joins the group or commits); the caller closes it."""
+    return clients.kafka_consumer(settings().kafka, group_id=settings().job.group_id, enable_auto_commit=False,
+                                  api_version_auto_timeout_ms=5000)
+
+
+def flink_rest() -> str:
+    return f"http://127.0.0.1:{settings().job.rest_port}"
+
+
+def input_topics() -> list[str]:
+    return [settings().kafka.wifi_probes_topic, settings().kafka.door_sensors_topic]
+
+
 def pg_schema() -> str:
     return identifier(settings().postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
 
 
+def address(name: str) -> str:
+    config = settings()
+    if name == "Kafka":
+        return config.kafka.servers
+    if name == "Flink":
+        return flink_rest()
+    service_settings = {"Redis": config.redis, "ClickHouse": config.clickhouse, "PostgreSQL": config.postgres}[name]
+    return f"{service_settings.host}:{service_settings.port}"
+
+
 @contextmanager
 def service(name: str) -> Iterator[None]:
-    """Run a read; if `name` is down, say so in one line and stop this run of the page."""
+    """Run a read; if `name` is down, say so in one line and stop this run of the page
+    (or of the fragment it is in)."""
     try:
         yield
     except DOWN[name]:
-        address = {"Redis": settings().redis, "ClickHouse": settings().clickhouse,
-                   "PostgreSQL": settings().postgres}[name]
-        st.error(f"{name} is not reachable at {address.host}:{address.port}. Start the stack with `make up`; "
-                 "this page retries on its next refresh.", icon=":material/cloud_off:")
+        what = "The metrics job's REST API" if name == "Flink" else name
+        start = "start the job with `make up`" if name == "Flink" else "start the stack with `make up`"
+        st.error(f"{what} is not reachable at {address(name)}: {start}; this page retries on its next refresh.",
+                 icon=":material/cloud_off:")
         st.stop()
+
+
+@st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner=False)
+def _history(query: str, *args: Any) -> Any:
+    return getattr(data, query)(clickhouse(), *args)
+
+
+def history(query: Callable[..., Any], *args: Any) -> Any:
+    """`query` (a function of `dashboards.data` taking a ClickHouse client first) for
+    `args`, cached for a few seconds; a ClickHouse outage is one line on the page."""
+    with service("ClickHouse"):
+        return _history(query.__name__, *args)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -69,6 +116,26 @@ def mall_layout(mall_id: str) -> data.MallLayout | None:
         return data.mall_layout(conn, pg_schema(), mall_id)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What every page shows: a mall, and a local day of it."""
+
+    mall_id: str
+    name: str
+    tz: ZoneInfo
+    day: date
+    layout: data.MallLayout
+
+    @property
+    def shops(self) -> data.pd.DataFrame:
+        """The layout's shops without their polygons (what the shop tables join)."""
+        return self.layout.shops[["shop_code", "shop_name", "category"]]
+
+    @property
+    def local_today(self) -> date:
+        return datetime.now(self.tz).date()
+
+
 def pick_mall() -> str | None:
     """The mall selector in the sidebar, shared by every page (kept in the URL, so a link
     opens the same mall). None, with a note, when no mall is loaded yet."""
@@ -80,8 +147,64 @@ def pick_mall() -> str | None:
         return None
     ids = list(choices["mall_id"])
     names = dict(zip(choices["mall_id"], choices["name"]))
-    wanted = st.query_params.get("mall")
-    index = ids.index(wanted) if wanted in ids else 0
-    mall_id = st.sidebar.selectbox("Mall", ids, index=index, format_func=lambda m: f"{names[m]} ({m})", key="mall")
-    st.query_params["mall"] = mall_id
+    # The choice outlives a page switch (widget state does not) and is kept in the URL.
+    wanted = st.session_state.get("_mall") or st.query_params.get("mall")
+    mall_id = st.sidebar.selectbox("Mall", ids, index=ids.index(wanted) if wanted in ids else 0,
+                                   format_func=lambda m: f"{names[m]} ({m})")
+    st.session_state["_mall"] = st.query_params["mall"] = mall_id
     return mall_id
+
+
+def pick_day(mall_id: str, tz: ZoneInfo) -> date:
+    """The day picker in the sidebar: by default the mall's local today when it has data,
+    else the newest day it has data for (a replayed or simulated day)."""
+    wanted = st.session_state.get(f"_day:{mall_id}") or _iso_date(st.query_params.get("day"))
+    if wanted is None:
+        today = datetime.now(tz).date()
+        newest = history(data.newest_day, mall_id)
+        wanted = today if newest is None or newest >= today else newest
+    day = st.sidebar.date_input("Day (mall time)", value=wanted, format="YYYY-MM-DD", key=f"day-{mall_id}")
+    st.session_state[f"_day:{mall_id}"] = day
+    st.query_params["day"] = day.isoformat()
+    return day
+
+
+def select() -> Selection:
+    """The mall and day pickers; stops the page with a friendly note when there is no mall."""
+    mall_id = pick_mall()
+    if mall_id is None:
+        st.stop()
+    with service("PostgreSQL"):
+        layout = mall_layout(mall_id)
+        tz = ZoneInfo(malls().set_index("mall_id").at[mall_id, "tz"])
+    if layout is None:
+        st.warning(f"Mall {mall_id} is no longer in the layout tables.")
+        st.stop()
+    return Selection(mall_id, layout.name, tz, pick_day(mall_id, tz), layout)
+
+
+def _iso_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def no_data(what: str, selection: Selection) -> None:
+    """The empty state: nothing yet for this mall and day, and why that may be."""
+    st.info(f"No {what} for {selection.name} on {selection.day:%A %d %B %Y} yet. The metrics job writes them as "
+            "events arrive: start the product with `make demo`, or pick another day.", icon=":material/hourglass_empty:")
+
+
+def job_health() -> tuple[data.pd.DataFrame, data.pd.DataFrame]:
+    """The job's state (Flink REST), and its lag on the input topics (Kafka)."""
+    with service("Flink"):
+        job = health.job_status(flink_rest())
+        read = health.read_positions(flink_rest())
+    with service("Kafka"):
+        consumer = kafka_consumer()
+        try:
+            lag = health.consumer_lag(consumer, input_topics(), read)
+        finally:
+            consumer.close()
+    return lag, job

@@ -6,18 +6,16 @@ The salt is a secret: it reaches the Python worker through the environment
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
+from udfs.identity import device_id
+
+__all__ = ["DeviceId", "device_id", "register"]
+
 SALT_VARIABLE = "FOOTFALL_SALT"
-
-
-def device_id(salt: str, mac: str) -> str:
-    """First 16 hex characters of SHA-256(salt + mac); `mac` is already normalised."""
-    return hashlib.sha256((salt + mac).encode()).hexdigest()[:16]
 
 
 class DeviceId(ScalarFunction):

@@ -15,12 +15,25 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from footfall.settings import ROOT, Settings
 from footfall.stack.processes import PidFile, port_in_use, spawn, stop, wait_port_free
 from footfall.stack.services import StackError
 
 NAME = "metrics"
+
+
+def rest_get(rest: str, path: str, timeout: float = 2) -> Any:
+    """GET a Flink REST resource as JSON; OSError when it does not answer."""
+    with urllib.request.urlopen(f"{rest}{path}", timeout=timeout) as response:
+        return json.load(response)
+
+
+def newest_job(rest: str) -> dict | None:
+    """The newest run of the metrics job in /jobs/overview (any state), or None."""
+    mine = [j for j in rest_get(rest, "/jobs/overview")["jobs"] if j.get("name") == NAME]
+    return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
 
 
 class Background:
@@ -96,12 +109,9 @@ class MetricsJob(Background):
     def overview(self) -> dict | None:
         """The job's entry in Flink's REST /jobs/overview, or None when it does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.rest}/jobs/overview", timeout=2) as response:
-                jobs = json.load(response)["jobs"]
+            return newest_job(self.rest)
         except (OSError, ValueError, KeyError):
             return None
-        mine = [j for j in jobs if j.get("name") == NAME]
-        return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
 
     def state(self) -> str | None:
         job = self.overview()
@@ -113,8 +123,7 @@ class MetricsJob(Background):
         if job is None:
             return None
         try:
-            with urllib.request.urlopen(f"{self.rest}/jobs/{job['jid']}/checkpoints", timeout=2) as response:
-                return json.load(response)
+            return rest_get(self.rest, f"/jobs/{job['jid']}/checkpoints")
         except (OSError, ValueError):
             return None
 

@@ -74,6 +74,9 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "rest.port": str(job.rest_port),
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
+        # The REST API's metrics (read offsets, rates on the System page) refresh this
+        # often; Flink's default is 10 s.
+        "metrics.fetcher.update-interval": "2000",
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3",
         "restart-strategy.fixed-delay.delay": "5s",

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:outputs.
+TODAY = "ff:{mall_id}:today"
+FAVORITE = "ff:{mall_id}:favorite:{device_id}"
+POSITIONS = "ff:{mall_id}:positions"
+POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
+ZONES = "ff:{mall_id}:zones"
+DEAD_LETTER_COUNTS = "ff:dead_letters"
+OUTPUT_UPDATES = "ff:outputs"
+
+#: A favourite-shop feed message (DESIGN.md §5), in the order it is published.
+FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds", "updated_at")
+
 
 @dataclass(frozen=True)
 class Output:

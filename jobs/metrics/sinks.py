@@ -23,19 +23,22 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings
-from jobs.metrics.outputs import COLUMNS, OUTPUTS, latest
+from jobs.metrics.outputs import (
+    COLUMNS,
+    DEAD_LETTER_COUNTS,
+    FAVORITE,
+    FEED_FIELDS,
+    OUTPUT_UPDATES,
+    OUTPUTS,
+    POSITIONS,
+    POSITIONS_SEEN,
+    TODAY,
+    ZONES,
+    latest,
+)
 
 log = logging.getLogger(__name__)
 
-#: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:outputs.
-TODAY = "ff:{mall_id}:today"
-FAVORITE = "ff:{mall_id}:favorite:{device_id}"
-POSITIONS = "ff:{mall_id}:positions"
-POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
-ZONES = "ff:{mall_id}:zones"
-DEAD_LETTER_COUNTS = "ff:dead_letters"
-OUTPUT_UPDATES = "ff:outputs"
 
 # Write a day's fields only if that day is not older than the one stored; a newer day
 # replaces the hash. Keeps "today" right when updates for two days interleave. Occupancy
@@ -191,12 +194,7 @@ class Writers:
         pipe = self.redis.pipeline(transaction=False)
         updated_at = _now_iso()
         for row in upserts:
-            message = {
-                "mall_id": row["mall_id"], "day": row["day"], "device_id": row["device_id"],
-                "shop_code": row["shop_code"], "shop_name": row["shop_name"],
-                "visits": row["visits"], "dwell_seconds": row["dwell_seconds"],
-                "updated_at": updated_at,
-            }
+            message = {name: row[name] for name in FEED_FIELDS if name != "updated_at"} | {"updated_at": updated_at}
             self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
             fields = {k: v for k, v in message.items() if k != "day"}
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)

@@ -15,7 +15,7 @@ from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.integration
 
-PAGE = str(ROOT / "dashboards" / "pages" / "live_map.py")
+PAGE = str(ROOT / "dashboards" / "views" / "live_map.py")
 
 
 def open_page(mall_id: str | None = None) -> AppTest:

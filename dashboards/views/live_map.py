@@ -1,9 +1,8 @@
-"""Live map: where people are right now, and the last hour replayed."""
+"""Live map: where people are right now, and the picked day replayed."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
 import streamlit as st
 
@@ -12,16 +11,9 @@ from dashboards import data, layers, ui
 REFRESH_SECONDS = 2
 MAP_HEIGHT = 560
 
-st.title("Live map")
-mall_id = ui.pick_mall()
-if mall_id is None:
-    st.stop()
-with ui.service("PostgreSQL"):
-    layout = ui.mall_layout(mall_id)
-    zone = ZoneInfo(ui.malls().set_index("mall_id").at[mall_id, "tz"])
-if layout is None:
-    st.warning(f"Mall {mall_id} is no longer in the layout tables.")
-    st.stop()
+selection = ui.select()
+st.title(f"{selection.name}: live map")
+layout, zone = selection.layout, selection.tz
 ttl = ui.settings().metrics.position_ttl_seconds
 
 
@@ -45,7 +37,7 @@ def tiles(positions: data.pd.DataFrame) -> None:
 @st.fragment(run_every=REFRESH_SECONDS)
 def live() -> None:
     with ui.service("Redis"):
-        positions = data.live_positions(ui.redis_client(), mall_id)
+        positions = data.live_positions(ui.redis_client(), selection.mall_id)
     tiles(positions)
     if positions.empty:
         st.info(f"No live positions in {layout.name}: nobody has been heard in the last {ttl} s, or the "
@@ -58,30 +50,32 @@ def live() -> None:
 
 @st.fragment
 def replay() -> None:
+    """The picked day's position history, at a time chosen on a slider (30 s steps)."""
+    day_start = datetime.combine(selection.day, time(), zone)
+    bounds = (int(day_start.timestamp()), int((day_start + timedelta(days=1)).timestamp()))
     clickhouse = ui.clickhouse()
     with ui.service("ClickHouse"):
-        span = data.position_span(clickhouse, mall_id)
+        span = data.position_span(clickhouse, selection.mall_id, *bounds)
     if span is None:
-        st.info("No position history for this mall yet.", icon=":material/history:")
+        st.info(f"No position history for {layout.name} on {selection.day:%A %d %B}.", icon=":material/history:")
         return
     first, last = span
-    start = max(first, last - 3600)
-    if start == last:
+    if first == last:
         at = last
     else:
-        at = st.slider("Time (mall time)", min_value=local(start), max_value=local(last), value=local(last),
-                       step=timedelta(seconds=30), format="HH:mm:ss", key="replay-at"
+        at = st.slider("Time (mall time)", min_value=local(first), max_value=local(last), value=local(last),
+                       step=timedelta(seconds=30), format="HH:mm:ss", key=f"replay-at-{selection.day}"
                        ).replace(tzinfo=zone).timestamp()
     with ui.service("ClickHouse"):
-        positions = data.positions_at(clickhouse, mall_id, int(at), ttl)
+        positions = data.positions_at(clickhouse, selection.mall_id, int(at), ttl)
     tiles(positions)
     st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
 
 
 # One map on the page at a time: two deck.gl canvases (one in a hidden tab) made the
 # visible one lose its polygon layers in software-rendered browsers.
-if st.segmented_control("View", ["Now", "Last hour"], default="Now", key="view",
-                        label_visibility="collapsed") == "Last hour":
+if st.segmented_control("View", ["Now", "Replay the day"], default="Now", key="view",
+                        label_visibility="collapsed") == "Replay the day":
     replay()
 else:
     live()

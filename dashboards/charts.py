@@ -1,0 +1,49 @@
+"""Altair charts of the dashboards, built from the DataFrames of `dashboards.data`."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+ACCENT = "#2563eb"
+MUTED = "#94a3b8"
+PEAK = "#dc2626"
+
+
+def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> alt.LayerChart:
+    """Visitors per hour as bars, the same weekday a week before as a dashed line, and the
+    peak hour marked in red with its count."""
+    bars = frame.assign(peak=frame["hour"] == peak_hour)
+    base = alt.Chart(bars).encode(x=alt.X("hour:O", title="Hour (mall time)"))
+    today = base.mark_bar().encode(
+        y=alt.Y("visitors:Q", title="Visitors"),
+        color=alt.condition("datum.peak", alt.value(PEAK), alt.value(ACCENT)),
+        tooltip=[alt.Tooltip("hour:O", title="Hour"), alt.Tooltip("visitors:Q", title="Visitors"),
+                 alt.Tooltip("door_entries:Q", title="Door entries"),
+                 alt.Tooltip("last_week_visitors:Q", title=last_week_label)],
+    )
+    week_before = base.mark_line(strokeDash=[4, 3], color=MUTED, point=True).encode(y="last_week_visitors:Q")
+    label = base.transform_filter("datum.peak").mark_text(dy=-8, color=PEAK, fontWeight="bold").encode(
+        y="visitors:Q", text=alt.Text("visitors:Q", format=","))
+    layers = [today, label] + ([week_before] if frame["last_week_visitors"].any() else [])
+    return alt.layer(*layers).properties(height=320)
+
+
+def ranked_bars(frame: pd.DataFrame, label: str, value: str, title: str) -> alt.Chart:
+    """Horizontal bars, largest on top, in the frame's order."""
+    return alt.Chart(frame).mark_bar(color=ACCENT).encode(
+        x=alt.X(f"{value}:Q", title=title),
+        y=alt.Y(f"{label}:N", sort=None, title=None),
+        tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
+    ).properties(height=max(34 * len(frame), 120))
+
+
+def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart:
+    """Visitors per day as a line, with the selected day marked."""
+    base = alt.Chart(frame).encode(x=alt.X("day:T", title=None, axis=alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1})))
+    line = base.mark_line(point=True, color=ACCENT).encode(
+        y=alt.Y("visitors:Q", title="Visitors"),
+        tooltip=[alt.Tooltip("day:T", format="%A %d %B"), alt.Tooltip("visitors:Q")])
+    marker = alt.Chart(pd.DataFrame({"day": [pd.Timestamp(selected_day)]})).mark_rule(
+        color=PEAK, strokeDash=[2, 2]).encode(x="day:T")
+    return alt.layer(line, marker).properties(height=260)

@@ -1,0 +1,171 @@
+"""Pipeline health, as DataFrames: how far the job is behind its input topics (Kafka),
+how fast events arrive and are read, what was rejected and when each output was last
+written (Redis), the job's state (Flink REST), and what the outputs hold for a mall and
+day (ClickHouse). Plain functions of a client, so they are tested alone."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from kafka import TopicPartition
+
+from footfall.stack.job import newest_job, rest_get
+from jobs.metrics.outputs import DEAD_LETTER_COUNTS, OUTPUT_UPDATES, OUTPUTS
+
+LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
+JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_checkpoints", "last_checkpoint",
+               "events_per_second"]
+
+
+def consumer_lag(consumer, topics: list[str], read: dict[tuple[str, int], int] | None = None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Per partition of `topics`: the end offset, the job's read position (`read`, from
+    `read_positions`; None where unknown), the offset its consumer group committed (None
+    before the first commit) and the lag: messages after the furthest of the two. The job
+    commits on every checkpoint, so the committed offset trails what it has read by up to
+    one checkpoint interval; Flink's REST metrics are a few seconds old in turn."""
+    read = read or {}
+    rows = []
+    for topic in topics:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(parts) if parts else {}
+        for part in parts:
+            committed = consumer.committed(part)
+            position = read.get((topic, part.partition))
+            known = [offset for offset in (position, committed) if offset is not None]
+            done = max(known) if known else None
+            # Some brokers report the end a batch short of a commit: never a negative lag.
+            lag = ends[part] if done is None else max(ends[part] - done, 0)
+            rows.append((topic, part.partition, ends[part], position, committed, lag))
+    frame = pd.DataFrame(rows, columns=LAG_COLUMNS)
+    frame[["read", "committed"]] = frame[["read", "committed"]].astype("Int64")
+    return frame
+
+
+def read_positions(rest: str) -> dict[tuple[str, int], int]:
+    """How far the running job's Kafka sources have read each partition (the offset after
+    the last record they fetched), from Flink's `currentOffset` metrics; empty when no
+    job runs. Raises OSError when the REST API does not answer."""
+    job = newest_job(rest)
+    if job is None or job["state"] != "RUNNING":
+        return {}
+    positions: dict[tuple[str, int], int] = {}
+    for vertex in _sources(rest, job["jid"]):
+        base = f"/jobs/{job['jid']}/vertices/{vertex['id']}/subtasks/metrics"
+        names = [m["id"] for m in rest_get(rest, base) if m["id"].endswith(".currentOffset")]
+        if not names:
+            continue
+        for metric in rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max"):
+            match = _OFFSET_METRIC.search(metric["id"])
+            if match and metric.get("max", -1) >= 0:
+                positions[(match["topic"], int(match["partition"]))] = int(metric["max"]) + 1
+    return positions
+
+
+_OFFSET_METRIC = re.compile(r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$")
+
+
+def _sources(rest: str, jid: str) -> list[dict]:
+    return [v for v in rest_get(rest, f"/jobs/{jid}")["vertices"] if v["name"].startswith("Source:")]
+
+
+@dataclass
+class RateMeter:
+    """Events/s per name from successive running totals (end offsets), one sample per
+    refresh; a name's first sample has no rate yet."""
+
+    previous: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def rates(self, totals: dict[str, int], at: float | None = None) -> dict[str, float | None]:
+        at = time.monotonic() if at is None else at
+        rates: dict[str, float | None] = {}
+        for name, total in totals.items():
+            before = self.previous.get(name)
+            rates[name] = (max(total - before[1], 0) / (at - before[0])
+                           if before is not None and at > before[0] else None)
+            self.previous[name] = (at, total)
+        return rates
+
+
+def topic_totals(lag: pd.DataFrame) -> dict[str, int]:
+    """Messages in each topic so far (the sum of its partitions' end offsets)."""
+    return {topic: int(ends.sum()) for topic, ends in lag.groupby("topic")["end_offset"]}
+
+
+def dead_letters(redis, topics: list[str], key: str = DEAD_LETTER_COUNTS) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Messages rejected from `topics` so far, by reason: topic, reason, messages; most first."""
+    rows = []
+    for name, count in redis.hgetall(key).items():
+        topic, _, reason = name.rpartition(":")
+        if topic in topics:
+            rows.append((topic, reason, int(count)))
+    frame = pd.DataFrame(rows, columns=["topic", "reason", "messages"])
+    return frame.sort_values(["messages", "topic", "reason"], ascending=[False, True, True], ignore_index=True)
+
+
+def output_ages(redis, now: datetime | None = None, key: str = OUTPUT_UPDATES) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """When each output of the job was last written and how long ago: output,
+    updated_at (UTC), age_seconds (None for an output never written)."""
+    now = now or datetime.now(UTC)
+    written = redis.hgetall(key)
+    rows = []
+    for output in OUTPUTS:
+        stamp = written.get(output)
+        at = datetime.fromisoformat(stamp) if stamp else None
+        rows.append((output, at, (now - at).total_seconds() if at else None))
+    return pd.DataFrame(rows, columns=["output", "updated_at", "age_seconds"])
+
+
+def job_status(rest: str) -> pd.DataFrame:
+    """The metrics job as Flink's REST API reports it, in one row (JOB_COLUMNS): state,
+    start time, checkpoints, and the events/s its sources read; no row when the cluster
+    runs no such job. Raises OSError when the REST API does not answer."""
+    job = newest_job(rest)
+    if job is None:
+        return pd.DataFrame(columns=JOB_COLUMNS)
+    jid = job["jid"]
+    checkpoints = rest_get(rest, f"/jobs/{jid}/checkpoints")
+    latest = (checkpoints.get("latest") or {}).get("completed") or {}
+    reading = 0.0
+    for vertex in _sources(rest, jid):
+        metric = rest_get(rest, f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
+                                "?get=numRecordsOutPerSecond&agg=sum")
+        reading += sum(m.get("sum", 0.0) for m in metric)
+    started = datetime.fromtimestamp(job["start-time"] / 1000, UTC)
+    row = {
+        "state": job["state"],
+        "started": started,
+        "uptime_seconds": job.get("duration", 0) / 1000,
+        "checkpoints": checkpoints["counts"]["completed"],
+        "failed_checkpoints": checkpoints["counts"]["failed"],
+        "last_checkpoint": (datetime.fromtimestamp(latest["latest_ack_timestamp"] / 1000, UTC)
+                            if latest.get("latest_ack_timestamp") else None),
+        "events_per_second": reading,
+    }
+    return pd.DataFrame([row], columns=JOB_COLUMNS)
+
+
+def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Rows each ClickHouse output holds for the mall and local day (the versioned tables
+    read with FINAL; `positions` by the day's seconds): output, rows."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, datetime.min.time(), zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    parts, names = [], []
+    for output in OUTPUTS.values():
+        if not output.columns:
+            continue
+        names.append(output.name)
+        where = ("ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)" if not output.versioned
+                 else "day = %(d)s")
+        final = " FINAL" if output.versioned else ""
+        parts.append(f"SELECT '{output.name}' AS output, count() AS rows FROM {output.name}{final} "
+                     f"WHERE mall_id = %(m)s AND {where}")
+    rows = dict(clickhouse.execute(" UNION ALL ".join(parts), {
+        "m": mall_id, "d": day, "a": int(start.timestamp()), "b": int(end.timestamp())}))
+    return pd.DataFrame([(name, int(rows.get(name, 0))) for name in names], columns=["output", "rows"])

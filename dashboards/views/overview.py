@@ -1,0 +1,90 @@
+"""Overview: the day's visitors, new and returning, occupancy, door entries and capture
+rate as live tiles; visitors per hour with the peak hour, against the same weekday a week before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboards import charts, data, ui
+
+LIVE_REFRESH_SECONDS = 3
+CHART_REFRESH_SECONDS = 15
+
+selection = ui.select()
+st.title(f"{selection.name}: overview")
+week_before = selection.day - timedelta(days=7)
+
+
+def day_metrics(live: data.pd.DataFrame) -> tuple[data.pd.DataFrame, bool]:
+    """The picked day's metrics: from the live Redis hash when it holds that day, else from
+    ClickHouse. Returns (one row or none, whether it is live)."""
+    if not live.empty and live.at[0, "day"] == selection.day:
+        return live, True
+    return ui.history(data.day_summary, selection.mall_id, selection.day), False
+
+
+def count(value: object) -> str:
+    return "—" if value is None or data.pd.isna(value) else f"{int(value):,}"
+
+
+@st.fragment(run_every=LIVE_REFRESH_SECONDS)
+def tiles() -> None:
+    with ui.service("Redis"):
+        occupancy = data.live_summary(ui.redis_client(), selection.mall_id)
+    summary, live = day_metrics(occupancy)
+    before = ui.history(data.day_summary, selection.mall_id, week_before)
+    row = summary.iloc[0] if not summary.empty else None
+    last = before.iloc[0] if not before.empty else None
+
+    def versus(column: str) -> int | None:
+        return None if row is None or last is None else int(row[column]) - int(last[column])
+
+    visitors, new, returning, occupied, doors, capture = st.columns(6)
+    visitors.metric("Visitors", count(row["visitors"] if row is not None else None), versus("visitors"),
+                    help=f"Distinct devices in the mall; the change is against {week_before:%a %d %b}")
+    share = (f"{row['new_visitors'] / row['visitors']:.0%} of visitors"
+             if row is not None and row["visitors"] else None)
+    new.metric("New visitors", count(row["new_visitors"] if row is not None else None), share, delta_color="off",
+               delta_arrow="off", help="First seen in this mall on this day")
+    returning.metric("Returning visitors", count(row["returning_visitors"] if row is not None else None),
+                     versus("returning_visitors"), help="Seen here on an earlier day too")
+    live_now = live or selection.day == selection.local_today
+    occupied.metric("Occupancy now", count(occupancy.at[0, "occupancy"]) if live_now and not occupancy.empty else "—",
+                    help="Devices with a live position now (only for the current day)")
+    doors.metric("Door entries", count(row["door_entries"] if row is not None else None), versus("door_entries"))
+    rate = row["capture_rate"] if row is not None else None
+    capture.metric("Capture rate", "—" if rate is None or data.pd.isna(rate) else f"{rate:.1%}",
+                   help="Mall visitors with a phone seen, per door entry")
+    if row is None:
+        ui.no_data("visitor metrics", selection)
+    elif live:
+        st.caption(f"Live from Redis, written {summary.at[0, 'updated_at']}; refreshes every "
+                   f"{LIVE_REFRESH_SECONDS} s. Changes are against {week_before:%A %d %B}.")
+    else:
+        st.caption(f"From ClickHouse; refreshes every {LIVE_REFRESH_SECONDS} s. "
+                   f"Changes are against {week_before:%A %d %B}.")
+
+
+@st.fragment(run_every=CHART_REFRESH_SECONDS)
+def hours() -> None:
+    st.subheader("Visitors per hour")
+    frame = ui.history(data.hourly, selection.mall_id, selection.day)
+    if not frame["visitors"].any():
+        ui.no_data("hourly visitors", selection)
+        return
+    peak = ui.history(data.peak_hour, selection.mall_id, selection.day)
+    peak_hour = int(peak.at[0, "hour"]) if not peak.empty else None
+    label = f"{week_before:%a %d %b}"
+    st.altair_chart(charts.hourly(frame, peak_hour, label), width="stretch")
+    if peak_hour is not None:
+        st.markdown(f"**Peak hour** {peak_hour:02d}:00–{(peak_hour + 1) % 24:02d}:00 with "
+                    f"**{int(peak.at[0, 'visitors']):,}** visitors (in red).")
+    last_week_total = int(frame["last_week_visitors"].sum())
+    st.caption(f"Dashed: the same weekday a week before ({week_before:%A %d %B})"
+               + ("" if last_week_total else ", which has no data") + ".")
+
+
+tiles()
+hours()

@@ -1,0 +1,20 @@
+"""Device identity without Flink (DESIGN.md §4): MAC normalisation and the salted hash,
+shared by the job's UDF and by anything else that must name a device as the job does."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+#: Six octets of hex, `:` or `-` separated, any case (DESIGN.md §3).
+MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
+
+
+def normalise_mac(mac: str) -> str | None:
+    """Lower case with `:`, or None when `mac` is not a MAC."""
+    return mac.lower().replace("-", ":") if MAC.match(mac) else None
+
+
+def device_id(salt: str, mac: str) -> str:
+    """First 16 hex characters of SHA-256(salt + mac); `mac` is already normalised."""
+    return hashlib.sha256((salt + mac).encode()).hexdigest()[:16]
