@@ -1,14 +1,17 @@
-"""A mall of the test's own in PostgreSQL, with live positions written through the job's
-own sink into Redis and ClickHouse."""
+"""A mall of the test's own in PostgreSQL, with live positions or a day of metrics
+written through the job's own sink into Redis and ClickHouse."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 
 from footfall import clients
-from footfall.settings import Settings
+from footfall.settings import KafkaSettings, Settings
+from footfall.stack.bootstrap import kafka_topics
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
@@ -45,3 +48,69 @@ def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
     writers.write("positions", rows, [])
     writers.close()
     return mall, shop
+
+
+#: A Wednesday, and the same weekday a week before; every known row is on one of them
+#: (or two days before DAY, for a shop's trend), in a mall of the test's own.
+DAY = date(2031, 3, 5)
+WEEK_BEFORE = DAY - timedelta(days=7)
+
+
+@dataclass
+class KnownDay:
+    """`mall` with metrics written through the job's own sink (ClickHouse, Redis and the
+    feed topic of the test's own), so the dashboards' queries read what the job writes."""
+
+    settings: Settings
+    mall: object
+    first: object  # the busiest shop
+    second: object
+    devices: tuple[str, str, str]
+
+
+@pytest.fixture
+def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # type: ignore[no-untyped-def]
+    for name, value in KafkaSettings.topics_environment(unique).items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    kafka_topics(settings.kafka)
+    first, second = sorted(mall.shops, key=lambda s: s.shop_code)[:2]
+    m, d, w, before = mall.mall_id, DAY.isoformat(), WEEK_BEFORE.isoformat(), (DAY - timedelta(days=2)).isoformat()
+    a, b, c = (f"{n}{unique}".ljust(16, "0")[:16] for n in "abc")
+
+    def shop(day: str, s, visitors: int) -> dict:  # type: ignore[no-untyped-def]
+        return {"mall_id": m, "day": day, "shop_code": s.shop_code, "shop_name": s.shop_name, "visitors": visitors}
+
+    def daily(day: str, visitors: int, new: int, randomized: int, doors: int) -> dict:
+        return {"mall_id": m, "day": day, "visitors": visitors, "new_visitors": new,
+                "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors}
+
+    writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis, kafka=settings.kafka))
+    # An older version of the day first: reads must see only the newer one.
+    writers.write("mall_daily", [daily(d, 100, 70, 8, 180)], [])
+    writers.write("mall_daily", [daily(w, 90, 50, 5, 150), daily(d, 120, 80, 9, 200)], [])
+    writers.write("mall_hourly", [
+        {"mall_id": m, "day": d, "hour": 10, "visitors": 50, "door_entries": 80},
+        {"mall_id": m, "day": d, "hour": 14, "visitors": 70, "door_entries": 120},
+        {"mall_id": m, "day": w, "hour": 10, "visitors": 40, "door_entries": 60}], [])
+    writers.write("peak_hour_daily", [{"mall_id": m, "day": d, "hour": 14, "visitors": 70}], [])
+    writers.write("shop_daily", [shop(d, first, 30), shop(d, second, 12), shop(w, first, 20),
+                                 shop(before, first, 25)], [])
+    writers.write("top_shops_daily", [{**shop(d, first, 30), "rank": 1}, {**shop(d, second, 12), "rank": 2}], [])
+    writers.write("favorite_shop_daily", [
+        {"mall_id": m, "day": d, "device_id": a, "shop_code": second.shop_code, "shop_name": second.shop_name,
+         "visits": 3, "dwell_seconds": 900},
+        {"mall_id": m, "day": d, "device_id": b, "shop_code": first.shop_code, "shop_name": first.shop_name,
+         "visits": 2, "dwell_seconds": 300},
+        {"mall_id": m, "day": d, "device_id": c, "shop_code": first.shop_code, "shop_name": first.shop_name,
+         "visits": 1, "dwell_seconds": 60}], [])
+    writers.write("repeat_shops_daily", [
+        {"mall_id": m, "day": d, "device_id": a, "shop_code": first.shop_code, "shop_name": first.shop_name, "visits": 2},
+        {"mall_id": m, "day": d, "device_id": a, "shop_code": second.shop_code, "shop_name": second.shop_name,
+         "visits": 3},
+        {"mall_id": m, "day": d, "device_id": b, "shop_code": first.shop_code, "shop_name": first.shop_name,
+         "visits": 2}], [])
+    writers.close()
+    yield KnownDay(settings, mall, first, second, (a, b, c))
+    redis = clients.redis_client(settings.redis)
+    redis.delete(*(f"ff:{m}:favorite:{device}" for device in (a, b, c)))

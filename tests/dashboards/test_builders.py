@@ -1,0 +1,50 @@
+"""Pieces of the dashboards that need no service: the input-rate meter, the device
+lookup's parsing, and the hourly chart's peak marking."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboards import charts
+from dashboards.health import RateMeter
+from dashboards.identity import DeviceQueryError, device_for
+from footfall.settings import Settings
+from udfs.identity import device_id, normalise_mac
+
+
+def test_the_rate_meter_needs_two_samples_and_never_goes_negative():
+    meter = RateMeter()
+    assert meter.rates({"wifi-probes": 100}, at=10.0) == {"wifi-probes": None}
+    assert meter.rates({"wifi-probes": 400, "door-sensors": 5}, at=12.0) == {"wifi-probes": 150.0, "door-sensors": None}
+    assert meter.rates({"wifi-probes": 300, "door-sensors": 9}, at=14.0) == {"wifi-probes": 0.0, "door-sensors": 2.0}
+
+
+def test_a_device_is_named_by_its_id_or_by_a_mac_hashed_as_the_job_does(monkeypatch, tmp_path):
+    monkeypatch.setenv("FOOTFALL_SALT", "lookup-salt")
+    settings = Settings()
+    assert device_for(" 0123456789ABCDEF ", settings) == "0123456789abcdef"
+    expected = device_id("lookup-salt", "3c:22:fb:00:11:aa")
+    assert device_for("3C-22-FB-00-11-AA", settings) == expected == device_for("3c:22:fb:00:11:aa", settings)
+    with pytest.raises(DeviceQueryError, match="neither a device id"):
+        device_for("3c:22:fb", settings)
+    assert normalise_mac("not a mac") is None
+
+
+def test_a_mac_lookup_without_the_job_s_salt_is_refused_not_guessed(monkeypatch, tmp_path):
+    monkeypatch.delenv("FOOTFALL_SALT", raising=False)
+    monkeypatch.setenv("FOOTFALL_VAR_DIR", str(tmp_path))
+    with pytest.raises(DeviceQueryError, match="salt"):
+        device_for("3c:22:fb:00:11:aa", Settings())
+    assert not (tmp_path / "salt").exists()  # no salt of its own made up
+
+
+def test_the_hourly_chart_marks_the_peak_and_draws_last_week_only_with_data():
+    frame = pd.DataFrame({"hour": range(24), "visitors": [0] * 9 + [5, 9, 4] + [0] * 12,
+                          "door_entries": [0] * 24, "last_week_visitors": [0] * 24, "last_week_door_entries": [0] * 24})
+    spec = charts.hourly(frame, 10, "Wed 26 Feb").to_dict()
+    assert len(spec["layer"]) == 2  # bars and the peak's label; no empty line for last week
+    values = spec["datasets"][next(iter(spec["datasets"]))]
+    assert [row["hour"] for row in values if row["peak"]] == [10]
+    frame.loc[10, "last_week_visitors"] = 3
+    assert len(charts.hourly(frame, 10, "Wed 26 Feb").to_dict()["layer"]) == 3

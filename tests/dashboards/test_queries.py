@@ -1,0 +1,175 @@
+"""The dashboards' queries against the real ClickHouse, Redis and Kafka, over known rows
+written through the job's own sink (`known_day`): each page's numbers come from these."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+from kafka import TopicPartition
+
+from dashboards import data, health
+from footfall import clients
+from tests.dashboards.conftest import DAY, WEEK_BEFORE, KnownDay
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def clickhouse(known_day: KnownDay):  # type: ignore[no-untyped-def]
+    return clients.clickhouse(known_day.settings.clickhouse)
+
+
+def layout_shops(known_day: KnownDay) -> pd.DataFrame:
+    return pd.DataFrame([(s.shop_code, s.shop_name, s.category) for s in known_day.mall.shops],
+                        columns=["shop_code", "shop_name", "category"])
+
+
+def test_the_day_summary_is_the_newest_version_with_capture_rate_and_peak(known_day, clickhouse):
+    m = known_day.mall.mall_id
+    assert data.newest_day(clickhouse, m) == DAY
+    summary = data.day_summary(clickhouse, m, DAY)
+    assert summary.to_dict("records") == [{
+        "visitors": 120, "new_visitors": 80, "returning_visitors": 40, "randomized_devices": 9,
+        "door_entries": 200, "capture_rate": 0.6, "peak_hour": 14, "peak_visitors": 70}]
+    assert data.day_summary(clickhouse, m, date(2031, 3, 6)).empty
+    assert data.newest_day(clickhouse, "no-such-mall") is None
+
+
+def test_hours_cover_the_whole_day_next_to_the_same_weekday_a_week_before(known_day, clickhouse):
+    hours = data.hourly(clickhouse, known_day.mall.mall_id, DAY).set_index("hour")
+    assert list(hours.index) == list(range(24))
+    assert hours.loc[10].tolist() == [50, 80, 40, 60]
+    assert hours.loc[14].tolist() == [70, 120, 0, 0]
+    assert hours.drop(index=[10, 14]).sum().sum() == 0
+    assert data.peak_hour(clickhouse, known_day.mall.mall_id, DAY).to_dict("records") == [{"hour": 14, "visitors": 70}]
+
+
+def test_shops_ranked_listed_and_trended(known_day, clickhouse):
+    m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
+    assert data.top_shops(clickhouse, m, DAY).values.tolist() == [
+        [1, first.shop_code, first.shop_name, 30], [2, second.shop_code, second.shop_name, 12]]
+
+    every = data.shops(clickhouse, m, DAY, layout_shops(known_day))
+    assert len(every) == len(known_day.mall.shops)
+    assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
+                                       "category": first.category, "visitors": 30, "share": 0.25,
+                                       "last_week": 20, "change": 10}
+    assert every.iloc[1][["shop_code", "visitors", "last_week", "change"]].tolist() == [second.shop_code, 12, 0, 12]
+    assert (every.iloc[2:]["visitors"] == 0).all()
+    assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
+
+    trend = data.shop_trend(clickhouse, m, first.shop_code, DAY)
+    assert [(d, v) for d, v in trend.itertuples(index=False)] == [
+        (WEEK_BEFORE, 20), (date(2031, 3, 3), 25), (DAY, 30)]
+    # A day the mall has metrics for but the shop none is a 0, not a gap.
+    assert data.shop_trend(clickhouse, m, second.shop_code, DAY).values.tolist() == [[WEEK_BEFORE, 0], [DAY, 12]]
+    assert data.shop_trend(clickhouse, m, first.shop_code, date(2031, 2, 1)).empty
+
+
+def test_favourite_and_repeat_shops_by_shop_and_category(known_day, clickhouse):
+    m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
+    favourites = data.favourite_shops(clickhouse, m, DAY, layout_shops(known_day))
+    assert favourites.values.tolist() == [[first.shop_code, first.shop_name, 2, first.category],
+                                          [second.shop_code, second.shop_name, 1, second.category]]
+    categories = data.favourite_categories(favourites)
+    expected = {first.category: 2}
+    expected[second.category] = expected.get(second.category, 0) + 1
+    assert dict(zip(categories["category"], categories["devices"])) == expected
+    assert categories["devices"].is_monotonic_decreasing
+
+    repeats = data.repeat_shops(clickhouse, m, DAY, layout_shops(known_day))
+    assert repeats[["shop_code", "devices", "visits"]].values.tolist() == [
+        [first.shop_code, 2, 4], [second.shop_code, 1, 3]]
+
+
+def test_a_device_lookup_shows_the_feed_message_and_the_devices_shops(known_day, clickhouse):
+    settings, (a, _, _) = known_day.settings, known_day.devices
+    m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
+    # Exactly the newest message the sink published for the device on the feed topic.
+    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
+    topic = settings.kafka.favorite_shops_topic
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+    consumer.seek_to_beginning()
+    published = {message.key.decode(): message.value.decode() for message in consumer}
+    consumer.close()
+    entry = data.feed_entry(clients.redis_client(settings.redis), m, a)
+    assert json.dumps(entry) == published[a]
+    assert entry["shop_code"] == second.shop_code and entry["visits"] == 3
+    assert data.feed_entry(clients.redis_client(settings.redis), m, "0" * 16) is None
+
+    shops = data.device_day(clickhouse, m, DAY, a)
+    assert shops[["shop_code", "visits", "favourite"]].values.tolist() == [
+        [second.shop_code, 3, True], [first.shop_code, 2, False]]
+    assert shops.at[0, "dwell_seconds"] == 900
+    assert data.device_day(clickhouse, m, WEEK_BEFORE, a).empty
+
+
+def test_the_live_summary_is_the_redis_hash_typed(known_day):
+    live = data.live_summary(clients.redis_client(known_day.settings.redis), known_day.mall.mall_id)
+    row = live.iloc[0].to_dict()
+    assert {k: row[k] for k in ("day", "visitors", "new_visitors", "returning_visitors", "randomized_devices",
+                                "door_entries", "capture_rate", "peak_hour", "peak_visitors")} == {
+        "day": DAY, "visitors": 120, "new_visitors": 80, "returning_visitors": 40, "randomized_devices": 9,
+        "door_entries": 200, "capture_rate": 0.6, "peak_hour": 14, "peak_visitors": 70}
+    assert data.live_summary(clients.redis_client(known_day.settings.redis), "no-such-mall").empty
+
+
+def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
+    rows = health.stored_rows(clickhouse, known_day.mall.mall_id, DAY, known_day.mall.tz)
+    assert dict(zip(rows["output"], rows["rows"])) == {
+        "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "top_shops_daily": 2,
+        "favorite_shop_daily": 3, "repeat_shops_daily": 3, "positions": 0}
+
+
+def test_consumer_lag_per_partition_from_the_group_and_the_jobs_position(stack, unique):
+    from kafka.admin import NewTopic
+    from kafka.structs import OffsetAndMetadata
+
+    topic, group = f"lag-test-{unique}", f"lag-test-{unique}"
+    clients.kafka_admin(stack.kafka).create_topics([NewTopic(topic, 3, 1)])
+    producer = clients.kafka_producer(stack.kafka)
+    for partition, messages in ((0, 10), (1, 4)):
+        for _ in range(messages):  # one at a time: a batch's end offset is reported late by some brokers
+            producer.send(topic, b"{}", partition=partition).get(10)
+    committer = clients.kafka_consumer(stack.kafka, group_id=group, enable_auto_commit=False)
+    committer.assign([TopicPartition(topic, 0)])
+    committer.commit({TopicPartition(topic, 0): OffsetAndMetadata(6, "", -1)})
+    committer.close()
+
+    reader = clients.kafka_consumer(stack.kafka, group_id=group, enable_auto_commit=False)
+    lag = health.consumer_lag(reader, [topic])
+    assert lag.astype(object).where(lag.notna(), None).values.tolist() == [
+        [topic, 0, 10, None, 6, 4], [topic, 1, 4, None, None, 4], [topic, 2, 0, None, None, 0]]
+    # Where the job has read further than it committed, the lag counts from there.
+    ahead = health.consumer_lag(reader, [topic], {(topic, 0): 9, (topic, 1): 4})
+    assert ahead["lag"].tolist() == [1, 0, 0] and ahead["read"].tolist()[:2] == [9, 4]
+    assert health.topic_totals(lag) == {topic: 14}
+    reader.close()
+
+
+def test_dead_letters_and_output_ages_from_the_job_s_hashes(stack, unique):
+    redis = clients.redis_client(stack.redis)
+    letters, outputs = f"ff:test-{unique}:dead_letters", f"ff:test-{unique}:outputs"
+    redis.hset(letters, mapping={"wifi-probes:not_json": 3, "wifi-probes:late": 7, "door-sensors:late": 1,
+                                 "someone-else:late": 99})
+    redis.hset(outputs, mapping={"mall_daily": "2031-03-05T10:00:00.000Z", "positions": "2031-03-05T10:00:58.500Z"})
+    try:
+        frame = health.dead_letters(redis, ["wifi-probes", "door-sensors"], key=letters)
+        assert frame.values.tolist() == [["wifi-probes", "late", 7], ["wifi-probes", "not_json", 3],
+                                         ["door-sensors", "late", 1]]
+        from datetime import UTC, datetime
+        ages = health.output_ages(redis, datetime(2031, 3, 5, 10, 1, tzinfo=UTC), key=outputs).set_index("output")
+        assert ages.at["mall_daily", "age_seconds"] == 60 and ages.at["positions", "age_seconds"] == 1.5
+        assert pd.isna(ages.at["shop_daily", "age_seconds"])  # never written
+    finally:
+        redis.delete(letters, outputs)
+
+
+def test_job_status_without_a_flink_rest_api_is_an_os_error():
+    from footfall.stack.processes import free_port
+
+    with pytest.raises(OSError):
+        health.job_status(f"http://127.0.0.1:{free_port()}")
