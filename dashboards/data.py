@@ -158,7 +158,7 @@ def hourly(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore
         part = counted[counted["day"] == which].drop(columns="day").rename(
             columns={"visitors": f"{label}visitors", "door_entries": f"{label}door_entries"})
         frame = frame.merge(part, on="hour", how="left")
-    return frame.fillna(0).astype(int)
+    return frame.apply(pd.to_numeric).fillna(0).astype(int)
 
 
 def top_shops(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -184,7 +184,7 @@ def shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd
     frame = frame.merge(before, on="shop_code", how="left")
     frame["shop_name"] = frame["shop_name"].fillna(frame["counted_name"])
     frame["category"] = frame["category"].fillna("")
-    frame[["visitors", "last_week"]] = frame[["visitors", "last_week"]].fillna(0).astype(int)
+    frame[["visitors", "last_week"]] = frame[["visitors", "last_week"]].apply(pd.to_numeric).fillna(0).astype(int)
     mall_visitors = day_summary(clickhouse, mall_id, day)
     total = int(mall_visitors.at[0, "visitors"]) if not mall_visitors.empty else 0
     frame["share"] = frame["visitors"] / total if total else 0.0

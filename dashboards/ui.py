@@ -78,18 +78,32 @@ def address(name: str) -> str:
     return f"{service_settings.host}:{service_settings.port}"
 
 
+def down(name: str) -> None:
+    """The one-line message for a service that cannot be reached."""
+    what = "The metrics job's REST API" if name == "Flink" else name
+    start = "start the job with `make up`" if name == "Flink" else "start the stack with `make up`"
+    st.error(f"{what} is not reachable at {address(name)}: {start}; this page retries on its next refresh.",
+             icon=":material/cloud_off:")
+
+
 @contextmanager
 def service(name: str) -> Iterator[None]:
-    """Run a read; if `name` is down, say so in one line and stop this run of the page
-    (or of the fragment it is in)."""
+    """Run a read; if `name` is down, say so in one line and stop this run of the page."""
     try:
         yield
     except DOWN[name]:
-        what = "The metrics job's REST API" if name == "Flink" else name
-        start = "start the job with `make up`" if name == "Flink" else "start the stack with `make up`"
-        st.error(f"{what} is not reachable at {address(name)}: {start}; this page retries on its next refresh.",
-                 icon=":material/cloud_off:")
+        down(name)
         st.stop()
+
+
+def attempt(name: str, read: Callable[..., Any], *args: Any) -> Any:
+    """`read(*args)`, or None (and the one-line message) if `name` is down: for a part of a
+    page that should not take the rest down with it."""
+    try:
+        return read(*args)
+    except DOWN[name]:
+        down(name)
+        return None
 
 
 @st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner=False)
@@ -161,8 +175,8 @@ def pick_day(mall_id: str, tz: ZoneInfo) -> date:
     wanted = st.session_state.get(f"_day:{mall_id}") or _iso_date(st.query_params.get("day"))
     if wanted is None:
         today = datetime.now(tz).date()
-        newest = history(data.newest_day, mall_id)
-        wanted = today if newest is None or newest >= today else newest
+        has_today = not history(data.day_summary, mall_id, today).empty
+        wanted = today if has_today else history(data.newest_day, mall_id) or today
     day = st.sidebar.date_input("Day (mall time)", value=wanted, format="YYYY-MM-DD", key=f"day-{mall_id}")
     st.session_state[f"_day:{mall_id}"] = day
     st.query_params["day"] = day.isoformat()
@@ -196,15 +210,17 @@ def no_data(what: str, selection: Selection) -> None:
             "events arrive: start the product with `make demo`, or pick another day.", icon=":material/hourglass_empty:")
 
 
-def job_health() -> tuple[data.pd.DataFrame, data.pd.DataFrame]:
-    """The job's state (Flink REST), and its lag on the input topics (Kafka)."""
-    with service("Flink"):
-        job = health.job_status(flink_rest())
-        read = health.read_positions(flink_rest())
-    with service("Kafka"):
-        consumer = kafka_consumer()
-        try:
-            lag = health.consumer_lag(consumer, input_topics(), read)
-        finally:
-            consumer.close()
-    return lag, job
+def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
+    consumer = kafka_consumer()
+    try:
+        return health.consumer_lag(consumer, input_topics(), read)
+    finally:
+        consumer.close()
+
+
+def job_health() -> tuple[data.pd.DataFrame | None, data.pd.DataFrame | None]:
+    """The job's state (Flink REST) and its lag on the input topics (Kafka); None for the
+    part whose service is down (with its one-line message)."""
+    job = attempt("Flink", health.job_status, flink_rest())
+    read = attempt("Flink", health.read_positions, flink_rest()) if job is not None else None
+    return attempt("Kafka", consumer_lag, read or {}), job

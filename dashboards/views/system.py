@@ -1,6 +1,7 @@
 """System: is the pipeline healthy? The job's state and how far it is behind its input,
 events/s in and read, rejected input by reason, when each output was last written, and
-what the outputs hold for the picked mall and day."""
+what the outputs hold for the picked mall and day. A service that is down takes only its
+own part of the page with it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ st.title("System")
 
 
 def since(moment: datetime | None) -> str:
-    if moment is None:
+    if moment is None or health.pd.isna(moment):
         return "never"
     seconds = (datetime.now(UTC) - moment).total_seconds()
     return f"{seconds:.0f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
@@ -26,30 +27,29 @@ def since(moment: datetime | None) -> str:
 @st.fragment(run_every=REFRESH_SECONDS)
 def pipeline() -> None:
     lag, job = ui.job_health()
+    state, incoming, reading, behind = st.columns(4)
+    if job is not None:
+        if job.empty:
+            state.metric("Metrics job", "not running")
+            st.warning(f"Flink at {ui.flink_rest()} runs no metrics job: start it with `make up`.",
+                       icon=":material/pause_circle:")
+        else:
+            state.metric("Metrics job", job.at[0, "state"], f"up {job.at[0, 'uptime_seconds'] / 60:.0f} min",
+                         delta_color="off", delta_arrow="off")
+            reading.metric("Events/s read by the job", f"{job.at[0, 'events_per_second']:,.0f}",
+                           help="Flink's source rate (numRecordsOutPerSecond)")
+            st.caption(f"Checkpoints: {job.at[0, 'checkpoints']:,} completed, {job.at[0, 'failed_checkpoints']:,} "
+                       f"failed, the last {since(job.at[0, 'last_checkpoint'])}. Started "
+                       f"{job.at[0, 'started']:%Y-%m-%d %H:%M:%S} UTC. Refreshes every {REFRESH_SECONDS} s.")
+    if lag is None:
+        return
     meter = st.session_state.setdefault("_input_rates", health.RateMeter())
     rates = meter.rates(health.topic_totals(lag))
     arriving = None if any(r is None for r in rates.values()) else sum(rates.values())
-
-    state, incoming, reading, behind = st.columns(4)
-    if job.empty:
-        state.metric("Metrics job", "not running")
-    else:
-        state.metric("Metrics job", job.at[0, "state"], f"up {job.at[0, 'uptime_seconds'] / 60:.0f} min",
-                     delta_color="off", delta_arrow="off")
     incoming.metric("Events/s in", "measuring…" if arriving is None else f"{arriving:,.0f}",
                     help="Messages arriving on the input topics, between two refreshes")
-    reading.metric("Events/s read by the job", "—" if job.empty else f"{job.at[0, 'events_per_second']:,.0f}",
-                   help="Flink's source rate (numRecordsOutPerSecond)")
     behind.metric("Consumer lag", f"{int(lag['lag'].sum()):,}",
                   help="Messages on the input topics the job has not read yet")
-    if job.empty:
-        st.warning(f"Flink at {ui.flink_rest()} runs no metrics job: start it with `make up`.",
-                   icon=":material/pause_circle:")
-    else:
-        st.caption(f"Checkpoints: {job.at[0, 'checkpoints']:,} completed, {job.at[0, 'failed_checkpoints']:,} "
-                   f"failed, the last {since(job.at[0, 'last_checkpoint'])}. Started "
-                   f"{job.at[0, 'started']:%Y-%m-%d %H:%M:%S} UTC. Refreshes every {REFRESH_SECONDS} s.")
-
     st.markdown(f"**Input topics**: what the job has read, and what its group `{ui.settings().job.group_id}` "
                 "committed at its last checkpoint")
     st.dataframe(lag, hide_index=True, width="stretch", column_config={
@@ -58,11 +58,17 @@ def pipeline() -> None:
         "read": st.column_config.NumberColumn("Read by the job", format="%d"),
         "committed": st.column_config.NumberColumn("Committed", format="%d"),
         "lag": st.column_config.NumberColumn("Lag", format="%d")})
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def rejected_and_written() -> None:
+    letters = ui.attempt("Redis", health.dead_letters, ui.redis_client(), ui.input_topics())
+    ages = ui.attempt("Redis", health.output_ages, ui.redis_client()) if letters is not None else None
+    if letters is None or ages is None:
+        return
     letters_column, outputs_column = st.columns(2)
     with letters_column:
         st.markdown("**Dead letters by reason**")
-        with ui.service("Redis"):
-            letters = health.dead_letters(ui.redis_client(), ui.input_topics())
         if letters.empty:
             st.success("No rejected input so far.", icon=":material/check_circle:")
         else:
@@ -71,17 +77,17 @@ def pipeline() -> None:
                 "messages": st.column_config.NumberColumn("Messages", format="%d")})
     with outputs_column:
         st.markdown("**Outputs, last written**")
-        with ui.service("Redis"):
-            ages = health.output_ages(ui.redis_client())
         st.dataframe(ages.assign(written=[since(a) for a in ages["updated_at"]])[["output", "written"]],
                      hide_index=True, width="stretch", column_config={"output": "Output",
-                                                                              "written": "Last written"})
+                                                                      "written": "Last written"})
 
 
 def stored() -> None:
     st.subheader(f"Stored for {selection.name} on {selection.day:%A %d %B %Y}")
-    with ui.service("ClickHouse"):
-        rows = health.stored_rows(ui.clickhouse(), selection.mall_id, selection.day, str(selection.tz))
+    rows = ui.attempt("ClickHouse", lambda: health.stored_rows(ui.clickhouse(), selection.mall_id, selection.day,
+                                                               str(selection.tz)))
+    if rows is None:
+        return
     if not rows["rows"].any():
         ui.no_data("stored results", selection)
         return
@@ -90,4 +96,5 @@ def stored() -> None:
 
 
 pipeline()
+rejected_and_written()
 stored()
