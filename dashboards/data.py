@@ -216,7 +216,8 @@ def favourite_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFr
         "SELECT shop_code, any(shop_name), count() FROM favorite_shop_daily FINAL "
         "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
     frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices"]), layout_shops)
-    return frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+    frame = frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+    return frame[["shop_code", "shop_name", "category", "devices"]]
 
 
 def favourite_categories(favourites: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +234,8 @@ def repeat_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame
         "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
     frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices", "visits"]), layout_shops)
     frame[["devices", "visits"]] = frame[["devices", "visits"]].astype(int)
-    return frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+    frame = frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
+    return frame[["shop_code", "shop_name", "category", "devices", "visits"]]
 
 
 def device_day(clickhouse, mall_id: str, day: date, device_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]

@@ -25,8 +25,12 @@ def favourites() -> None:
     if by_shop.empty:
         ui.no_data("favourite shops", selection)
         return
-    st.caption(f"{int(by_shop['devices'].sum()):,} devices have a favourite shop on this day: the shop they "
-               "visited most (ties by longer dwell). Visits count once the five-minute gap has passed.")
+    with_favourite, top_favourite, _ = st.columns(3)
+    with_favourite.metric("Devices with a favourite shop", f"{int(by_shop['devices'].sum()):,}")
+    top_favourite.metric("Most common favourite", by_shop.at[0, "shop_name"], f"{int(by_shop.at[0, 'devices']):,} devices",
+                         delta_color="off", delta_arrow="off")
+    st.caption("A device's favourite is the shop it visited most that day (ties by longer dwell). Visits count "
+               "once the five-minute gap has passed.")
     shops_column, categories_column = st.columns(2)
     with shops_column:
         st.markdown(f"**By shop** (top {min(SHOWN_SHOPS, len(by_shop))} of {len(by_shop)})")

@@ -22,6 +22,10 @@ def top() -> None:
     if ranked.empty:
         ui.no_data("shop rankings", selection)
         return
+    best = ranked.iloc[0]
+    leader, _ = st.columns([1, 3])
+    leader.metric("Top shop", best["shop_name"], f"{int(best['visitors']):,} visitors", delta_color="off",
+                  delta_arrow="off")
     chart, table = st.columns([3, 2])
     chart.altair_chart(charts.ranked_bars(ranked, "shop_name", "visitors", "Visitors"), width="stretch")
     table.dataframe(ranked, hide_index=True, width="stretch", column_config={

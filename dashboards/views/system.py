@@ -68,6 +68,8 @@ def rejected_and_written() -> None:
         return
     letters_column, outputs_column = st.columns(2)
     with letters_column:
+        st.metric("Rejected messages", f"{int(letters['messages'].sum()):,}",
+                  help="Sent to the dead-letters topic with a reason, since the job's counts began")
         st.markdown("**Dead letters by reason**")
         if letters.empty:
             st.success("No rejected input so far.", icon=":material/check_circle:")

@@ -60,7 +60,7 @@ def test_the_live_map_shows_the_floor_plan_with_heat(dashboard, crowded):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{dashboard}/?mall={mall.mall_id}")
+        page.goto(f"{dashboard}/live?mall={mall.mall_id}")
         page.get_by_text("Occupancy").first.wait_for(timeout=30_000)
         chart = page.locator('[data-testid="stDeckGlJsonChart"]').first
         chart.locator("canvas").first.wait_for(timeout=30_000)

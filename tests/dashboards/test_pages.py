@@ -75,6 +75,7 @@ def test_shops_page_ranks_lists_searches_and_downloads(known_day: KnownDay):
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0][["shop_code", "visitors", "last_week", "change"]].tolist() == [first.shop_code, 30, 20, 10]
     assert page.selectbox(key="trend-shop").value == first.shop_code
+    assert metrics(page) == {"Top shop": first.shop_name}
     page.text_input(key="shop-search").input(second.shop_name.upper()).run()
     assert frames(page)[1]["shop_code"].tolist() == [second.shop_code]
     assert f"1 of {len(known_day.mall.shops)} shops" in texts(page)
@@ -85,7 +86,8 @@ def test_customers_page_distributions_and_the_device_lookup(known_day: KnownDay)
     a = known_day.devices[0]
     page = open_page("customers", known_day.mall.mall_id, DAY.isoformat())
     assert not page.exception
-    assert "3 devices have a favourite shop" in texts(page)
+    assert metrics(page)["Devices with a favourite shop"] == "3"
+    assert metrics(page)["Most common favourite"] == known_day.first.shop_name
     repeats = frames(page)[0]
     assert repeats[["shop_code", "devices", "visits"]].values.tolist() == [
         [known_day.first.shop_code, 2, 4], [known_day.second.shop_code, 1, 3]]

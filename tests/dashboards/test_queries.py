@@ -72,8 +72,8 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
 def test_favourite_and_repeat_shops_by_shop_and_category(known_day, clickhouse):
     m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
     favourites = data.favourite_shops(clickhouse, m, DAY, layout_shops(known_day))
-    assert favourites.values.tolist() == [[first.shop_code, first.shop_name, 2, first.category],
-                                          [second.shop_code, second.shop_name, 1, second.category]]
+    assert favourites.values.tolist() == [[first.shop_code, first.shop_name, first.category, 2],
+                                          [second.shop_code, second.shop_name, second.category, 1]]
     categories = data.favourite_categories(favourites)
     expected = {first.category: 2}
     expected[second.category] = expected.get(second.category, 0) + 1
