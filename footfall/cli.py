@@ -116,7 +116,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{'dashboard':<11} http://127.0.0.1:{settings.dashboard.port} (pid {pid}, log {dashboard.log})")
     print(manager.format_rows(manager.status(settings)))
     print(
-        f"\nThe live map: http://127.0.0.1:{settings.dashboard.port}. Live numbers: "
+        f"\nThe dashboards: http://127.0.0.1:{settings.dashboard.port} (overview, live map, shops, customers, "
+        "system). Live numbers: "
         "`redis-cli hgetall ff:mall-001:today`, and in ClickHouse `SELECT * FROM footfall.mall_daily FINAL`. "
         "`make down` stops everything."
     )

@@ -184,7 +184,7 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
             "SELECT count() FROM favorite_shop_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s", {"m": m, "d": day})
         assert number(tiles(page)["Devices with a favourite shop"]) == favourites[0][0]
         feed = latest_feed(settings)
-        device, message = sorted(feed.items())[0]
+        device, message = min(feed.items())
         page.get_by_label("Device id or MAC").fill(device)
         page.get_by_label("Device id or MAC").press("Enter")
         page.get_by_text("Latest message on").wait_for(timeout=30_000)
