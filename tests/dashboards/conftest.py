@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
@@ -114,3 +115,14 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     yield KnownDay(settings, mall, first, second, (a, b, c))
     redis = clients.redis_client(settings.redis)
     redis.delete(*(f"ff:{m}:favorite:{device}" for device in (a, b, c)))
+
+
+def latest_feed(settings: Settings) -> dict[str, str]:
+    """The newest message per key on the favourite-shop topic, as published (JSON text)."""
+    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
+    topic = settings.kafka.favorite_shops_topic
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+    consumer.seek_to_beginning()
+    latest = {message.key.decode(): message.value.decode() for message in consumer}
+    consumer.close()
+    return latest

@@ -5,7 +5,6 @@ artifacts/ (not in git)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
@@ -27,6 +25,7 @@ from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
+from tests.dashboards.conftest import latest_feed
 from tests.helpers import ROOT, free_port, own_mall
 
 pytestmark = pytest.mark.integration
@@ -184,6 +183,7 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
             "SELECT count() FROM favorite_shop_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s", {"m": m, "d": day})
         assert number(tiles(page)["Devices with a favourite shop"]) == favourites[0][0]
         feed = latest_feed(settings)
+        assert feed, "the job published no favourite shop"
         device, message = min(feed.items())
         page.get_by_label("Device id or MAC").fill(device)
         page.get_by_label("Device id or MAC").press("Enter")
@@ -200,16 +200,3 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
                        if k.rpartition(":")[0] in (settings.kafka.wifi_probes_topic, settings.kafka.door_sensors_topic))
         assert rejected > 0 and number(shown["Rejected messages"]) == rejected
         browser.close()
-
-
-def latest_feed(settings: Settings) -> dict[str, str]:
-    """The newest message per device on the run's favourite-shop topic, as published."""
-    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
-    topic = settings.kafka.favorite_shops_topic
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    consumer.seek_to_beginning()
-    latest = {message.key.decode(): message.value.decode() for message in consumer}
-    consumer.close()
-    assert latest, "the job published no favourite shop"
-    assert all(json.loads(v)["device_id"] == k for k, v in latest.items())
-    return latest

@@ -8,11 +8,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from kafka import TopicPartition
 
 from dashboards import data, health
 from footfall import clients
-from tests.dashboards.conftest import DAY, WEEK_BEFORE, KnownDay
+from tests.dashboards.conftest import DAY, WEEK_BEFORE, KnownDay, latest_feed
 
 pytestmark = pytest.mark.integration
 
@@ -89,12 +88,7 @@ def test_a_device_lookup_shows_the_feed_message_and_the_devices_shops(known_day,
     settings, (a, _, _) = known_day.settings, known_day.devices
     m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
     # Exactly the newest message the sink published for the device on the feed topic.
-    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
-    topic = settings.kafka.favorite_shops_topic
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    consumer.seek_to_beginning()
-    published = {message.key.decode(): message.value.decode() for message in consumer}
-    consumer.close()
+    published = latest_feed(settings)
     entry = data.feed_entry(clients.redis_client(settings.redis), m, a)
     assert json.dumps(entry) == published[a]
     assert entry["shop_code"] == second.shop_code and entry["visits"] == 3
@@ -125,6 +119,7 @@ def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
 
 
 def test_consumer_lag_per_partition_from_the_group_and_the_jobs_position(stack, unique):
+    from kafka import TopicPartition
     from kafka.admin import NewTopic
     from kafka.structs import OffsetAndMetadata
 
