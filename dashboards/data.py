@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from jobs.metrics.outputs import FAVORITE, FEED_FIELDS, POSITIONS, TODAY, ZONES
+from jobs.metrics.outputs import (
+    FAVORITE,
+    FEED_FIELDS,
+    POSITIONS,
+    TODAY,
+    ZONES,
+    capture_rate,
+)
 
 POSITION_COLUMNS = ["device_id", "x", "y", "zone", "ts"]
 
@@ -71,6 +79,12 @@ def zone_counts(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped
     return counts.sort_values(["devices", "zone"], ascending=[False, True], ignore_index=True)
 
 
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
+    """The mall's local day as epoch seconds [start, end); 23 or 25 hours across a DST change."""
+    return (int(datetime.combine(day, time(), tz).timestamp()),
+            int(datetime.combine(day + timedelta(days=1), time(), tz).timestamp()))
+
+
 def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
     """The first and last second (epoch s) of the mall's position history in [since,
     until), or None."""
@@ -130,11 +144,6 @@ def day_summary(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: i
     summary["peak_hour"] = peak.at[0, "hour"] if not peak.empty else None
     summary["peak_visitors"] = peak.at[0, "visitors"] if not peak.empty else None
     return summary
-
-
-def capture_rate(visitors: int, door_entries: int) -> float | None:
-    """Mall visitors per door entry (DESIGN.md §4 item 10); None without entries."""
-    return visitors / door_entries if door_entries else None
 
 
 def peak_hour(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]

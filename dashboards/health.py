@@ -9,12 +9,13 @@ import re
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from kafka import TopicPartition
 
+from dashboards.data import day_bounds
 from footfall.stack.job import newest_job, rest_get
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, OUTPUT_UPDATES, OUTPUTS
 
@@ -47,20 +48,45 @@ def consumer_lag(consumer, topics: list[str], read: dict[tuple[str, int], int] |
     return frame
 
 
-def read_positions(rest: str) -> dict[tuple[str, int], int]:
+@dataclass(frozen=True)
+class FlinkJob:
+    """One look at the metrics job through Flink's REST API: its overview entry and its
+    source vertices, read once per refresh and shared by what the System page derives."""
+
+    rest: str
+    overview: dict
+    sources: list[dict]
+
+    @property
+    def jid(self) -> str:
+        return self.overview["jid"]
+
+    def metrics(self, vertex: dict, query: str = "") -> list[dict]:
+        return rest_get(self.rest, f"/jobs/{self.jid}/vertices/{vertex['id']}/subtasks/metrics{query}")
+
+
+def flink_job(rest: str) -> FlinkJob | None:
+    """The newest run of the metrics job, or None when the cluster runs no such job.
+    Raises OSError when the REST API does not answer."""
+    job = newest_job(rest)
+    if job is None:
+        return None
+    sources = [v for v in rest_get(rest, f"/jobs/{job['jid']}")["vertices"] if v["name"].startswith("Source:")]
+    return FlinkJob(rest, job, sources)
+
+
+def read_positions(job: FlinkJob | None) -> dict[tuple[str, int], int]:
     """How far the running job's Kafka sources have read each partition (the offset after
     the last record they fetched), from Flink's `currentOffset` metrics; empty when no
-    job runs. Raises OSError when the REST API does not answer."""
-    job = newest_job(rest)
-    if job is None or job["state"] != "RUNNING":
+    job runs."""
+    if job is None or job.overview["state"] != "RUNNING":
         return {}
     positions: dict[tuple[str, int], int] = {}
-    for vertex in _sources(rest, job["jid"]):
-        base = f"/jobs/{job['jid']}/vertices/{vertex['id']}/subtasks/metrics"
-        names = [m["id"] for m in rest_get(rest, base) if m["id"].endswith(".currentOffset")]
+    for vertex in job.sources:
+        names = [m["id"] for m in job.metrics(vertex) if m["id"].endswith(".currentOffset")]
         if not names:
             continue
-        for metric in rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max"):
+        for metric in job.metrics(vertex, f"?get={urllib.parse.quote(','.join(names))}&agg=max"):
             match = _OFFSET_METRIC.search(metric["id"])
             if match and metric.get("max", -1) >= 0:
                 positions[(match["topic"], int(match["partition"]))] = int(metric["max"]) + 1
@@ -68,10 +94,6 @@ def read_positions(rest: str) -> dict[tuple[str, int], int]:
 
 
 _OFFSET_METRIC = re.compile(r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$")
-
-
-def _sources(rest: str, jid: str) -> list[dict]:
-    return [v for v in rest_get(rest, f"/jobs/{jid}")["vertices"] if v["name"].startswith("Source:")]
 
 
 @dataclass
@@ -121,26 +143,19 @@ def output_ages(redis, now: datetime | None = None, key: str = OUTPUT_UPDATES) -
     return pd.DataFrame(rows, columns=["output", "updated_at", "age_seconds"])
 
 
-def job_status(rest: str) -> pd.DataFrame:
+def job_status(job: FlinkJob | None) -> pd.DataFrame:
     """The metrics job as Flink's REST API reports it, in one row (JOB_COLUMNS): state,
-    start time, checkpoints, and the events/s its sources read; no row when the cluster
-    runs no such job. Raises OSError when the REST API does not answer."""
-    job = newest_job(rest)
+    start time, checkpoints, and the events/s its sources read; no row without a job."""
     if job is None:
         return pd.DataFrame(columns=JOB_COLUMNS)
-    jid = job["jid"]
-    checkpoints = rest_get(rest, f"/jobs/{jid}/checkpoints")
+    checkpoints = rest_get(job.rest, f"/jobs/{job.jid}/checkpoints")
     latest = (checkpoints.get("latest") or {}).get("completed") or {}
-    reading = 0.0
-    for vertex in _sources(rest, jid):
-        metric = rest_get(rest, f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
-                                "?get=numRecordsOutPerSecond&agg=sum")
-        reading += sum(m.get("sum", 0.0) for m in metric)
-    started = datetime.fromtimestamp(job["start-time"] / 1000, UTC)
+    reading = sum(m.get("sum", 0.0) for vertex in job.sources
+                  for m in job.metrics(vertex, "?get=numRecordsOutPerSecond&agg=sum"))
     row = {
-        "state": job["state"],
-        "started": started,
-        "uptime_seconds": job.get("duration", 0) / 1000,
+        "state": job.overview["state"],
+        "started": datetime.fromtimestamp(job.overview["start-time"] / 1000, UTC),
+        "uptime_seconds": job.overview.get("duration", 0) / 1000,
         "checkpoints": checkpoints["counts"]["completed"],
         "failed_checkpoints": checkpoints["counts"]["failed"],
         "last_checkpoint": (datetime.fromtimestamp(latest["latest_ack_timestamp"] / 1000, UTC)
@@ -153,9 +168,7 @@ def job_status(rest: str) -> pd.DataFrame:
 def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Rows each ClickHouse output holds for the mall and local day (the versioned tables
     read with FINAL; `positions` by the day's seconds): output, rows."""
-    zone = ZoneInfo(tz)
-    start = datetime.combine(day, datetime.min.time(), zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    start, end = day_bounds(day, ZoneInfo(tz))
     parts, names = [], []
     for output in OUTPUTS.values():
         if not output.columns:
@@ -166,6 +179,5 @@ def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  
         final = " FINAL" if output.versioned else ""
         parts.append(f"SELECT '{output.name}' AS output, count() AS rows FROM {output.name}{final} "
                      f"WHERE mall_id = %(m)s AND {where}")
-    rows = dict(clickhouse.execute(" UNION ALL ".join(parts), {
-        "m": mall_id, "d": day, "a": int(start.timestamp()), "b": int(end.timestamp())}))
+    rows = dict(clickhouse.execute(" UNION ALL ".join(parts), {"m": mall_id, "d": day, "a": start, "b": end}))
     return pd.DataFrame([(name, int(rows.get(name, 0))) for name in names], columns=["output", "rows"])

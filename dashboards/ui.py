@@ -221,6 +221,10 @@ def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
 def job_health() -> tuple[data.pd.DataFrame | None, data.pd.DataFrame | None]:
     """The job's state (Flink REST) and its lag on the input topics (Kafka); None for the
     part whose service is down (with its one-line message)."""
-    job = attempt("Flink", health.job_status, flink_rest())
-    read = attempt("Flink", health.read_positions, flink_rest()) if job is not None else None
-    return attempt("Kafka", consumer_lag, read or {}), job
+    def look() -> tuple[data.pd.DataFrame, dict[tuple[str, int], int]]:
+        job = health.flink_job(flink_rest())
+        return health.job_status(job), health.read_positions(job)
+
+    flink = attempt("Flink", look)
+    job, read = flink if flink is not None else (None, {})
+    return attempt("Kafka", consumer_lag, read), job

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from footfall.stack.processes import free_port
 
-__all__ = ["ROOT", "footfall", "free_port", "own_mall"]
+__all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic"]
 
 
 def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -33,3 +33,17 @@ def own_mall(index: int, tag: str = ""):  # type: ignore[no-untyped-def]
     from simulators.layout import standalone_mall
 
     return standalone_mall(index, f"mall-test-{index}{tag}")
+
+
+def read_topic(settings, topic: str) -> list:  # type: ignore[no-untyped-def]
+    """Every message on `topic` so far, all partitions, from the beginning."""
+    from kafka import TopicPartition
+
+    from footfall import clients
+
+    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+    consumer.seek_to_beginning()
+    messages = list(consumer)
+    consumer.close()
+    return messages

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import streamlit as st
 
@@ -51,11 +51,9 @@ def live() -> None:
 @st.fragment
 def replay() -> None:
     """The picked day's position history, at a time chosen on a slider (30 s steps)."""
-    day_start = datetime.combine(selection.day, time(), zone)
-    bounds = (int(day_start.timestamp()), int((day_start + timedelta(days=1)).timestamp()))
     clickhouse = ui.clickhouse()
     with ui.service("ClickHouse"):
-        span = data.position_span(clickhouse, selection.mall_id, *bounds)
+        span = data.position_span(clickhouse, selection.mall_id, *data.day_bounds(selection.day, zone))
     if span is None:
         st.info(f"No position history for {layout.name} on {selection.day:%A %d %B}.", icon=":material/history:")
         return

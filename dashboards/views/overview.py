@@ -38,23 +38,25 @@ def tiles() -> None:
     row = summary.iloc[0] if not summary.empty else None
     last = before.iloc[0] if not before.empty else None
 
+    def shown(column: str) -> str:
+        return count(None if row is None else row[column])
+
     def versus(column: str) -> int | None:
         return None if row is None or last is None else int(row[column]) - int(last[column])
 
     visitors, new, returning, occupied, doors, capture = st.columns(6)
-    visitors.metric("Visitors", count(row["visitors"] if row is not None else None), versus("visitors"),
+    visitors.metric("Visitors", shown("visitors"), versus("visitors"),
                     help=f"Distinct devices in the mall; the change is against {week_before:%a %d %b}")
-    share = (f"{row['new_visitors'] / row['visitors']:.0%} of visitors"
-             if row is not None and row["visitors"] else None)
-    new.metric("New visitors", count(row["new_visitors"] if row is not None else None), share, delta_color="off",
-               delta_arrow="off", help="First seen in this mall on this day")
-    returning.metric("Returning visitors", count(row["returning_visitors"] if row is not None else None),
-                     versus("returning_visitors"), help="Seen here on an earlier day too")
-    live_now = live or selection.day == selection.local_today
-    occupied.metric("Occupancy now", count(occupancy.at[0, "occupancy"]) if live_now and not occupancy.empty else "—",
+    share = f"{row['new_visitors'] / row['visitors']:.0%} of visitors" if row is not None and row["visitors"] else None
+    new.metric("New visitors", shown("new_visitors"), share, delta_color="off", delta_arrow="off",
+               help="First seen in this mall on this day")
+    returning.metric("Returning visitors", shown("returning_visitors"), versus("returning_visitors"),
+                     help="Seen here on an earlier day too")
+    live_now = (live or selection.day == selection.local_today) and not occupancy.empty
+    occupied.metric("Occupancy now", count(occupancy.at[0, "occupancy"]) if live_now else "—",
                     help="Devices with a live position now (only for the current day)")
-    doors.metric("Door entries", count(row["door_entries"] if row is not None else None), versus("door_entries"))
-    rate = row["capture_rate"] if row is not None else None
+    doors.metric("Door entries", shown("door_entries"), versus("door_entries"))
+    rate = None if row is None else row["capture_rate"]
     capture.metric("Capture rate", "—" if rate is None or data.pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
     if row is None:

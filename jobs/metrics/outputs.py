@@ -52,6 +52,11 @@ OUTPUTS = {
     )
 }
 
+def capture_rate(visitors: int, door_entries: int) -> float | None:
+    """Mall visitors per door entry (DESIGN.md §4 item 10); None without entries."""
+    return visitors / door_entries if door_entries else None
+
+
 #: ClickHouse column order of each upserted (versioned) table.
 COLUMNS = {o.name: o.columns for o in OUTPUTS.values() if o.columns and o.versioned}
 

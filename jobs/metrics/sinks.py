@@ -34,6 +34,7 @@ from jobs.metrics.outputs import (
     POSITIONS_SEEN,
     TODAY,
     ZONES,
+    capture_rate,
     latest,
 )
 
@@ -171,13 +172,14 @@ class Writers:
     def _mall_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
+            rate = capture_rate(row["visitors"], row["door_entries"])
             fields = {
                 "visitors": row["visitors"],
                 "new_visitors": row["new_visitors"],
                 "returning_visitors": row["returning_visitors"],
                 "randomized_devices": row["randomized_devices"],
                 "door_entries": row["door_entries"],
-                "capture_rate": f"{row['visitors'] / row['door_entries']:.4f}" if row["door_entries"] else "",
+                "capture_rate": "" if rate is None else f"{rate:.4f}",
                 "updated_at": _now_iso(),
             }
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)

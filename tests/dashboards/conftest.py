@@ -3,20 +3,25 @@ written through the job's own sink into Redis and ClickHouse."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
+from footfall.stack.job import dashboard_argv
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
-from tests.helpers import own_mall
+from tests.helpers import ROOT, own_mall, read_topic
 
 #: A crowd in the first shop and a few people in the corridor.
 CROWD, WALKERS = 30, 4
@@ -119,10 +124,34 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
 
 def latest_feed(settings: Settings) -> dict[str, str]:
     """The newest message per key on the favourite-shop topic, as published (JSON text)."""
-    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
-    topic = settings.kafka.favorite_shops_topic
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    consumer.seek_to_beginning()
-    latest = {message.key.decode(): message.value.decode() for message in consumer}
-    consumer.close()
-    return latest
+    return {m.key.decode(): m.value.decode() for m in read_topic(settings, settings.kafka.favorite_shops_topic)}
+
+
+#: Headless Chromium as DESIGN.md §2 found it works here, with software WebGL for deck.gl.
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader"]
+#: Screenshots of the browser tests (git-ignored).
+ARTIFACTS = ROOT / "artifacts"
+
+
+@contextmanager
+def served_dashboard(settings: Settings) -> Iterator[str]:
+    """The dashboards as `make dashboard` runs them (on FOOTFALL_DASHBOARD_PORT, with this
+    process's environment); yields their URL once they answer."""
+    process = subprocess.Popen(dashboard_argv(settings), cwd=ROOT, env=os.environ.copy(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{settings.dashboard.port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -5,11 +5,7 @@ artifacts/ (not in git)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,16 +21,16 @@ from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
-from tests.dashboards.conftest import latest_feed
-from tests.helpers import ROOT, free_port, own_mall
+from tests.dashboards.conftest import (
+    ARTIFACTS,
+    BROWSER_ARGS,
+    CHROMIUM,
+    latest_feed,
+    served_dashboard,
+)
+from tests.helpers import free_port, own_mall
 
 pytestmark = pytest.mark.integration
-
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader"]
-
 
 @pytest.fixture
 def product(stack: Settings, tmp_path, monkeypatch, unique: str):  # type: ignore[no-untyped-def]
@@ -58,35 +54,14 @@ def product(stack: Settings, tmp_path, monkeypatch, unique: str):  # type: ignor
         faults=Faults(duplicate_rate=0.01, out_of_order_rate=0.01, malformed_rate=0.01))).records())
     job = MetricsJob(settings)
     job.start()
-    dashboard = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"), "--server.port",
-         str(settings.dashboard.port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         publish(records, KafkaSink(settings.kafka))
         settle(settings, mall.mall_id)
-        url = f"http://127.0.0.1:{settings.dashboard.port}"
-        wait_for(lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=2), "the dashboard", 60)
-        yield settings, mall, day, url
+        with served_dashboard(settings) as url:
+            yield settings, mall, day, url
     finally:
-        dashboard.terminate()
-        dashboard.wait(10)
         job.stop()
         remove_malls([mall.mall_id], settings.postgres)
-
-
-def wait_for(check, what: str, timeout: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, f"{what} did not come up in {timeout:.0f} s"
-        time.sleep(1)
 
 
 def settle(settings: Settings, mall_id: str) -> None:

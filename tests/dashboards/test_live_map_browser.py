@@ -3,46 +3,27 @@ with heat where the crowd is. The screenshot is kept in artifacts/ (not in git).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from dashboards.layers import SHOP_FILL
-from tests.helpers import ROOT, free_port
+from footfall.settings import Settings
+from tests.dashboards.conftest import (
+    ARTIFACTS,
+    BROWSER_ARGS,
+    CHROMIUM,
+    served_dashboard,
+)
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.fixture
-def dashboard(stack):  # type: ignore[no-untyped-def]
-    """`streamlit run dashboards/app.py` on a port of its own, as `make dashboard` runs it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(10)
+def dashboard(stack, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FOOTFALL_DASHBOARD_PORT", str(free_port()))
+    with served_dashboard(Settings()) as url:
+        yield url
 
 
 def share(pixels: np.ndarray, colour: list[int], tolerance: int = 6) -> float:
@@ -56,9 +37,7 @@ def test_the_live_map_shows_the_floor_plan_with_heat(dashboard, crowded):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "live_map.png"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{dashboard}/live?mall={mall.mall_id}")
         page.get_by_text("Occupancy").first.wait_for(timeout=30_000)

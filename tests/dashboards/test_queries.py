@@ -167,4 +167,4 @@ def test_job_status_without_a_flink_rest_api_is_an_os_error():
     from footfall.stack.processes import free_port
 
     with pytest.raises(OSError):
-        health.job_status(f"http://127.0.0.1:{free_port()}")
+        health.flink_job(f"http://127.0.0.1:{free_port()}")

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
@@ -26,7 +25,7 @@ from simulators.layout import Layout, point_in_polygon
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record
-from tests.helpers import free_port, own_mall
+from tests.helpers import free_port, own_mall, read_topic
 from tests.jobs.harness import from_clickhouse
 from tests.jobs.reference import Expected, Positions, from_records, metrics, positions
 
@@ -131,15 +130,6 @@ def assert_same(got: dict[str, dict], expected: dict[str, dict]) -> None:
                 f"{list(wrong.items())[:3]}; {len(extra)} extra {list(extra.items())[:3]}"
             )
     assert not differences, "\n".join(differences)
-
-
-def read_topic(settings: Settings, topic: str) -> list:
-    consumer = clients.kafka_consumer(settings.kafka, consumer_timeout_ms=3000)
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    consumer.seek_to_beginning()
-    messages = list(consumer)
-    consumer.close()
-    return messages
 
 
 @dataclass
