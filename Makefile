@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status bootstrap demo dashboard simulate test unit integration clean
+.PHONY: help setup up down status bootstrap demo dashboard simulate bench test unit integration clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ SIMULATE_ARGS ?= --start today --speedup 60 --rate 2000
 simulate: up ## load the demo mall into PostgreSQL and stream simulated traffic (Ctrl-C stops)
 	@$(FOOTFALL) simulate layout load
 	@$(FOOTFALL) simulate run $(SIMULATE_ARGS)
+
+BENCH_ARGS ?=
+bench: up ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 10 min)
+	@$(PY) -m bench $(BENCH_ARGS)
 
 test: setup ## set up and run every test (unit and integration; starts the stack if needed)
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -5,7 +5,6 @@ day (ClickHouse). Plain functions of a client, so they are tested alone."""
 
 from __future__ import annotations
 
-import re
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ import pandas as pd
 from kafka import TopicPartition
 
 from dashboards.data import day_bounds
-from footfall.stack.job import newest_job, rest_get
+from footfall.stack.job import SOURCE_OFFSET_METRIC, newest_job, rest_get
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, OUTPUT_UPDATES, OUTPUTS
 
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
@@ -87,13 +86,10 @@ def read_positions(job: FlinkJob | None) -> dict[tuple[str, int], int]:
         if not names:
             continue
         for metric in job.metrics(vertex, f"?get={urllib.parse.quote(','.join(names))}&agg=max"):
-            match = _OFFSET_METRIC.search(metric["id"])
+            match = SOURCE_OFFSET_METRIC.search(metric["id"])
             if match and metric.get("max", -1) >= 0:
                 positions[(match["topic"], int(match["partition"]))] = int(metric["max"]) + 1
     return positions
-
-
-_OFFSET_METRIC = re.compile(r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$")
 
 
 @dataclass

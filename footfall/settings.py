@@ -210,6 +210,9 @@ class JobSettings(_Settings):
     group_id: str = "footfall-metrics"
     #: The embedded mini-cluster's REST API (job state, checkpoints); 0 picks a free port.
     rest_port: int = Field(8081, ge=0, le=65535)
+    #: How old the REST API's metrics may be (read offsets, record counts); Flink's own
+    #: default is 10 s.
+    metrics_interval_ms: int = Field(2000, ge=100)
 
     _resolve = field_validator("checkpoint_dir", mode="before")(_under_root)
 

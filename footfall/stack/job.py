@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,9 +31,13 @@ def rest_get(rest: str, path: str, timeout: float = 2) -> Any:
         return json.load(response)
 
 
-def newest_job(rest: str) -> dict | None:
-    """The newest run of the metrics job in /jobs/overview (any state), or None."""
-    mine = [j for j in rest_get(rest, "/jobs/overview")["jobs"] if j.get("name") == NAME]
+#: A Kafka source's read position metric: the offset of the last record it read.
+SOURCE_OFFSET_METRIC = re.compile(r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$")
+
+
+def newest_job(rest: str, name: str = NAME) -> dict | None:
+    """The newest run of the job called `name` in /jobs/overview (any state), or None."""
+    mine = [j for j in rest_get(rest, "/jobs/overview")["jobs"] if j.get("name") == name]
     return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
 
 

@@ -52,8 +52,10 @@ def _is_zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def spawn(argv: list[str], log: Path, cwd: Path, user: str | None = None) -> subprocess.Popen[bytes]:
-    """Start `argv` detached from our terminal, its output appended to `log`."""
+def spawn(argv: list[str], log: Path, cwd: Path, user: str | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `argv` detached from our terminal, its output appended to `log`; `env`, when
+    given, is its whole environment."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -65,6 +67,7 @@ def spawn(argv: list[str], log: Path, cwd: Path, user: str | None = None) -> sub
             start_new_session=True,  # survives the shell that ran `make up`
             user=user,
             group=user,
+            env=env,
         )
 
 

@@ -49,7 +49,7 @@ CREATE TEMPORARY TABLE dim_probes (
     'table-name' = ${probes_table},
     'username' = ${jdbc_user},
     'password' = ${jdbc_password},
-    'lookup.cache' = 'PARTIAL',
+    'lookup.cache' = ${lookup_cache_mode},
     'lookup.partial-cache.expire-after-write' = ${lookup_cache},
     'lookup.partial-cache.cache-missing-key' = 'true',
     'lookup.partial-cache.max-rows' = '200000'
@@ -67,7 +67,7 @@ CREATE TEMPORARY TABLE dim_shops (
     'table-name' = ${shops_table},
     'username' = ${jdbc_user},
     'password' = ${jdbc_password},
-    'lookup.cache' = 'PARTIAL',
+    'lookup.cache' = ${lookup_cache_mode},
     'lookup.partial-cache.expire-after-write' = ${lookup_cache},
     'lookup.partial-cache.cache-missing-key' = 'true',
     'lookup.partial-cache.max-rows' = '200000'
@@ -83,7 +83,7 @@ CREATE TEMPORARY TABLE dim_malls (
     'table-name' = ${malls_table},
     'username' = ${jdbc_user},
     'password' = ${jdbc_password},
-    'lookup.cache' = 'PARTIAL',
+    'lookup.cache' = ${lookup_cache_mode},
     'lookup.partial-cache.expire-after-write' = ${lookup_cache},
     'lookup.partial-cache.cache-missing-key' = 'true',
     'lookup.partial-cache.max-rows' = '10000'

@@ -48,6 +48,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "shops_table": f"{schema}.shops",
         "malls_table": f"{schema}.malls",
         "lookup_cache": f"{job.lookup_cache_seconds}s",
+        "lookup_cache_mode": "PARTIAL",
         "mall_min_rssi": metrics.mall_min_rssi,
         "shop_min_rssi": metrics.shop_min_rssi,
         "visit_gap": sql.day_to_second(metrics.visit_gap_seconds),
@@ -74,9 +75,7 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "rest.port": str(job.rest_port),
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
-        # The REST API's metrics (read offsets, rates on the System page) refresh this
-        # often; Flink's default is 10 s.
-        "metrics.fetcher.update-interval": "2000",
+        "metrics.fetcher.update-interval": str(job.metrics_interval_ms),
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3",
         "restart-strategy.fixed-delay.delay": "5s",

@@ -1,0 +1,118 @@
+"""Timing a Flink job through its REST API: when it started reading, when its sources
+reached the end of every partition, and when the last record passed its last operator."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+from footfall.stack.job import SOURCE_OFFSET_METRIC, newest_job, rest_get
+
+
+class BenchError(RuntimeError):
+    """A run that cannot be measured (a job that failed or never finished)."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds on the monotonic clock."""
+
+    submitted: float
+    first_read: float
+    done: float
+
+    @property
+    def startup_s(self) -> float:
+        return self.first_read - self.submitted
+
+    @property
+    def seconds(self) -> float:
+        return self.done - self.first_read
+
+
+class JobWatch:
+    """Samples one job: its sources' read positions and every vertex's record counters."""
+
+    def __init__(self, rest: str, name: str) -> None:
+        self.rest, self.name = rest, name
+        self.jid: str | None = None
+        self.offset_names: dict[str, list[str]] = {}
+
+    def job(self) -> dict | None:
+        try:
+            return newest_job(self.rest, self.name)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def vertices(self) -> list[dict]:
+        return rest_get(self.rest, f"/jobs/{self.jid}")["vertices"]
+
+    def positions(self, vertex: dict) -> dict[tuple[str, int], int]:
+        """(topic, partition) -> offset of the last record this source vertex read."""
+        base = f"/jobs/{self.jid}/vertices/{vertex['id']}/subtasks/metrics"
+        names = self.offset_names.get(vertex["id"])
+        if not names:
+            names = [m["id"] for m in rest_get(self.rest, base) if m["id"].endswith(".currentOffset")]
+            self.offset_names[vertex["id"]] = names
+            if not names:
+                return {}
+        read = {}
+        for metric in rest_get(self.rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max"):
+            match = SOURCE_OFFSET_METRIC.search(metric["id"])
+            if match:
+                read[(match["topic"], int(match["partition"]))] = int(metric.get("max", -1))
+        return read
+
+    def time(self, last_offsets: dict[tuple[str, int], int], submitted: float, *, timeout_s: float,
+             settle_s: float, interval_s: float = 0.25) -> Timing:
+        """Wait until every source vertex has read its topic to `last_offsets` and no
+        vertex's record counters have moved for `settle_s`; the run ends at the sample
+        where they took their final values."""
+        deadline = submitted + timeout_s
+        first_read = None
+        counters: tuple = ()
+        changed_at = submitted
+        while time.monotonic() < deadline:
+            time.sleep(interval_s)
+            now = time.monotonic()
+            job = self.job()
+            if job is None:
+                continue
+            if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
+                raise BenchError(f"job {self.name} is {job['state']}: see its log")
+            if job["state"] != "RUNNING":
+                continue
+            self.jid = job["jid"]
+            try:
+                vertices = self.vertices()
+                reads = [self.positions(v) for v in vertices if v["name"].startswith("Source:")]
+            except (OSError, ValueError, KeyError):
+                continue
+            if first_read is None and any(offset >= 0 for r in reads for offset in r.values()):
+                first_read = now
+            now_counters = tuple((v["metrics"]["read-records"], v["metrics"]["write-records"]) for v in vertices)
+            if now_counters != counters:
+                counters, changed_at = now_counters, now
+            if first_read is None or not reads or not all(r and self.read_all(r, last_offsets) for r in reads):
+                continue
+            if now - changed_at >= settle_s:
+                return Timing(submitted, first_read, changed_at)
+        raise BenchError(f"job {self.name} did not finish within {timeout_s:.0f} s")
+
+    def wait_running(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self.job()
+            if job is not None and job["state"] == "RUNNING":
+                return
+            if job is not None and job["state"] in ("FAILED", "CANCELED", "FINISHED"):
+                break
+            time.sleep(0.5)
+        raise BenchError(f"job {self.name} did not reach RUNNING within {timeout_s:.0f} s")
+
+    @staticmethod
+    def read_all(read: dict[tuple[str, int], int], last_offsets: dict[tuple[str, int], int]) -> bool:
+        """Whether a source read every partition of its topic up to its last offset."""
+        topics = {topic for topic, _ in read}
+        return all(read.get(key, -1) >= offset for key, offset in last_offsets.items() if key[0] in topics)

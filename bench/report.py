@@ -1,0 +1,152 @@
+"""The bench's outputs: bench.json (everything measured), summary.md (the figures and
+ratios a reader needs) and chart.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on a server
+import matplotlib.pyplot as plt
+
+SINK_LABELS = {
+    "redis_visitors": "visitor count, Redis",
+    "clickhouse_visitors": "visitor count, ClickHouse",
+    "redis_position": "position, Redis",
+    "clickhouse_position": "position, ClickHouse",
+}
+
+
+def label(run: dict) -> str:
+    return f"{run['variant']} ×{run['input'].rstrip('x')} p{run['parallelism']}"
+
+
+def ratios(result: dict) -> dict[str, float]:
+    """ours/ceiling, ours/baseline and parallelism 2/1, from events/s on the 1x input."""
+    one = {(r["variant"], r["parallelism"]): r["events_per_s"] for r in result["runs"] if r["input"] == "1x"}
+    ours = one[("ours", 1)]
+    found = {"ours_over_ceiling": ours / one[("ceiling", 1)], "ours_over_baseline": ours / one[("baseline", 1)]}
+    if ("ours", 2) in one:
+        found["parallelism_2_over_1"] = one[("ours", 2)] / ours
+    return {name: round(value, 2) for name, value in found.items()}
+
+
+def scaling(result: dict) -> list[dict]:
+    """The production job at parallelism 1 on each input, with time relative to 1x."""
+    runs = sorted((r for r in result["runs"] if r["variant"] == "ours" and r["parallelism"] == 1),
+                  key=lambda r: r["records"])
+    first = runs[0]
+    scaled = []
+    for r in runs:
+        # The extra records over the extra time: the rate once fixed costs (warming up,
+        # the final flush) are paid, which a short run hides.
+        extra = (r["records"] - first["records"]) / (r["seconds"] - first["seconds"]) if r["seconds"] > first["seconds"] else None
+        scaled.append({**r, "time_vs_1x": round(r["seconds"] / first["seconds"], 2),
+                       "marginal_events_per_s": round(extra) if extra else None})
+    return scaled
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def markdown(result: dict) -> str:
+    m, r = result["machine"], ratios(result)
+    one = next(i for name, i in result["inputs"].items() if name == "1x")
+    lines = [
+        f"# Footfall benchmark, {result['when']}",
+        "",
+        (f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
+         "The broker, ClickHouse, Redis, PostgreSQL, the Flink job and the load generator all share it. "
+         f"Whole bench: {result['bench_seconds']} s."),
+        "",
+        (f"**ours/ceiling = {r['ours_over_ceiling']}**, **ours/baseline = {r['ours_over_baseline']}**"
+         + (f", parallelism 2/1 = {r['parallelism_2_over_1']}" if "parallelism_2_over_1" in r else "")
+         + " (events/s on the same 1x input)."),
+        "",
+        f"## Throughput: the 1x input, {one['records']:,} records",
+        "",
+        "| variant | parallelism | events/s | seconds | start-up s | ours / this |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ours = next(x for x in result["runs"] if x["variant"] == "ours" and x["input"] == "1x" and x["parallelism"] == 1)
+    for run in (x for x in result["runs"] if x["input"] == "1x"):
+        lines.append(f"| {run['variant']} | {run['parallelism']} | {run['events_per_s']:,.0f} | {run['seconds']:.1f} | "
+                     f"{run['startup_s']:.1f} | {ours['events_per_s'] / run['events_per_s']:.2f} |")
+    lines += ["", "## Scaling: the production job, parallelism 1", "",
+              "| input | records | seconds | events/s | time vs 1x | extra records / extra seconds vs 1x |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for run in scaling(result):
+        marginal = "–" if run["marginal_events_per_s"] is None else f"{run['marginal_events_per_s']:,}"
+        lines.append(f"| {run['input']} | {run['records']:,} | {run['seconds']:.1f} | {run['events_per_s']:,.0f} | "
+                     f"{run['time_vs_1x']:.2f} | {marginal} |")
+    lines += ["", "## Live latency: event time to visible (production job, seconds p50 / p95 / p99)", "",
+              "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen |",
+              "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: |"]
+    for phase in result["latency"]:
+        cells = [" / ".join(_seconds(phase["delays"][sink][q]) for q in ("p50_s", "p95_s", "p99_s")) for sink in SINK_LABELS]
+        missing = max(phase["delays"][sink]["not_seen"] for sink in SINK_LABELS)
+        markers = phase["delays"]["redis_visitors"]["markers"]
+        lines.append(f"| {phase['rate']:,} | {phase['rate_sent']:,} | " + " | ".join(cells) + f" | {missing} of {markers} |")
+    lines += ["", "## CPU (cores) and peak memory (MiB) per component", ""]
+    phases = [(label(run), run["resources"]) for run in result["runs"]]
+    phases += [(f"live {p['rate']:,}/s", p["resources"]) for p in result["latency"]]
+    components = sorted({c for _, used in phases for c in used})
+    lines += ["| phase | " + " | ".join(components) + " |", "| --- | " + " | ".join("---:" for _ in components) + " |"]
+    for name, used in phases:
+        cells = [f"{used[c]['cpu_cores']:.2f} / {used[c]['rss_mib']:,}" if c in used else "–" for c in components]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    checks = result["checks"]
+    lines += ["", "## Checks", ""]
+    if checks["identical"]:
+        rows = ", ".join(f"{table} {n:,}" for table, n in checks["metric_rows"].items())
+        lines.append(f"Identical: {', '.join(checks['compared'])} produced exactly the values of ours-1x-p1 "
+                     f"({rows} rows). The ceiling read every record.")
+    else:
+        lines += ["**Values differ:**", ""] + [f"- {p}" for p in checks["problems"]]
+    return "\n".join(lines) + "\n"
+
+
+def chart(result: dict, path: Path) -> None:
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
+    one = [r for r in result["runs"] if r["input"] == "1x"]
+    left.bar([f"{r['variant']}\np{r['parallelism']}" for r in one], [r["events_per_s"] for r in one],
+             color=["#9e9e9e" if r["variant"] == "ceiling" else "#e07b39" if r["variant"] == "baseline" else "#2f6db5"
+                    for r in one])
+    left.set_title("Throughput, 1x input")
+    left.set_ylabel("events/s")
+    runs = scaling(result)
+    middle.plot([r["records"] for r in runs], [r["seconds"] for r in runs], marker="o", color="#2f6db5")
+    for r in runs:
+        middle.annotate(r["input"], (r["records"], r["seconds"]), textcoords="offset points", xytext=(4, -12))
+    middle.set_title("Scaling: production job, parallelism 1")
+    middle.set_xlabel("records")
+    middle.set_ylabel("seconds")
+    middle.set_xlim(left=0)
+    middle.set_ylim(bottom=0)
+    rates = [p["rate"] for p in result["latency"]]
+    for sink, colour in zip(SINK_LABELS, ("#2f6db5", "#6fa8dc", "#e07b39", "#f6b26b"), strict=True):
+        p50 = [p["delays"][sink]["p50_s"] for p in result["latency"]]
+        p99 = [p["delays"][sink]["p99_s"] for p in result["latency"]]
+        right.plot(rates, p50, marker="o", color=colour, label=f"{SINK_LABELS[sink]} p50")
+        right.plot(rates, p99, marker="x", linestyle="--", color=colour, label="p99")
+    right.set_title("Live latency, event time to visible")
+    right.set_xlabel("load, records/s")
+    right.set_ylabel("seconds")
+    right.legend(fontsize=7, ncol=2)
+    figure.suptitle(f"Footfall benchmark {result['when']} ({result['machine']['cpus']} CPUs)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write(result: dict, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / "bench.json", "summary": folder / "summary.md", "chart": folder / "chart.png"}
+    result = {**result, "ratios": ratios(result)}
+    paths["json"].write_text(json.dumps(result, indent=2) + "\n")
+    paths["summary"].write_text(markdown(result))
+    chart(result, paths["chart"])
+    return paths

@@ -1,0 +1,136 @@
+"""The metric values a run produced, in one shape for every variant, and their comparison.
+
+A run's values are a `Metrics`: per output table, key -> values, with the bench mall's
+days as ISO strings. The production job's are read where it wrote them (ClickHouse with
+FINAL, and Redis for the rejects); the baseline's from its upsert-kafka topics, folded to
+the latest value per key as any consumer of such a topic would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from footfall import clients
+from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
+from jobs.metrics.outputs import DEAD_LETTER_COUNTS
+
+Metrics = dict[str, dict[tuple, tuple]]
+
+#: Output table -> (key columns after mall_id, value columns), as DESIGN.md §5 lists them.
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "mall_daily": (("day",), ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")),
+    "mall_hourly": (("day", "hour"), ("visitors", "door_entries")),
+    "peak_hour_daily": (("day",), ("hour", "visitors")),
+    "shop_daily": (("day", "shop_code"), ("shop_name", "visitors")),
+    "top_shops_daily": (("day", "rank"), ("shop_code", "shop_name", "visitors")),
+    "favorite_shop_daily": (("day", "device_id"), ("shop_code", "shop_name", "visits", "dwell_seconds")),
+    "repeat_shops_daily": (("day", "device_id", "shop_code"), ("shop_name", "visits")),
+}
+REJECTS = "dead_letter_counts"
+
+
+def _plain(value: Any) -> Any:
+    """One spelling per value: days as ISO text, every integer a Python int."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return int(value) if isinstance(value, int) else value
+
+
+def _row(table: str, row: dict[str, Any]) -> tuple[tuple, tuple]:
+    keys, values = TABLES[table]
+    return tuple(_plain(row[k]) for k in keys), tuple(_plain(row[v]) for v in values)
+
+
+def _contract_topic(topic: str, kafka: KafkaSettings) -> str:
+    return {kafka.wifi_probes_topic: Topics.WIFI_PROBES, kafka.door_sensors_topic: Topics.DOOR_SENSORS}.get(topic, topic)
+
+
+def production_metrics(clickhouse: ClickHouseSettings, redis: RedisSettings, kafka: KafkaSettings,
+                       mall_id: str) -> tuple[Metrics, int]:
+    """What the production job wrote for `mall_id`, and how many positions."""
+    client = clients.clickhouse(clickhouse)
+    metrics: Metrics = {}
+    try:
+        for table, (keys, values) in TABLES.items():
+            columns = [*keys, *values]
+            rows = client.execute(f"SELECT {', '.join(columns)} FROM {table} FINAL WHERE mall_id = %(m)s",
+                                  {"m": mall_id})
+            metrics[table] = dict(_row(table, dict(zip(columns, row, strict=True))) for row in rows)
+        positions = client.execute("SELECT count() FROM positions WHERE mall_id = %(m)s", {"m": mall_id})[0][0]
+    finally:
+        client.disconnect()
+    counts = clients.redis_client(redis).hgetall(DEAD_LETTER_COUNTS)
+    metrics[REJECTS] = {}
+    for field, messages in counts.items():
+        topic, _, reason = field.rpartition(":")
+        if topic in (kafka.wifi_probes_topic, kafka.door_sensors_topic):
+            metrics[REJECTS][(_contract_topic(topic, kafka), reason)] = (int(messages),)
+    return metrics, int(positions)
+
+
+def read_upserts(kafka: KafkaSettings, topic: str, idle_s: float = 3.0) -> dict[str, dict | None]:
+    """The latest value per key of an upsert topic (None for a key deleted last)."""
+    consumer = KafkaConsumer(bootstrap_servers=kafka.servers, enable_auto_commit=False,
+                             consumer_timeout_ms=int(idle_s * 1000))
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        latest: dict[str, dict | None] = {}
+        for message in consumer:
+            latest[message.key.decode()] = json.loads(message.value) if message.value is not None else None
+        return latest
+    finally:
+        consumer.close()
+
+
+def baseline_metrics(kafka: KafkaSettings, topics: dict[str, str], mall_id: str) -> tuple[Metrics, int]:
+    """The baseline's results for `mall_id`, assembled into the production job's tables:
+    mall_daily's new and returning visitors come from the new-visitor metric of their own."""
+    def rows(name: str) -> list[dict]:
+        return [v for v in read_upserts(kafka, topics[name]).values() if v is not None and v.get("mall_id", mall_id) == mall_id]
+
+    metrics: Metrics = {}
+    new = {row["day"]: row["new_visitors"] for row in rows("new_visitors")}
+    metrics["mall_daily"] = dict(
+        _row("mall_daily", {**row, "new_visitors": new.get(row["day"], 0),
+                            "returning_visitors": row["visitors"] - new.get(row["day"], 0)})
+        for row in rows("mall_daily")
+    )
+    for table in TABLES:
+        if table != "mall_daily":
+            metrics[table] = dict(_row(table, row) for row in rows(table))
+    metrics[REJECTS] = {(_contract_topic(row["source_topic"], kafka), row["reason"]): (row["messages"],)
+                        for row in rows("dead_letter_counts")}
+    return metrics, len(rows("positions"))
+
+
+def differences(expected: Metrics, actual: Metrics, limit: int = 5) -> list[str]:
+    """What differs between two runs' values, table by table: keys only one of them has and
+    keys whose values differ (at most `limit` examples per table). Empty when identical."""
+    found = []
+    for table in sorted(set(expected) | set(actual)):
+        ours, theirs = expected.get(table, {}), actual.get(table, {})
+        wrong = [f"{key}: {ours.get(key)} != {theirs.get(key)}"
+                 for key in sorted(set(ours) | set(theirs), key=repr) if ours.get(key) != theirs.get(key)]
+        if wrong:
+            found.append(f"{table}: {len(wrong)} of {len(set(ours) | set(theirs))} keys differ, e.g. " + "; ".join(wrong[:limit]))
+    return found
+
+
+def size(metrics: Metrics) -> dict[str, int]:
+    return {table: len(rows) for table, rows in metrics.items()}
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, interval_s: float = 1.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval_s)
+    return condition()

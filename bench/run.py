@@ -1,0 +1,416 @@
+"""`make bench`: throughput, latency and scaling of the metrics job, each figure next to a
+baseline measured in the same run.
+
+    python -m bench [--events 15000] [--rates 2000,10000,20000] [--scales 1,2,4]
+
+1. Input: topics of the bench's own, pre-filled by `footfall simulate load` (one mall of
+   its own, with duplicates, out-of-order, late and malformed records), 1x, 2x and 4x
+   `--events` records, each closed by one record per partition (bench/inputs.py).
+2. Throughput on the 1x input, each variant a Flink job of its own reading it from the
+   start: the ceiling (JSON into a blackhole), the straightforward baseline, and the
+   production job at parallelism 1 and 2. A run lasts from its first record read until
+   every source has read to the end and the last record has passed every operator
+   (bench/flinkwatch.py).
+3. Scaling: the production job on the 2x and 4x inputs.
+4. Live latency: the production job on empty topics, under a steady load at each rate,
+   timing markers from event time to Redis and ClickHouse (bench/latency.py).
+5. CPU and memory of every component during each phase (bench/resources.py).
+
+Every variant that computes metrics must produce the same values as the production job
+on the same input, and the ceiling must read every record: a difference fails the bench
+(exit 1). Slowness never does. Results go to bench/results/: bench.json, summary.md and
+chart.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+from kafka.admin import NewTopic
+
+from bench import inputs, report
+from bench.flinkwatch import BenchError, JobWatch
+from bench.inputs import Input
+from bench.latency import LatencyConfig, LoadProcess, MarkerSender, Poller, summarise
+from bench.resources import ResourceSampler
+from bench.results import (
+    Metrics,
+    baseline_metrics,
+    differences,
+    production_metrics,
+    size,
+)
+from bench.variant import baseline_topics
+from footfall import clients
+from footfall.settings import (
+    ROOT,
+    ClickHouseSettings,
+    ConfigError,
+    KafkaSettings,
+    RedisSettings,
+    Settings,
+)
+from footfall.stack.bootstrap import clickhouse_tables, kafka_topics
+from footfall.stack.processes import free_port, spawn, stop
+from footfall.stack.services import all_services
+from simulators.dimensions import load_layout, remove_malls
+from simulators.layout import Layout, standalone_mall
+
+RESULTS = ROOT / "bench" / "results"
+SALT = "footfall-bench-salt"
+#: The bench's Redis database, emptied before each production run (the product uses 0).
+REDIS_DB = 15
+LIVE_MALL = standalone_mall(251, "bench-live")
+MARKER_MALL = standalone_mall(252, "bench-marker")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    events: int = 15_000
+    scales: tuple[int, ...] = (1, 2, 4)
+    rates: tuple[int, ...] = (2_000, 10_000, 20_000)
+    visitors_per_day: int = 20_000
+    processes: int = 2
+    seed: int = 42
+    run_timeout_s: float = 900.0
+    settle_s: float = 3.0
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    results_dir: Path = RESULTS
+
+
+@dataclass
+class Run:
+    """One job over one input."""
+
+    variant: str
+    input: str
+    parallelism: int
+    records: int
+    startup_s: float = 0.0
+    seconds: float = 0.0
+    events_per_s: float = 0.0
+    positions: int | None = None
+    metric_rows: dict[str, int] = field(default_factory=dict)
+    resources: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class Bench:
+    def __init__(self, config: BenchConfig, settings: Settings) -> None:
+        self.config, self.settings = config, settings
+        self.unique = uuid.uuid4().hex[:6]
+        self.home = Path(tempfile.mkdtemp(prefix="footfall-bench-"))
+        self.databases: list[str] = []
+        self.problems: list[str] = []
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def log(self, message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    def environment(self, run: str, topics: dict[str, str], parallelism: int, **extra: str) -> dict[str, str]:
+        """A job's whole environment: the stack's services, the run's own topics, group,
+        REST port, checkpoints, salt and metrics refresh."""
+        return {
+            **os.environ,
+            **topics,
+            "FOOTFALL_SALT": SALT,
+            "FOOTFALL_VAR_DIR": str(self.home / run),
+            "FOOTFALL_JOB_GROUP_ID": f"bench-{self.unique}-{run}",
+            "FOOTFALL_JOB_REST_PORT": str(free_port()),
+            "FOOTFALL_JOB_PARALLELISM": str(parallelism),
+            "FOOTFALL_JOB_CHECKPOINT_DIR": str(self.home / run / "checkpoints"),
+            "FOOTFALL_JOB_METRICS_INTERVAL_MS": "250",
+            **extra,
+        }
+
+    def output_topics(self, run: str) -> dict[str, str]:
+        """The favourite-shop and dead-letter topics of a production run."""
+        return {
+            KafkaSettings.env_name("favorite_shops_topic"): f"favorite-shops-bench-{self.unique}-{run}",
+            KafkaSettings.env_name("dead_letters_topic"): f"dead-letters-bench-{self.unique}-{run}",
+        }
+
+    def production_environment(self, run: str, topics: dict[str, str], parallelism: int) -> dict[str, str]:
+        database = f"footfall_bench_{self.unique}_{run.replace('-', '_')}"
+        clickhouse_tables(ClickHouseSettings(database=database))
+        self.databases.append(database)
+        clients.redis_client(RedisSettings(db=REDIS_DB)).flushdb()
+        env = self.environment(run, {**topics, **self.output_topics(run)}, parallelism,
+                               FOOTFALL_CLICKHOUSE_DATABASE=database, FOOTFALL_REDIS_DB=str(REDIS_DB))
+        kafka_topics(self.kafka(env))
+        return env
+
+    @staticmethod
+    def kafka(env: dict[str, str]) -> KafkaSettings:
+        names = ("wifi_probes_topic", "door_sensors_topic", "favorite_shops_topic", "dead_letters_topic")
+        return KafkaSettings(**{n: env[KafkaSettings.env_name(n)] for n in names if KafkaSettings.env_name(n) in env})
+
+    def services(self) -> dict[str, int]:
+        roots = {service.name: service.pidfile.read() for service in all_services(self.settings)}
+        return {name: pid for name, pid in roots.items() if pid}
+
+    def start(self, run: str, argv: list[str], env: dict[str, str]):  # type: ignore[no-untyped-def]
+        return spawn(argv, self.home / run / "job.log", cwd=ROOT, env=env)
+
+    def stop(self, process) -> None:  # type: ignore[no-untyped-def]
+        import signal
+
+        stop(process.pid, signal.SIGTERM, timeout=20)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # --- phases ---------------------------------------------------------------------
+
+    def prepare(self) -> dict[int, Input]:
+        load_layout(Layout((inputs.bench_mall(), LIVE_MALL, MARKER_MALL)), self.settings.postgres)
+        layout_file = inputs.write_layout(self.home / "layout.json")
+        prefilled = {}
+        for scale in self.config.scales:
+            events = self.config.events * scale
+            prefilled[scale] = inputs.prefill(
+                f"{scale}x", events, f"bench-{self.unique}-{scale}x", layout_file,
+                visitors_per_day=self.config.visitors_per_day, processes=self.config.processes,
+                seed=self.config.seed)
+            self.log(f"input {scale}x: {prefilled[scale].records:,} records in "
+                     f"{prefilled[scale].fill_seconds:.1f} s")
+        return prefilled
+
+    def throughput(self, variant: str, data: Input, parallelism: int = 1) -> tuple[Run, Metrics | None]:
+        run_name = f"{variant}-{data.name}-p{parallelism}"
+        self.log(f"{run_name}: {data.records:,} records")
+        if variant == "ours":
+            env = self.production_environment(run_name, data.environment, parallelism)
+            argv, job_name = [sys.executable, "-m", "jobs.metrics"], "metrics"
+        else:
+            prefix = f"bench-{self.unique}-{run_name}-"
+            env = self.environment(run_name, data.environment, parallelism)
+            if variant == "baseline":
+                self.create_topics(list(baseline_topics(prefix).values()))
+            argv, job_name = [sys.executable, "-m", "bench.variant", variant, "--output-prefix", prefix], f"bench-{variant}"
+        submitted = time.monotonic()
+        process = self.start(run_name, argv, env)
+        sampler = ResourceSampler({**self.services(), "flink job": process.pid})
+        sampler.start()
+        try:
+            timing = JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", job_name).time(
+                data.last_offsets, submitted, timeout_s=self.config.run_timeout_s, settle_s=self.config.settle_s)
+        finally:
+            self.stop(process)
+            resources = sampler.stop()
+        run = Run(variant, data.name, parallelism, data.records, round(timing.startup_s, 1), round(timing.seconds, 1),
+                  round(data.records / timing.seconds), resources=resources)
+        metrics = None
+        if variant == "ours":
+            metrics, run.positions = production_metrics(
+                ClickHouseSettings(database=env["FOOTFALL_CLICKHOUSE_DATABASE"]), RedisSettings(db=REDIS_DB),
+                data.kafka(), inputs.MALL_ID)
+        elif variant == "baseline":
+            metrics, run.positions = baseline_metrics(data.kafka(), baseline_topics(prefix), inputs.MALL_ID)
+        if metrics is not None:
+            run.metric_rows = size(metrics)
+        self.log(f"{run_name}: {run.events_per_s:,.0f} events/s ({run.seconds} s, start-up {run.startup_s} s)")
+        return run, metrics
+
+    def create_topics(self, topics: list[str]) -> None:
+        admin = clients.kafka_admin(self.settings.kafka)
+        try:
+            admin.create_topics([NewTopic(t, 1, 1) for t in topics])
+        finally:
+            admin.close()
+
+    def check(self, name: str, reference: Metrics, metrics: Metrics | None) -> None:
+        if metrics is None:
+            return
+        found = differences(reference, metrics)
+        if not any(reference.values()):
+            found.append("the production job produced no metrics at all")
+        for line in found:
+            self.problems.append(f"{name} differs from ours-1x-p1: {line}")
+
+    def live_latency(self) -> list[dict]:
+        """The production job on empty topics of its own, one steady rate after another."""
+        config = self.config.latency
+        topics = KafkaSettings.topics_environment(f"bench-{self.unique}-live")
+        env = self.production_environment("live", topics, 1)
+        env["FOOTFALL_JOB_STARTUP_MODE"] = "latest-offset"
+        live_settings = settings_from(env)
+        process = self.start("live", [sys.executable, "-m", "jobs.metrics"], env)
+        phases = []
+        try:
+            JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", "metrics").wait_running(120)
+            sender = MarkerSender(live_settings, MARKER_MALL, SALT)
+            poller = Poller(live_settings, MARKER_MALL, sender.sent)
+            poller.start()
+            try:
+                for rate in self.config.rates:
+                    phases.append(self.latency_phase(rate, live_settings, sender, process.pid, config))
+            finally:
+                poller.stop()
+                sender.close()
+        finally:
+            self.stop(process)
+        return phases
+
+    def latency_phase(self, rate: int, settings: Settings, sender: MarkerSender, job_pid: int,
+                      config: LatencyConfig) -> dict:
+        load = LoadProcess(settings, LIVE_MALL, rate, config.load_devices)
+        load_pid = load.start()
+        time.sleep(config.first_warmup_s if not sender.sent else config.warmup_s)
+        sampler = ResourceSampler({**self.services(), "flink job": job_pid, "load generator": load_pid})
+        sampler.start()
+        first = len(sender.sent)
+        deadline = time.monotonic() + config.measure_s
+        while time.monotonic() < deadline:
+            sender.send()
+            time.sleep(config.marker_interval_s)
+        resources = sampler.stop()
+        sent_rate = load.stop()
+        markers = sender.sent[first:]
+        drain_until = time.monotonic() + config.drain_s
+        while time.monotonic() < drain_until and not all(len(m.seen) == 4 for m in markers):
+            time.sleep(0.5)
+        phase = {"rate": rate, "rate_sent": round(sent_rate), "delays": summarise(markers), "resources": resources}
+        visitors = phase["delays"]["redis_visitors"]
+        self.log(f"live at {rate:,}/s (sent {sent_rate:,.0f}/s): visitor count in Redis p50 {visitors['p50_s']} s, "
+                 f"p99 {visitors['p99_s']} s, {visitors['not_seen']} of {visitors['markers']} markers not seen")
+        return phase
+
+    def cleanup(self, keep_logs: bool) -> None:
+        client = clients.clickhouse(self.settings.clickhouse)
+        try:
+            for database in self.databases:
+                client.execute(f"DROP DATABASE IF EXISTS {database}")
+        finally:
+            client.disconnect()
+        clients.redis_client(RedisSettings(db=REDIS_DB)).flushdb()
+        remove_malls([inputs.MALL_ID, LIVE_MALL.mall_id, MARKER_MALL.mall_id], self.settings.postgres)
+        if not keep_logs:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def run(self) -> dict:
+        began = time.monotonic()
+        prefilled = self.prepare()
+        one = prefilled[min(prefilled)]
+        runs: list[Run] = []
+        ceiling, _ = self.throughput("ceiling", one)
+        runs.append(ceiling)
+        baseline, baseline_values = self.throughput("baseline", one)
+        runs.append(baseline)
+        ours, reference = self.throughput("ours", one)
+        runs.append(ours)
+        self.check("baseline-1x", reference, baseline_values)
+        ours_p2, values_p2 = self.throughput("ours", one, parallelism=2)
+        runs.append(ours_p2)
+        self.check("ours-1x-p2", reference, values_p2)
+        for scale in sorted(prefilled)[1:]:
+            scaled, _ = self.throughput("ours", prefilled[scale])
+            runs.append(scaled)
+        live = self.live_latency()
+        return {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "config": {**asdict(self.config), "results_dir": str(self.config.results_dir)},
+            "inputs": {d.name: {"events": d.events, "records": d.records, "fill_seconds": round(d.fill_seconds, 1)}
+                       for d in prefilled.values()},
+            "runs": [asdict(r) for r in runs],
+            "latency": live,
+            "checks": {
+                "identical": not self.problems,
+                "problems": self.problems,
+                "compared": ["baseline-1x-p1", "ours-1x-p2"],
+                "metric_rows": ours.metric_rows,
+                # A run only ends once its sources have read to every partition's last offset.
+                "ceiling_read_every_record": True,
+            },
+            "bench_seconds": round(time.monotonic() - began),
+        }
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """Settings as a job started with `env` sees them (every part loaded now: Settings
+    reads the environment on first use)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings()
+        for part in ("kafka", "clickhouse", "redis", "postgres", "flink", "metrics", "job", "stack"):
+            getattr(settings, part)
+        return settings
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": psutil.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def numbers(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v.replace("_", "")) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every number must be at least 1")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=BenchConfig.events, help="records of the 1x input (default %(default)s)")
+    parser.add_argument("--scales", type=numbers, default=BenchConfig.scales, help="input sizes, multiples of --events (default 1,2,4)")
+    parser.add_argument("--rates", type=numbers, default=BenchConfig.rates, help="live load rates, records/s (default 2000,10000,20000)")
+    parser.add_argument("--measure", type=float, default=LatencyConfig.measure_s, help="seconds of markers per rate (default %(default)s)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the results (default bench/results)")
+    args = parser.parse_args(argv)
+    if args.events < 1000:
+        parser.error("--events must be at least 1000")
+    if 1 not in args.scales:
+        parser.error("--scales must include 1 (the input every variant runs on)")
+    if args.measure <= 0:
+        parser.error("--measure must be positive")
+    config = BenchConfig(events=args.events, scales=tuple(sorted(set(args.scales))), rates=args.rates,
+                         latency=LatencyConfig(measure_s=args.measure), results_dir=args.results)
+    try:
+        settings = Settings()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    bench = Bench(config, settings)
+    failed = True
+    try:
+        result = bench.run()
+        failed = False
+    except BenchError as err:
+        print(f"error: {err} (job logs under {bench.home})", file=sys.stderr)
+        return 1
+    finally:
+        bench.cleanup(keep_logs=failed)
+    paths = report.write(result, config.results_dir)
+    print(paths["summary"].read_text())
+    print(f"results: {', '.join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in paths.values())}",
+          file=sys.stderr)
+    if result["checks"]["problems"]:
+        print("error: the variants' metric values differ:\n  " + "\n  ".join(result["checks"]["problems"]), file=sys.stderr)
+        return 1
+    return 0

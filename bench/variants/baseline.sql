@@ -1,0 +1,221 @@
+-- Straightforward baseline: the metrics of DESIGN.md §4 written the naive way, for
+-- `make bench` to measure the production job against.
+--
+-- Runs on top of the production job's 01_sources.sql and 02_ingest.sql (the same
+-- validation, device hash and late rule, so the same events count), rendered with
+-- lookups that have no cache and with the sources' watermark at the full watermark
+-- delay, so windows can run on event_time directly. Then one INSERT per metric; with
+-- source and sub-plan reuse switched off (see bench/variant.py) each INSERT reads and
+-- parses the topics itself, calls the device-hash UDF and looks the layout up again.
+-- Distinct counts are plain COUNT(DISTINCT) group aggregations, with no mini-batch, no
+-- distinct split and no state TTL. Results go to upsert-kafka topics (latest value per
+-- key), which the bench reads back to check they equal the production job's.
+
+CREATE TEMPORARY VIEW b_probes AS
+SELECT *,
+    CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
+    CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
+FROM (
+    SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
+        CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
+    FROM probe_ingested
+    WHERE reason IS NULL
+);
+
+CREATE TEMPORARY VIEW b_doors AS
+SELECT mall_id, in_count,
+    CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
+    CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
+FROM (
+    SELECT *, CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
+    FROM door_events
+);
+
+-- Qualifying mall events of visitors and door reports, one stream per (mall, day, hour).
+CREATE TEMPORARY VIEW b_mall_rows AS
+SELECT mall_id, `day`, `hour`, device_id, randomized, 0 AS in_count
+FROM b_probes WHERE rssi >= ${mall_min_rssi}
+UNION ALL
+SELECT mall_id, `day`, `hour`, CAST(NULL AS STRING), FALSE, in_count FROM b_doors;
+
+CREATE TEMPORARY VIEW b_shop_events AS
+SELECT mall_id, shop_code, shop_name, device_id, `day`, occur_ms, event_time,
+    -- A view cannot hold a multi-column PARTITION BY.
+    CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
+FROM b_probes
+WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+
+CREATE TEMPORARY VIEW b_visits_daily AS
+SELECT mall_id, `day`, device_id, shop_code, MAX(shop_name) AS shop_name,
+    COUNT(*) AS visits, SUM(dwell_ms) AS dwell_ms
+FROM (
+    SELECT mall_id, device_id, shop_code, MAX(shop_name) AS shop_name,
+        MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
+    FROM TABLE(SESSION(TABLE b_shop_events PARTITION BY visit_key,
+                       DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
+    GROUP BY visit_key, mall_id, device_id, shop_code, window_start, window_end
+)
+GROUP BY mall_id, `day`, device_id, shop_code;
+
+CREATE TEMPORARY VIEW b_hourly AS
+SELECT mall_id, `day`, `hour`,
+    COUNT(DISTINCT CASE WHEN NOT randomized THEN device_id END) AS visitors,
+    SUM(in_count) AS door_entries
+FROM b_mall_rows
+GROUP BY mall_id, `day`, `hour`;
+
+CREATE TEMPORARY VIEW b_shop_daily AS
+SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT device_id) AS visitors
+FROM b_shop_events
+GROUP BY mall_id, `day`, shop_code;
+
+CREATE TEMPORARY VIEW b_probe_strongest AS
+SELECT mall_id, device_id, ap_mac, window_time AS second_end, MAX(rssi) AS rssi, MAX(x) AS x, MAX(y) AS y
+FROM TABLE(TUMBLE(TABLE b_probes, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
+WHERE rssi >= ${mall_min_rssi} AND NOT randomized
+GROUP BY mall_id, device_id, ap_mac, window_start, window_end, window_time;
+
+CREATE TEMPORARY VIEW b_positions AS
+SELECT mall_id, device_id, UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) AS ts,
+    SUM(w * x) / SUM(w) AS x, SUM(w * y) / SUM(w) AS y
+FROM (
+    SELECT *, POWER(10.0, rssi / 10.0) AS w
+    FROM TABLE(TUMBLE(TABLE b_probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+)
+GROUP BY mall_id, device_id, window_start, window_end;
+
+-- The sinks: one upsert-kafka topic per metric, JSON keys and values.
+
+CREATE TEMPORARY TABLE out_mall_daily (
+    mall_id STRING, `day` DATE, visitors BIGINT, randomized_devices BIGINT, door_entries BIGINT,
+    PRIMARY KEY (mall_id, `day`) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${mall_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_new_visitors (
+    mall_id STRING, `day` DATE, new_visitors BIGINT, PRIMARY KEY (mall_id, `day`) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${new_visitors_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_mall_hourly (
+    mall_id STRING, `day` DATE, `hour` INT, visitors BIGINT, door_entries BIGINT,
+    PRIMARY KEY (mall_id, `day`, `hour`) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${mall_hourly_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_peak_hour_daily (
+    mall_id STRING, `day` DATE, `hour` INT, visitors BIGINT, PRIMARY KEY (mall_id, `day`) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${peak_hour_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_shop_daily (
+    mall_id STRING, `day` DATE, shop_code STRING, shop_name STRING, visitors BIGINT,
+    PRIMARY KEY (mall_id, `day`, shop_code) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${shop_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_top_shops_daily (
+    mall_id STRING, `day` DATE, `rank` BIGINT, shop_code STRING, shop_name STRING, visitors BIGINT,
+    PRIMARY KEY (mall_id, `day`, `rank`) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${top_shops_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_favorite_shop_daily (
+    mall_id STRING, `day` DATE, device_id STRING, shop_code STRING, shop_name STRING, visits BIGINT,
+    dwell_seconds BIGINT, PRIMARY KEY (mall_id, `day`, device_id) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${favorite_shop_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_repeat_shops_daily (
+    mall_id STRING, `day` DATE, device_id STRING, shop_code STRING, shop_name STRING, visits BIGINT,
+    PRIMARY KEY (mall_id, `day`, device_id, shop_code) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${repeat_shops_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_positions (
+    mall_id STRING, ts BIGINT, device_id STRING, x DOUBLE, y DOUBLE, zone STRING,
+    PRIMARY KEY (mall_id, ts, device_id) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${positions_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_dead_letter_counts (
+    source_topic STRING, reason STRING, messages BIGINT, PRIMARY KEY (source_topic, reason) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${dead_letter_counts_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+-- One INSERT per metric.
+
+INSERT INTO out_mall_daily
+SELECT mall_id, `day`,
+    COUNT(DISTINCT CASE WHEN NOT randomized THEN device_id END),
+    COUNT(DISTINCT CASE WHEN randomized THEN device_id END),
+    SUM(in_count)
+FROM b_mall_rows
+GROUP BY mall_id, `day`;
+
+INSERT INTO out_new_visitors
+SELECT mall_id, first_day, COUNT(*)
+FROM (
+    SELECT mall_id, device_id, MIN(`day`) AS first_day
+    FROM b_probes
+    WHERE rssi >= ${mall_min_rssi} AND NOT randomized
+    GROUP BY mall_id, device_id
+)
+GROUP BY mall_id, first_day;
+
+INSERT INTO out_mall_hourly SELECT * FROM b_hourly;
+
+INSERT INTO out_peak_hour_daily
+SELECT mall_id, `day`, `hour`, visitors FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY mall_id, `day` ORDER BY visitors DESC, `hour` ASC) AS rn
+    FROM b_hourly
+) WHERE rn = 1;
+
+INSERT INTO out_shop_daily SELECT * FROM b_shop_daily;
+
+INSERT INTO out_top_shops_daily
+SELECT mall_id, `day`, rn, shop_code, shop_name, visitors FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY mall_id, `day` ORDER BY visitors DESC, shop_code ASC) AS rn
+    FROM b_shop_daily
+) WHERE rn <= 5;
+
+INSERT INTO out_favorite_shop_daily
+SELECT mall_id, `day`, device_id, shop_code, shop_name, visits, dwell_ms / 1000 FROM (
+    SELECT *, ROW_NUMBER() OVER (
+        PARTITION BY mall_id, `day`, device_id ORDER BY visits DESC, dwell_ms DESC, shop_code ASC) AS rn
+    FROM b_visits_daily
+) WHERE rn = 1;
+
+INSERT INTO out_repeat_shops_daily
+SELECT mall_id, `day`, device_id, shop_code, shop_name, visits FROM b_visits_daily WHERE visits >= 2;
+
+INSERT INTO out_positions
+SELECT mall_id, ts, device_id, ROUND(x, 2), ROUND(y, 2), zone(mall_id, x, y) FROM b_positions;
+
+INSERT INTO out_dead_letter_counts
+SELECT source_topic, reason, COUNT(*) FROM (
+    SELECT ${wifi_probes_topic} AS source_topic, reason FROM probe_ingested WHERE reason IS NOT NULL
+    UNION ALL
+    SELECT source_topic, reason FROM door_rejects
+)
+GROUP BY source_topic, reason;

@@ -1,0 +1,99 @@
+"""The bench's pure parts: comparing runs' values, latency percentiles, ratios, the
+summary and chart, and its command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import report
+from bench.flinkwatch import JobWatch
+from bench.latency import Marker, summarise
+from bench.results import differences
+from bench.run import main
+
+
+def test_identical_values_have_no_differences() -> None:
+    values = {"mall_daily": {("2030-06-03",): (10, 4, 6, 2, 30)}, "dead_letter_counts": {("wifi-probes", "late"): (3,)}}
+    assert differences(values, {k: dict(v) for k, v in values.items()}) == []
+
+
+def test_a_changed_value_and_a_missing_key_are_reported_per_table() -> None:
+    ours = {"mall_daily": {("2030-06-03",): (10, 4, 6, 2, 30), ("2030-06-04",): (1, 1, 0, 0, 0)},
+            "shop_daily": {("2030-06-03", "S01"): ("Shoes", 5)}}
+    theirs = {"mall_daily": {("2030-06-03",): (10, 5, 5, 2, 30)}, "shop_daily": {("2030-06-03", "S01"): ("Shoes", 5)}}
+    found = differences(ours, theirs)
+    assert len(found) == 1
+    assert found[0].startswith("mall_daily: 2 of 2 keys differ")
+    assert "(10, 4, 6, 2, 30) != (10, 5, 5, 2, 30)" in found[0] and "(1, 1, 0, 0, 0) != None" in found[0]
+
+
+def test_latency_summary_counts_markers_never_seen() -> None:
+    markers = [Marker(n, f"d{n}", 0.0, {"redis_visitors": n / 10, "clickhouse_visitors": 1.0}) for n in range(1, 101)]
+    markers.append(Marker(101, "d101", 0.0))
+    summary = summarise(markers)
+    assert summary["redis_visitors"] == {"markers": 101, "not_seen": 1, "p50_s": 5.1, "p95_s": 9.6, "p99_s": 10.0, "max_s": 10.0}
+    assert summary["redis_position"]["not_seen"] == 101 and summary["redis_position"]["p50_s"] is None
+
+
+def test_a_source_has_read_all_only_when_every_partition_of_its_topic_reached_its_end() -> None:
+    ends = {("probes", 0): 99, ("probes", 1): 50, ("doors", 0): 7}
+    assert JobWatch.read_all({("probes", 0): 99, ("probes", 1): 50}, ends)
+    assert not JobWatch.read_all({("probes", 0): 99, ("probes", 1): 49}, ends)
+    assert not JobWatch.read_all({("probes", 0): 99}, ends)  # a partition it has not reported yet
+    assert JobWatch.read_all({("doors", 0): 7}, ends)
+
+
+def result() -> dict:
+    def run(variant: str, scale: int, parallelism: int, rate: int) -> dict:
+        records = 20_000 * scale
+        return {"variant": variant, "input": f"{scale}x", "parallelism": parallelism, "records": records,
+                "startup_s": 15.0, "seconds": records / rate, "events_per_s": rate, "positions": None,
+                "metric_rows": {}, "resources": {"flink job": {"cpu_cores": 1.5, "rss_mib": 900}}}
+
+    delays = {sink: {"markers": 40, "not_seen": 0, "p50_s": 2.0, "p95_s": 3.0, "p99_s": 4.0, "max_s": 4.0}
+              for sink in report.SINK_LABELS}
+    return {
+        "when": "2026-11-21T16:00:00+00:00",
+        "machine": {"cpus": 2, "cpu": "x86_64", "memory_gib": 23.5, "os": "Linux", "python": "3.11.7"},
+        "bench_seconds": 300,
+        "inputs": {"1x": {"events": 20_000, "records": 20_000, "fill_seconds": 2.0}},
+        "runs": [run("ceiling", 1, 1, 40_000), run("baseline", 1, 1, 200), run("ours", 1, 1, 5_000),
+                 run("ours", 1, 2, 4_000), run("ours", 2, 1, 5_000), run("ours", 4, 1, 5_000)],
+        "latency": [{"rate": 2000, "rate_sent": 1990, "delays": delays, "resources": {"kafka": {"cpu_cores": 0.2, "rss_mib": 300}}}],
+        "checks": {"identical": True, "problems": [], "compared": ["baseline-1x-p1", "ours-1x-p2"],
+                   "metric_rows": {"mall_daily": 2}},
+    }
+
+
+def test_ratios_are_events_per_second_on_the_same_input() -> None:
+    assert report.ratios(result()) == {"ours_over_ceiling": 0.12, "ours_over_baseline": 25.0, "parallelism_2_over_1": 0.8}
+    assert [r["time_vs_1x"] for r in report.scaling(result())] == [1.0, 2.0, 4.0]
+
+
+def test_summary_chart_and_json_are_written(tmp_path) -> None:
+    paths = report.write(result(), tmp_path)
+    summary = paths["summary"].read_text()
+    assert "**ours/ceiling = 0.12**, **ours/baseline = 25.0**, parallelism 2/1 = 0.8" in summary
+    assert "| baseline | 1 | 200 | 100.0 | 15.0 | 25.00 |" in summary
+    assert "| 2,000 | 1,990 | 2.0 / 3.0 / 4.0 |" in summary
+    assert "Identical: baseline-1x-p1, ours-1x-p2" in summary
+    assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert '"ours_over_baseline": 25.0' in paths["json"].read_text()
+
+
+def test_differing_values_are_listed_in_the_summary(tmp_path) -> None:
+    failed = result()
+    failed["checks"] = {**failed["checks"], "identical": False, "problems": ["baseline-1x differs: mall_daily: ..."]}
+    assert "- baseline-1x differs: mall_daily: ..." in report.markdown(failed)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--events", "10"], "--events must be at least 1000"),
+    (["--rates", "2000,x"], "'2000,x' is not a comma-separated list of whole numbers"),
+    (["--scales", "2,4"], "--scales must include 1"),
+])
+def test_a_bad_argument_is_one_line_naming_it(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
