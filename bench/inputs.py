@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from kafka import KafkaProducer
 
-from footfall.settings import ROOT, KafkaSettings
+from footfall.settings import ROOT, KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from simulators.layout import Layout, Mall, standalone_mall
 
@@ -49,10 +49,7 @@ class Input:
         return sum(offset + 1 for offset in self.last_offsets.values())
 
     def kafka(self) -> KafkaSettings:
-        return KafkaSettings(**{
-            name: self.environment[KafkaSettings.env_name(name)]
-            for name in ("wifi_probes_topic", "door_sensors_topic", "favorite_shops_topic", "dead_letters_topic")
-        })
+        return Settings.of(self.environment).kafka
 
 
 def bench_mall() -> Mall:

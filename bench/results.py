@@ -9,15 +9,13 @@ the latest value per key as any consumer of such a topic would.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from dashboards.health import dead_letters
 from footfall import clients
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
-from jobs.metrics.outputs import DEAD_LETTER_COUNTS
 
 Metrics = dict[str, dict[tuple, tuple]]
 
@@ -64,12 +62,9 @@ def production_metrics(clickhouse: ClickHouseSettings, redis: RedisSettings, kaf
         positions = client.execute("SELECT count() FROM positions WHERE mall_id = %(m)s", {"m": mall_id})[0][0]
     finally:
         client.disconnect()
-    counts = clients.redis_client(redis).hgetall(DEAD_LETTER_COUNTS)
-    metrics[REJECTS] = {}
-    for field, messages in counts.items():
-        topic, _, reason = field.rpartition(":")
-        if topic in (kafka.wifi_probes_topic, kafka.door_sensors_topic):
-            metrics[REJECTS][(_contract_topic(topic, kafka), reason)] = (int(messages),)
+    rejects = dead_letters(clients.redis_client(redis), [kafka.wifi_probes_topic, kafka.door_sensors_topic])
+    metrics[REJECTS] = {(_contract_topic(row.topic, kafka), row.reason): (int(row.messages),)
+                        for row in rejects.itertuples()}
     return metrics, int(positions)
 
 
@@ -126,11 +121,3 @@ def differences(expected: Metrics, actual: Metrics, limit: int = 5) -> list[str]
 def size(metrics: Metrics) -> dict[str, int]:
     return {table: len(rows) for table, rows in metrics.items()}
 
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, interval_s: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()

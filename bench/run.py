@@ -62,7 +62,8 @@ from footfall.settings import (
     Settings,
 )
 from footfall.stack.bootstrap import clickhouse_tables, kafka_topics
-from footfall.stack.processes import free_port, spawn, stop
+from footfall.stack.job import Background
+from footfall.stack.processes import free_port
 from footfall.stack.services import all_services
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, standalone_mall
@@ -148,29 +149,17 @@ class Bench:
         clients.redis_client(RedisSettings(db=REDIS_DB)).flushdb()
         env = self.environment(run, {**topics, **self.output_topics(run)}, parallelism,
                                FOOTFALL_CLICKHOUSE_DATABASE=database, FOOTFALL_REDIS_DB=str(REDIS_DB))
-        kafka_topics(self.kafka(env))
+        kafka_topics(Settings.of(env).kafka)
         return env
-
-    @staticmethod
-    def kafka(env: dict[str, str]) -> KafkaSettings:
-        names = ("wifi_probes_topic", "door_sensors_topic", "favorite_shops_topic", "dead_letters_topic")
-        return KafkaSettings(**{n: env[KafkaSettings.env_name(n)] for n in names if KafkaSettings.env_name(n) in env})
 
     def services(self) -> dict[str, int]:
         roots = {service.name: service.pidfile.read() for service in all_services(self.settings)}
         return {name: pid for name, pid in roots.items() if pid}
 
-    def start(self, run: str, argv: list[str], env: dict[str, str]):  # type: ignore[no-untyped-def]
-        return spawn(argv, self.home / run / "job.log", cwd=ROOT, env=env)
-
-    def stop(self, process) -> None:  # type: ignore[no-untyped-def]
-        import signal
-
-        stop(process.pid, signal.SIGTERM, timeout=20)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def job(self, run: str, argv: list[str]) -> Background:
+        """A job of this run in the background (its log and pid file under the run's folder),
+        stopped with whatever it started."""
+        return Background(self.home / run, "job", argv, argv[2])
 
     # --- phases ---------------------------------------------------------------------
 
@@ -191,24 +180,24 @@ class Bench:
     def throughput(self, variant: str, data: Input, parallelism: int = 1) -> tuple[Run, Metrics | None]:
         run_name = f"{variant}-{data.name}-p{parallelism}"
         self.log(f"{run_name}: {data.records:,} records")
+        prefix = f"bench-{self.unique}-{run_name}-"  # the baseline's result topics
         if variant == "ours":
             env = self.production_environment(run_name, data.environment, parallelism)
             argv, job_name = [sys.executable, "-m", "jobs.metrics"], "metrics"
         else:
-            prefix = f"bench-{self.unique}-{run_name}-"
             env = self.environment(run_name, data.environment, parallelism)
             if variant == "baseline":
                 self.create_topics(list(baseline_topics(prefix).values()))
             argv, job_name = [sys.executable, "-m", "bench.variant", variant, "--output-prefix", prefix], f"bench-{variant}"
         submitted = time.monotonic()
-        process = self.start(run_name, argv, env)
-        sampler = ResourceSampler({**self.services(), "flink job": process.pid})
+        job = self.job(run_name, argv)
+        sampler = ResourceSampler({**self.services(), "flink job": job.start(env=env).pid})
         sampler.start()
         try:
             timing = JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", job_name).time(
                 data.last_offsets, submitted, timeout_s=self.config.run_timeout_s, settle_s=self.config.settle_s)
         finally:
-            self.stop(process)
+            job.stop()
             resources = sampler.stop()
         run = Run(variant, data.name, parallelism, data.records, round(timing.startup_s, 1), round(timing.seconds, 1),
                   round(data.records / timing.seconds), resources=resources)
@@ -246,8 +235,9 @@ class Bench:
         topics = KafkaSettings.topics_environment(f"bench-{self.unique}-live")
         env = self.production_environment("live", topics, 1)
         env["FOOTFALL_JOB_STARTUP_MODE"] = "latest-offset"
-        live_settings = settings_from(env)
-        process = self.start("live", [sys.executable, "-m", "jobs.metrics"], env)
+        live_settings = Settings.of(env)
+        job = self.job("live", [sys.executable, "-m", "jobs.metrics"])
+        process = job.start(env=env)
         phases = []
         try:
             JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", "metrics").wait_running(120)
@@ -261,7 +251,7 @@ class Bench:
                 poller.stop()
                 sender.close()
         finally:
-            self.stop(process)
+            job.stop()
         return phases
 
     def latency_phase(self, rate: int, settings: Settings, sender: MarkerSender, job_pid: int,
@@ -337,21 +327,6 @@ class Bench:
             },
             "bench_seconds": round(time.monotonic() - began),
         }
-
-
-def settings_from(env: dict[str, str]) -> Settings:
-    """Settings as a job started with `env` sees them (every part loaded now: Settings
-    reads the environment on first use)."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        settings = Settings()
-        for part in ("kafka", "clickhouse", "redis", "postgres", "flink", "metrics", "job", "stack"):
-            getattr(settings, part)
-        return settings
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def machine() -> dict[str, object]:

@@ -50,7 +50,7 @@ def statements(variant: str, settings: Settings, output_prefix: str) -> list[str
     values.update({
         # Windows straight on event_time: the watermark at the metrics' full delay.
         "position_delay": values["watermark_delay"],
-        "lookup_cache_mode": os.environ.get("BENCH_CACHE", "NONE"),
+        "lookup_cache_mode": "NONE",
         **{f"{name}_topic": topic for name, topic in baseline_topics(output_prefix).items()},
     })
     ingest = [p.name for p in sql.numbered_files(METRICS_FOLDER) if p.name <= FORK_AFTER]

@@ -8,6 +8,7 @@ lists every variable. Secrets are `SecretStr`, so they never show up in a repr o
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, TypeVar
@@ -271,6 +272,23 @@ def load(cls: type[S]) -> S:
 
 class Settings:
     """All components' settings, each loaded on first use."""
+
+    PARTS: ClassVar[tuple[str, ...]] = ("kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack")
+
+    @classmethod
+    def of(cls, environment: Mapping[str, str]) -> Settings:
+        """The settings a process started with `environment` (on top of ours) sees. Every
+        part is loaded at once: on first use it would read our own environment instead."""
+        saved = dict(os.environ)
+        os.environ.update(environment)
+        try:
+            settings = cls()
+            for part in cls.PARTS:
+                getattr(settings, part)
+            return settings
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
     @cached_property
     def kafka(self) -> KafkaSettings:

@@ -14,6 +14,7 @@ from footfall.settings import (
     MetricSettings,
     PostgresSettings,
     RedisSettings,
+    Settings,
     StackSettings,
     load,
 )
@@ -101,3 +102,10 @@ def test_env_example_lists_every_variable() -> None:
             declared.add(info.alias or cls.env_name(field))
     assert declared <= listed, declared - listed
     assert listed - declared <= {"PYTHON"}, listed - declared
+
+
+def test_settings_of_an_environment_are_read_from_it_and_leave_ours_alone(monkeypatch) -> None:
+    monkeypatch.delenv("FOOTFALL_REDIS_DB", raising=False)
+    settings = Settings.of({"FOOTFALL_REDIS_DB": "15", "FOOTFALL_KAFKA_WIFI_PROBES_TOPIC": "wifi-probes-other"})
+    assert settings.redis.db == 15 and settings.kafka.wifi_probes_topic == "wifi-probes-other"
+    assert "FOOTFALL_REDIS_DB" not in os.environ and Settings().redis.db == 0

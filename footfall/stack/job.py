@@ -52,8 +52,8 @@ class Background:
     def pid(self) -> int | None:
         return self.pidfile.read()
 
-    def start(self, *extra: str) -> subprocess.Popen[bytes]:
-        process = spawn([*self.argv, *extra], self.log, cwd=ROOT)
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = spawn([*self.argv, *extra], self.log, cwd=ROOT, env=env)
         self.pidfile.write(process.pid)
         return process
 
