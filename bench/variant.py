@@ -66,6 +66,8 @@ def configuration_overrides(variant: str) -> dict[str, str]:
             "table.optimizer.reuse-sub-plan-enabled": "false",
             # No state TTL: a plain group aggregation keeps everything.
             "table.exec.state.ttl": "0 ms",
+            # One update per input row, as a group aggregation emits by default.
+            "table.exec.mini-batch.enabled": "false",
         })
     return overrides
 

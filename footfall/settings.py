@@ -202,6 +202,9 @@ class JobSettings(_Settings):
     #: Per-day state (device-day sets, daily counts) is dropped this long after its
     #: last update; the day is closed by the watermark long before.
     day_state_ttl_hours: float = Field(36.0, gt=0)
+    #: Group aggregations and deduplications collect their input this long and emit one
+    #: update per key, not one per event: far fewer rows reach the sinks. 0 turns it off.
+    mini_batch_ms: int = Field(500, ge=0)
     #: Sinks write what they buffered at least this often.
     flush_interval_ms: int = Field(1000, ge=10)
     #: A probe, shop or mall added to PostgreSQL is seen within this many seconds.

@@ -134,13 +134,20 @@ SELECT mall_id, `day`, CAST(rn AS INT) AS `rank`, shop_code, shop_name, visitors
 
 -- 6: a visit is a run of qualifying shop events with gaps of at most the visit gap
 -- (session windows merge when they touch); it belongs to the local day it starts.
--- Duplicate events change neither the run nor its first and last time.
+-- Duplicate events change neither the run nor its first and last time. Grouped by the
+-- partition key and the window alone, this is a session window aggregation: one
+-- append-only row per visit once the watermark closes it, and no state kept after.
+-- (Grouped by more keys it would be a plain group aggregation over the windows, holding
+-- every visit for the state TTL.) mall_id, device_id and shop_code are fixed by
+-- visit_key, so MIN just names them. Session windows merge, so every aggregate must
+-- too: LAST_VALUE cannot, and a shop renamed during a visit keeps the greater of its
+-- names for that visit (visits_daily takes the day's latest).
 CREATE TEMPORARY VIEW visits AS
-SELECT mall_id, device_id, shop_code, LAST_VALUE(shop_name) AS shop_name,
-    MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
+SELECT MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(shop_code) AS shop_code,
+    MAX(shop_name) AS shop_name, MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
 FROM TABLE(SESSION(TABLE shop_events PARTITION BY visit_key,
                    DESCRIPTOR(visit_time), INTERVAL ${visit_gap} DAY TO SECOND))
-GROUP BY visit_key, mall_id, device_id, shop_code, window_start, window_end;
+GROUP BY visit_key, window_start, window_end;
 
 CREATE TEMPORARY VIEW visits_daily AS
 SELECT mall_id, `day`, device_id, shop_code, LAST_VALUE(shop_name) AS shop_name,
