@@ -37,10 +37,14 @@ SINKS = ("redis_visitors", "clickhouse_visitors", "redis_position", "clickhouse_
 @dataclass(frozen=True)
 class LatencyConfig:
     #: Before the first rate: a job just started is still warming up (JIT, Python workers).
-    first_warmup_s: float = 30.0
+    #: A job started on an idle topic reads a load of 2,000 records/s only once warm, so
+    #: the rates go up from a lower one.
+    first_warmup_s: float = 25.0
     warmup_s: float = 5.0
-    measure_s: float = 15.0
-    drain_s: float = 30.0
+    measure_s: float = 12.0
+    #: After the last marker, how long the markers not yet visible may take (the load
+    #: goes on). A job that has not shown them all by then has fallen behind the rate.
+    drain_s: float = 12.0
     marker_interval_s: float = 0.25
     load_devices: int = 20_000
 

@@ -23,13 +23,21 @@ def label(run: dict) -> str:
     return f"{run['variant']} ×{run['input'].rstrip('x')} p{run['parallelism']}"
 
 
+def ours_on(result: dict, data: str) -> dict:
+    """The production job at parallelism 1 on the input named `data`."""
+    return next(r for r in result["runs"] if r["variant"] == "ours" and r["parallelism"] == 1 and r["input"] == data)
+
+
 def ratios(result: dict) -> dict[str, float]:
-    """ours/ceiling, ours/baseline and parallelism 2/1, from events/s on the 1x input."""
-    one = {(r["variant"], r["parallelism"]): r["events_per_s"] for r in result["runs"] if r["input"] == "1x"}
-    ours = one[("ours", 1)]
-    found = {"ours_over_ceiling": ours / one[("ceiling", 1)], "ours_over_baseline": ours / one[("baseline", 1)]}
-    if ("ours", 2) in one:
-        found["parallelism_2_over_1"] = one[("ours", 2)] / ours
+    """ours/ceiling, ours/baseline and parallelism 2/1: events/s of ours at parallelism 1
+    over the other's, each on the input both read."""
+    found = {}
+    for run in result["runs"]:
+        ours = ours_on(result, run["input"])["events_per_s"]
+        if run["variant"] in ("ceiling", "baseline"):
+            found[f"ours_over_{run['variant']}"] = ours / run["events_per_s"]
+        elif run["parallelism"] == 2:
+            found["parallelism_2_over_1"] = run["events_per_s"] / ours
     return {name: round(value, 2) for name, value in found.items()}
 
 
@@ -48,13 +56,18 @@ def scaling(result: dict) -> list[dict]:
     return scaled
 
 
+def measured(result: dict) -> list[dict]:
+    """The live phases that ran."""
+    return [p for p in result["latency"] if "skipped" not in p]
+
+
 def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
 def markdown(result: dict) -> str:
     m, r = result["machine"], ratios(result)
-    one = next(i for name, i in result["inputs"].items() if name == "1x")
+    on = {run["variant"]: run["input"] for run in result["runs"]}
     lines = [
         f"# Footfall benchmark, {result['when']}",
         "",
@@ -62,19 +75,23 @@ def markdown(result: dict) -> str:
          "The broker, ClickHouse, Redis, PostgreSQL, the Flink job and the load generator all share it. "
          f"Whole bench: {result['bench_seconds']} s."),
         "",
-        (f"**ours/ceiling = {r['ours_over_ceiling']}**, **ours/baseline = {r['ours_over_baseline']}**"
+        (f"**ours/ceiling = {r['ours_over_ceiling']}** ({on['ceiling']} input), "
+         f"**ours/baseline = {r['ours_over_baseline']}** ({on['baseline']} input)"
          + (f", parallelism 2/1 = {r['parallelism_2_over_1']}" if "parallelism_2_over_1" in r else "")
-         + " (events/s on the same 1x input)."),
+         + ": events/s of the production job at parallelism 1 over the other's, on the same events."),
         "",
-        f"## Throughput: the 1x input, {one['records']:,} records",
+        "## Throughput",
         "",
-        "| variant | parallelism | events/s | seconds | start-up s | ours / this |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | input | records | parallelism | events/s | seconds | start-up s | ours / this |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    ours = next(x for x in result["runs"] if x["variant"] == "ours" and x["input"] == "1x" and x["parallelism"] == 1)
-    for run in (x for x in result["runs"] if x["input"] == "1x"):
-        lines.append(f"| {run['variant']} | {run['parallelism']} | {run['events_per_s']:,.0f} | {run['seconds']:.1f} | "
-                     f"{run['startup_s']:.1f} | {ours['events_per_s'] / run['events_per_s']:.2f} |")
+    for run in result["runs"]:
+        if run["variant"] == "ours" and run["parallelism"] == 1 and run["input"] not in ("1x", on["ceiling"]):
+            continue  # in the scaling table only
+        ours = ours_on(result, run["input"])
+        lines.append(f"| {run['variant']} | {run['input']} | {run['records']:,} | {run['parallelism']} | "
+                     f"{run['events_per_s']:,.0f} | {run['seconds']:.1f} | {run['startup_s']:.1f} | "
+                     f"{ours['events_per_s'] / run['events_per_s']:.2f} |")
     lines += ["", "## Scaling: the production job, parallelism 1", "",
               "| input | records | seconds | events/s | time vs 1x | extra records / extra seconds vs 1x |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -83,16 +100,20 @@ def markdown(result: dict) -> str:
         lines.append(f"| {run['input']} | {run['records']:,} | {run['seconds']:.1f} | {run['events_per_s']:,.0f} | "
                      f"{run['time_vs_1x']:.2f} | {marginal} |")
     lines += ["", "## Live latency: event time to visible (production job, seconds p50 / p95 / p99)", "",
-              "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen |",
-              "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: |"]
+              "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen | kept up |",
+              "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: | --- |"]
     for phase in result["latency"]:
+        if "skipped" in phase:
+            lines.append(f"| {phase['rate']:,} | not run: {phase['skipped']} |" + " |" * (len(SINK_LABELS) + 2))
+            continue
         cells = [" / ".join(_seconds(phase["delays"][sink][q]) for q in ("p50_s", "p95_s", "p99_s")) for sink in SINK_LABELS]
         missing = max(phase["delays"][sink]["not_seen"] for sink in SINK_LABELS)
         markers = phase["delays"]["redis_visitors"]["markers"]
-        lines.append(f"| {phase['rate']:,} | {phase['rate_sent']:,} | " + " | ".join(cells) + f" | {missing} of {markers} |")
+        lines.append(f"| {phase['rate']:,} | {phase['rate_sent']:,} | " + " | ".join(cells)
+                     + f" | {missing} of {markers} | {'yes' if phase['kept_up'] else 'no'} |")
     lines += ["", "## CPU (cores) and peak memory (MiB) per component", ""]
     phases = [(label(run), run["resources"]) for run in result["runs"]]
-    phases += [(f"live {p['rate']:,}/s", p["resources"]) for p in result["latency"]]
+    phases += [(f"live {p['rate']:,}/s", p["resources"]) for p in measured(result)]
     components = sorted({c for _, used in phases for c in used})
     lines += ["| phase | " + " | ".join(components) + " |", "| --- | " + " | ".join("---:" for _ in components) + " |"]
     for name, used in phases:
@@ -111,11 +132,12 @@ def markdown(result: dict) -> str:
 
 def chart(result: dict, path: Path) -> None:
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
-    one = [r for r in result["runs"] if r["input"] == "1x"]
-    left.bar([f"{r['variant']}\np{r['parallelism']}" for r in one], [r["events_per_s"] for r in one],
+    shown = [r for r in result["runs"] if r["variant"] != "ours" or r["input"] == "1x"]
+    left.bar([f"{r['variant']} {r['input']}\np{r['parallelism']}" for r in shown], [r["events_per_s"] for r in shown],
              color=["#9e9e9e" if r["variant"] == "ceiling" else "#e07b39" if r["variant"] == "baseline" else "#2f6db5"
-                    for r in one])
-    left.set_title("Throughput, 1x input")
+                    for r in shown])
+    left.set_yscale("log")
+    left.set_title("Throughput")
     left.set_ylabel("events/s")
     runs = scaling(result)
     middle.plot([r["records"] for r in runs], [r["seconds"] for r in runs], marker="o", color="#2f6db5")
@@ -126,10 +148,11 @@ def chart(result: dict, path: Path) -> None:
     middle.set_ylabel("seconds")
     middle.set_xlim(left=0)
     middle.set_ylim(bottom=0)
-    rates = [p["rate"] for p in result["latency"]]
+    phases = measured(result)
+    rates = [p["rate"] for p in phases]
     for sink, colour in zip(SINK_LABELS, ("#2f6db5", "#6fa8dc", "#e07b39", "#f6b26b"), strict=True):
-        p50 = [p["delays"][sink]["p50_s"] for p in result["latency"]]
-        p99 = [p["delays"][sink]["p99_s"] for p in result["latency"]]
+        p50 = [p["delays"][sink]["p50_s"] for p in phases]
+        p99 = [p["delays"][sink]["p99_s"] for p in phases]
         right.plot(rates, p50, marker="o", color=colour, label=f"{SINK_LABELS[sink]} p50")
         right.plot(rates, p99, marker="x", linestyle="--", color=colour, label="p99")
     right.set_title("Live latency, event time to visible")

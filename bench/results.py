@@ -68,17 +68,20 @@ def production_metrics(clickhouse: ClickHouseSettings, redis: RedisSettings, kaf
     return metrics, int(positions)
 
 
-def read_upserts(kafka: KafkaSettings, topic: str, idle_s: float = 3.0) -> dict[str, dict | None]:
-    """The latest value per key of an upsert topic (None for a key deleted last)."""
+def read_upserts(kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0) -> dict[str, dict[str, dict | None]]:
+    """Per topic, the latest value per key of an upsert topic (None for a key deleted
+    last). One consumer reads them all until none has had a message for `idle_s` (the
+    broker's end offsets trail, DESIGN.md section 2)."""
     consumer = KafkaConsumer(bootstrap_servers=kafka.servers, enable_auto_commit=False,
                              consumer_timeout_ms=int(idle_s * 1000))
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        latest: dict[str, dict | None] = {}
+        latest: dict[str, dict[str, dict | None]] = {topic: {} for topic in topics}
         for message in consumer:
-            latest[message.key.decode()] = json.loads(message.value) if message.value is not None else None
+            latest[message.topic][message.key.decode()] = json.loads(message.value) if message.value is not None else None
         return latest
     finally:
         consumer.close()
@@ -87,8 +90,10 @@ def read_upserts(kafka: KafkaSettings, topic: str, idle_s: float = 3.0) -> dict[
 def baseline_metrics(kafka: KafkaSettings, topics: dict[str, str], mall_id: str) -> tuple[Metrics, int]:
     """The baseline's results for `mall_id`, assembled into the production job's tables:
     mall_daily's new and returning visitors come from the new-visitor metric of their own."""
+    read = read_upserts(kafka, list(topics.values()))
+
     def rows(name: str) -> list[dict]:
-        return [v for v in read_upserts(kafka, topics[name]).values() if v is not None and v.get("mall_id", mall_id) == mall_id]
+        return [v for v in read[topics[name]].values() if v is not None and v.get("mall_id", mall_id) == mall_id]
 
     metrics: Metrics = {}
     new = {row["day"]: row["new_visitors"] for row in rows("new_visitors")}

@@ -57,25 +57,36 @@ def result() -> dict:
         "machine": {"cpus": 2, "cpu": "x86_64", "memory_gib": 23.5, "os": "Linux", "python": "3.11.7"},
         "bench_seconds": 300,
         "inputs": {"1x": {"events": 20_000, "records": 20_000, "fill_seconds": 2.0}},
-        "runs": [run("ceiling", 1, 1, 40_000), run("baseline", 1, 1, 200), run("ours", 1, 1, 5_000),
-                 run("ours", 1, 2, 4_000), run("ours", 2, 1, 5_000), run("ours", 4, 1, 5_000)],
-        "latency": [{"rate": 2000, "rate_sent": 1990, "delays": delays, "resources": {"kafka": {"cpu_cores": 0.2, "rss_mib": 300}}}],
+        "runs": [run("ceiling", 4, 1, 40_000), run("baseline", 1, 1, 200), run("ours", 1, 1, 5_000),
+                 run("ours", 1, 2, 4_000), run("ours", 2, 1, 5_000), run("ours", 4, 1, 4_000)],
+        "latency": [
+            {"rate": 2000, "rate_sent": 1990, "kept_up": True, "delays": delays,
+             "resources": {"kafka": {"cpu_cores": 0.2, "rss_mib": 300}}},
+            {"rate": 10000, "rate_sent": 9900, "kept_up": False, "delays": delays,
+             "resources": {"kafka": {"cpu_cores": 0.3, "rss_mib": 300}}},
+            {"rate": 20000, "skipped": "the job fell behind 10,000/s"},
+        ],
         "checks": {"identical": True, "problems": [], "compared": ["baseline-1x-p1", "ours-1x-p2"],
                    "metric_rows": {"mall_daily": 2}},
     }
 
 
 def test_ratios_are_events_per_second_on_the_same_input() -> None:
-    assert report.ratios(result()) == {"ours_over_ceiling": 0.12, "ours_over_baseline": 25.0, "parallelism_2_over_1": 0.8}
-    assert [r["time_vs_1x"] for r in report.scaling(result())] == [1.0, 2.0, 4.0]
+    # The ceiling ran on 4x: it is compared with ours on 4x (4,000/s), not on 1x (5,000/s).
+    assert report.ratios(result()) == {"ours_over_ceiling": 0.1, "ours_over_baseline": 25.0, "parallelism_2_over_1": 0.8}
+    assert [r["time_vs_1x"] for r in report.scaling(result())] == [1.0, 2.0, 5.0]
 
 
 def test_summary_chart_and_json_are_written(tmp_path) -> None:
     paths = report.write(result(), tmp_path)
     summary = paths["summary"].read_text()
-    assert "**ours/ceiling = 0.12**, **ours/baseline = 25.0**, parallelism 2/1 = 0.8" in summary
-    assert "| baseline | 1 | 200 | 100.0 | 15.0 | 25.00 |" in summary
-    assert "| 2,000 | 1,990 | 2.0 / 3.0 / 4.0 |" in summary
+    assert "**ours/ceiling = 0.1** (4x input), **ours/baseline = 25.0** (1x input), parallelism 2/1 = 0.8" in summary
+    assert "| baseline | 1x | 20,000 | 1 | 200 | 100.0 | 15.0 | 25.00 |" in summary
+    assert "| ceiling | 4x | 80,000 | 1 | 40,000 | 2.0 | 15.0 | 0.10 |" in summary
+    assert "| 2,000 | 1,990 | 2.0 / 3.0 / 4.0 |" in summary and "| 0 of 40 | yes |" in summary
+    assert "| 10,000 | 9,900 | 2.0 / 3.0 / 4.0 |" in summary and "| 0 of 40 | no |" in summary
+    assert "| 20,000 | not run: the job fell behind 10,000/s |" in summary
+    assert "live 10,000/s" in summary and "live 20,000/s" not in summary
     assert "Identical: baseline-1x-p1, ours-1x-p2" in summary
     assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert '"ours_over_baseline": 25.0' in paths["json"].read_text()
