@@ -9,7 +9,6 @@ without asking the broker (Tansu reports a partition's end one batch short, DESI
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from kafka import KafkaProducer
 from footfall.settings import ROOT, KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from simulators.layout import Layout, Mall, standalone_mall
+from simulators.source import door_record, probe_record
 
 #: Beyond the demo's and the tests' malls (MACs hold the index in one octet).
 MALL_ID, MALL_INDEX = "bench-mall", 250
@@ -88,13 +88,11 @@ def close(kafka: KafkaSettings, mall: Mall) -> dict[tuple[str, int], int]:
         for topic in (kafka.wifi_probes_topic, kafka.door_sensors_topic):
             for partition in sorted(producer.partitions_for(topic)):
                 if topic == kafka.wifi_probes_topic:
-                    value = {"event_id": f"closing-{partition}", "ap_mac": mall.probes[0].ap_mac,
-                             "device_mac": f"06:00:00:00:{MALL_INDEX:02x}:{partition:02x}", "rssi": -50,
-                             "occur_time": occur_ms}
+                    record = probe_record(f"closing-{partition}", mall.probes[0].ap_mac,
+                                          f"06:00:00:00:{MALL_INDEX:02x}:{partition:02x}", -50, occur_ms, at)
                 else:
-                    value = {"sensor_id": entrance.sensor_id, "mall_id": mall.mall_id, "entrance": entrance.name,
-                             "occur_time": occur_ms, "in_count": 0, "out_count": 0}
-                sent = producer.send(topic, json.dumps(value).encode(), partition=partition).get(timeout=30)
+                    record = door_record(entrance, mall.mall_id, occur_ms, 0, 0, at)
+                sent = producer.send(topic, record.value, key=record.key, partition=partition).get(timeout=30)
                 ends[(topic, partition)] = sent.offset
     finally:
         producer.close()

@@ -12,7 +12,6 @@ count reaches n + 1; in positions once its device is there.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import random
 import threading
@@ -29,6 +28,7 @@ from footfall import clients
 from footfall.settings import Settings
 from jobs.metrics.outputs import POSITIONS, TODAY
 from simulators.layout import Mall
+from simulators.source import probe_record
 from udfs.identity import device_id
 
 SINKS = ("redis_visitors", "clickhouse_visitors", "redis_position", "clickhouse_position")
@@ -151,10 +151,8 @@ class MarkerSender:
         # Universally administered (not randomised) and unique to this bench run.
         mac = f"00:bb:{self.run >> 8:02x}:{self.run & 0xFF:02x}:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}"
         at = time.time()
-        value = {"event_id": f"marker-{self.run}-{n}", "ap_mac": self.probe.ap_mac, "device_mac": mac,
-                 "rssi": -45, "occur_time": int(at * 1000)}
-        self.producer.send(self.settings.kafka.wifi_probes_topic, json.dumps(value).encode(), key=mac.encode(),
-                           partition=0)
+        record = probe_record(f"marker-{self.run}-{n}", self.probe.ap_mac, mac, -45, int(at * 1000), at)
+        self.producer.send(self.settings.kafka.wifi_probes_topic, record.value, key=record.key, partition=0)
         self.producer.flush()
         marker = Marker(n, device_id(self.salt, mac), at)
         self.sent.append(marker)

@@ -19,7 +19,7 @@ import numpy as np
 
 from footfall.settings import Topics
 from simulators.faults import FaultInjector, Faults
-from simulators.layout import Layout, Mall
+from simulators.layout import Entrance, Layout, Mall
 from simulators.radio import MallRadio, RadioModel
 from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
 from simulators.truth import Truth
@@ -46,6 +46,14 @@ def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_m
         f'"device_mac":"{device_mac}","rssi":{rssi},"occur_time":{occur_ms}}}'
     )
     return Record(Topics.WIFI_PROBES, device_mac.encode(), value.encode(), t, "probe")
+
+
+def door_record(entrance: Entrance, mall_id: str, occur_ms: int, in_count: int, out_count: int, t: float) -> Record:
+    """A door-sensors report as the counters send it (DESIGN.md §3), keyed by the sensor."""
+    payload = {"sensor_id": entrance.sensor_id, "mall_id": mall_id, "entrance": entrance.name,
+               "occur_time": occur_ms, "in_count": in_count, "out_count": out_count}
+    value = json.dumps(payload, separators=(",", ":")).encode()
+    return Record(Topics.DOOR_SENSORS, entrance.sensor_id.encode(), value, t, "door")
 
 
 @dataclass(frozen=True)
@@ -238,17 +246,8 @@ class Simulation:
         for i, entrance in enumerate(state.mall.entrances):
             counts = state.door_in[i], state.door_out[i]
             state.door_in[i] = state.door_out[i] = 0
-            payload = {
-                "sensor_id": entrance.sensor_id,
-                "mall_id": state.mall.mall_id,
-                "entrance": entrance.name,
-                "occur_time": int(t * 1000),
-                "in_count": counts[0],
-                "out_count": counts[1],
-            }
             self.truth.door(entrance.sensor_id, t, *counts)
-            value = json.dumps(payload, separators=(",", ":")).encode()
-            yield from self._deliver(Record(Topics.DOOR_SENSORS, entrance.sensor_id.encode(), value, t, "door"))
+            yield from self._deliver(door_record(entrance, state.mall.mall_id, int(t * 1000), *counts, t))
         self._push(t + self.config.door_interval, _DOOR, state)
 
     def _deliver(self, record: Record) -> Iterator[Record]:
