@@ -27,7 +27,7 @@ from simulators.source import door_record, probe_record
 #: Beyond the demo's and the tests' malls (MACs hold the index in one octet).
 MALL_ID, MALL_INDEX = "bench-mall", 250
 #: The simulated traffic starts here (mall time); the closing records come this much later.
-START = "2030-06-03T09:00:00"
+START = "2025-06-02T09:00:00"  # a Monday, in the past: the job rejects reports from the future
 CLOSING_AFTER_DAYS = 60
 #: A fault mix like the demo's, so validation, deduplication and the late rule do work.
 FAULTS = {"--duplicate-rate": "0.02", "--out-of-order-rate": "0.01", "--late-rate": "0.002", "--malformed-rate": "0.002"}

@@ -34,7 +34,7 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import Simulation, SimulationConfig, probe_record
+from simulators.source import unused_past_day, Simulation, SimulationConfig, probe_record
 from simulators.truth import Truth
 from udfs.device import device_id
 
@@ -67,7 +67,7 @@ def own_settings(unique: str, var_dir: str) -> Settings:
 
 
 def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list, Positions]:
-    day = date(2031, 1, 1) + timedelta(days=int(time.time() // 60) % 20000)  # a day no other run used
+    day = unused_past_day()
     start = datetime.combine(day, datetime.min.time().replace(hour=14), ZoneInfo(mall.tz)).timestamp()
     truth = Positions()
     config = SimulationConfig(start=start, end=start + minutes * 60, seed=11,

@@ -25,7 +25,7 @@ from pyflink.table import StreamTableEnvironment
 from footfall.settings import ConfigError, Settings
 from jobs import sql
 from jobs.metrics.job import FOLDER as METRICS_FOLDER
-from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values
+from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values, worker_environment
 from udfs import device, zones
 
 VARIANTS_FOLDER = Path(__file__).resolve().parent / "variants"
@@ -50,7 +50,6 @@ def statements(variant: str, settings: Settings, output_prefix: str) -> list[str
     values.update({
         # Windows straight on event_time: the watermark at the metrics' full delay.
         "position_delay": values["watermark_delay"],
-        "lookup_cache_mode": "NONE",
         **{f"{name}_topic": topic for name, topic in baseline_topics(output_prefix).items()},
     })
     ingest = [p.name for p in sql.numbered_files(METRICS_FOLDER) if p.name <= FORK_AFTER]
@@ -73,7 +72,7 @@ def configuration_overrides(variant: str) -> dict[str, str]:
 
 
 def run(variant: str, settings: Settings, output_prefix: str) -> None:
-    os.environ[device.SALT_VARIABLE] = settings.metrics.salt_value(settings.stack.var_dir)
+    os.environ.update(worker_environment(settings))
     config = flink_configuration(settings)
     for key, value in configuration_overrides(variant).items():
         config.set_string(key, value)

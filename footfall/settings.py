@@ -190,8 +190,22 @@ class JobSettings(_Settings):
     checkpoint_interval_seconds: float = Field(10.0, gt=0)
     #: Checkpoints are kept here (one folder per job run) so a restart can resume.
     checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"
-    #: Bounded out-of-orderness: events later than this behind the newest are late.
+    #: Bounded out-of-orderness of the event-time windows (visits): an event this far
+    #: behind the newest of its partition still counts, but misses visits and positions.
     watermark_delay_seconds: int = Field(120, ge=0)
+    #: An event this far behind the newest of its partition is rejected as `late`; less
+    #: late (a probe uploading what it buffered while offline) it still counts for
+    #: visitors, hourly and shop visitors and door entries.
+    allowed_lateness_seconds: int = Field(3600, ge=0)
+    #: A report stamped more than this ahead of the job's clock is rejected as `future`.
+    future_tolerance_seconds: int = Field(300, ge=0)
+    #: A message longer than this (characters) is rejected as `too_large` unparsed.
+    max_message_bytes: int = Field(262144, ge=1024)
+    #: A sink holds at most this many rows per output while its store is down; then it
+    #: waits for the store, and back-pressure slows the job's reading.
+    sink_buffer_rows: int = Field(200_000, ge=100)
+    #: Longest wait between two tries of a store that does not answer.
+    sink_max_backoff_seconds: float = Field(30.0, gt=0)
     #: The short out-of-orderness of live positions: a second of positions is final this
     #: long after it ends, and reports later than that are left out of the map.
     position_delay_seconds: int = Field(2, ge=0)
@@ -227,6 +241,15 @@ class JobSettings(_Settings):
         limit = info.data.get("watermark_delay_seconds")
         if limit is not None and value > limit:
             raise ValueError(f"must not exceed FOOTFALL_JOB_WATERMARK_DELAY_SECONDS ({limit})")
+        return value
+
+    @field_validator("allowed_lateness_seconds")
+    @classmethod
+    def _at_least_watermark_delay(cls, value: int, info: ValidationInfo) -> int:
+        # What the windows still take must also count.
+        limit = info.data.get("watermark_delay_seconds")
+        if limit is not None and value < limit:
+            raise ValueError(f"must be at least FOOTFALL_JOB_WATERMARK_DELAY_SECONDS ({limit})")
         return value
 
 

@@ -13,7 +13,8 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import time
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -23,6 +24,13 @@ from simulators.layout import Entrance, Layout, Mall
 from simulators.radio import MallRadio, RadioModel
 from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
 from simulators.truth import Truth
+
+
+def unused_past_day() -> date:
+    """A day in the past that changes every minute (cycling over about 30 years), for a
+    test or benchmark run whose rows must not meet an earlier run's. In the past, because
+    the job rejects reports stamped ahead of its clock."""
+    return date(1990, 1, 1) + timedelta(days=int(time.time() // 60) % 11000)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,16 @@
 
 Positions arrive aggregated (one row per device and second), so this Python function
 sees few rows. Each mall's polygons are read once and kept for the lookup-cache
-expiry (FOOTFALL_JOB_LOOKUP_CACHE_SECONDS), like the job's JDBC lookups: a shop added or
-redrawn in PostgreSQL is picked up without a restart.
+expiry (FOOTFALL_JOB_LOOKUP_CACHE_SECONDS), like the job's layout: a shop added or
+redrawn in PostgreSQL is picked up without a restart. While PostgreSQL does not answer,
+the polygons last read are kept (and asked for again every few seconds); a mall never
+read before waits for it, so the job pauses rather than failing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,22 +21,40 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 from udfs.geometry import Point, zone_of
 
 Shops = list[tuple[str, Sequence[Point]]]
+log = logging.getLogger(__name__)
 
 
 class PolygonCache:
-    """Shop polygons per mall, each mall reloaded `max_age_s` after it was read."""
+    """Shop polygons per mall, each mall reloaded `max_age_s` after it was read. A failed
+    reload keeps the polygons and tries again `retry_s` later; a mall with none yet is
+    asked for until it answers (backoff up to `retry_s`)."""
 
-    def __init__(self, load: Callable[[str], Shops], max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, load: Callable[[str], Shops], max_age_s: float, clock: Callable[[], float] = time.monotonic,
+                 retry_s: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self._load, self._max_age_s, self._clock = load, max_age_s, clock
+        self._retry_s, self._sleep = retry_s, sleep
         self._malls: dict[str, tuple[float, Shops]] = {}
 
     def shops(self, mall_id: str) -> Shops:
         now = self._clock()
         cached = self._malls.get(mall_id)
-        if cached is None or now - cached[0] >= self._max_age_s:
-            cached = (now, self._load(mall_id))
-            self._malls[mall_id] = cached
-        return cached[1]
+        if cached is not None and now - cached[0] < self._max_age_s:
+            return cached[1]
+        delay = 0.5
+        while True:
+            try:
+                fresh = (self._clock(), self._load(mall_id))
+                self._malls[mall_id] = fresh
+                return fresh[1]
+            except Exception as err:  # noqa: BLE001 - PostgreSQL down or unreachable
+                if cached is not None:
+                    # Keep what was read; ask again in retry_s, not at every row.
+                    self._malls[mall_id] = (now - self._max_age_s + self._retry_s, cached[1])
+                    log.warning("zone: keeping %s's polygons, PostgreSQL did not answer: %s", mall_id, err)
+                    return cached[1]
+                log.warning("zone: waiting for %s's polygons, PostgreSQL did not answer: %s", mall_id, err)
+                self._sleep(delay)
+                delay = min(delay * 2, self._retry_s)
 
     def zone(self, mall_id: str, x: float, y: float) -> str:
         return zone_of(x, y, self.shops(mall_id))

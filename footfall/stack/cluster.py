@@ -8,8 +8,8 @@ into `lib/`), a config of our own. The connector jars stay out of `lib/`: the jo
 them itself (`pipeline.jars`), and a second copy on the cluster's class path makes
 Kafka classes clash between the two class loaders.
 
-The task manager runs the job's Python workers, so it is started with the salt and the
-other FOOTFALL_* variables in its environment. The cluster's REST port is
+The task manager runs the job's Python workers and Java functions, so it is started with
+the salt, the layout's database and the other FOOTFALL_* variables in its environment. The cluster's REST port is
 FOOTFALL_JOB_REST_PORT, the address the job's client submits to and `footfall status`
 asks, so either run mode is watched the same way.
 """
@@ -31,6 +31,7 @@ from footfall.settings import ROOT, Settings
 from footfall.stack.job import MetricsJob
 from footfall.stack.processes import port_in_use, wait_port_free
 from footfall.stack.services import StackError
+from jobs.metrics.job import worker_environment
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
 #: What `flink run -py` ships to the cluster besides the job script.
@@ -56,8 +57,8 @@ class FlinkCluster:
             FLINK_LOG_DIR=str(self.home / "log"),
             FLINK_PID_DIR=str(self.home / "run"),
             PYFLINK_CLIENT_EXECUTABLE=sys.executable,
-            FOOTFALL_SALT=self.settings.metrics.salt_value(self.settings.stack.var_dir),
         )
+        env.update(worker_environment(self.settings))
         return env
 
     def prepare(self) -> None:

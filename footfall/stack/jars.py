@@ -6,18 +6,23 @@ our 2.0.2 runtime (DESIGN.md §2). So it is downloaded without dependencies, and
 connector jars are extracted into FOOTFALL_FLINK_JARS_DIR; jobs hand them to Flink via
 `pipeline.jars`.
 
+The project's own Java functions (udfs/java, the layout lookup) are compiled here too,
+with `javac` against the jars inside the `apache-flink` wheel (no Maven), into
+FUNCTIONS_JAR beside the connectors; they are rebuilt only when their sources change.
+
 Run as `python -m footfall.stack.jars` (make setup does); a second run changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from footfall.settings import FlinkSettings, load
+from footfall.settings import ROOT, FlinkSettings, load
 
 WHEEL = "shigawire-apache-flink-libraries==2.0.0.post1"
 JARS = (
@@ -27,6 +32,9 @@ JARS = (
     "flink-connector-jdbc-postgres.jar",
     "postgresql.jar",
 )
+#: The project's Java functions, built from JAVA_SOURCES by `build_functions`.
+FUNCTIONS_JAR = "footfall-functions.jar"
+JAVA_SOURCES = ROOT / "udfs" / "java" / "src"
 
 
 def present(jars_dir: Path) -> list[Path]:
@@ -34,11 +42,46 @@ def present(jars_dir: Path) -> list[Path]:
 
 
 def pipeline_jars(jars_dir: Path) -> str:
-    """The value of Flink's `pipeline.jars` option."""
-    missing = [name for name in JARS if not (jars_dir / name).is_file()]
+    """The value of Flink's `pipeline.jars` option: the connectors and our functions."""
+    names = (*JARS, FUNCTIONS_JAR)
+    missing = [name for name in names if not (jars_dir / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"connector jars missing from {jars_dir}: {', '.join(missing)} (run make setup)")
-    return ";".join((jars_dir / name).resolve().as_uri() for name in JARS)
+        raise FileNotFoundError(f"jars missing from {jars_dir}: {', '.join(missing)} (run make setup)")
+    return ";".join((jars_dir / name).resolve().as_uri() for name in names)
+
+
+def _sources_digest(sources: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.relative_to(JAVA_SOURCES).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_functions(jars_dir: Path) -> bool:
+    """Compile udfs/java into FUNCTIONS_JAR unless it was built from these very sources.
+    True if it had work to do."""
+    import pyflink
+
+    sources = sorted(JAVA_SOURCES.rglob("*.java"))
+    target = jars_dir / FUNCTIONS_JAR
+    stamp = jars_dir / f"{FUNCTIONS_JAR}.sha256"
+    digest = _sources_digest(sources)
+    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        return False
+    flink_lib = Path(pyflink.__file__).resolve().parent / "lib"
+    classpath = [*sorted(flink_lib.glob("flink-table-api-java-uber-*.jar")), *sorted(flink_lib.glob("flink-dist-*.jar")),
+                 jars_dir / "postgresql.jar"]
+    with tempfile.TemporaryDirectory() as classes:
+        subprocess.run(["javac", "--release", "17", "-nowarn", "-d", classes,
+                        "-cp", ":".join(str(p) for p in classpath), *map(str, sources)], check=True)
+        partial = target.with_suffix(".part")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: footfall\n")
+            for path in sorted(Path(classes).rglob("*.class")):
+                jar.write(path, path.relative_to(classes).as_posix())
+        partial.replace(target)
+    stamp.write_text(digest + "\n")
+    return True
 
 
 def extract(wheel: Path, jars_dir: Path) -> None:
@@ -70,6 +113,8 @@ def main() -> None:
     jars_dir = load(FlinkSettings).jars_dir
     if ensure(jars_dir):
         print(f"flink connector jars extracted into {jars_dir}")
+    if build_functions(jars_dir):
+        print(f"java functions compiled into {jars_dir / FUNCTIONS_JAR}")
 
 
 if __name__ == "__main__":

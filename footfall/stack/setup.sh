@@ -4,7 +4,7 @@
 #      one message listing them),
 #   2. a virtual environment in .venv with the project installed editable (re-done only when
 #      pyproject.toml changes),
-#   3. the Flink connector jars (footfall.stack.jars).
+#   3. the Flink connector jars and the project's Java functions (footfall.stack.jars).
 # A second run finds everything in place and changes nothing.
 set -euo pipefail
 
@@ -21,6 +21,8 @@ java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | he
 if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ] 2>/dev/null; then
     missing+=(openjdk-17-jre-headless)
 fi
+# javac compiles the project's Java functions (udfs/java) against the Flink wheel's jars.
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 for pkg in clickhouse-server clickhouse-client redis-server postgresql chromium; do
     has_pkg "$pkg" || missing+=("$pkg")
 done
@@ -62,7 +64,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" >"$stamp"
 fi
 
-# --- 3. Flink connector jars ----------------------------------------------------------
+# --- 3. Flink connector jars and the project's Java functions -----------------------
 "$VENV/bin/python" -m footfall.stack.jars
 
 say "ready ($VENV, Java $(java_major), ClickHouse, Redis, PostgreSQL, Chromium)"

@@ -1,19 +1,21 @@
--- Sources: the two input topics, read raw, and the PostgreSQL dimension tables.
+-- Sources: the two input topics, read raw.
 --
 -- Each message is one STRING column (`body`) so that a malformed one can be sent to
--- dead-letters exactly as it came. The event time is read from the JSON; a message
--- without a readable `occur_time` gets time 0, which never moves the watermark, and is
--- rejected downstream. Watermark: the short one of live positions
+-- dead-letters exactly as it came. The event time is read from the JSON by the Java
+-- function event_millis (udfs/java): a message without a readable `occur_time`, or longer
+-- than FOOTFALL_JOB_MAX_MESSAGE_BYTES characters, gets time 0, and one stamped more than
+-- FOOTFALL_JOB_FUTURE_TOLERANCE_SECONDS ahead of the job's clock gets -1 ms; neither moves the
+-- watermark, and both are rejected downstream. Watermark: the short one of live positions
 -- (FOOTFALL_JOB_POSITION_DELAY_SECONDS), per partition as Flink's Kafka source keeps it;
 -- the metrics read it shifted by the difference to their own delay (see job.py).
--- The dimension tables are JDBC lookup tables with a partial cache that expires, so a
--- probe, shop or mall added to PostgreSQL is picked up without a restart.
+-- The layout (probes, shops, malls) is not a table here: the Java functions probe_layout
+-- and mall_zone hold it in memory, reloaded from PostgreSQL (see 02_ingest.sql).
 
 CREATE TEMPORARY TABLE wifi_probes_raw (
     body STRING,
     kafka_partition INT METADATA FROM 'partition' VIRTUAL,
     kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-    event_time AS TO_TIMESTAMP_LTZ(COALESCE(TRY_CAST(JSON_VALUE(body, '$.occur_time') AS BIGINT), 0), 3),
+    event_time AS TO_TIMESTAMP_LTZ(event_millis(body, ${future_tolerance_ms}, ${max_message_chars}), 3),
     proc_time AS PROCTIME(),
     WATERMARK FOR event_time AS event_time - INTERVAL ${position_delay} DAY TO SECOND
 ) WITH (
@@ -35,56 +37,3 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
 
 -- The same raw schema, watermark and consumer options; only the topic differs.
 CREATE TEMPORARY TABLE door_sensors_raw WITH ('topic' = ${door_sensors_topic}) LIKE wifi_probes_raw;
-
-CREATE TEMPORARY TABLE dim_probes (
-    ap_mac STRING,
-    mall_id STRING,
-    shop_code STRING,
-    x DOUBLE,
-    y DOUBLE,
-    PRIMARY KEY (ap_mac) NOT ENFORCED
-) WITH (
-    'connector' = 'jdbc',
-    'url' = ${jdbc_url},
-    'table-name' = ${probes_table},
-    'username' = ${jdbc_user},
-    'password' = ${jdbc_password},
-    'lookup.cache' = ${lookup_cache_mode},
-    'lookup.partial-cache.expire-after-write' = ${lookup_cache},
-    'lookup.partial-cache.cache-missing-key' = 'true',
-    'lookup.partial-cache.max-rows' = '200000'
-);
-
-CREATE TEMPORARY TABLE dim_shops (
-    mall_id STRING,
-    shop_code STRING,
-    shop_name STRING,
-    category STRING,
-    PRIMARY KEY (mall_id, shop_code) NOT ENFORCED
-) WITH (
-    'connector' = 'jdbc',
-    'url' = ${jdbc_url},
-    'table-name' = ${shops_table},
-    'username' = ${jdbc_user},
-    'password' = ${jdbc_password},
-    'lookup.cache' = ${lookup_cache_mode},
-    'lookup.partial-cache.expire-after-write' = ${lookup_cache},
-    'lookup.partial-cache.cache-missing-key' = 'true',
-    'lookup.partial-cache.max-rows' = '200000'
-);
-
-CREATE TEMPORARY TABLE dim_malls (
-    mall_id STRING,
-    tz STRING,
-    PRIMARY KEY (mall_id) NOT ENFORCED
-) WITH (
-    'connector' = 'jdbc',
-    'url' = ${jdbc_url},
-    'table-name' = ${malls_table},
-    'username' = ${jdbc_user},
-    'password' = ${jdbc_password},
-    'lookup.cache' = ${lookup_cache_mode},
-    'lookup.partial-cache.expire-after-write' = ${lookup_cache},
-    'lookup.partial-cache.cache-missing-key' = 'true',
-    'lookup.partial-cache.max-rows' = '10000'
-);

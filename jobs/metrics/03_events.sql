@@ -9,12 +9,13 @@
 -- delay) as its time attribute under the same watermark: on event_time that watermark
 -- trails by the full watermark delay. Both stay per partition, as Flink's Kafka source
 -- computes them, however the partitions are read.
--- Output: probe_events (valid, on time, enriched), position_reports and rejects (one
--- row per message turned away, with its reason).
+-- Output: probe_events (accepted, enriched; `on_time` says whether the event-time
+-- windows may take it), position_reports (on time only) and rejects (one row per
+-- message turned away, with its reason).
 
 CREATE TEMPORARY VIEW probe_events AS
 SELECT event_id, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, visit_time, proc_time,
-    device_id, randomized
+    device_id, randomized, on_time
 FROM probe_log
 WHERE reason IS NULL;
 
@@ -23,7 +24,7 @@ WHERE reason IS NULL;
 CREATE TEMPORARY VIEW position_reports AS
 SELECT mall_id, device_id, ap_mac, x, y, rssi, event_time
 FROM probe_log_live
-WHERE reason IS NULL AND NOT randomized AND rssi >= ${mall_min_rssi};
+WHERE reason IS NULL AND on_time AND NOT randomized AND rssi >= ${mall_min_rssi};
 
 CREATE TEMPORARY VIEW rejects AS
 SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time

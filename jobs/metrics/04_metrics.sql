@@ -6,11 +6,13 @@
 -- row per (mall, day, device) and the like, so a count is a plain COUNT over an
 -- append-only stream and changes only when a new device appears. Those dedup and
 -- aggregate states hold one day and expire ${day_state_ttl} after their last update;
--- the watermark has closed the day long before (late events are rejected upstream).
+-- nothing older than the allowed lateness reaches them (it is rejected upstream), and
+-- events behind the watermark (a probe's delayed upload) still count here: these are
+-- group aggregations, not windows.
 -- The first-seen history for new/returning visitors keeps ${history_ttl} of state TTL.
 -- Shop visits are event-time session windows (gap ${visit_gap} seconds) on visit_time
 -- (event time shifted by a constant, see 03_events.sql), released when the watermark
--- passes the end of the visit.
+-- passes the end of the visit; they take only `on_time` events (see 02_ingest.sql).
 
 CREATE TEMPORARY VIEW probe_local AS
 SELECT *,
@@ -48,7 +50,7 @@ SELECT mall_id, `day`, `hour`, device_id FROM (
 ) WHERE rn = 1;
 
 CREATE TEMPORARY VIEW shop_events AS
-SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, visit_time, proc_time,
+SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, visit_time, proc_time, on_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM probe_local
@@ -132,6 +134,10 @@ SELECT mall_id, `day`, CAST(rn AS INT) AS `rank`, shop_code, shop_name, visitors
     FROM shop_daily
 ) WHERE rn <= 5;
 
+-- Shop events the watermark has not passed: a visit is decided when it closes.
+CREATE TEMPORARY VIEW visit_events AS
+SELECT * FROM shop_events WHERE on_time;
+
 -- 6: a visit is a run of qualifying shop events with gaps of at most the visit gap
 -- (session windows merge when they touch); it belongs to the local day it starts.
 -- Duplicate events change neither the run nor its first and last time. Grouped by the
@@ -145,7 +151,7 @@ SELECT mall_id, `day`, CAST(rn AS INT) AS `rank`, shop_code, shop_name, visitors
 CREATE TEMPORARY VIEW visits AS
 SELECT MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(shop_code) AS shop_code,
     MAX(shop_name) AS shop_name, MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
-FROM TABLE(SESSION(TABLE shop_events PARTITION BY visit_key,
+FROM TABLE(SESSION(TABLE visit_events PARTITION BY visit_key,
                    DESCRIPTOR(visit_time), INTERVAL ${visit_gap} DAY TO SECOND))
 GROUP BY visit_key, window_start, window_end;
 

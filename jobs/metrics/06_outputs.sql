@@ -9,6 +9,20 @@ SELECT source_topic, reason, COUNT(*) AS messages
 FROM rejects
 GROUP BY source_topic, reason;
 
+-- Every message accounted for: per topic, the messages accepted, and of those the ones
+-- too late for the event-time windows (counted, but in no visit or live position).
+-- With dead_letter_counts, accepted + rejected = read.
+CREATE TEMPORARY VIEW ingest_counts AS
+SELECT source_topic, SUM(accepted) AS accepted, SUM(late_for_windows) AS late_for_windows
+FROM (
+    SELECT ${wifi_probes_topic} AS source_topic, CAST(1 AS BIGINT) AS accepted,
+        CAST(CASE WHEN on_time THEN 0 ELSE 1 END AS BIGINT) AS late_for_windows
+    FROM probe_events
+    UNION ALL
+    SELECT ${door_sensors_topic}, CAST(1 AS BIGINT), CAST(0 AS BIGINT) FROM door_events
+)
+GROUP BY source_topic;
+
 CREATE TEMPORARY VIEW outputs AS
 SELECT 'mall_daily' AS output, JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visitors' VALUE visitors,
@@ -55,6 +69,10 @@ UNION ALL
 SELECT 'dead_letter_counts', JSON_OBJECT(
     'source_topic' VALUE source_topic, 'reason' VALUE reason, 'messages' VALUE messages)
 FROM dead_letter_counts
+UNION ALL
+SELECT 'ingest_counts', JSON_OBJECT(
+    'source_topic' VALUE source_topic, 'accepted' VALUE accepted, 'late_for_windows' VALUE late_for_windows)
+FROM ingest_counts
 UNION ALL
 SELECT 'dead_letters', JSON_OBJECT(
     'source_topic' VALUE source_topic, 'raw' VALUE body, 'reason' VALUE reason,

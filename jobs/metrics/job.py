@@ -29,31 +29,47 @@ FOLDER = Path(__file__).resolve().parent
 log = logging.getLogger(NAME)
 
 
+#: A dead letter carries at most this much of the message it rejects (a message may be
+#: as long as FOOTFALL_JOB_MAX_MESSAGE_BYTES; a dead letter must stay a small message).
+DEAD_LETTER_RAW_CHARS = 65536
+
+
 def sql_values(settings: Settings) -> dict[str, object]:
-    """Every ${placeholder} of the SQL files, from settings."""
-    job, metrics, pg = settings.job, settings.metrics, settings.postgres
-    schema = identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    """Every ${placeholder} of the SQL files, from settings. No secret is among them."""
+    job, metrics = settings.job, settings.metrics
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
         "position_delay": sql.day_to_second(job.position_delay_seconds),
+        "allowed_lateness": sql.day_to_second(job.allowed_lateness_seconds),
+        "future_tolerance_ms": job.future_tolerance_seconds * 1000,
+        "max_message_chars": job.max_message_bytes,
+        "dead_letter_raw_chars": DEAD_LETTER_RAW_CHARS,
         "wifi_probes_topic": settings.kafka.wifi_probes_topic,
         "door_sensors_topic": settings.kafka.door_sensors_topic,
         "bootstrap_servers": settings.kafka.servers,
         "group_id": job.group_id,
         "startup_mode": job.startup_mode,
-        "jdbc_url": f"jdbc:postgresql://{pg.host}:{pg.port}/{pg.database}",
-        "jdbc_user": pg.user,
-        "jdbc_password": pg.password.get_secret_value(),
-        "probes_table": f"{schema}.probes",
-        "shops_table": f"{schema}.shops",
-        "malls_table": f"{schema}.malls",
-        "lookup_cache": f"{job.lookup_cache_seconds}s",
-        "lookup_cache_mode": "PARTIAL",
         "mall_min_rssi": metrics.mall_min_rssi,
         "shop_min_rssi": metrics.shop_min_rssi,
         "visit_gap": sql.day_to_second(metrics.visit_gap_seconds),
         "history_ttl": f"{metrics.history_days}d",
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
+    }
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """What the Flink workers read from their environment rather than from the job graph
+    (whose parameters Flink's REST API and web UI show): the salt of the device ids, and
+    where the Java layout functions read the layout from (udfs/java Layout.java)."""
+    pg, job = settings.postgres, settings.job
+    return {
+        device.SALT_VARIABLE: settings.metrics.salt_value(settings.stack.var_dir),
+        "FOOTFALL_LAYOUT_JDBC_URL": f"jdbc:postgresql://{pg.host}:{pg.port}/{pg.database}",
+        "FOOTFALL_LAYOUT_USER": pg.user,
+        "FOOTFALL_LAYOUT_PASSWORD": pg.password.get_secret_value(),
+        "FOOTFALL_LAYOUT_SCHEMA": identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA"),
+        "FOOTFALL_LAYOUT_RELOAD_SECONDS": str(job.lookup_cache_seconds),
+        "FOOTFALL_LAYOUT_SNAPSHOT": str(job.checkpoint_dir / "layout.snapshot"),
     }
 
 
@@ -76,9 +92,20 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
         "metrics.fetcher.update-interval": str(job.metrics_interval_ms),
-        "restart-strategy.type": "fixed-delay",
-        "restart-strategy.fixed-delay.attempts": "3",
-        "restart-strategy.fixed-delay.delay": "5s",
+        # No attempt limit: an outage that outlasts the sinks' own retries (or a crash)
+        # restarts the job from its checkpoint, again and again, ever more slowly (up to
+        # a minute apart); it never gives up. A day of calm resets the delay.
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1s",
+        "restart-strategy.exponential-delay.max-backoff": "60s",
+        "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
+        "restart-strategy.exponential-delay.reset-backoff-threshold": "1h",
+        "restart-strategy.exponential-delay.jitter-factor": "0.1",
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": str(2**31 - 1),
+        # A sink waiting for a store holds its checkpoint barrier: such a checkpoint is
+        # late or fails, and that must not fail the job.
+        "execution.checkpointing.timeout": "10min",
+        "execution.checkpointing.tolerable-failed-checkpoints": str(2**31 - 1),
         "table.local-time-zone": "UTC",
         "table.exec.state.ttl": f"{int(job.day_state_ttl_hours * 3600)}s",
         "table.exec.source.idle-timeout": f"{job.idle_timeout_seconds}s",
@@ -115,8 +142,8 @@ FORK_AFTER = "02_ingest.sql"
 
 
 def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
-    """Create the job's tables and views: the SQL files in order, with the probe stream
-    forked after ingestion."""
+    """Create the job's functions, tables and views: the SQL files in order, with the
+    probe stream forked after ingestion."""
     device.register(table_env)
     zones.register(table_env)
     values = sql_values(settings)
@@ -190,6 +217,8 @@ def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment,
         kafka=settings.kafka,
         flush_interval_ms=settings.job.flush_interval_ms,
         position_ttl_seconds=settings.metrics.position_ttl_seconds,
+        buffer_rows=settings.job.sink_buffer_rows,
+        max_backoff_seconds=settings.job.sink_max_backoff_seconds,
     )
     (
         outputs.key_by(lambda row: row[0], key_type=Types.STRING())
@@ -199,7 +228,9 @@ def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment,
 
 
 def run(settings: Settings, restore_from: Path | None = None) -> None:
-    os.environ[device.SALT_VARIABLE] = settings.metrics.salt_value(settings.stack.var_dir)
+    # Before the JVM starts (the first Configuration does it), so that the embedded
+    # cluster's workers inherit it; a standalone cluster's task manager is started with it.
+    os.environ.update(worker_environment(settings))
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings, restore_from))
     table_env = StreamTableEnvironment.create(env)
     build(table_env, settings)

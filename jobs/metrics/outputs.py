@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:outputs.
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:ingested, ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
 POSITIONS = "ff:{mall_id}:positions"
 POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
 ZONES = "ff:{mall_id}:zones"
 DEAD_LETTER_COUNTS = "ff:dead_letters"
+#: Per input topic: "{topic}:accepted" and "{topic}:late_for_windows" message counts.
+INGEST_COUNTS = "ff:ingested"
 OUTPUT_UPDATES = "ff:outputs"
 
 #: A favourite-shop feed message (DESIGN.md §5), in the order it is published.
@@ -48,6 +50,7 @@ OUTPUTS = {
         Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
                versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),
+        Output("ingest_counts", ("source_topic",)),
         Output("dead_letters", ("source_topic", "partition", "offset")),
     )
 }

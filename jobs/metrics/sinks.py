@@ -1,4 +1,5 @@
-"""Sinks of the metrics job: buffered in Flink state, written in batches, idempotent.
+"""Sinks of the metrics job: buffered in Flink state, written in batches, idempotent, and
+patient with stores that are down.
 
 Every result row reaches `BufferedSink` keyed by its output name. Rows are appended to
 keyed ListState and written when a processing-time timer fires (every
@@ -7,6 +8,15 @@ restart the rows not yet written are restored, and rows written after the checkp
 are recomputed from the replayed input and written again. Every write is an upsert (a
 ClickHouse ReplacingMergeTree row with a larger version, a Redis overwrite, the latest
 Kafka message per key), so writing twice changes nothing: no loss, no double count.
+
+A store that does not answer does not fail the job. The batch being written stays in
+state (`inflight`, with the destinations it already reached, so an append-only table is
+not written twice) and is tried again with exponential backoff, while new rows gather in
+the buffer. When an output holds FOOTFALL_JOB_SINK_BUFFER_ROWS rows, the sink waits for
+the store instead: the operator stops taking input and back-pressure slows the sources,
+so memory stays bounded and nothing is dropped. Gauges under `footfall_sink` (rows
+waiting, and since when each store has been failing) reach Flink's REST API, where
+`footfall status` and the System page read them.
 """
 
 from __future__ import annotations
@@ -14,13 +24,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from pyflink.common import Row, RowKind
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings
 from jobs.metrics.outputs import (
@@ -28,6 +39,7 @@ from jobs.metrics.outputs import (
     DEAD_LETTER_COUNTS,
     FAVORITE,
     FEED_FIELDS,
+    INGEST_COUNTS,
     OUTPUT_UPDATES,
     OUTPUTS,
     POSITIONS,
@@ -110,6 +122,10 @@ class SinkConfig:
     favorite_ttl_seconds: int = 2 * 86400
     #: A live position is dropped this long after the mall's newest one.
     position_ttl_seconds: int = 300
+    #: Rows an output may hold while its store is down before the sink waits for it.
+    buffer_rows: int = 200_000
+    #: Longest wait between two tries of a store that does not answer.
+    max_backoff_seconds: float = 30.0
 
 
 def _clickhouse_value(column: str, value: object) -> object:
@@ -153,13 +169,25 @@ class Writers:
         self.clickhouse.disconnect()
         self.redis.close()
 
-    def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
+    def steps(self, output: str, upserts: list[dict], deletes: list[dict]) -> list[tuple[str, Callable[[], None]]]:
+        """What writing a batch of `output` takes: (destination, write) in order. A step
+        that fails is tried again later; the steps before it are not repeated."""
+        steps: list[tuple[str, Callable[[], None]]] = []
         if OUTPUTS[output].columns and upserts:
-            self._clickhouse(output, upserts)
-        handler = getattr(self, f"_{output}", None)
-        if handler is not None:
-            handler(upserts, deletes)
-        self.redis.hset(OUTPUT_UPDATES, output, _now_iso())
+            steps.append(("clickhouse", lambda: self._clickhouse(output, upserts)))
+        for destination in ("redis", "kafka"):
+            handler = getattr(self, f"_{output}_{destination}", None)
+            if handler is not None:
+                steps.append((destination, lambda handler=handler: handler(upserts, deletes)))
+        return steps
+
+    def mark_updated(self, output: str) -> None:
+        """When each output was last written (the System page's freshness), best effort:
+        a Redis outage must not hold back outputs that go elsewhere."""
+        try:
+            self.redis.hset(OUTPUT_UPDATES, output, _now_iso())
+        except Exception:  # noqa: BLE001 - Redis down; the next batch sets it
+            pass
 
     def _clickhouse(self, table: str, rows: list[dict]) -> None:
         """Upsert into a versioned table (a larger version replaces), append to a plain one."""
@@ -169,7 +197,7 @@ class Writers:
         values = [[_clickhouse_value(c, row[c]) for c in output.columns] + version for row in rows]
         self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", values)
 
-    def _mall_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _mall_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             rate = capture_rate(row["visitors"], row["door_entries"])
@@ -185,25 +213,33 @@ class Writers:
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    def _peak_hour_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _peak_hour_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             fields = {"peak_hour": row["hour"], "peak_visitors": row["visitors"], "updated_at": _now_iso()}
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    def _favorite_shop_daily(self, upserts: list[dict], deletes: list[dict]) -> None:
+    @staticmethod
+    def _feed_message(row: dict, updated_at: str) -> dict:
+        return {name: row[name] for name in FEED_FIELDS if name != "updated_at"} | {"updated_at": updated_at}
+
+    def _favorite_shop_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         updated_at = _now_iso()
         for row in upserts:
-            message = {name: row[name] for name in FEED_FIELDS if name != "updated_at"} | {"updated_at": updated_at}
-            self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
-            fields = {k: v for k, v in message.items() if k != "day"}
+            fields = {k: v for k, v in self._feed_message(row, updated_at).items() if k != "day"}
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
+
+    def _favorite_shop_daily_kafka(self, upserts: list[dict], deletes: list[dict]) -> None:
+        updated_at = _now_iso()
+        for row in upserts:
+            message = self._feed_message(row, updated_at)
+            self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
         self._deliver()
 
-    def _positions(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _positions_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
         if not upserts:
             return
         by_mall: dict[str, list[object]] = {}
@@ -219,14 +255,22 @@ class Writers:
             self.update_positions(keys=keys, args=[self.config.position_ttl_seconds * 1000, now, *args], client=pipe)
         pipe.execute()
 
-    def _dead_letter_counts(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _dead_letter_counts_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
         if upserts:
             self.redis.hset(
                 DEAD_LETTER_COUNTS,
                 mapping={f"{row['source_topic']}:{row['reason']}": row["messages"] for row in upserts},
             )
 
-    def _dead_letters(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _ingest_counts_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+        mapping = {}
+        for row in upserts:
+            mapping[f"{row['source_topic']}:accepted"] = row["accepted"]
+            mapping[f"{row['source_topic']}:late_for_windows"] = row["late_for_windows"]
+        if mapping:
+            self.redis.hset(INGEST_COUNTS, mapping=mapping)
+
+    def _dead_letters_kafka(self, upserts: list[dict], deletes: list[dict]) -> None:
         for row in upserts:
             value = {k: row[k] for k in ("source_topic", "raw", "reason", "received_at")}
             # The key names the message it rejects, so a copy sent again after a
@@ -248,7 +292,8 @@ class Writers:
 
 
 class BufferedSink(KeyedProcessFunction):
-    """Keyed by output name: buffer changelog rows, write them on a timer."""
+    """Keyed by output name: buffer changelog rows, write them on a timer, and wait out
+    stores that are down (see the module's docstring)."""
 
     def __init__(self, config: SinkConfig) -> None:
         self.config = config
@@ -256,14 +301,26 @@ class BufferedSink(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("buffer", Types.STRING()))
+        self.inflight = runtime_context.get_list_state(ListStateDescriptor("inflight", Types.STRING()))
+        self.reached = runtime_context.get_state(ValueStateDescriptor("inflight_reached", Types.STRING()))
         # Keys with a flush timer pending. Kept in memory: after a restore Flink brings
         # back the timers themselves, and at worst one extra (empty) flush happens.
         self.pending: set[str] = set()
+        self.waiting: dict[str, int] = {}  # rows per output not yet written (gauge)
+        self.backoff: dict[str, float] = {}  # the next retry delay per output, seconds
+        self.health = StoreHealth()
+        group = runtime_context.get_metrics_group().add_group("footfall_sink")
+        group.gauge("rowsWaiting", lambda: sum(self.waiting.values()))
+        for destination in StoreHealth.DESTINATIONS:
+            group.gauge(f"{destination}FailingSince", lambda d=destination: self.health.failing_since_ms(d))
         self.writers = Writers(self.config)
 
     def close(self) -> None:
         if self.writers is not None:
-            self.writers.close()
+            try:
+                self.writers.close()
+            except Exception as err:  # noqa: BLE001 - closing while a store is down
+                log.warning("closing the sinks' clients: %s", err)
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):  # type: ignore[no-untyped-def]
         kind = value.get_row_kind()
@@ -271,21 +328,85 @@ class BufferedSink(KeyedProcessFunction):
             return  # the update-after that follows carries the new state of the key
         self.buffer.add(("D" if kind == RowKind.DELETE else "U") + value[1])
         key = ctx.get_current_key()
+        self.waiting[key] = self.waiting.get(key, 0) + 1
         if key not in self.pending:
-            fire_at = ctx.timer_service().current_processing_time() + self.config.flush_interval_ms
-            ctx.timer_service().register_processing_time_timer(fire_at)
-            self.pending.add(key)
+            self._schedule(ctx, key, self.config.flush_interval_ms / 1000)
         yield from ()  # PyFlink expects a generator; sinks emit nothing downstream
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
         output = ctx.get_current_key()
-        changes = [(entry[0] == "D", json.loads(entry[1:])) for entry in self.buffer.get()]
-        self.buffer.clear()
         self.pending.discard(output)
-        if changes:
-            upserts, deletes = latest(changes, output)
-            assert self.writers is not None
-            self.writers.write(output, upserts, deletes)
+        while not self._flush(output):
+            delay = self.backoff.get(output, 0.5)
+            self.backoff[output] = min(delay * 2, self.config.max_backoff_seconds)
+            if self.waiting.get(output, 0) < self.config.buffer_rows:
+                self._schedule(ctx, output, delay)  # keep taking input meanwhile
+                break
+            # Full: hold this operator until the store answers; back-pressure does the rest.
+            time.sleep(delay)
+        else:
+            self.backoff.pop(output, None)
+        yield from ()
+
+    def _schedule(self, ctx, key: str, delay_s: float) -> None:  # type: ignore[no-untyped-def]
+        ctx.timer_service().register_processing_time_timer(
+            ctx.timer_service().current_processing_time() + int(delay_s * 1000))
+        self.pending.add(key)
+
+    def _flush(self, output: str) -> bool:
+        """Write the batch in flight, then what the buffer holds; False if a store failed
+        (what is left stays in state for the next try)."""
+        assert self.writers is not None
+        while True:
+            entries = list(self.inflight.get())
+            if not entries:
+                entries = list(self.buffer.get())
+                if not entries:
+                    self.waiting[output] = 0
+                    return True
+                self.inflight.update(entries)
+                self.reached.update("")
+                self.buffer.clear()
+            reached = set(filter(None, (self.reached.value() or "").split(",")))
+            upserts, deletes = latest([(e[0] == "D", json.loads(e[1:])) for e in entries], output)
+            for destination, write in self.writers.steps(output, upserts, deletes):
+                if destination in reached:
+                    continue
+                try:
+                    write()
+                except Exception as err:  # noqa: BLE001 - any failure: try again later
+                    self.health.failed(destination, output, err)
+                    return False
+                self.health.ok(destination)
+                reached.add(destination)
+                self.reached.update(",".join(sorted(reached)))
             if deletes and output in COLUMNS:
                 log.warning("%s: %d deletes not applied to ClickHouse", output, len(deletes))
-        yield from ()
+            self.inflight.clear()
+            self.reached.clear()
+            self.waiting[output] = max(0, self.waiting.get(output, 0) - len(entries))
+            self.writers.mark_updated(output)
+
+
+class StoreHealth:
+    """Since when each destination has been failing, logged once per outage."""
+
+    DESTINATIONS = ("clickhouse", "redis", "kafka")
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.since: dict[str, float] = {}
+
+    def failed(self, destination: str, output: str, err: Exception) -> None:
+        if destination not in self.since:
+            self.since[destination] = self.clock()
+            log.warning("%s does not take %s (%s: %s); keeping the rows and trying again",
+                        destination, output, type(err).__name__, err)
+
+    def ok(self, destination: str) -> None:
+        began = self.since.pop(destination, None)
+        if began is not None:
+            log.warning("%s answers again after %.0f s", destination, self.clock() - began)
+
+    def failing_since_ms(self, destination: str) -> int:
+        return int(self.since.get(destination, 0) * 1000)

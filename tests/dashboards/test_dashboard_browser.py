@@ -20,7 +20,7 @@ from simulators.faults import Faults
 from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import Simulation, SimulationConfig
+from simulators.source import unused_past_day, Simulation, SimulationConfig
 from tests.dashboards.conftest import (
     ARTIFACTS,
     BROWSER_ARGS,
@@ -47,7 +47,7 @@ def product(stack: Settings, tmp_path, monkeypatch, unique: str):  # type: ignor
     kafka_topics(settings.kafka)
     mall = own_mall(246, f"-{unique}")
     load_layout(Layout((mall,)), settings.postgres)
-    day = date(2030, 1, 1) + timedelta(days=int(time.time() // 60) % 27000)
+    day = unused_past_day()
     start = datetime.combine(day, datetime.min.time().replace(hour=12), ZoneInfo(mall.tz)).timestamp()
     records = list(Simulation(Layout((mall,)), SimulationConfig(
         start=start, end=start + 1800, seed=7, behaviour=Behaviour(visitors_per_day=3000, staff_per_mall=2),

@@ -24,10 +24,10 @@ from simulators.faults import Faults
 from simulators.layout import Layout, point_in_polygon
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record
+from simulators.source import unused_past_day, Record, Simulation, SimulationConfig, probe_record
 from tests.helpers import free_port, own_mall, read_topic
 from tests.jobs.harness import from_clickhouse
-from tests.jobs.reference import Expected, Positions, from_records, metrics, positions
+from tests.jobs.reference import Expected, Limits, Positions, from_records, metrics, positions
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def scenario(stack: Settings, unique: str):
     index = 60 + int(time.time() // 60) % 180
     layout = Layout((own_mall(index, f"-{unique}"), own_mall(index + 2, f"-{unique}")))
     load_layout(layout, stack.postgres)
-    day = date(2030, 1, 1) + timedelta(days=int(time.time() // 60) % 27000)
+    day = unused_past_day()
     start = datetime.combine(day, datetime.min.time().replace(hour=11), ZoneInfo(layout.malls[0].tz)).timestamp()
     config = SimulationConfig(
         start=start, end=start + 5400, seed=int(time.time()) % 100_000,
@@ -155,7 +155,7 @@ class Run:
 @pytest.fixture
 def run(job_settings: Settings, scenario) -> Run:
     layout, config, records = scenario
-    expected_input = from_records(records, layout, SALT, WATERMARK_DELAY_S * 1000)
+    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000))
     expected = metrics(expected_input.probes, expected_input.doors)
     assert all(expected[name] for name in COLUMNS), "the scenario must produce every output"
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}

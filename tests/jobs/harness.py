@@ -13,7 +13,7 @@ from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, Thresholds
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
     event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
-    occur_ms BIGINT, device_id STRING, randomized BOOLEAN,
+    occur_ms BIGINT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
     WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
@@ -75,6 +75,8 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "visit_gap": sql.day_to_second(thresholds.visit_gap_ms // 1000),
         "history_ttl": "180d",
         "day_state_ttl": "36 hours",
+        "wifi_probes_topic": "wifi-probes",
+        "door_sensors_topic": "door-sensors",
     }
     for statement in sql.load(FOLDER, values, ["04_metrics.sql", "05_positions.sql", "06_outputs.sql"]):
         table_env.execute_sql(statement)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ class ProbeEvent:
     device_id: str
     randomized: bool
     ap_mac: str | None = None
+    #: False for an event the watermark may have passed (at least the watermark delay
+    #: behind the newest read before it): it counts, but in no visit and no position.
+    on_time: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,41 +68,72 @@ def is_randomized(raw_mac: str) -> bool:
     return bool(int(raw_mac[:2], 16) & 0b10)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The ingestion's time and size rules (FOOTFALL_JOB_* settings)."""
+
+    watermark_delay_ms: int = 120_000
+    allowed_lateness_ms: int = 3_600_000
+    future_tolerance_ms: int = 300_000
+    max_message_chars: int = 262_144
+
+
+LIMITS = Limits()
+MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def _whole(value: object, digits: int, signed: bool) -> bool:
+    """A JSON integer of at most `digits` digits (and no sign unless `signed`), as the job's
+    type checks read numbers."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    if value < 0 and not signed:
+        return False
+    return len(str(abs(value))) <= digits
+
+
 # --- from raw messages ------------------------------------------------------------------
 
-def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]]) -> str | None:
+def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]], now_ms: int | None = None,
+                 limits: Limits = LIMITS) -> str | None:
     """Why a wifi-probes message is rejected (before the late check), or None."""
+    if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
+        return "too_large"
     try:
         message = json.loads(body)
     except ValueError:
         return "not_json"
     if not isinstance(message, dict):
         return "not_json"
-    fields = {"event_id": str, "ap_mac": str, "device_mac": str, "rssi": int, "occur_time": int}
-    if any(message.get(name) is None for name in fields):
+    names = ("event_id", "ap_mac", "device_mac", "rssi", "occur_time")
+    if any(message.get(name) is None for name in names):
         return "missing_field"
-    if any(not isinstance(message[n], t) or isinstance(message[n], bool) for n, t in fields.items()):
+    if not all(isinstance(message[n], str) for n in names[:3]) or not _whole(message["rssi"], 9, True) \
+            or not _whole(message["occur_time"], 15, False):
         return "wrong_type"
+    if not MAC.search(message["device_mac"].lower().replace("-", ":")):
+        return "invalid_mac"
     if not -120 <= message["rssi"] <= 0:
         return "rssi_out_of_range"
+    if now_ms is not None and message["occur_time"] > now_ms + limits.future_tolerance_ms:
+        return "future"
     if message["ap_mac"].lower().replace("-", ":") not in probes:
         return "unknown_probe"
     return None
 
 
-def probe_events(bodies: list[bytes], salt: str, probes: dict[str, tuple[str, str | None]],
+def probe_events(bodies: list[tuple[bytes, bool]], salt: str, probes: dict[str, tuple[str, str | None]],
                  malls: dict[str, str], shop_names: dict[tuple[str, str], str]) -> list[ProbeEvent]:
-    """Valid messages as ProbeEvents; `probes` maps ap_mac -> (mall_id, shop_code)."""
+    """Accepted messages (body, on time for the windows) as ProbeEvents; `probes` maps
+    ap_mac -> (mall_id, shop_code)."""
     events = []
-    for body in bodies:
-        if probe_reason(body, probes) is not None:
-            continue
+    for body, on_time in bodies:
         m = json.loads(body)
         mall_id, shop_code = probes[m["ap_mac"].lower().replace("-", ":")]
         events.append(ProbeEvent(
             m["event_id"], mall_id, shop_code, shop_names.get((mall_id, shop_code or "")), malls[mall_id],
             m["rssi"], m["occur_time"], device_id(salt, m["device_mac"]), is_randomized(m["device_mac"]),
-            m["ap_mac"].lower().replace("-", ":"),
+            m["ap_mac"].lower().replace("-", ":"), on_time,
         ))
     return events
 
@@ -138,7 +174,8 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
         if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
             shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
             shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
-            shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
+            if e.on_time:  # visits are windows: what the watermark passed is not in them
+                shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
     for d in doors:
         day, hour = local(d.occur_ms, d.tz)
         door_day[(d.mall_id, day)] += d.in_count
@@ -226,7 +263,7 @@ def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]]
     for i, e in enumerate(probes):
         before = newest if newest_before is None else newest_before[i]
         newest = max(newest, e.occur_ms)
-        if e.randomized or e.rssi < t.mall_min_rssi or e.event_id in seen:
+        if e.randomized or e.rssi < t.mall_min_rssi or not e.on_time or e.event_id in seen:
             continue
         seen.add(e.event_id)
         key = (e.mall_id, e.occur_ms // 1000, e.device_id)
@@ -259,57 +296,70 @@ class Expected:
     probe_newest_before: list[int]
 
 
-def from_records(records, layout, salt: str, watermark_delay_ms: int) -> Expected:  # type: ignore[no-untyped-def]
-    """Split published records as the contract says: valid, late, or rejected (and why).
+def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: ignore[no-untyped-def]
+                 now_ms: int | None = None) -> Expected:
+    """Split published records as the contract says: accepted (on time for the windows or
+    not), late, or rejected (and why).
 
-    An event is late when it is at least the watermark delay behind the newest event
-    published before it on its partition; the end-to-end tests use one partition per
-    topic, so that is the newest on its topic."""
+    Each message is judged against the newest event time read from its partition up to
+    it (every message's, as the job's source reads them: `event_time_read`); the
+    end-to-end tests use one partition per topic, so that is the newest on its topic.
+    `now_ms` is the job's clock for the future rule (None: the wall clock)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     probes_by_mac = {p.ap_mac: (m.mall_id, p.shop_code) for m in layout.malls for p in m.probes}
     malls = {m.mall_id: m.tz for m in layout.malls}
     shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
     rejects: dict[tuple[str, str], int] = defaultdict(int)
-    valid: dict[str, list[bytes]] = defaultdict(list)
+    valid: dict[str, list[tuple[bytes, bool]]] = defaultdict(list)
     newest: dict[str, int] = defaultdict(lambda: -(2**62))
-    newest_read, probe_newest_before = -(2**62), []
+    probe_newest_before = []
     for record in records:
+        before = newest[record.topic]
+        newest[record.topic] = max(before, event_time_read(record.value, now_ms, limits))
         if record.topic == "wifi-probes":
-            reason = probe_reason(record.value, probes_by_mac)
+            reason = probe_reason(record.value, probes_by_mac, now_ms, limits)
         else:
-            reason = door_reason(record.value, malls)
+            reason = door_reason(record.value, malls, now_ms, limits)
+        on_time = True
         if reason is None:
             occur = json.loads(record.value)["occur_time"]
-            if occur <= newest[record.topic] - watermark_delay_ms:
+            if occur <= newest[record.topic] - limits.allowed_lateness_ms:
                 reason = "late"
-            newest[record.topic] = max(newest[record.topic], occur)
+            on_time = occur > newest[record.topic] - limits.watermark_delay_ms
         if reason is None:
-            valid[record.topic].append(record.value)
+            valid[record.topic].append((record.value, on_time))
             if record.topic == "wifi-probes":
-                probe_newest_before.append(newest_read)
+                probe_newest_before.append(before)
         else:
             rejects[(record.topic, reason)] += 1
-        if record.topic == "wifi-probes":
-            newest_read = max(newest_read, event_time_read(record.value))
     return Expected(
         probe_events(valid["wifi-probes"], salt, probes_by_mac, malls, shop_names),
-        door_events(valid["door-sensors"], malls),
+        door_events([body for body, _ in valid["door-sensors"]], malls),
         dict(rejects),
         probe_newest_before,
     )
 
 
-def event_time_read(body: bytes) -> int:
+def event_time_read(body: bytes, now_ms: int, limits: Limits = LIMITS) -> int:
     """The event time the job's source reads from any message: occur_time if it is a
-    whole number (or text of one), else 0."""
+    whole number (or text of one), else 0; 0 for a message over the size limit, and -1
+    for one ahead of the clock."""
+    if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
+        return 0
     try:
         value = json.loads(body).get("occur_time")
-        return int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else 0
+        occur = int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else 0
     except (ValueError, AttributeError, TypeError):
         return 0
+    if not -(2**63) <= occur < 2**63:
+        return 0
+    return -1 if occur > now_ms + limits.future_tolerance_ms else occur
 
 
-def door_reason(body: bytes, malls: dict[str, str]) -> str | None:
+def door_reason(body: bytes, malls: dict[str, str], now_ms: int | None = None, limits: Limits = LIMITS) -> str | None:
     """Why a door-sensors message is rejected (before the late check), or None."""
+    if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
+        return "too_large"
     try:
         m = json.loads(body)
     except ValueError:
@@ -319,10 +369,11 @@ def door_reason(body: bytes, malls: dict[str, str]) -> str | None:
     names = ("sensor_id", "mall_id", "entrance", "occur_time", "in_count", "out_count")
     if any(m.get(n) is None for n in names):
         return "missing_field"
-    if not all(isinstance(m[n], str) for n in names[:3]) or not all(
-        isinstance(m[n], int) and not isinstance(m[n], bool) for n in names[3:]
-    ):
+    if not all(isinstance(m[n], str) for n in names[:3]) or not _whole(m["occur_time"], 15, False) \
+            or not _whole(m["in_count"], 9, True) or not _whole(m["out_count"], 9, True):
         return "wrong_type"
     if m["in_count"] < 0 or m["out_count"] < 0:
         return "count_out_of_range"
+    if now_ms is not None and m["occur_time"] > now_ms + limits.future_tolerance_ms:
+        return "future"
     return None if m["mall_id"] in malls else "unknown_mall"

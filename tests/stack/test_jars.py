@@ -26,8 +26,11 @@ def test_pipeline_jars_lists_file_uris_and_names_what_is_missing(tmp_path) -> No
     wheel = tmp_path / "libs.whl"
     _fake_wheel(wheel, jars.JARS)
     jars.extract(wheel, tmp_path / "jars")
+    with pytest.raises(FileNotFoundError, match=jars.FUNCTIONS_JAR):
+        jars.pipeline_jars(tmp_path / "jars")
+    (tmp_path / "jars" / jars.FUNCTIONS_JAR).write_text("jar")
     uris = jars.pipeline_jars(tmp_path / "jars").split(";")
-    assert len(uris) == 5 and all(uri.startswith("file:///") for uri in uris)
+    assert len(uris) == 6 and all(uri.startswith("file:///") for uri in uris)
     (tmp_path / "jars" / "postgresql.jar").unlink()
     with pytest.raises(FileNotFoundError, match="postgresql.jar"):
         jars.pipeline_jars(tmp_path / "jars")
@@ -35,3 +38,12 @@ def test_pipeline_jars_lists_file_uris_and_names_what_is_missing(tmp_path) -> No
 
 def test_the_set_up_environment_has_every_connector_jar(settings) -> None:
     assert [p.name for p in jars.present(settings.flink.jars_dir)] == list(jars.JARS)
+
+
+def test_the_java_functions_are_built_once_from_their_sources(settings) -> None:
+    built = settings.flink.jars_dir / jars.FUNCTIONS_JAR
+    assert built.is_file()
+    assert not jars.build_functions(settings.flink.jars_dir)  # up to date: nothing to do
+    with zipfile.ZipFile(built) as jar:
+        assert {"footfall/udf/EventMillis.class", "footfall/udf/ProbeLayout.class",
+                "footfall/udf/MallZone.class"} <= set(jar.namelist())

@@ -43,6 +43,33 @@ def test_each_mall_is_read_once_until_its_entry_expires() -> None:
     assert loads == ["m1", "m2", "m1"]
 
 
+def test_an_outage_keeps_the_polygons_read_and_a_new_mall_waits_for_them() -> None:
+    table = {"m1": [SHOP]}
+    down = {"yes": False}
+    sleeps: list[float] = []
+
+    def load(mall_id: str):  # type: ignore[no-untyped-def]
+        if down["yes"]:
+            raise OSError("connection refused")
+        return table[mall_id]
+
+    clock = Clock()
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += seconds
+        if len(sleeps) == 3:
+            down["yes"] = False  # PostgreSQL is back
+
+    cache = PolygonCache(load, max_age_s=60, clock=clock, retry_s=5, sleep=sleep)
+    assert cache.zone("m1", 5, 5) == "S01"
+    down["yes"], clock.now = True, 61.0
+    assert cache.zone("m1", 5, 5) == "S01"  # expired, not reloadable: kept
+    table["m2"] = [MOVED]
+    assert cache.zone("m2", 25, 5) == "S01"  # never read: waited until it answered
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
 def test_polygon_column() -> None:
     assert parse_polygon("[[0, 0], [10, 0.5], [10, 10]]") == ((0.0, 0.0), (10.0, 0.5), (10.0, 10.0))
 

@@ -1,0 +1,312 @@
+package footfall.udf;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The mall layout (probes with their mall, shop, position and time zone; malls with their
+ * time zone) held in memory, reloaded from PostgreSQL in the background.
+ *
+ * <p>Why not Flink's JDBC lookup join: it queries PostgreSQL on a cache miss and fails the
+ * task when the database does not answer, and it connects in open(), so a job cannot even
+ * restart while PostgreSQL is down. Here a failed reload keeps the last layout read, every
+ * good one is also written to a snapshot file, and a (re)started job reads the snapshot
+ * until PostgreSQL answers again. One instance per JVM and configuration is shared by every
+ * function instance and survives task restarts.
+ *
+ * <p>Configuration comes from the environment of the JVM, never from the job graph or its
+ * parameters (which Flink's REST API shows): FOOTFALL_LAYOUT_JDBC_URL, _USER, _PASSWORD,
+ * _SCHEMA, _RELOAD_SECONDS, _SNAPSHOT (set by the job's launcher, jobs/metrics/job.py).
+ */
+public final class Layout {
+    private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
+    private static final int SNAPSHOT_VERSION = 1;
+    private static final Map<String, Layout> SHARED = new HashMap<>();
+
+    /** A probe as the ingestion needs it; shopCode and shopName may be null (a corridor probe). */
+    public static final class Probe {
+        public final String mallId;
+        public final String shopCode;
+        public final double x;
+        public final double y;
+        public final String shopName;
+        public final String tz;
+
+        Probe(String mallId, String shopCode, double x, double y, String shopName, String tz) {
+            this.mallId = mallId;
+            this.shopCode = shopCode;
+            this.x = x;
+            this.y = y;
+            this.shopName = shopName;
+            this.tz = tz;
+        }
+    }
+
+    private static final class Snapshot {
+        final Map<String, Probe> probes;
+        final Map<String, String> mallZones;
+
+        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones) {
+            this.probes = probes;
+            this.mallZones = mallZones;
+        }
+    }
+
+    private final String url;
+    private final Properties credentials = new Properties();
+    private final String schema;
+    private final long reloadMillis;
+    private final Path snapshotFile;
+    private final ScheduledExecutorService reloader;
+    private volatile Snapshot current;
+    private volatile long loadedAt;
+    private volatile long failingSince;
+    private volatile String lastError = "";
+    private int users;
+
+    private Layout(String url, String user, String password, String schema, long reloadMillis, Path snapshotFile) {
+        this.url = url;
+        credentials.setProperty("user", user);
+        credentials.setProperty("password", password);
+        credentials.setProperty("connectTimeout", "3");
+        credentials.setProperty("socketTimeout", "30");
+        credentials.setProperty("ApplicationName", "footfall-layout");
+        this.schema = schema;
+        this.reloadMillis = reloadMillis;
+        this.snapshotFile = snapshotFile;
+        this.current = readSnapshot();
+        this.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "footfall-layout-reload");
+            thread.setDaemon(true);
+            return thread;
+        });
+        reload();
+        reloader.scheduleWithFixedDelay(this::reload, reloadMillis, reloadMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        if (value == null || value.isEmpty()) {
+            if (fallback == null) {
+                throw new IllegalStateException(name + " is not set in the Flink worker's environment");
+            }
+            return fallback;
+        }
+        return value;
+    }
+
+    /** The layout of this JVM's configuration; every acquire is paired with a release. */
+    public static synchronized Layout acquire() {
+        String url = env("FOOTFALL_LAYOUT_JDBC_URL", null);
+        String schema = env("FOOTFALL_LAYOUT_SCHEMA", "footfall");
+        String key = url + "|" + schema;
+        Layout layout = SHARED.get(key);
+        if (layout == null) {
+            layout = new Layout(url, env("FOOTFALL_LAYOUT_USER", null), env("FOOTFALL_LAYOUT_PASSWORD", ""), schema,
+                    Long.parseLong(env("FOOTFALL_LAYOUT_RELOAD_SECONDS", "60")) * 1000L,
+                    Paths.get(env("FOOTFALL_LAYOUT_SNAPSHOT", null)));
+            SHARED.put(key, layout);
+        }
+        layout.users++;
+        return layout;
+    }
+
+    public static synchronized void release(Layout layout) {
+        // Kept for the JVM's life on purpose: a restarted task finds the last layout here
+        // even when PostgreSQL is down and the snapshot could not be written.
+        layout.users--;
+    }
+
+    /**
+     * The current layout; before any layout was ever read (a first start with PostgreSQL
+     * down and no snapshot) this waits and retries, so the job pauses instead of turning
+     * every report away as an unknown probe.
+     */
+    private Snapshot snapshot() {
+        Snapshot snapshot = current;
+        long backoff = 500;
+        while (snapshot == null) {
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the first layout", e);
+            }
+            backoff = Math.min(backoff * 2, 10_000);
+            synchronized (this) {
+                if (current == null) {
+                    reload();
+                }
+            }
+            snapshot = current;
+        }
+        return snapshot;
+    }
+
+    public Probe probe(String apMac) {
+        return apMac == null ? null : snapshot().probes.get(apMac);
+    }
+
+    public String mallZone(String mallId) {
+        return mallId == null ? null : snapshot().mallZones.get(mallId);
+    }
+
+    /** Epoch ms of the last good read of PostgreSQL (0: none in this JVM). */
+    public long loadedAt() {
+        return loadedAt;
+    }
+
+    /** Epoch ms since when reloads fail (0: the last one worked). */
+    public long failingSince() {
+        return failingSince;
+    }
+
+    public int probeCount() {
+        Snapshot snapshot = current;
+        return snapshot == null ? 0 : snapshot.probes.size();
+    }
+
+    private synchronized void reload() {
+        try {
+            Snapshot fresh = query();
+            current = fresh;
+            loadedAt = System.currentTimeMillis();
+            if (failingSince != 0) {
+                LOG.info("layout: PostgreSQL answers again, " + fresh.probes.size() + " probes");
+            }
+            failingSince = 0;
+            lastError = "";
+            writeSnapshot(fresh);
+        } catch (SQLException | RuntimeException e) {
+            if (failingSince == 0) {
+                failingSince = System.currentTimeMillis();
+                LOG.warn("layout: cannot read PostgreSQL, keeping the last layout read ("
+                        + (current == null ? "none yet" : current.probes.size() + " probes") + "): " + e.getMessage());
+            }
+            lastError = String.valueOf(e.getMessage());
+        }
+    }
+
+    private static String quoted(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+
+    private Snapshot query() throws SQLException {
+        String s = quoted(schema);
+        Map<String, Probe> probes = new HashMap<>();
+        Map<String, String> zones = new HashMap<>();
+        // The driver class comes with the job's jars; no DriverManager, whose class-loader
+        // rules do not see a job's own jars.
+        Connection opened = new org.postgresql.Driver().connect(url, credentials);
+        if (opened == null) {
+            throw new SQLException("not a PostgreSQL JDBC URL: " + url);
+        }
+        try (Connection connection = opened; Statement statement = connection.createStatement()) {
+            statement.setQueryTimeout(30);
+            try (ResultSet rows = statement.executeQuery("SELECT mall_id, tz FROM " + s + ".malls")) {
+                while (rows.next()) {
+                    zones.put(rows.getString(1), rows.getString(2));
+                }
+            }
+            try (ResultSet rows = statement.executeQuery(
+                    "SELECT p.ap_mac, p.mall_id, p.shop_code, p.x, p.y, sh.shop_name FROM " + s + ".probes AS p"
+                            + " LEFT JOIN " + s + ".shops AS sh ON sh.mall_id = p.mall_id AND sh.shop_code = p.shop_code")) {
+                while (rows.next()) {
+                    String mallId = rows.getString(2);
+                    String tz = zones.get(mallId);
+                    if (tz == null) {
+                        continue; // a probe of no known mall is an unknown probe
+                    }
+                    probes.put(rows.getString(1), new Probe(mallId, rows.getString(3), rows.getDouble(4),
+                            rows.getDouble(5), rows.getString(6), tz));
+                }
+            }
+        }
+        return new Snapshot(probes, zones);
+    }
+
+    private static void writeNullable(DataOutputStream out, String value) throws IOException {
+        out.writeBoolean(value != null);
+        if (value != null) {
+            out.writeUTF(value);
+        }
+    }
+
+    private static String readNullable(DataInputStream in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    private void writeSnapshot(Snapshot snapshot) {
+        try {
+            Files.createDirectories(snapshotFile.toAbsolutePath().getParent());
+            Path partial = snapshotFile.resolveSibling(snapshotFile.getFileName() + ".partial");
+            try (OutputStream file = Files.newOutputStream(partial);
+                 DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(file))) {
+                out.writeInt(SNAPSHOT_VERSION);
+                out.writeInt(snapshot.mallZones.size());
+                for (Map.Entry<String, String> mall : snapshot.mallZones.entrySet()) {
+                    out.writeUTF(mall.getKey());
+                    writeNullable(out, mall.getValue());
+                }
+                out.writeInt(snapshot.probes.size());
+                for (Map.Entry<String, Probe> entry : snapshot.probes.entrySet()) {
+                    Probe p = entry.getValue();
+                    out.writeUTF(entry.getKey());
+                    out.writeUTF(p.mallId);
+                    writeNullable(out, p.shopCode);
+                    out.writeDouble(p.x);
+                    out.writeDouble(p.y);
+                    writeNullable(out, p.shopName);
+                    out.writeUTF(p.tz);
+                }
+            }
+            Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("layout: cannot write the snapshot " + snapshotFile + ": " + e.getMessage());
+        }
+    }
+
+    private Snapshot readSnapshot() {
+        if (!Files.isRegularFile(snapshotFile)) {
+            return null;
+        }
+        try (InputStream file = Files.newInputStream(snapshotFile);
+             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(file))) {
+            if (in.readInt() != SNAPSHOT_VERSION) {
+                return null;
+            }
+            Map<String, String> zones = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                zones.put(in.readUTF(), readNullable(in));
+            }
+            Map<String, Probe> probes = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                probes.put(in.readUTF(), new Probe(in.readUTF(), readNullable(in), in.readDouble(), in.readDouble(),
+                        readNullable(in), in.readUTF()));
+            }
+            return new Snapshot(probes, zones);
+        } catch (IOException e) {
+            LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
+            return null;
+        }
+    }
+}
