@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status bootstrap demo dashboard simulate bench test unit integration clean
+.PHONY: help setup up down status bootstrap demo dashboard simulate bench test unit integration faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ unit: setup ## only the fast unit tests (no services needed)
 
 integration: setup ## only the tests against the real local stack
 	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+faults: setup ## only the fault tests: outages, a killed job, clocks from the future, delayed uploads (about 12 min)
+	@$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
 clean: down ## stop the services and delete their data (var/)
 	rm -rf var

@@ -15,12 +15,13 @@ import pandas as pd
 from kafka import TopicPartition
 
 from dashboards.data import day_bounds
-from footfall.stack.job import SOURCE_OFFSET_METRIC, newest_job, rest_get
-from jobs.metrics.outputs import DEAD_LETTER_COUNTS, OUTPUT_UPDATES, OUTPUTS
+from footfall.stack.job import SOURCE_OFFSET_METRIC, job_health, newest_job, rest_get
+from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
 
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
 JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_checkpoints", "last_checkpoint",
-               "events_per_second"]
+               "events_per_second", "restarts", "rows_waiting", "degraded"]
+ACCOUNTING_COLUMNS = ["topic", "read", "accepted", "rejected", "in_flight", "late_for_windows"]
 
 
 def consumer_lag(consumer, topics: list[str], read: dict[tuple[str, int], int] | None = None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -141,7 +142,9 @@ def output_ages(redis, now: datetime | None = None, key: str = OUTPUT_UPDATES) -
 
 def job_status(job: FlinkJob | None) -> pd.DataFrame:
     """The metrics job as Flink's REST API reports it, in one row (JOB_COLUMNS): state,
-    start time, checkpoints, and the events/s its sources read; no row without a job."""
+    start time, checkpoints, the events/s its sources read, its restarts, the rows its
+    sinks hold, and `degraded`: which dependency it cannot reach and since when ("" when
+    none); no row without a job."""
     if job is None:
         return pd.DataFrame(columns=JOB_COLUMNS)
     checkpoints = rest_get(job.rest, f"/jobs/{job.jid}/checkpoints")
@@ -157,8 +160,36 @@ def job_status(job: FlinkJob | None) -> pd.DataFrame:
         "last_checkpoint": (datetime.fromtimestamp(latest["latest_ack_timestamp"] / 1000, UTC)
                             if latest.get("latest_ack_timestamp") else None),
         "events_per_second": reading,
+        "restarts": 0, "rows_waiting": 0, "degraded": "",
     }
+    if job.overview["state"] == "RUNNING":
+        health = job_health(job.rest, job.jid)
+        row.update(restarts=health.restarts, rows_waiting=health.rows_waiting,
+                   degraded=health.describe() if health.degraded else "")
     return pd.DataFrame([row], columns=JOB_COLUMNS)
+
+
+def accounting(redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every message accounted for, per input topic (ACCOUNTING_COLUMNS): read by the job
+    (its sources' positions, from `lag`), accepted and rejected (the job's counts in
+    Redis), in flight (read, not yet counted: a mini-batch and a sink flush behind), and
+    of those accepted, the ones too late for the event-time windows."""
+    counts = redis.hgetall(INGEST_COUNTS)
+    rejected: dict[str, int] = {}
+    for name, count in redis.hgetall(DEAD_LETTER_COUNTS).items():
+        topic = name.rpartition(":")[0]
+        rejected[topic] = rejected.get(topic, 0) + int(count)
+    rows = []
+    for topic in topics:
+        read_by_job = lag.loc[lag["topic"] == topic, "read"].dropna()
+        read = int(read_by_job.sum()) if len(read_by_job) else None
+        accepted = int(counts.get(f"{topic}:accepted", 0))
+        turned_away = rejected.get(topic, 0)
+        in_flight = None if read is None else max(read - accepted - turned_away, 0)
+        rows.append((topic, read, accepted, turned_away, in_flight, int(counts.get(f"{topic}:late_for_windows", 0))))
+    frame = pd.DataFrame(rows, columns=ACCOUNTING_COLUMNS)
+    frame[["read", "in_flight"]] = frame[["read", "in_flight"]].astype("Int64")
+    return frame
 
 
 def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]

@@ -56,6 +56,8 @@ def redis_client(settings: RedisSettings) -> redis.Redis:
         db=settings.db,
         password=settings.password.get_secret_value() or None,
         socket_connect_timeout=3,
+        # A server that hangs (not down, just silent) must not hold a caller forever.
+        socket_timeout=60,
         decode_responses=True,
     )
 

@@ -197,7 +197,10 @@ def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: flush the producer, close the truth
         signal.signal(sig, lambda *_: simulation.stop())
     sink = FileSink(args.output) if args.output else KafkaSink(load(KafkaSettings))
-    pacer = Pacer(config.start, speedup=None if args.as_fast_as_possible else args.speedup, rate=args.rate)
+    # To Kafka, nothing is sent ahead of the wall clock: a sped-up run catches up with now,
+    # then goes on in real time.
+    pacer = Pacer(config.start, speedup=None if args.as_fast_as_possible else args.speedup, rate=args.rate,
+                  wall=None if args.output else time.time)
     progress = Progress(total=args.max_events)
     outcome = publish(simulation.records(), sink, pacer, args.max_events, progress)
     print(f"sent {outcome.events:,} records in {outcome.seconds:,.1f}s ({outcome.rate:,.0f}/s)", file=sys.stderr)
@@ -211,7 +214,13 @@ def _load(args: argparse.Namespace) -> int:
         raise ValueError("--output is for `run`; load mode always produces to Kafka")
     layout = _the_layout(args)
     plan = LoadPlan(events=args.events, processes=args.processes, truth=args.truth)
-    outcome = run_load(layout, _config(args, layout), load(KafkaSettings), plan)
+    config = _config(args, layout)
+    # Load mode fills the topics with what already happened: never past now.
+    now = time.time()
+    if config.start >= now:
+        raise ValueError("--start must be in the past for load (it produces what already happened, as fast as it can)")
+    config = dataclasses.replace(config, end=min(config.end or now, now))
+    outcome = run_load(layout, config, load(KafkaSettings), plan)
     print(f"load: {outcome.events:,} records in {outcome.seconds:,.1f}s = {outcome.rate:,.0f} records/s", file=sys.stderr)
     return 0
 

@@ -85,13 +85,19 @@ class FileSink:
 @dataclass
 class Pacer:
     """Holds records back until their simulated time comes round (`speedup` x real time),
-    and below `rate` records per second. `speedup=None` means as fast as possible."""
+    and below `rate` records per second. `speedup=None` means as fast as possible.
+
+    With `wall` (the epoch clock, by default), a record is also never sent before its
+    time has come on that clock: a sped-up day catches up with now and then goes on in
+    real time, and nothing reaches the job stamped ahead of the wall clock (the job
+    rejects such reports as `future`)."""
 
     sim_start: float
     speedup: float | None = 1.0
     rate: float | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    wall: Callable[[], float] | None = time.time
     _wall_start: float = field(init=False)
     _sent: int = field(init=False, default=0)
 
@@ -104,6 +110,10 @@ class Pacer:
             due = max(due, self._wall_start + (record.time - self.sim_start) / self.speedup)
         if self.rate:
             due = max(due, self._wall_start + self._sent / self.rate)
+        if self.wall is not None:
+            ahead = record.time - self.wall()
+            if ahead > 0:
+                due = max(due, self.clock() + ahead)
         delay = due - self.clock()
         if delay > 0.001:
             self.sleep(delay)

@@ -1,7 +1,9 @@
 """System: is the pipeline healthy? The job's state and how far it is behind its input,
-events/s in and read, rejected input by reason, when each output was last written, and
-what the outputs hold for the picked mall and day. A service that is down takes only its
-own part of the page with it."""
+a degraded state (a store or PostgreSQL the job cannot reach, since when, the rows
+waiting, its restarts), events/s in and read, every input message accounted for
+(accepted + rejected = read), rejected input by reason, when each output was last
+written, and what the outputs hold for the picked mall and day. A service that is down
+takes only its own part of the page with it."""
 
 from __future__ import annotations
 
@@ -38,8 +40,12 @@ def pipeline() -> None:
                          delta_color="off", delta_arrow="off")
             reading.metric("Events/s read by the job", f"{job.at[0, 'events_per_second']:,.0f}",
                            help="Flink's source rate (numRecordsOutPerSecond)")
+            if job.at[0, "degraded"]:
+                st.error(f"Degraded: {job.at[0, 'degraded']}. The job keeps counting; results wait in its "
+                         "sinks (in Flink state) and reach the store when it answers.", icon=":material/warning:")
             st.caption(f"Checkpoints: {job.at[0, 'checkpoints']:,} completed, {job.at[0, 'failed_checkpoints']:,} "
-                       f"failed, the last {since(job.at[0, 'last_checkpoint'])}. Started "
+                       f"failed, the last {since(job.at[0, 'last_checkpoint'])}. Restarts: "
+                       f"{job.at[0, 'restarts']:,}; rows waiting in the sinks: {job.at[0, 'rows_waiting']:,}. Started "
                        f"{job.at[0, 'started']:%Y-%m-%d %H:%M:%S} UTC. Refreshes every {REFRESH_SECONDS} s.")
     if lag is None:
         return
@@ -58,6 +64,18 @@ def pipeline() -> None:
         "read": st.column_config.NumberColumn("Read by the job", format="%d"),
         "committed": st.column_config.NumberColumn("Committed", format="%d"),
         "lag": st.column_config.NumberColumn("Lag", format="%d")})
+    counted = ui.attempt("Redis", health.accounting, ui.redis_client(), lag, ui.input_topics())
+    if counted is not None:
+        st.markdown("**Every message accounted for**: accepted + rejected + in flight = read")
+        st.dataframe(counted, hide_index=True, width="stretch", column_config={
+            "topic": "Topic", "read": st.column_config.NumberColumn("Read", format="%d"),
+            "accepted": st.column_config.NumberColumn("Accepted", format="%d"),
+            "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
+            "in_flight": st.column_config.NumberColumn("In flight", format="%d",
+                                                       help="Read, not yet in the job's counts (a second or two)"),
+            "late_for_windows": st.column_config.NumberColumn(
+                "Too late for visits/positions", format="%d",
+                help="Accepted and counted, but behind the watermark: in no visit and no live position")})
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

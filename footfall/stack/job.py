@@ -14,7 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,72 @@ def rest_get(rest: str, path: str, timeout: float = 2) -> Any:
 
 #: A Kafka source's read position metric: the offset of the last record it read.
 SOURCE_OFFSET_METRIC = re.compile(r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$")
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    """What the running job says about its dependencies (its own gauges, see
+    jobs/metrics/sinks.py and udfs/java Layout.java) and about itself."""
+
+    #: Times Flink restarted the job (from a checkpoint) since it was submitted.
+    restarts: int
+    #: Result rows held by the sinks, not yet written to their store.
+    rows_waiting: int
+    #: Dependency (clickhouse, redis, kafka, postgres) -> since when (epoch ms) the job has
+    #: failed to reach it; only those failing now.
+    failing: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.failing)
+
+    def describe(self, now_ms: int | None = None) -> str:
+        """One line, e.g. 'clickhouse unreachable since 10:42:07 UTC (95 s), 1,204 rows
+        waiting, 0 restarts'."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        parts = [
+            f"{name} unreachable since {time.strftime('%H:%M:%S', time.gmtime(since / 1000))} UTC "
+            f"({max(now_ms - since, 0) / 1000:.0f} s)"
+            for name, since in sorted(self.failing.items())
+        ]
+        parts.append(f"{self.rows_waiting:,} rows waiting")
+        parts.append(f"{self.restarts} restart{'s' if self.restarts != 1 else ''}")
+        return ", ".join(parts)
+
+
+#: The gauges the job's own code registers: (metric name suffix, dependency it is about).
+_FAILING_GAUGES = {
+    "footfall_sink.clickhouseFailingSince": "clickhouse",
+    "footfall_sink.redisFailingSince": "redis",
+    "footfall_sink.kafkaFailingSince": "kafka",
+    "footfall_layout.failingSince": "postgres",
+}
+
+
+def job_health(rest: str, jid: str) -> JobHealth:
+    """Read the job's restarts and its sinks' and layout's gauges from Flink's REST API
+    (metrics are as old as FOOTFALL_JOB_METRICS_INTERVAL_MS). Raises OSError when the
+    API does not answer."""
+    restarts = 0
+    for metric in rest_get(rest, f"/jobs/{jid}/metrics?get=numRestarts"):
+        restarts = int(float(metric.get("value", 0)))
+    rows_waiting, failing = 0, {}
+    for vertex in rest_get(rest, f"/jobs/{jid}")["vertices"]:
+        if "sinks" not in vertex["name"] and "Correlate" not in vertex["name"]:
+            continue
+        base = f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
+        names = [m["id"] for m in rest_get(rest, base) if "footfall_" in m["id"]]
+        if not names:
+            continue
+        for metric in rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max,sum"):
+            name = metric["id"]
+            if name.endswith("footfall_sink.rowsWaiting"):
+                rows_waiting += int(metric.get("sum", 0))
+            for suffix, dependency in _FAILING_GAUGES.items():
+                since = int(metric.get("max", 0))
+                if name.endswith(suffix) and since > 0:
+                    failing[dependency] = max(failing.get(dependency, 0), since)
+    return JobHealth(restarts, rows_waiting, failing)
 
 
 def newest_job(rest: str, name: str = NAME) -> dict | None:
@@ -121,6 +189,16 @@ class MetricsJob(Background):
     def state(self) -> str | None:
         job = self.overview()
         return job["state"] if job else None
+
+    def health(self) -> JobHealth | None:
+        """The running job's dependencies, waiting rows and restarts; None without a job."""
+        job = self.overview()
+        if job is None or job["state"] != "RUNNING":
+            return None
+        try:
+            return job_health(self.rest, job["jid"])
+        except (OSError, ValueError, KeyError):
+            return None
 
     def checkpoints(self) -> dict | None:
         """Flink's checkpoint statistics of the running job (counts, latest sizes), or None."""

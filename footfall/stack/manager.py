@@ -24,7 +24,7 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class Row:
     component: str
-    state: str  # running | external | starting | stopped | unreachable | embedded
+    state: str  # running | degraded | external | starting | stopped | unreachable | embedded
     address: str
     version: str
 
@@ -76,6 +76,8 @@ def up(settings: Settings, report: Report = print) -> list[str]:
     deadline = time.monotonic() + settings.stack.start_timeout
     for service in [*to_start, *(s for s in local if s not in to_start), *_external(settings)]:
         _wait(service, processes.get(service.name), deadline)
+    for service in to_start:
+        service.started()
     return [s.name for s in to_start]
 
 
@@ -136,24 +138,29 @@ def _job_row(settings: Settings) -> Row:
 
     job = MetricsJob(settings)
     pid, state = job.pid(), job.state()
+    health = job.health() if state == "RUNNING" else None
     if pid and state == "RUNNING":
-        row_state = "running"
+        row_state = "degraded" if health is not None and health.degraded else "running"
     elif pid:
         row_state = "starting"
     else:
         row_state = "stopped"
     detail = f"Flink job {state or '-'}" + (f" (pid {pid})" if pid else "")
+    if health is not None:
+        detail += f": {health.describe()}"
     return Row("metrics", row_state, job.rest, detail)
 
 
 def _flink_row(settings: FlinkSettings) -> Row:
     present = jars.present(settings.jars_dir)
-    state = "embedded" if len(present) == len(jars.JARS) else "incomplete"
+    functions = (settings.jars_dir / jars.FUNCTIONS_JAR).is_file()
+    state = "embedded" if len(present) == len(jars.JARS) and functions else "incomplete"
     return Row(
         "flink",
         state,
         "in-process mini-cluster",
-        f"apache-flink {package_version('apache-flink')}, connector jars {len(present)}/{len(jars.JARS)}",
+        f"apache-flink {package_version('apache-flink')}, connector jars {len(present)}/{len(jars.JARS)}, "
+        f"java functions {'built' if functions else 'missing (make setup)'}",
     )
 
 

@@ -69,6 +69,9 @@ class Service(ABC):
         """Create folders and config before a start (idempotent)."""
         (self.home / "log").mkdir(parents=True, exist_ok=True)
 
+    def started(self) -> None:
+        """After a start of ours, once the service answers (idempotent)."""
+
     @property
     def run_as(self) -> str | None:
         return None
@@ -212,13 +215,32 @@ class Redis(Service):
             f"dir {self.home / 'data'}",
             "daemonize no",
             'logfile ""',
+            # The live state survives a crash, not just a clean stop: an append-only file
+            # written every second (and a snapshot on shutdown). Redis started with
+            # appendonly on and no such file yet would ignore its snapshot and start
+            # empty, so data from before the file existed is switched over once it runs.
             "save 60 1000",
-            "appendonly no",
+            f"appendonly {'yes' if self._has_aof() or not self._has_snapshot() else 'no'}",
+            "appendfsync everysec",
         ]
         if password:
             lines.append(f'requirepass "{password}"')
         conf.write_text("\n".join(lines) + "\n")
         conf.chmod(0o600)
+
+    def _has_aof(self) -> bool:
+        return (self.home / "data" / "appendonlydir").is_dir()
+
+    def _has_snapshot(self) -> bool:
+        return (self.home / "data" / "dump.rdb").is_file()
+
+    def started(self) -> None:
+        client = clients.redis_client(self.settings)
+        try:
+            if client.config_get("appendonly").get("appendonly") != "yes":
+                client.config_set("appendonly", "yes")  # writes the file from what it holds
+        finally:
+            client.close()
 
     def argv(self) -> list[str]:
         return [_require("redis-server", "redis-server"), str(self.home / "redis.conf")]

@@ -100,7 +100,13 @@ LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, 
 -- its first ${dead_letter_raw_chars} characters.
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
-    CASE WHEN reason IS NULL THEN CAST(NULL AS STRING) ELSE SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars}) END AS body,
+    CASE
+        WHEN reason IS NULL THEN CAST(NULL AS STRING)
+        -- Cut only what is too long: SUBSTRING walks the bytes by their UTF-8 lead bytes,
+        -- and a body ending in a broken sequence would make it read past the end.
+        WHEN CHAR_LENGTH(body) > ${dead_letter_raw_chars} THEN SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars})
+        ELSE body
+    END AS body,
     kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
     mall_id, shop_code, shop_name, tz,
     -- Locally administered (randomised) MAC: bit 1 of the first octet.
@@ -169,5 +175,7 @@ SELECT mall_id, tz, in_count, event_time FROM door_enriched WHERE reason IS NULL
 
 CREATE TEMPORARY VIEW door_rejects AS
 SELECT ${door_sensors_topic} AS source_topic, kafka_partition, kafka_offset,
-    SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars}) AS body, reason, proc_time
+    CASE WHEN CHAR_LENGTH(body) > ${dead_letter_raw_chars} THEN SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars})
+        ELSE body END AS body,
+    reason, proc_time
 FROM door_enriched WHERE reason IS NOT NULL;

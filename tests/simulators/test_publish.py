@@ -28,6 +28,21 @@ def test_the_pacer_runs_simulated_time_at_the_speedup() -> None:
     assert clock.now == 160.0  # takes a minute at 60x
 
 
+def test_a_sped_up_run_never_sends_a_record_before_its_time_on_the_wall_clock() -> None:
+    clock = FakeClock()
+    epoch = {"now": 1000.0 + 600}  # the wall clock: ten simulated minutes after the start
+
+    def wall() -> float:
+        return epoch["now"] + (clock.now - 100.0)
+
+    pacer = Pacer(sim_start=1000.0, speedup=60.0, clock=clock, sleep=clock.sleep, wall=wall)
+    pacer.wait(_record(1000.0 + 600))  # at 60x: ten seconds, and by then it is due
+    assert clock.now == 110.0
+    pacer.wait(_record(1000.0 + 1200))  # 60x would send it at 120; the wall clock says 700
+    assert abs(clock.now - 700.0) < 1e-6
+    assert wall() >= 1000.0 + 1200
+
+
 def test_the_rate_cap_spaces_records_out() -> None:
     clock = FakeClock()
     pacer = Pacer(sim_start=0.0, speedup=None, rate=100.0, clock=clock, sleep=clock.sleep)

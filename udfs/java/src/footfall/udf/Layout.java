@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
     private static final int SNAPSHOT_VERSION = 1;
+    private static final long RETRY_MILLIS = 5_000;
     private static final Map<String, Layout> SHARED = new HashMap<>();
 
     /** A probe as the ingestion needs it; shopCode and shopName may be null (a corridor probe). */
@@ -81,6 +82,7 @@ public final class Layout {
     private volatile long loadedAt;
     private volatile long failingSince;
     private volatile String lastError = "";
+    private volatile long lastAttempt;
     private int users;
 
     private Layout(String url, String user, String password, String schema, long reloadMillis, Path snapshotFile) {
@@ -100,7 +102,16 @@ public final class Layout {
             return thread;
         });
         reload();
-        reloader.scheduleWithFixedDelay(this::reload, reloadMillis, reloadMillis, TimeUnit.MILLISECONDS);
+        reloader.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Every second: reload when the period is up, or every few seconds while failing, so
+     * that PostgreSQL coming back is noticed soon. */
+    private void tick() {
+        long since = System.currentTimeMillis() - lastAttempt;
+        if (since >= reloadMillis || (failingSince != 0 && since >= RETRY_MILLIS)) {
+            reload();
+        }
     }
 
     private static String env(String name, String fallback) {
@@ -186,6 +197,7 @@ public final class Layout {
     }
 
     private synchronized void reload() {
+        lastAttempt = System.currentTimeMillis();
         try {
             Snapshot fresh = query();
             current = fresh;
