@@ -35,7 +35,7 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink
 from simulators.source import probe_record
-from udfs.device import device_id
+from udfs.identity import device_id
 
 MALL_ID = "bench-freshness"
 

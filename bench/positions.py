@@ -36,7 +36,7 @@ from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import unused_past_day, Simulation, SimulationConfig, probe_record
 from simulators.truth import Truth
-from udfs.device import device_id
+from udfs.identity import device_id
 
 MALL_ID, MALL_INDEX = "bench-accuracy", 249
 SALT = "bench-accuracy-salt"

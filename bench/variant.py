@@ -26,7 +26,7 @@ from footfall.settings import ConfigError, Settings
 from jobs import sql
 from jobs.metrics.job import FOLDER as METRICS_FOLDER
 from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values, worker_environment
-from udfs import device, zones
+from udfs import zones
 
 VARIANTS_FOLDER = Path(__file__).resolve().parent / "variants"
 #: The baseline's result topics, one per INSERT (PREFIX + name).
@@ -78,7 +78,6 @@ def run(variant: str, settings: Settings, output_prefix: str) -> None:
         config.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(config)
     table_env = StreamTableEnvironment.create(env)
-    device.register(table_env)
     zones.register(table_env)
     inserts = table_env.create_statement_set()
     for statement in statements(variant, settings, output_prefix):

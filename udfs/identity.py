@@ -1,10 +1,15 @@
 """Device identity without Flink (DESIGN.md §4): MAC normalisation and the salted hash,
-shared by the job's UDF and by anything else that must name a device as the job does."""
+the reference of the job's Java parse_probe (udfs/java ParseProbe.java), and what anything
+else that must name a device as the job does uses."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+
+#: Where the Flink workers find the salt (never in the job graph, whose parameters
+#: Flink's REST API shows).
+SALT_VARIABLE = "FOOTFALL_SALT"
 
 #: Six octets of hex, `:` or `-` separated, any case (DESIGN.md §3).
 MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")

@@ -2,11 +2,11 @@
 -- `make bench` to measure the production job against.
 --
 -- Runs on top of the production job's 01_sources.sql and 02_ingest.sql (the same
--- validation, device hash and late rule, so the same events count), rendered with
--- lookups that have no cache and with the sources' watermark at the full watermark
+-- validation, device hash and time rules, so the same events count), with the
+-- sources' watermark at the full watermark
 -- delay, so windows can run on event_time directly. Then one INSERT per metric; with
 -- source and sub-plan reuse switched off (see bench/variant.py) each INSERT reads and
--- parses the topics itself, calls the device-hash UDF and looks the layout up again.
+-- parses the topics itself, hashes the devices and looks the layout up again.
 -- Distinct counts are plain COUNT(DISTINCT) group aggregations, with no mini-batch, no
 -- distinct split and no state TTL. Results go to upsert-kafka topics (latest value per
 -- key), which the bench reads back to check they equal the production job's.
@@ -16,7 +16,7 @@ SELECT *,
     CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
     CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
 FROM (
-    SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
+    SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time, on_time,
         CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
     FROM probe_ingested
     WHERE reason IS NULL
@@ -39,11 +39,15 @@ UNION ALL
 SELECT mall_id, `day`, `hour`, CAST(NULL AS STRING), FALSE, in_count FROM b_doors;
 
 CREATE TEMPORARY VIEW b_shop_events AS
-SELECT mall_id, shop_code, shop_name, device_id, `day`, occur_ms, event_time,
+SELECT mall_id, shop_code, shop_name, device_id, `day`, occur_ms, event_time, on_time,
     -- A view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM b_probes
 WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+
+-- The windows take what the production job's do: events on time for them.
+CREATE TEMPORARY VIEW b_window_events AS
+SELECT * FROM b_shop_events WHERE on_time;
 
 CREATE TEMPORARY VIEW b_visits_daily AS
 SELECT mall_id, `day`, device_id, shop_code, MAX(shop_name) AS shop_name,
@@ -51,7 +55,7 @@ SELECT mall_id, `day`, device_id, shop_code, MAX(shop_name) AS shop_name,
 FROM (
     SELECT mall_id, device_id, shop_code, MAX(shop_name) AS shop_name,
         MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
-    FROM TABLE(SESSION(TABLE b_shop_events PARTITION BY visit_key,
+    FROM TABLE(SESSION(TABLE b_window_events PARTITION BY visit_key,
                        DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
     GROUP BY visit_key, mall_id, device_id, shop_code, window_start, window_end
 )
@@ -69,9 +73,12 @@ SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT de
 FROM b_shop_events
 GROUP BY mall_id, `day`, shop_code;
 
+CREATE TEMPORARY VIEW b_live_probes AS
+SELECT * FROM b_probes WHERE on_time;
+
 CREATE TEMPORARY VIEW b_probe_strongest AS
 SELECT mall_id, device_id, ap_mac, window_time AS second_end, MAX(rssi) AS rssi, MAX(x) AS x, MAX(y) AS y
-FROM TABLE(TUMBLE(TABLE b_probes, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
+FROM TABLE(TUMBLE(TABLE b_live_probes, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
 WHERE rssi >= ${mall_min_rssi} AND NOT randomized
 GROUP BY mall_id, device_id, ap_mac, window_start, window_end, window_time;
 

@@ -1,14 +1,21 @@
 -- Functions: the project's Java functions (udfs/java, built by `make setup` into the
--- functions jar that reaches the job through pipeline.jars). The Python ones (device_id,
--- zone) are registered by the launcher, job.py.
+-- functions jar that reaches the job through pipeline.jars). The Python one (zone, which
+-- sees one row per device and second) is registered by the launcher, job.py.
 --
 -- event_millis(body, future_tolerance_ms, max_chars): a raw message's event time for
 --   the source's watermark (0: none readable, -1: ahead of the clock).
+-- parse_probe(body, max_chars), parse_door(body, max_chars): a message parsed,
+--   validated, normalised and (probes) hashed in one pass, with the reason it is turned
+--   away; once per message (table functions).
 -- probe_layout(ap_mac), mall_zone(mall_id): the mall layout, from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION parse_probe AS 'footfall.udf.ParseProbe' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION parse_door AS 'footfall.udf.ParseDoor' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION probe_layout AS 'footfall.udf.ProbeLayout' LANGUAGE JAVA;
 

@@ -22,7 +22,8 @@ from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
 from jobs.metrics.sinks import BufferedSink, SinkConfig
-from udfs import device, zones
+from udfs import zones
+from udfs.identity import SALT_VARIABLE
 
 NAME = "metrics"
 FOLDER = Path(__file__).resolve().parent
@@ -63,7 +64,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     where the Java layout functions read the layout from (udfs/java Layout.java)."""
     pg, job = settings.postgres, settings.job
     return {
-        device.SALT_VARIABLE: settings.metrics.salt_value(settings.stack.var_dir),
+        SALT_VARIABLE: settings.metrics.salt_value(settings.stack.var_dir),
         "FOOTFALL_LAYOUT_JDBC_URL": f"jdbc:postgresql://{pg.host}:{pg.port}/{pg.database}",
         "FOOTFALL_LAYOUT_USER": pg.user,
         "FOOTFALL_LAYOUT_PASSWORD": pg.password.get_secret_value(),
@@ -144,7 +145,6 @@ FORK_AFTER = "02_ingest.sql"
 def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
     """Create the job's functions, tables and views: the SQL files in order, with the
     probe stream forked after ingestion."""
-    device.register(table_env)
     zones.register(table_env)
     values = sql_values(settings)
     files = [path.name for path in sql.numbered_files(FOLDER)]

@@ -175,11 +175,20 @@ class Writers:
         steps: list[tuple[str, Callable[[], None]]] = []
         if OUTPUTS[output].columns and upserts:
             steps.append(("clickhouse", lambda: self._clickhouse(output, upserts)))
+        # One `updated_at` for the batch, so a favourite in Redis and its feed message agree.
+        updated_at = _now_iso()
         for destination in ("redis", "kafka"):
             handler = getattr(self, f"_{output}_{destination}", None)
             if handler is not None:
-                steps.append((destination, lambda handler=handler: handler(upserts, deletes)))
+                steps.append((destination, lambda handler=handler: handler(upserts, updated_at)))
         return steps
+
+    def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
+        """A batch of `output` to every destination at once, raising on the first failure:
+        what a flush does, without the sink's state and retries (for tools and tests)."""
+        for _, step in self.steps(output, upserts, deletes):
+            step()
+        self.mark_updated(output)
 
     def mark_updated(self, output: str) -> None:
         """When each output was last written (the System page's freshness), best effort:
@@ -197,7 +206,7 @@ class Writers:
         values = [[_clickhouse_value(c, row[c]) for c in output.columns] + version for row in rows]
         self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", values)
 
-    def _mall_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _mall_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             rate = capture_rate(row["visitors"], row["door_entries"])
@@ -208,15 +217,15 @@ class Writers:
                 "randomized_devices": row["randomized_devices"],
                 "door_entries": row["door_entries"],
                 "capture_rate": "" if rate is None else f"{rate:.4f}",
-                "updated_at": _now_iso(),
+                "updated_at": updated_at,
             }
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    def _peak_hour_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _peak_hour_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
-            fields = {"peak_hour": row["hour"], "peak_visitors": row["visitors"], "updated_at": _now_iso()}
+            fields = {"peak_hour": row["hour"], "peak_visitors": row["visitors"], "updated_at": updated_at}
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
@@ -224,22 +233,20 @@ class Writers:
     def _feed_message(row: dict, updated_at: str) -> dict:
         return {name: row[name] for name in FEED_FIELDS if name != "updated_at"} | {"updated_at": updated_at}
 
-    def _favorite_shop_daily_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _favorite_shop_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        updated_at = _now_iso()
         for row in upserts:
             fields = {k: v for k, v in self._feed_message(row, updated_at).items() if k != "day"}
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
 
-    def _favorite_shop_daily_kafka(self, upserts: list[dict], deletes: list[dict]) -> None:
-        updated_at = _now_iso()
+    def _favorite_shop_daily_kafka(self, upserts: list[dict], updated_at: str) -> None:
         for row in upserts:
             message = self._feed_message(row, updated_at)
             self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
         self._deliver()
 
-    def _positions_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _positions_redis(self, upserts: list[dict], updated_at: str) -> None:
         if not upserts:
             return
         by_mall: dict[str, list[object]] = {}
@@ -249,20 +256,20 @@ class Writers:
                 (row["device_id"], row["ts"] * 1000, json.dumps(live, separators=(",", ":")))
             )
         pipe = self.redis.pipeline(transaction=False)
-        now = _now_iso()
+        now = updated_at
         for mall_id, args in by_mall.items():
             keys = [k.format(mall_id=mall_id) for k in (POSITIONS, POSITIONS_SEEN, ZONES, TODAY)]
             self.update_positions(keys=keys, args=[self.config.position_ttl_seconds * 1000, now, *args], client=pipe)
         pipe.execute()
 
-    def _dead_letter_counts_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _dead_letter_counts_redis(self, upserts: list[dict], updated_at: str) -> None:
         if upserts:
             self.redis.hset(
                 DEAD_LETTER_COUNTS,
                 mapping={f"{row['source_topic']}:{row['reason']}": row["messages"] for row in upserts},
             )
 
-    def _ingest_counts_redis(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _ingest_counts_redis(self, upserts: list[dict], updated_at: str) -> None:
         mapping = {}
         for row in upserts:
             mapping[f"{row['source_topic']}:accepted"] = row["accepted"]
@@ -270,7 +277,7 @@ class Writers:
         if mapping:
             self.redis.hset(INGEST_COUNTS, mapping=mapping)
 
-    def _dead_letters_kafka(self, upserts: list[dict], deletes: list[dict]) -> None:
+    def _dead_letters_kafka(self, upserts: list[dict], updated_at: str) -> None:
         for row in upserts:
             value = {k: row[k] for k in ("source_topic", "raw", "reason", "received_at")}
             # The key names the message it rejects, so a copy sent again after a

@@ -79,7 +79,20 @@ class Limits:
 
 
 LIMITS = Limits()
-MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse(body: bytes) -> object:
+    """A message as strict JSON: NaN and Infinity are not JSON, and a nesting too deep to
+    read is not either."""
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
 
 
 def _whole(value: object, digits: int, signed: bool) -> bool:
@@ -100,7 +113,7 @@ def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]], now_ms:
     if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
         return "too_large"
     try:
-        message = json.loads(body)
+        message = parse(body)
     except ValueError:
         return "not_json"
     if not isinstance(message, dict):
@@ -111,7 +124,7 @@ def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]], now_ms:
     if not all(isinstance(message[n], str) for n in names[:3]) or not _whole(message["rssi"], 9, True) \
             or not _whole(message["occur_time"], 15, False):
         return "wrong_type"
-    if not MAC.search(message["device_mac"].lower().replace("-", ":")):
+    if not MAC.fullmatch(message["device_mac"].lower().replace("-", ":")):
         return "invalid_mac"
     if not -120 <= message["rssi"] <= 0:
         return "rssi_out_of_range"
@@ -361,7 +374,7 @@ def door_reason(body: bytes, malls: dict[str, str], now_ms: int | None = None, l
     if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
         return "too_large"
     try:
-        m = json.loads(body)
+        m = parse(body)
     except ValueError:
         return "not_json"
     if not isinstance(m, dict):

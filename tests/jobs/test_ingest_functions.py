@@ -1,0 +1,130 @@
+"""The ingestion's Java functions on bounded rows (no Kafka): parse_probe and parse_door
+give the reason of the plain-Python reference (tests/jobs/reference.py) for any message,
+and for a valid probe the device id of udfs/identity.py byte for byte; event_millis reads
+the time a watermark may follow."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.jobs.conftest import TEST_SALT
+from tests.jobs.reference import LIMITS, door_reason, is_randomized, probe_reason
+from udfs.identity import device_id
+
+MAX = LIMITS.max_message_chars
+NOW_MS = int(time.time() * 1000)
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**30), 10**30),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                           max_size=3), max_leaves=4)
+macs = st.one_of(st.from_regex(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}", fullmatch=True), st.text(max_size=18),
+                 st.from_regex(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}\n", fullmatch=True))
+whole = st.one_of(st.integers(-200, 50), st.integers(-(10**20), 10**20), st.just(0))
+
+
+def bodies(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[bytes]:
+    message = st.builds(lambda m, drop: {k: v for k, v in m.items() if k not in drop},
+                        st.fixed_dictionaries(fields), st.sets(st.sampled_from(sorted(fields)), max_size=2))
+    text = message.map(lambda m: json.dumps(m, ensure_ascii=False))
+    return st.one_of(
+        text, text, text,
+        st.tuples(text, st.integers(0, 120)).map(lambda t: t[0][: t[1]]),  # cut short
+        values.map(json.dumps),  # JSON, but not an object
+        text.map(lambda t: t + " x"),  # something after the object
+        text.map(lambda t: t.replace("0", "NaN", 1)),
+        st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+        st.text(max_size=40),
+    ).map(str.encode)
+
+
+PROBES = bodies({
+    "event_id": st.text(max_size=8) | values, "ap_mac": macs | values, "device_mac": macs | values,
+    "rssi": whole | values, "occur_time": whole | st.integers(0, 10**16) | values,
+})
+DOORS = bodies({
+    "sensor_id": st.text(max_size=6) | values, "mall_id": st.text(max_size=6) | values,
+    "entrance": st.text(max_size=6) | values, "occur_time": whole | st.integers(0, 10**16) | values,
+    "in_count": whole | values, "out_count": whole | values,
+})
+CHECKS = settings(max_examples=5, deadline=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                         HealthCheck.data_too_large, HealthCheck.large_base_example])
+
+
+def run(table_env, function: str, columns: str, messages: list[bytes]) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """`function` over the messages as the job calls it; one result row per message, in order."""
+    texts = [m.decode() for m in messages]
+    table_env.create_temporary_view("messages", table_env.from_elements(list(enumerate(texts)), ["n", "body"]))
+    query = (f"SELECT n, {columns} FROM messages, LATERAL TABLE({function}(body, {MAX})) "
+             f"AS r({columns})")
+    with table_env.sql_query(query).execute().collect() as rows:
+        got = sorted((row[0], *row[1:]) for row in rows)
+    table_env.drop_temporary_view("messages")
+    assert [n for n, *_ in got] == list(range(len(messages))), "one row per message"
+    return [tuple(rest) for _, *rest in got]
+
+
+@CHECKS
+@given(messages=st.lists(PROBES, min_size=30, max_size=60))
+def test_parse_probe_rejects_for_the_reference_reason_and_hashes_as_identity(table_env, messages) -> None:
+    probes = {"whatever": ("m", None)}  # the layout is joined later; every ap_mac "exists" here
+    columns = "event_id, ap_mac, device_id, randomized, rssi, occur_ms, reason"
+    for message, (event_id, ap_mac, device, randomized, rssi, occur_ms, reason) in zip(
+            messages, run(table_env, "parse_probe", columns, messages), strict=True):
+        want = probe_reason(message, {}, None)  # no future rule here: it is the source's
+        want = None if want == "unknown_probe" else want
+        assert reason == want, message
+        if reason is None:
+            m = json.loads(message)
+            mac = m["device_mac"].lower().replace("-", ":")
+            assert (event_id, ap_mac, rssi, occur_ms) == (m["event_id"], m["ap_mac"].lower().replace("-", ":"),
+                                                          m["rssi"], m["occur_time"])
+            assert device == device_id(TEST_SALT, mac) and randomized == is_randomized(mac)
+        else:
+            assert (event_id, device, rssi) == (None, None, None)
+    del probes
+
+
+@CHECKS
+@given(messages=st.lists(DOORS, min_size=30, max_size=60))
+def test_parse_door_rejects_for_the_reference_reason(table_env, messages) -> None:
+    for message, (mall_id, in_count, reason) in zip(
+            messages, run(table_env, "parse_door", "mall_id, in_count, reason", messages), strict=True):
+        want = door_reason(message, {}, None)
+        assert reason == (None if want == "unknown_mall" else want), message
+        if reason is None:
+            m = json.loads(message)
+            assert (mall_id, in_count) == (m["mall_id"], m["in_count"])
+
+
+def test_a_message_over_the_size_limit_is_too_large_unparsed(table_env) -> None:
+    huge = json.dumps({"event_id": "x" * MAX, "ap_mac": "a", "device_mac": "b", "rssi": 1, "occur_time": 1}).encode()
+    (row,) = run(table_env, "parse_probe", "event_id, ap_mac, device_id, randomized, rssi, occur_ms, reason", [huge])
+    assert row[-1] == "too_large"
+    (row,) = run(table_env, "parse_door", "mall_id, in_count, reason", [huge])
+    assert row[-1] == "too_large"
+
+
+def test_event_millis_reads_the_time_and_refuses_the_future(table_env) -> None:
+    cases = {
+        json.dumps({"occur_time": NOW_MS - 5000, "x": [1, {"occur_time": 9}]}): NOW_MS - 5000,
+        json.dumps({"occur_time": str(NOW_MS)}): NOW_MS,  # text of a number: as JSON_VALUE reads it
+        json.dumps({"occur_time": NOW_MS + 60_000}): NOW_MS + 60_000,  # within the tolerance
+        json.dumps({"occur_time": NOW_MS + 365 * 86_400_000}): -1,  # a year ahead
+        json.dumps({"occur_time": 1.5}): 0,
+        json.dumps({"occur_time": 10**30}): 0,
+        json.dumps({"occur_time": NOW_MS}) + " trailing": 0,  # not JSON
+        json.dumps({"nothing": 1}): 0,
+        json.dumps({"occur_time": NOW_MS, "pad": "x" * MAX}): 0,  # too large to read
+    }
+    rows = [(n, body) for n, body in enumerate(cases)]
+    table_env.create_temporary_view("timed", table_env.from_elements(rows, ["n", "body"]))
+    query = f"SELECT n, event_millis(body, 300000, {MAX}) FROM timed"
+    with table_env.sql_query(query).execute().collect() as result:
+        got = dict((row[0], row[1]) for row in result)
+    assert [got[n] for n in range(len(cases))] == list(cases.values())

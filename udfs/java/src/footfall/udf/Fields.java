@@ -1,0 +1,103 @@
+package footfall.udf;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
+
+/**
+ * The top-level fields of a JSON object message, read in one pass with a streaming parser
+ * (no tree is built; nested values the ingestion does not read are skipped).
+ *
+ * <p>A message is JSON only if the whole text is one JSON value with nothing after it; it
+ * is an object only if that value is one. A field that appears twice keeps its last value.
+ */
+final class Fields {
+    /** What a field held: its JSON kind, and its text for strings and whole numbers. */
+    enum Kind { STRING, INTEGER, OTHER }
+
+    static final class Value {
+        final Kind kind;
+        final String text;
+
+        Value(Kind kind, String text) {
+            this.kind = kind;
+            this.text = text;
+        }
+    }
+
+    static final Value NULL = new Value(Kind.OTHER, null);
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private Fields() {
+    }
+
+    /** The wanted fields present (JSON null counts as absent), or null when the message is
+     * not a JSON object. */
+    static Map<String, Value> read(String body, Set<String> wanted) {
+        Map<String, Value> found = new HashMap<>();
+        try (JsonParser parser = JSON.createParser(body)) {
+            JsonToken first = parser.nextToken();
+            if (first != JsonToken.START_OBJECT) {
+                if (first != null) {
+                    parser.skipChildren();
+                    parser.nextToken();
+                }
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken token = parser.nextToken();
+                if (wanted.contains(name)) {
+                    Value value = value(parser, token);
+                    if (value == NULL) {
+                        found.remove(name);
+                    } else {
+                        found.put(name, value);
+                    }
+                }
+                parser.skipChildren();
+            }
+            return parser.nextToken() == null ? found : null;
+        } catch (Exception e) { // broken, truncated, too deep: not JSON
+            return null;
+        }
+    }
+
+    private static Value value(JsonParser parser, JsonToken token) throws java.io.IOException {
+        switch (token) {
+            case VALUE_NULL:
+                return NULL;
+            case VALUE_STRING:
+                return new Value(Kind.STRING, parser.getText());
+            case VALUE_NUMBER_INT:
+                return new Value(Kind.INTEGER, parser.getText());
+            default:
+                return new Value(Kind.OTHER, null);
+        }
+    }
+
+    static boolean isString(Value value) {
+        return value.kind == Kind.STRING;
+    }
+
+    /** A JSON integer of at most `digits` digits, negative only when `signed`. */
+    static boolean isWhole(Value value, int digits, boolean signed) {
+        if (value.kind != Kind.INTEGER) {
+            return false;
+        }
+        String text = value.text;
+        boolean negative = text.startsWith("-");
+        if (negative && !signed && !text.matches("-0+")) {
+            return false;
+        }
+        return text.length() - (negative ? 1 : 0) <= digits;
+    }
+
+    /** Too long to parse: more than maxChars characters (code points). */
+    static boolean tooLarge(String body, int maxChars) {
+        return body.length() > maxChars && body.codePointCount(0, body.length()) > maxChars;
+    }
+}
