@@ -96,6 +96,33 @@ final class Fields {
         return text.length() - (negative ? 1 : 0) <= digits;
     }
 
+    /**
+     * The wanted fields of a message that has them all, or null after `reject` was given
+     * the reason it has not: too_large (more than maxChars characters, not parsed),
+     * not_json, or missing_field (a wanted field absent or null).
+     */
+    static Map<String, Value> complete(String body, int maxChars, Set<String> wanted,
+                                       java.util.function.Consumer<String> reject) {
+        if (body == null) {
+            reject.accept("not_json");
+            return null;
+        }
+        if (tooLarge(body, maxChars)) {
+            reject.accept("too_large");
+            return null;
+        }
+        Map<String, Value> fields = read(body, wanted);
+        if (fields == null) {
+            reject.accept("not_json");
+            return null;
+        }
+        if (fields.size() < wanted.size()) {
+            reject.accept("missing_field");
+            return null;
+        }
+        return fields;
+    }
+
     /** Too long to parse: more than maxChars characters (code points). */
     static boolean tooLarge(String body, int maxChars) {
         return body.length() > maxChars && body.codePointCount(0, body.length()) > maxChars;

@@ -20,21 +20,8 @@ public class ParseDoor extends TableFunction<Row> {
             Set.of("sensor_id", "mall_id", "entrance", "occur_time", "in_count", "out_count");
 
     public void eval(String body, int maxChars) {
-        if (body == null) {
-            reject("not_json");
-            return;
-        }
-        if (Fields.tooLarge(body, maxChars)) {
-            reject("too_large");
-            return;
-        }
-        Map<String, Fields.Value> fields = Fields.read(body, FIELDS);
+        Map<String, Fields.Value> fields = Fields.complete(body, maxChars, FIELDS, this::reject);
         if (fields == null) {
-            reject("not_json");
-            return;
-        }
-        if (fields.size() < FIELDS.size()) {
-            reject("missing_field");
             return;
         }
         Fields.Value in = fields.get("in_count");

@@ -49,21 +49,8 @@ public class ParseProbe extends TableFunction<Row> {
     }
 
     public void eval(String body, int maxChars) {
-        if (body == null) {
-            reject("not_json");
-            return;
-        }
-        if (Fields.tooLarge(body, maxChars)) {
-            reject("too_large");
-            return;
-        }
-        Map<String, Fields.Value> fields = Fields.read(body, FIELDS);
+        Map<String, Fields.Value> fields = Fields.complete(body, maxChars, FIELDS, this::reject);
         if (fields == null) {
-            reject("not_json");
-            return;
-        }
-        if (fields.size() < FIELDS.size()) {
-            reject("missing_field");
             return;
         }
         Fields.Value rssi = fields.get("rssi");

@@ -2,8 +2,6 @@ package footfall.udf;
 
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.TableFunction;
 import org.apache.flink.types.Row;
 
 /**
@@ -14,26 +12,11 @@ import org.apache.flink.types.Row;
  */
 @FunctionHint(output = @DataTypeHint(
         "ROW<mall_id STRING, shop_code STRING, x DOUBLE, y DOUBLE, shop_name STRING, tz STRING>"))
-public class ProbeLayout extends TableFunction<Row> {
-    private transient Layout layout;
-
-    @Override
-    public void open(FunctionContext context) {
-        layout = Layout.acquire();
-        LayoutMetrics.register(context, layout);
-    }
-
+public class ProbeLayout extends LayoutFunction {
     public void eval(String apMac) {
         Layout.Probe probe = layout.probe(apMac);
         if (probe != null) {
             collect(Row.of(probe.mallId, probe.shopCode, probe.x, probe.y, probe.shopName, probe.tz));
-        }
-    }
-
-    @Override
-    public void close() {
-        if (layout != null) {
-            Layout.release(layout);
         }
     }
 }
