@@ -49,7 +49,7 @@ unit: setup ## only the fast unit tests (no services needed)
 integration: setup ## only the tests against the real local stack
 	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
-faults: setup ## only the fault tests: outages, a killed job, clocks from the future, delayed uploads (about 12 min)
+faults: setup ## only the fault tests: outages, a killed job, clocks from the future, delayed uploads (about 13 min)
 	@$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
 clean: down ## stop the services and delete their data (var/)

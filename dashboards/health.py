@@ -55,11 +55,15 @@ class FlinkJob:
 
     rest: str
     overview: dict
-    sources: list[dict]
+    vertices: list[dict]
 
     @property
     def jid(self) -> str:
         return self.overview["jid"]
+
+    @property
+    def sources(self) -> list[dict]:
+        return [v for v in self.vertices if v["name"].startswith("Source:")]
 
     def metrics(self, vertex: dict, query: str = "") -> list[dict]:
         return rest_get(self.rest, f"/jobs/{self.jid}/vertices/{vertex['id']}/subtasks/metrics{query}")
@@ -71,8 +75,7 @@ def flink_job(rest: str) -> FlinkJob | None:
     job = newest_job(rest)
     if job is None:
         return None
-    sources = [v for v in rest_get(rest, f"/jobs/{job['jid']}")["vertices"] if v["name"].startswith("Source:")]
-    return FlinkJob(rest, job, sources)
+    return FlinkJob(rest, job, rest_get(rest, f"/jobs/{job['jid']}")["vertices"])
 
 
 def read_positions(job: FlinkJob | None) -> dict[tuple[str, int], int]:
@@ -163,7 +166,7 @@ def job_status(job: FlinkJob | None) -> pd.DataFrame:
         "restarts": 0, "rows_waiting": 0, "degraded": "",
     }
     if job.overview["state"] == "RUNNING":
-        health = job_health(job.rest, job.jid)
+        health = job_health(job.rest, job.jid, job.vertices)
         row.update(restarts=health.restarts, rows_waiting=health.rows_waiting,
                    degraded=health.describe() if health.degraded else "")
     return pd.DataFrame([row], columns=JOB_COLUMNS)
@@ -175,16 +178,13 @@ def accounting(redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:  # 
     Redis), in flight (read, not yet counted: a mini-batch and a sink flush behind), and
     of those accepted, the ones too late for the event-time windows."""
     counts = redis.hgetall(INGEST_COUNTS)
-    rejected: dict[str, int] = {}
-    for name, count in redis.hgetall(DEAD_LETTER_COUNTS).items():
-        topic = name.rpartition(":")[0]
-        rejected[topic] = rejected.get(topic, 0) + int(count)
+    rejected = dead_letters(redis, topics).groupby("topic")["messages"].sum()
     rows = []
     for topic in topics:
         read_by_job = lag.loc[lag["topic"] == topic, "read"].dropna()
         read = int(read_by_job.sum()) if len(read_by_job) else None
         accepted = int(counts.get(f"{topic}:accepted", 0))
-        turned_away = rejected.get(topic, 0)
+        turned_away = int(rejected.get(topic, 0))
         in_flight = None if read is None else max(read - accepted - turned_away, 0)
         rows.append((topic, read, accepted, turned_away, in_flight, int(counts.get(f"{topic}:late_for_windows", 0))))
     frame = pd.DataFrame(rows, columns=ACCOUNTING_COLUMNS)

@@ -77,15 +77,17 @@ _FAILING_GAUGES = {
 }
 
 
-def job_health(rest: str, jid: str) -> JobHealth:
+def job_health(rest: str, jid: str, vertices: list[dict] | None = None) -> JobHealth:
     """Read the job's restarts and its sinks' and layout's gauges from Flink's REST API
-    (metrics are as old as FOOTFALL_JOB_METRICS_INTERVAL_MS). Raises OSError when the
-    API does not answer."""
+    (metrics are as old as FOOTFALL_JOB_METRICS_INTERVAL_MS); `vertices`, when the
+    caller has read them already. Raises OSError when the API does not answer."""
     restarts = 0
     for metric in rest_get(rest, f"/jobs/{jid}/metrics?get=numRestarts"):
         restarts = int(float(metric.get("value", 0)))
     rows_waiting, failing = 0, {}
-    for vertex in rest_get(rest, f"/jobs/{jid}")["vertices"]:
+    if vertices is None:
+        vertices = rest_get(rest, f"/jobs/{jid}")["vertices"]
+    for vertex in vertices:
         if "sinks" not in vertex["name"] and "Correlate" not in vertex["name"]:
             continue
         base = f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
@@ -93,11 +95,10 @@ def job_health(rest: str, jid: str) -> JobHealth:
         if not names:
             continue
         for metric in rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max,sum"):
-            name = metric["id"]
+            name, since = metric["id"], int(metric.get("max", 0))
             if name.endswith("footfall_sink.rowsWaiting"):
                 rows_waiting += int(metric.get("sum", 0))
             for suffix, dependency in _FAILING_GAUGES.items():
-                since = int(metric.get("max", 0))
                 if name.endswith(suffix) and since > 0:
                     failing[dependency] = max(failing.get(dependency, 0), since)
     return JobHealth(restarts, rows_waiting, failing)
@@ -190,9 +191,10 @@ class MetricsJob(Background):
         job = self.overview()
         return job["state"] if job else None
 
-    def health(self) -> JobHealth | None:
-        """The running job's dependencies, waiting rows and restarts; None without a job."""
-        job = self.overview()
+    def health(self, job: dict | None = None) -> JobHealth | None:
+        """The running job's dependencies, waiting rows and restarts (`job`: its overview
+        entry, when the caller has it); None without a running job."""
+        job = job or self.overview()
         if job is None or job["state"] != "RUNNING":
             return None
         try:

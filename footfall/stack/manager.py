@@ -137,8 +137,9 @@ def _job_row(settings: Settings) -> Row:
     from footfall.stack.job import MetricsJob
 
     job = MetricsJob(settings)
-    pid, state = job.pid(), job.state()
-    health = job.health() if state == "RUNNING" else None
+    pid, overview = job.pid(), job.overview()
+    state = overview["state"] if overview else None
+    health = job.health(overview) if state == "RUNNING" else None
     if pid and state == "RUNNING":
         row_state = "degraded" if health is not None and health.degraded else "running"
     elif pid:

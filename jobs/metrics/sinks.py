@@ -169,7 +169,7 @@ class Writers:
         self.clickhouse.disconnect()
         self.redis.close()
 
-    def steps(self, output: str, upserts: list[dict], deletes: list[dict]) -> list[tuple[str, Callable[[], None]]]:
+    def steps(self, output: str, upserts: list[dict]) -> list[tuple[str, Callable[[], None]]]:
         """What writing a batch of `output` takes: (destination, write) in order. A step
         that fails is tried again later; the steps before it are not repeated."""
         steps: list[tuple[str, Callable[[], None]]] = []
@@ -186,7 +186,7 @@ class Writers:
     def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
         """A batch of `output` to every destination at once, raising on the first failure:
         what a flush does, without the sink's state and retries (for tools and tests)."""
-        for _, step in self.steps(output, upserts, deletes):
+        for _, step in self.steps(output, upserts):
             step()
         self.mark_updated(output)
 
@@ -376,7 +376,7 @@ class BufferedSink(KeyedProcessFunction):
                 self.buffer.clear()
             reached = set(filter(None, (self.reached.value() or "").split(",")))
             upserts, deletes = latest([(e[0] == "D", json.loads(e[1:])) for e in entries], output)
-            for destination, write in self.writers.steps(output, upserts, deletes):
+            for destination, write in self.writers.steps(output, upserts):
                 if destination in reached:
                     continue
                 try:

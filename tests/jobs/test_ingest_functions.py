@@ -72,11 +72,11 @@ def run(table_env, function: str, columns: str, messages: list[bytes]) -> list[t
 @CHECKS
 @given(messages=st.lists(PROBES, min_size=30, max_size=60))
 def test_parse_probe_rejects_for_the_reference_reason_and_hashes_as_identity(table_env, messages) -> None:
-    probes = {"whatever": ("m", None)}  # the layout is joined later; every ap_mac "exists" here
     columns = "event_id, ap_mac, device_id, randomized, rssi, occur_ms, reason"
     for message, (event_id, ap_mac, device, randomized, rssi, occur_ms, reason) in zip(
             messages, run(table_env, "parse_probe", columns, messages), strict=True):
-        want = probe_reason(message, {}, None)  # no future rule here: it is the source's
+        # The layout is joined later (unknown_probe), the clock rule is the source's (future).
+        want = probe_reason(message, {}, None)
         want = None if want == "unknown_probe" else want
         assert reason == want, message
         if reason is None:
@@ -87,7 +87,6 @@ def test_parse_probe_rejects_for_the_reference_reason_and_hashes_as_identity(tab
             assert device == device_id(TEST_SALT, mac) and randomized == is_randomized(mac)
         else:
             assert (event_id, device, rssi) == (None, None, None)
-    del probes
 
 
 @CHECKS

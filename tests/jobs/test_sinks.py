@@ -75,7 +75,7 @@ class Stores:
         self.written: list[tuple[str, list[dict]]] = []
         self.updated: list[str] = []
 
-    def steps(self, output: str, upserts: list[dict], deletes: list[dict]):  # type: ignore[no-untyped-def]
+    def steps(self, output: str, upserts: list[dict]):  # type: ignore[no-untyped-def]
         def write(destination: str):  # type: ignore[no-untyped-def]
             def go() -> None:
                 if destination in self.down:

@@ -39,12 +39,7 @@ final class Fields {
     static Map<String, Value> read(String body, Set<String> wanted) {
         Map<String, Value> found = new HashMap<>();
         try (JsonParser parser = JSON.createParser(body)) {
-            JsonToken first = parser.nextToken();
-            if (first != JsonToken.START_OBJECT) {
-                if (first != null) {
-                    parser.skipChildren();
-                    parser.nextToken();
-                }
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
             while (parser.nextToken() == JsonToken.FIELD_NAME) {

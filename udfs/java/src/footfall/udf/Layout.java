@@ -81,9 +81,7 @@ public final class Layout {
     private volatile Snapshot current;
     private volatile long loadedAt;
     private volatile long failingSince;
-    private volatile String lastError = "";
     private volatile long lastAttempt;
-    private int users;
 
     private Layout(String url, String user, String password, String schema, long reloadMillis, Path snapshotFile) {
         this.url = url;
@@ -125,7 +123,10 @@ public final class Layout {
         return value;
     }
 
-    /** The layout of this JVM's configuration; every acquire is paired with a release. */
+    /**
+     * The layout of this JVM's configuration. It is kept for the JVM's life on purpose: a
+     * restarted task finds the last layout here even when PostgreSQL is down.
+     */
     public static synchronized Layout acquire() {
         String url = env("FOOTFALL_LAYOUT_JDBC_URL", null);
         String schema = env("FOOTFALL_LAYOUT_SCHEMA", "footfall");
@@ -137,14 +138,7 @@ public final class Layout {
                     Paths.get(env("FOOTFALL_LAYOUT_SNAPSHOT", null)));
             SHARED.put(key, layout);
         }
-        layout.users++;
         return layout;
-    }
-
-    public static synchronized void release(Layout layout) {
-        // Kept for the JVM's life on purpose: a restarted task finds the last layout here
-        // even when PostgreSQL is down and the snapshot could not be written.
-        layout.users--;
     }
 
     /**
@@ -206,7 +200,6 @@ public final class Layout {
                 LOG.info("layout: PostgreSQL answers again, " + fresh.probes.size() + " probes");
             }
             failingSince = 0;
-            lastError = "";
             writeSnapshot(fresh);
         } catch (SQLException | RuntimeException e) {
             if (failingSince == 0) {
@@ -214,7 +207,6 @@ public final class Layout {
                 LOG.warn("layout: cannot read PostgreSQL, keeping the last layout read ("
                         + (current == null ? "none yet" : current.probes.size() + " probes") + "): " + e.getMessage());
             }
-            lastError = String.valueOf(e.getMessage());
         }
     }
 

@@ -13,11 +13,4 @@ abstract class LayoutFunction extends TableFunction<Row> {
         layout = Layout.acquire();
         LayoutMetrics.register(context, layout);
     }
-
-    @Override
-    public void close() {
-        if (layout != null) {
-            Layout.release(layout);
-        }
-    }
 }
