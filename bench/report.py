@@ -19,18 +19,29 @@ SINK_LABELS = {
 }
 
 
+def thread_mode(run: dict) -> bool:
+    return run.get("python_mode", "process") == "thread"
+
+
 def label(run: dict) -> str:
-    return f"{run['variant']} ×{run['input'].rstrip('x')} p{run['parallelism']}"
+    return (f"{run['variant']} {run['input']} p{run['parallelism']}"
+            + (" thread" if thread_mode(run) else ""))
+
+
+def is_reference(run: dict) -> bool:
+    """The production job as configured by default: parallelism 1, Python in processes."""
+    return run["variant"] == "ours" and run["parallelism"] == 1 and not thread_mode(run)
 
 
 def ours_on(result: dict, data: str) -> dict:
     """The production job at parallelism 1 on the input named `data`."""
-    return next(r for r in result["runs"] if r["variant"] == "ours" and r["parallelism"] == 1 and r["input"] == data)
+    return next(r for r in result["runs"] if is_reference(r) and r["input"] == data)
 
 
 def ratios(result: dict) -> dict[str, float]:
-    """ours/ceiling, ours/baseline and parallelism 2/1: events/s of ours at parallelism 1
-    over the other's, each on the input both read."""
+    """ours/ceiling, ours/baseline, parallelism 2/1 and thread/process mode: events/s of
+    ours at parallelism 1 over the other's (or the other's over ours), each on the input
+    both read."""
     found = {}
     for run in result["runs"]:
         ours = ours_on(result, run["input"])["events_per_s"]
@@ -38,20 +49,22 @@ def ratios(result: dict) -> dict[str, float]:
             found[f"ours_over_{run['variant']}"] = ours / run["events_per_s"]
         elif run["parallelism"] == 2:
             found["parallelism_2_over_1"] = run["events_per_s"] / ours
+        elif thread_mode(run):
+            found["thread_over_process"] = run["events_per_s"] / ours
     return {name: round(value, 2) for name, value in found.items()}
 
 
 def scaling(result: dict) -> list[dict]:
-    """The production job at parallelism 1 on each input, with time relative to 1x."""
-    runs = sorted((r for r in result["runs"] if r["variant"] == "ours" and r["parallelism"] == 1),
-                  key=lambda r: r["records"])
+    """The production job at parallelism 1 on each input, with time relative to the
+    smallest."""
+    runs = sorted((r for r in result["runs"] if is_reference(r)), key=lambda r: r["records"])
     first = runs[0]
     scaled = []
     for r in runs:
         # The extra records over the extra time: the rate once fixed costs (warming up,
         # the final flush) are paid, which a short run hides.
         extra = (r["records"] - first["records"]) / (r["seconds"] - first["seconds"]) if r["seconds"] > first["seconds"] else None
-        scaled.append({**r, "time_vs_1x": round(r["seconds"] / first["seconds"], 2),
+        scaled.append({**r, "time_vs_smallest": round(r["seconds"] / first["seconds"], 2),
                        "marginal_events_per_s": round(extra) if extra else None})
     return scaled
 
@@ -78,27 +91,26 @@ def markdown(result: dict) -> str:
         (f"**ours/ceiling = {r['ours_over_ceiling']}** ({on['ceiling']} input), "
          f"**ours/baseline = {r['ours_over_baseline']}** ({on['baseline']} input)"
          + (f", parallelism 2/1 = {r['parallelism_2_over_1']}" if "parallelism_2_over_1" in r else "")
+         + (f", thread/process mode = {r['thread_over_process']}" if "thread_over_process" in r else "")
          + ": events/s of the production job at parallelism 1 over the other's, on the same events."),
         "",
         "## Throughput",
         "",
-        "| variant | input | records | parallelism | events/s | seconds | start-up s | ours / this |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | input | records | parallelism | Python | events/s | seconds read | start-up s | ours / this |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for run in result["runs"]:
-        if run["variant"] == "ours" and run["parallelism"] == 1 and run["input"] not in ("1x", on["ceiling"]):
-            continue  # in the scaling table only
         ours = ours_on(result, run["input"])
         lines.append(f"| {run['variant']} | {run['input']} | {run['records']:,} | {run['parallelism']} | "
-                     f"{run['events_per_s']:,.0f} | {run['seconds']:.1f} | {run['startup_s']:.1f} | "
-                     f"{ours['events_per_s'] / run['events_per_s']:.2f} |")
+                     f"{run.get('python_mode', 'process')} | {run['events_per_s']:,.0f} | {run['seconds']:.1f} | "
+                     f"{run['startup_s']:.1f} | {ours['events_per_s'] / run['events_per_s']:.2f} |")
     lines += ["", "## Scaling: the production job, parallelism 1", "",
-              "| input | records | seconds | events/s | time vs 1x | extra records / extra seconds vs 1x |",
+              "| input | records | seconds | events/s | time vs smallest | extra records / extra seconds vs smallest |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for run in scaling(result):
         marginal = "–" if run["marginal_events_per_s"] is None else f"{run['marginal_events_per_s']:,}"
         lines.append(f"| {run['input']} | {run['records']:,} | {run['seconds']:.1f} | {run['events_per_s']:,.0f} | "
-                     f"{run['time_vs_1x']:.2f} | {marginal} |")
+                     f"{run['time_vs_smallest']:.2f} | {marginal} |")
     lines += ["", "## Live latency: event time to visible (production job, seconds p50 / p95 / p99)", "",
               "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen | kept up |",
               "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: | --- |"]
@@ -123,8 +135,8 @@ def markdown(result: dict) -> str:
     lines += ["", "## Checks", ""]
     if checks["identical"]:
         rows = ", ".join(f"{table} {n:,}" for table, n in checks["metric_rows"].items())
-        lines.append(f"Identical: {', '.join(checks['compared'])} produced exactly the values of ours-1x-p1 "
-                     f"({rows} rows). The ceiling read every record.")
+        lines.append(f"Identical: {'; '.join(checks['compared'])}: the same values "
+                     f"(ours-1x-p1: {rows} rows). The ceiling read every record.")
     else:
         lines += ["**Values differ:**", ""] + [f"- {p}" for p in checks["problems"]]
     return "\n".join(lines) + "\n"
@@ -132,8 +144,8 @@ def markdown(result: dict) -> str:
 
 def chart(result: dict, path: Path) -> None:
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
-    shown = [r for r in result["runs"] if r["variant"] != "ours" or r["input"] == "1x"]
-    left.bar([f"{r['variant']} {r['input']}\np{r['parallelism']}" for r in shown], [r["events_per_s"] for r in shown],
+    shown = result["runs"]
+    left.bar([label(r).replace(" p", "\np", 1) for r in shown], [r["events_per_s"] for r in shown],
              color=["#9e9e9e" if r["variant"] == "ceiling" else "#e07b39" if r["variant"] == "baseline" else "#2f6db5"
                     for r in shown])
     left.set_yscale("log")

@@ -1,17 +1,22 @@
 """`make bench`: throughput, latency and scaling of the metrics job, each figure next to a
 baseline measured in the same run.
 
-    python -m bench [--events 12000] [--rates 1000,2000,10000,20000] [--scales 1,2,4]
+    python -m bench [--events 250000] [--scales 1,4] [--baseline-events 24000]
+                    [--rates 2000,5000,10000,20000]
 
 1. Input: topics of the bench's own, pre-filled by `footfall simulate load` (one mall of
-   its own, with duplicates, out-of-order, late and malformed records), 1x, 2x and 4x
-   `--events` records, each closed by one record per partition (bench/inputs.py).
+   its own, with duplicates, out-of-order, late and malformed records): 1x and 4x
+   `--events` records (1 M records by default: big enough that start-up and JIT warm-up
+   are small against the run), and a small one for the baseline, each closed by one
+   record per partition (bench/inputs.py).
 2. Throughput, each variant a Flink job of its own reading an input from the start: the
-   straightforward baseline and the production job at parallelism 1 and 2 on the 1x
-   input, the ceiling (JSON into a blackhole) on the largest. A run lasts from its first
-   record read until every source has read to the end and the last record has passed
-   every operator (bench/flinkwatch.py).
-3. Scaling: the production job on the 2x and 4x inputs.
+   ceiling (JSON into a blackhole) and the production job on the largest input; the
+   production job at parallelism 1 and 2, and with its Python functions in thread mode,
+   on 1x; the straightforward baseline, too slow for a large input, and the production
+   job on the small one. A run lasts from its first record read until every source has
+   read to the end and the last record has passed every operator (bench/flinkwatch.py);
+   start-up (submission to first record read) is reported on its own.
+3. Scaling: the production job at parallelism 1 on each input.
 4. Live latency: the production job on empty topics, under a steady load at each rate
    (ascending), timing markers from event time to Redis and ClickHouse
    (bench/latency.py). A rate with any marker not visible in every sink within the
@@ -91,10 +96,12 @@ MARKER_MALL = standalone_mall(252, "bench-marker")
 
 @dataclass(frozen=True)
 class BenchConfig:
-    events: int = 12_000
-    scales: tuple[int, ...] = (1, 2, 4)
+    events: int = 250_000
+    scales: tuple[int, ...] = (1, 4)
+    #: The baseline's input (it reads a few hundred records a second).
+    baseline_events: int = 24_000
     #: Live rates, ascending: once the job falls behind one, the higher ones are not run.
-    rates: tuple[int, ...] = (1_000, 2_000, 10_000, 20_000)
+    rates: tuple[int, ...] = (2_000, 5_000, 10_000, 20_000)
     visitors_per_day: int = 20_000
     processes: int = 2
     seed: int = 42
@@ -112,6 +119,8 @@ class Run:
     input: str
     parallelism: int
     records: int
+    #: Where the production job's Python functions ran (FOOTFALL_JOB_PYTHON_EXECUTION_MODE).
+    python_mode: str = "process"
     startup_s: float = 0.0
     seconds: float = 0.0
     events_per_s: float = 0.0
@@ -177,26 +186,28 @@ class Bench:
 
     # --- phases ---------------------------------------------------------------------
 
-    def prepare(self) -> dict[int, Input]:
+    def prepare(self) -> dict[str, Input]:
+        """The inputs by name: "small" (the baseline's), then "1x", "4x", ... by size."""
         load_layout(Layout((inputs.bench_mall(), LIVE_MALL, MARKER_MALL)), self.settings.postgres)
         layout_file = inputs.write_layout(self.home / "layout.json")
+        sizes = {"small": self.config.baseline_events, **{f"{s}x": self.config.events * s for s in self.config.scales}}
         prefilled = {}
-        for scale in self.config.scales:
-            events = self.config.events * scale
-            prefilled[scale] = inputs.prefill(
-                f"{scale}x", events, f"bench-{self.unique}-{scale}x", layout_file,
+        for name, events in sizes.items():
+            prefilled[name] = inputs.prefill(
+                name, events, f"bench-{self.unique}-{name}", layout_file,
                 visitors_per_day=self.config.visitors_per_day, processes=self.config.processes,
                 seed=self.config.seed)
-            self.log(f"input {scale}x: {prefilled[scale].records:,} records in "
-                     f"{prefilled[scale].fill_seconds:.1f} s")
+            self.log(f"input {name}: {prefilled[name].records:,} records in {prefilled[name].fill_seconds:.1f} s")
         return prefilled
 
-    def throughput(self, variant: str, data: Input, parallelism: int = 1) -> tuple[Run, Metrics | None]:
-        run_name = f"{variant}-{data.name}-p{parallelism}"
+    def throughput(self, variant: str, data: Input, parallelism: int = 1,
+                   python_mode: str = "process") -> tuple[Run, Metrics | None]:
+        run_name = f"{variant}-{data.name}-p{parallelism}" + ("-thread" if python_mode == "thread" else "")
         self.log(f"{run_name}: {data.records:,} records")
         prefix = f"bench-{self.unique}-{run_name}-"  # the baseline's result topics
         if variant == "ours":
             env = self.production_environment(run_name, data.environment, parallelism)
+            env["FOOTFALL_JOB_PYTHON_EXECUTION_MODE"] = python_mode
             argv, job_name = [sys.executable, "-m", "jobs.metrics"], "metrics"
         else:
             env = self.environment(run_name, data.environment, parallelism)
@@ -213,8 +224,8 @@ class Bench:
         finally:
             job.stop()
             resources = sampler.stop()
-        run = Run(variant, data.name, parallelism, data.records, round(timing.startup_s, 1), round(timing.seconds, 1),
-                  round(data.records / timing.seconds), resources=resources)
+        run = Run(variant, data.name, parallelism, data.records, python_mode, round(timing.startup_s, 1),
+                  round(timing.seconds, 1), round(data.records / timing.seconds), resources=resources)
         metrics = None
         if variant == "ours":
             metrics, run.positions = production_metrics(
@@ -234,14 +245,14 @@ class Bench:
         finally:
             admin.close()
 
-    def check(self, name: str, reference: Metrics, metrics: Metrics | None) -> None:
+    def check(self, name: str, reference_name: str, reference: Metrics, metrics: Metrics | None) -> None:
         if metrics is None:
             return
         found = differences(reference, metrics)
         if not any(reference.values()):
             found.append("the production job produced no metrics at all")
         for line in found:
-            self.problems.append(f"{name} differs from ours-1x-p1: {line}")
+            self.problems.append(f"{name} differs from {reference_name}: {line}")
 
     def live_latency(self) -> list[dict]:
         """The production job on empty topics of its own, one steady rate after another."""
@@ -320,22 +331,26 @@ class Bench:
     def run(self) -> dict:
         began = time.monotonic()
         prefilled = self.prepare()
-        one, largest = prefilled[min(prefilled)], prefilled[max(prefilled)]
+        small, one, largest = prefilled["small"], prefilled["1x"], list(prefilled.values())[-1]
         runs: list[Run] = []
-        # On the largest input: the ceiling reads 1x in well under a second, too close to
-        # the resolution of the REST metrics that time it.
+        # On the largest input, so that it reads for well over 10 s.
         ceiling, _ = self.throughput("ceiling", largest)
         runs.append(ceiling)
-        baseline, baseline_values = self.throughput("baseline", one)
+        baseline, baseline_values = self.throughput("baseline", small)
         runs.append(baseline)
+        ours_small, small_values = self.throughput("ours", small)
+        runs.append(ours_small)
+        self.check("baseline-small-p1", "ours-small-p1", small_values, baseline_values)
         ours, reference = self.throughput("ours", one)
         runs.append(ours)
-        self.check("baseline-1x", reference, baseline_values)
         ours_p2, values_p2 = self.throughput("ours", one, parallelism=2)
         runs.append(ours_p2)
-        self.check("ours-1x-p2", reference, values_p2)
-        for scale in sorted(prefilled)[1:]:
-            scaled, _ = self.throughput("ours", prefilled[scale])
+        self.check("ours-1x-p2", "ours-1x-p1", reference, values_p2)
+        thread, values_thread = self.throughput("ours", one, python_mode="thread")
+        runs.append(thread)
+        self.check("ours-1x-p1-thread", "ours-1x-p1", reference, values_thread)
+        for name in list(prefilled)[2:]:
+            scaled, _ = self.throughput("ours", prefilled[name])
             runs.append(scaled)
         live = self.live_latency()
         return {
@@ -349,7 +364,7 @@ class Bench:
             "checks": {
                 "identical": not self.problems,
                 "problems": self.problems,
-                "compared": ["baseline-1x-p1", "ours-1x-p2"],
+                "compared": ["baseline-small-p1 with ours-small-p1", "ours-1x-p2 and ours-1x-p1-thread with ours-1x-p1"],
                 "metric_rows": ours.metric_rows,
                 # A run only ends once its sources have read to every partition's last offset.
                 "ceiling_read_every_record": True,
@@ -382,18 +397,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=BenchConfig.events, help="records of the 1x input (default %(default)s)")
-    parser.add_argument("--scales", type=numbers, default=BenchConfig.scales, help="input sizes, multiples of --events (default 1,2,4)")
-    parser.add_argument("--rates", type=numbers, default=BenchConfig.rates, help="live load rates, records/s (default 1000,2000,10000,20000)")
+    parser.add_argument("--scales", type=numbers, default=BenchConfig.scales, help="input sizes, multiples of --events (default 1,4)")
+    parser.add_argument("--baseline-events", type=int, default=BenchConfig.baseline_events,
+                        help="records of the baseline's input (default %(default)s)")
+    parser.add_argument("--rates", type=numbers, default=BenchConfig.rates, help="live load rates, records/s (default 2000,5000,10000,20000)")
     parser.add_argument("--measure", type=float, default=LatencyConfig.measure_s, help="seconds of markers per rate (default %(default)s)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the results (default bench/results)")
     args = parser.parse_args(argv)
-    if args.events < 1000:
-        parser.error("--events must be at least 1000")
+    if args.events < 1000 or args.baseline_events < 1000:
+        parser.error("--events and --baseline-events must be at least 1000")
     if 1 not in args.scales:
         parser.error("--scales must include 1 (the input every variant runs on)")
     if args.measure <= 0:
         parser.error("--measure must be positive")
-    config = BenchConfig(events=args.events, scales=tuple(sorted(set(args.scales))), rates=args.rates,
+    config = BenchConfig(events=args.events, scales=tuple(sorted(set(args.scales))), baseline_events=args.baseline_events,
+                         rates=args.rates,
                          latency=LatencyConfig(measure_s=args.measure), results_dir=args.results)
     try:
         settings = Settings()

@@ -7,8 +7,9 @@ group, parallelism, REST port, checkpoints), so the bench runs all three the sam
 
 - ceiling: read and parse the input topics as JSON into a blackhole (variants/ceiling.sql).
 - baseline: the metrics written the straightforward way (variants/baseline.sql), on top
-  of the production job's sources and ingestion; results to upsert-kafka topics named
-  PREFIX + output.
+  of the production job's sources and ingestion SQL with its functions done naively
+  (bench/naive.py: Python per message, an uncached PostgreSQL query per lookup); results
+  to upsert-kafka topics named PREFIX + output.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from footfall.settings import ConfigError, Settings
 from jobs import sql
 from jobs.metrics.job import FOLDER as METRICS_FOLDER
 from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values, worker_environment
+from bench import naive as bench_naive
 from udfs import zones
 
 VARIANTS_FOLDER = Path(__file__).resolve().parent / "variants"
@@ -80,7 +82,13 @@ def run(variant: str, settings: Settings, output_prefix: str) -> None:
     table_env = StreamTableEnvironment.create(env)
     zones.register(table_env)
     inserts = table_env.create_statement_set()
+    naive = variant != "baseline"  # whether bench.naive's functions are in place
     for statement in statements(variant, settings, output_prefix):
+        if not naive and not statement.upper().startswith("CREATE TEMPORARY FUNCTION"):
+            # Once 00_functions.sql has created the Java functions they replace, before
+            # any view binds them.
+            bench_naive.register(table_env)
+            naive = True
         if statement.upper().startswith("INSERT"):
             inserts.add_insert_sql(statement)
         else:

@@ -3,10 +3,12 @@
 --
 -- Runs on top of the production job's 01_sources.sql and 02_ingest.sql (the same
 -- validation, device hash and time rules, so the same events count), with the
--- sources' watermark at the full watermark
--- delay, so windows can run on event_time directly. Then one INSERT per metric; with
--- source and sub-plan reuse switched off (see bench/variant.py) each INSERT reads and
--- parses the topics itself, hashes the devices and looks the layout up again.
+-- sources' watermark at the full watermark delay, so windows can run on event_time
+-- directly, and the ingestion's functions the straightforward way: each message parsed
+-- and hashed in Python, the layout queried from PostgreSQL per message (bench/naive.py).
+-- Then one INSERT per metric; with source and sub-plan reuse switched off (see
+-- bench/variant.py) each INSERT reads and parses the topics itself, hashes the devices
+-- and looks the layout up again.
 -- Distinct counts are plain COUNT(DISTINCT) group aggregations, with no mini-batch, no
 -- distinct split and no state TTL. Results go to upsert-kafka topics (latest value per
 -- key), which the bench reads back to check they equal the production job's.

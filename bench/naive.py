@@ -1,0 +1,146 @@
+"""The baseline's ingestion functions, written the straightforward way: Python per message.
+
+They replace the production job's Java functions of the same names and types
+(jobs/metrics/00_functions.sql), so the baseline runs the same SQL over the same rows:
+
+- parse_probe / parse_door: `json.loads` of each message in a Python worker, the checks
+  spelled out in Python, the device hashed with hashlib (udfs.identity);
+- probe_layout / mall_zone: a PostgreSQL query per message, with no cache.
+
+The bench checks that the baseline's metrics equal the production job's, so these must
+reject exactly what the Java functions reject (ParseProbe.java, ParseDoor.java).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from pyflink.table import DataTypes, StreamTableEnvironment
+from pyflink.table.udf import TableFunction, udtf
+
+from udfs.identity import SALT_VARIABLE, device_id
+
+PROBE_FIELDS = ("event_id", "ap_mac", "device_mac", "rssi", "occur_time")
+DOOR_FIELDS = ("sensor_id", "mall_id", "entrance", "occur_time", "in_count", "out_count")
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _whole(value: object, digits: int, signed: bool) -> bool:
+    if not isinstance(value, int) or isinstance(value, bool) or (value < 0 and not signed):
+        return False
+    return len(str(abs(value))) <= digits
+
+
+def _fields(body: str, max_chars: int, names: tuple[str, ...]) -> tuple[dict | None, str | None]:
+    """The message's fields, or the reason it has none: too_large, not_json, missing_field."""
+    if len(body) > max_chars:
+        return None, "too_large"
+    try:
+        message = json.loads(body, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        return None, "not_json"
+    if not isinstance(message, dict):
+        return None, "not_json"
+    if any(message.get(name) is None for name in names):
+        return None, "missing_field"
+    return message, None
+
+
+def _mac(text: str) -> str | None:
+    mac = text.lower().replace("-", ":")
+    parts = mac.split(":")
+    hexdigits = set("0123456789abcdef")
+    if len(parts) != 6 or any(len(p) != 2 or not set(p) <= hexdigits for p in parts):
+        return None
+    return mac
+
+
+class ParseProbe(TableFunction):
+    def open(self, function_context) -> None:  # type: ignore[no-untyped-def]
+        self.salt = os.environ[SALT_VARIABLE]
+
+    def eval(self, body: str, max_chars: int):  # type: ignore[no-untyped-def]
+        m, reason = _fields(body, max_chars, PROBE_FIELDS)
+        if m is not None:
+            if not all(isinstance(m[n], str) for n in PROBE_FIELDS[:3]) or not _whole(m["rssi"], 9, True) \
+                    or not _whole(m["occur_time"], 15, False):
+                reason = "wrong_type"
+            elif (mac := _mac(m["device_mac"])) is None:
+                reason = "invalid_mac"
+            elif not -120 <= m["rssi"] <= 0:
+                reason = "rssi_out_of_range"
+            else:
+                randomized = bool(int(mac[:2], 16) & 0b10)
+                yield (m["event_id"], m["ap_mac"].lower().replace("-", ":"), device_id(self.salt, mac), randomized,
+                       m["rssi"], m["occur_time"], None)
+                return
+        yield None, None, None, None, None, None, reason
+
+
+class ParseDoor(TableFunction):
+    def eval(self, body: str, max_chars: int):  # type: ignore[no-untyped-def]
+        m, reason = _fields(body, max_chars, DOOR_FIELDS)
+        if m is not None:
+            if not all(isinstance(m[n], str) for n in DOOR_FIELDS[:3]) or not _whole(m["occur_time"], 15, False) \
+                    or not _whole(m["in_count"], 9, True) or not _whole(m["out_count"], 9, True):
+                reason = "wrong_type"
+            elif m["in_count"] < 0 or m["out_count"] < 0:
+                reason = "count_out_of_range"
+            else:
+                yield m["mall_id"], m["in_count"], None
+                return
+        yield None, None, reason
+
+
+class _Postgres(TableFunction):
+    """One query per call, on a connection of its own."""
+
+    QUERY = ""
+
+    def open(self, function_context) -> None:  # type: ignore[no-untyped-def]
+        import psycopg
+
+        self.connection = psycopg.connect(
+            os.environ["FOOTFALL_LAYOUT_JDBC_URL"].removeprefix("jdbc:"),
+            user=os.environ["FOOTFALL_LAYOUT_USER"], password=os.environ["FOOTFALL_LAYOUT_PASSWORD"], autocommit=True)
+        self.query = self.QUERY.replace("{schema}", os.environ["FOOTFALL_LAYOUT_SCHEMA"])
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def eval(self, key: str | None):  # type: ignore[no-untyped-def]
+        if key is not None:
+            row = self.connection.execute(self.query, (key,)).fetchone()
+            if row is not None:
+                yield row
+
+
+class ProbeLayout(_Postgres):
+    QUERY = ("SELECT p.mall_id, p.shop_code, p.x, p.y, sh.shop_name, m.tz FROM {schema}.probes AS p"
+             " JOIN {schema}.malls AS m ON m.mall_id = p.mall_id"
+             " LEFT JOIN {schema}.shops AS sh ON sh.mall_id = p.mall_id AND sh.shop_code = p.shop_code"
+             " WHERE p.ap_mac = %s")
+
+
+class MallZone(_Postgres):
+    QUERY = "SELECT tz FROM {schema}.malls WHERE mall_id = %s"
+
+
+S, I, B, L, D = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT(), DataTypes.DOUBLE()
+FUNCTIONS = {
+    "parse_probe": udtf(ParseProbe(), result_types=[S, S, S, B, I, L, S]),
+    "parse_door": udtf(ParseDoor(), result_types=[S, I, S]),
+    "probe_layout": udtf(ProbeLayout(), result_types=[S, S, D, D, S, S]),
+    "mall_zone": udtf(MallZone(), result_types=[S]),
+}
+
+
+def register(table_env: StreamTableEnvironment) -> None:
+    """Put the naive functions in place of the Java ones (00_functions.sql)."""
+    for name, function in FUNCTIONS.items():
+        table_env.drop_temporary_function(name)
+        table_env.create_temporary_function(name, function)
