@@ -1,11 +1,11 @@
-"""The baseline's ingestion functions, written the straightforward way: Python per message.
+"""The baseline's parsing, written the straightforward way: Python per message.
 
-They replace the production job's Java functions of the same names and types
-(jobs/metrics/00_functions.sql), so the baseline runs the same SQL over the same rows:
-
-- parse_probe / parse_door: `json.loads` of each message in a Python worker, the checks
-  spelled out in Python, the device hashed with hashlib (udfs.identity);
-- probe_layout / mall_zone: a PostgreSQL query per message, with no cache.
+parse_probe and parse_door replace the production job's Java functions of the same names
+and types (jobs/metrics/00_functions.sql), so the baseline runs the same SQL over the
+same rows: each message goes to a Python worker, is read with `json.loads`, checked in
+Python and its device hashed with hashlib (udfs.identity). (A PostgreSQL query per
+message for the layout as well made it read about 60 records a second: too slow to
+measure on an input of any size.)
 
 The bench checks that the baseline's metrics equal the production job's, so these must
 reject exactly what the Java functions reject (ParseProbe.java, ParseDoor.java).
@@ -96,51 +96,15 @@ class ParseDoor(TableFunction):
         yield None, None, reason
 
 
-class _Postgres(TableFunction):
-    """One query per call, on a connection of its own."""
-
-    QUERY = ""
-
-    def open(self, function_context) -> None:  # type: ignore[no-untyped-def]
-        import psycopg
-
-        self.connection = psycopg.connect(
-            os.environ["FOOTFALL_LAYOUT_JDBC_URL"].removeprefix("jdbc:"),
-            user=os.environ["FOOTFALL_LAYOUT_USER"], password=os.environ["FOOTFALL_LAYOUT_PASSWORD"], autocommit=True)
-        self.query = self.QUERY.replace("{schema}", os.environ["FOOTFALL_LAYOUT_SCHEMA"])
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def eval(self, key: str | None):  # type: ignore[no-untyped-def]
-        if key is not None:
-            row = self.connection.execute(self.query, (key,)).fetchone()
-            if row is not None:
-                yield row
-
-
-class ProbeLayout(_Postgres):
-    QUERY = ("SELECT p.mall_id, p.shop_code, p.x, p.y, sh.shop_name, m.tz FROM {schema}.probes AS p"
-             " JOIN {schema}.malls AS m ON m.mall_id = p.mall_id"
-             " LEFT JOIN {schema}.shops AS sh ON sh.mall_id = p.mall_id AND sh.shop_code = p.shop_code"
-             " WHERE p.ap_mac = %s")
-
-
-class MallZone(_Postgres):
-    QUERY = "SELECT tz FROM {schema}.malls WHERE mall_id = %s"
-
-
-S, I, B, L, D = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT(), DataTypes.DOUBLE()
+S, I, B, L = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT()
 FUNCTIONS = {
     "parse_probe": udtf(ParseProbe(), result_types=[S, S, S, B, I, L, S]),
     "parse_door": udtf(ParseDoor(), result_types=[S, I, S]),
-    "probe_layout": udtf(ProbeLayout(), result_types=[S, S, D, D, S, S]),
-    "mall_zone": udtf(MallZone(), result_types=[S]),
 }
 
 
 def register(table_env: StreamTableEnvironment) -> None:
-    """Put the naive functions in place of the Java ones (00_functions.sql)."""
+    """Put the naive parsers in place of the Java ones (00_functions.sql)."""
     for name, function in FUNCTIONS.items():
         table_env.drop_temporary_function(name)
         table_env.create_temporary_function(name, function)

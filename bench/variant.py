@@ -8,8 +8,8 @@ group, parallelism, REST port, checkpoints), so the bench runs all three the sam
 - ceiling: read and parse the input topics as JSON into a blackhole (variants/ceiling.sql).
 - baseline: the metrics written the straightforward way (variants/baseline.sql), on top
   of the production job's sources and ingestion SQL with its functions done naively
-  (bench/naive.py: Python per message, an uncached PostgreSQL query per lookup); results
-  to upsert-kafka topics named PREFIX + output.
+  (bench/naive.py: each message parsed and hashed in Python); results to upsert-kafka
+  topics named PREFIX + output.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 -- validation, device hash and time rules, so the same events count), with the
 -- sources' watermark at the full watermark delay, so windows can run on event_time
 -- directly, and the ingestion's functions the straightforward way: each message parsed
--- and hashed in Python, the layout queried from PostgreSQL per message (bench/naive.py).
+-- and hashed in Python (bench/naive.py).
 -- Then one INSERT per metric; with source and sub-plan reuse switched off (see
 -- bench/variant.py) each INSERT reads and parses the topics itself, hashes the devices
 -- and looks the layout up again.

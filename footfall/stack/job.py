@@ -46,7 +46,7 @@ class JobHealth:
     restarts: int
     #: Result rows held by the sinks, not yet written to their store.
     rows_waiting: int
-    #: Dependency (clickhouse, redis, kafka, postgres) -> since when (epoch ms) the job has
+    #: Dependency (clickhouse, redis, postgres) -> since when (epoch ms) the job has
     #: failed to reach it; only those failing now.
     failing: dict[str, int] = field(default_factory=dict)
 
@@ -72,7 +72,6 @@ class JobHealth:
 _FAILING_GAUGES = {
     "footfall_sink.clickhouseFailingSince": "clickhouse",
     "footfall_sink.redisFailingSince": "redis",
-    "footfall_sink.kafkaFailingSince": "kafka",
     "footfall_layout.failingSince": "postgres",
 }
 

@@ -1,8 +1,16 @@
--- Outputs: every result stream, and the rejects, as one changelog for the Python sinks.
+-- Outputs: every result stream, and the rejects, as one changelog, routed by destination.
 --
--- One stream (output name + JSON payload) means one translation of the whole plan, so
--- each topic is read once. The sinks buffer these rows in Flink state and write them
--- in batches as idempotent upserts (see jobs/metrics/sinks.py).
+-- One stream means one translation of the whole plan, so each topic is read once and
+-- each aggregation runs once. Rows are (sink_key, message_key, payload):
+--   * sink_key: the output, and for per-mall outputs '/' and the mall: the Python sinks
+--     are keyed by it, so malls spread over parallel subtasks and a mall's positions are
+--     written together (jobs/metrics/sinks.py);
+--   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
+--   * payload: the row as a JSON object; for the feed and dead letters, the message itself.
+-- jobs/metrics/job.py splits the stream in the JVM (udfs/java Route.java): the feed and
+-- the dead letters go to Flink's Kafka sink (07_kafka_outputs.sql), everything else but
+-- the dead letters to the Python sinks, which buffer the rows in Flink state and write
+-- them in batches as idempotent upserts.
 
 CREATE TEMPORARY VIEW dead_letter_counts AS
 SELECT source_topic, reason, COUNT(*) AS messages
@@ -24,58 +32,62 @@ FROM (
 GROUP BY source_topic;
 
 CREATE TEMPORARY VIEW outputs AS
-SELECT 'mall_daily' AS output, JSON_OBJECT(
+SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visitors' VALUE visitors,
     'new_visitors' VALUE new_visitors, 'returning_visitors' VALUE returning_visitors,
     'randomized_devices' VALUE randomized_devices, 'door_entries' VALUE door_entries) AS payload
 FROM mall_daily
 UNION ALL
-SELECT 'mall_hourly', JSON_OBJECT(
+SELECT 'mall_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
     'visitors' VALUE visitors, 'door_entries' VALUE door_entries)
 FROM mall_hourly
 UNION ALL
-SELECT 'peak_hour_daily', JSON_OBJECT(
+SELECT 'peak_hour_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
     'visitors' VALUE visitors)
 FROM peak_hour_daily
 UNION ALL
-SELECT 'shop_daily', JSON_OBJECT(
+SELECT 'shop_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
     'shop_name' VALUE shop_name, 'visitors' VALUE visitors)
 FROM shop_daily
 UNION ALL
-SELECT 'top_shops_daily', JSON_OBJECT(
+SELECT 'top_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'rank' VALUE `rank`,
     'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visitors' VALUE visitors)
 FROM top_shops_daily
 UNION ALL
-SELECT 'favorite_shop_daily', JSON_OBJECT(
+-- The payload is the feed's message (FEED_FIELDS in jobs/metrics/outputs.py), stamped
+-- once, so the favourite in Redis and its message on the feed agree.
+SELECT 'favorite_shop_daily/' || mall_id, device_id, JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'device_id' VALUE device_id,
     'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visits' VALUE visits,
-    'dwell_seconds' VALUE dwell_seconds)
+    'dwell_seconds' VALUE dwell_seconds,
+    'updated_at' VALUE DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''))
 FROM favorite_shop_daily
 UNION ALL
-SELECT 'repeat_shops_daily', JSON_OBJECT(
+SELECT 'repeat_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'device_id' VALUE device_id,
     'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visits' VALUE visits)
 FROM repeat_shops_daily
 UNION ALL
-SELECT 'positions', JSON_OBJECT(
+SELECT 'positions/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'ts' VALUE ts, 'device_id' VALUE device_id,
     'x' VALUE ROUND(x, 2), 'y' VALUE ROUND(y, 2), 'zone' VALUE zone)
 FROM positions
 UNION ALL
-SELECT 'dead_letter_counts', JSON_OBJECT(
+SELECT 'dead_letter_counts', CAST(NULL AS STRING), JSON_OBJECT(
     'source_topic' VALUE source_topic, 'reason' VALUE reason, 'messages' VALUE messages)
 FROM dead_letter_counts
 UNION ALL
-SELECT 'ingest_counts', JSON_OBJECT(
+SELECT 'ingest_counts', CAST(NULL AS STRING), JSON_OBJECT(
     'source_topic' VALUE source_topic, 'accepted' VALUE accepted, 'late_for_windows' VALUE late_for_windows)
 FROM ingest_counts
 UNION ALL
-SELECT 'dead_letters', JSON_OBJECT(
-    'source_topic' VALUE source_topic, 'raw' VALUE body, 'reason' VALUE reason,
-    'received_at' VALUE DATE_FORMAT(proc_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
-    'partition' VALUE kafka_partition, 'offset' VALUE kafka_offset)
+-- The key names the message it rejects, so a copy sent again after a restart can be
+-- recognised.
+SELECT 'dead_letters', source_topic || '/' || CAST(kafka_partition AS STRING) || '/' || CAST(kafka_offset AS STRING),
+    JSON_OBJECT('source_topic' VALUE source_topic, 'raw' VALUE body, 'reason' VALUE reason,
+                'received_at' VALUE DATE_FORMAT(proc_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''))
 FROM rejects;

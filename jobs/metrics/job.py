@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from pyflink.common import Configuration, Types
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
 from footfall.settings import ConfigError, JobSettings, Settings
@@ -47,6 +48,8 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "dead_letter_raw_chars": DEAD_LETTER_RAW_CHARS,
         "wifi_probes_topic": settings.kafka.wifi_probes_topic,
         "door_sensors_topic": settings.kafka.door_sensors_topic,
+        "favorite_shops_topic": settings.kafka.favorite_shops_topic,
+        "dead_letters_topic": settings.kafka.dead_letters_topic,
         "bootstrap_servers": settings.kafka.servers,
         "group_id": job.group_id,
         "startup_mode": job.startup_mode,
@@ -147,26 +150,33 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
 FORK_AFTER = "02_ingest.sql"
 
 
-def build(table_env: StreamTableEnvironment, settings: Settings) -> None:
+def build(table_env: StreamTableEnvironment, settings: Settings) -> list[str]:
     """Create the job's functions, tables and views: the SQL files in order, with the
-    probe stream forked after ingestion."""
+    probe stream forked after ingestion. Returns the INSERT statements, for `pipeline`."""
     zones.register(table_env)
     values = sql_values(settings)
     files = [path.name for path in sql.numbered_files(FOLDER)]
     split = files.index(FORK_AFTER) + 1
-    execute(table_env, values, files[:split])
+    inserts = execute(table_env, values, files[:split])
     job = settings.job
     fork_probe_log(table_env, job.watermark_delay_seconds - job.position_delay_seconds)
-    execute(table_env, values, files[split:])
+    return inserts + execute(table_env, values, files[split:])
 
 
-def execute(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str]) -> None:
+def execute(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str]) -> list[str]:
+    """Run the files' statements but their INSERTs, which are returned: they read tables
+    `pipeline` makes, and go into the job as one statement set."""
+    inserts = []
     for statement in sql.load(FOLDER, values, files):
+        if statement.upper().startswith("INSERT"):
+            inserts.append(statement)
+            continue
         try:
             table_env.execute_sql(statement)
         except Exception:
             log.error("failed: %s", statement.splitlines()[0])
             raise
+    return inserts
 
 
 def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) -> None:
@@ -214,8 +224,20 @@ def mini_batch(job: JobSettings) -> dict[str, str]:
     }
 
 
-def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings) -> None:
-    """Attach the outputs changelog and its sinks to `env`."""
+def route(stream: DataStream, destination: str) -> DataStream:
+    """The rows of the outputs changelog bound for `destination` ("kafka" or "stores"),
+    picked in the JVM (udfs/java Route.java): no row crosses into Python to be routed."""
+    j_stream = stream._j_data_stream
+    # The jvm view (not a java.lang.Class) calls static methods; it sees pipeline.jars
+    # once the environment is made.
+    function = getattr(get_gateway().jvm.footfall.udf.Route, f"to{destination.title()}")()
+    return DataStream(j_stream.flatMap(function).returns(j_stream.getType()).name(f"to {destination}"))
+
+
+def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings,
+             inserts: list[str]) -> None:
+    """Attach the outputs changelog and its sinks to `env`: the Python sinks for
+    ClickHouse and Redis, and Flink's Kafka sink for `inserts` (07_kafka_outputs.sql)."""
     # Mini-batch for the metrics only, so it is set after the ingestion was translated
     # (fork_probe_log): that plan would get a processing-time batch assigner behind the
     # Kafka source, which drops the watermark, and no window would ever close. Here the
@@ -223,17 +245,22 @@ def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment,
     for key, value in mini_batch(settings.job).items():
         table_env.get_config().set(key, value)
     outputs = table_env.to_changelog_stream(table_env.from_path("outputs"))
+    table_env.create_temporary_view("kafka_messages", table_env.from_data_stream(route(outputs, "kafka")))
+    statements = table_env.create_statement_set()
+    for statement in inserts:
+        statements.add_insert_sql(statement)
+    statements.attach_as_datastream()
     sink = SinkConfig(
         clickhouse=settings.clickhouse,
         redis=settings.redis,
-        kafka=settings.kafka,
         flush_interval_ms=settings.job.flush_interval_ms,
         position_ttl_seconds=settings.metrics.position_ttl_seconds,
         buffer_rows=settings.job.sink_buffer_rows,
         max_backoff_seconds=settings.job.sink_max_backoff_seconds,
     )
     (
-        outputs.key_by(lambda row: row[0], key_type=Types.STRING())
+        route(outputs, "stores")
+        .key_by(lambda row: row[0], key_type=Types.STRING())
         .process(BufferedSink(sink))
         .name("sinks")
     )
@@ -247,8 +274,7 @@ def run(settings: Settings, restore_from: Path | None = None) -> None:
         embedded_python_path()
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings, restore_from))
     table_env = StreamTableEnvironment.create(env)
-    build(table_env, settings)
-    pipeline(env, table_env, settings)
+    pipeline(env, table_env, settings, build(table_env, settings))
     log.info("submitting %s%s", NAME, f" from {restore_from}" if restore_from else "")
     env.execute(NAME)
 

@@ -1,4 +1,6 @@
-"""The result streams of the metrics job: their keys, and where each one is written."""
+"""The result streams the metrics job's Python sinks write to ClickHouse and Redis: their
+keys, and where each one is written. (The dead letters, and the favourite-shop feed as
+well, go to Kafka through Flink's Kafka sink: jobs/metrics/07_kafka_outputs.sql.)"""
 
 from __future__ import annotations
 
@@ -51,7 +53,6 @@ OUTPUTS = {
                versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),
         Output("ingest_counts", ("source_topic",)),
-        Output("dead_letters", ("source_topic", "partition", "offset")),
     )
 }
 

@@ -1,13 +1,16 @@
-"""Sinks of the metrics job: buffered in Flink state, written in batches, idempotent, and
-patient with stores that are down.
+"""Sinks of the metrics job for ClickHouse and Redis: buffered in Flink state, written in
+batches, idempotent, and patient with stores that are down. (The favourite-shop feed and
+the dead letters go to Kafka through Flink's own Kafka sink: 07_kafka_outputs.sql.)
 
-Every result row reaches `BufferedSink` keyed by its output name. Rows are appended to
-keyed ListState and written when a processing-time timer fires (every
+Every result row reaches `BufferedSink` keyed by its output and, for per-mall outputs,
+its mall (`sink_key`, 06_outputs.sql), so malls spread over the parallel subtasks and
+each batch holds one output of one mall. Rows are appended to keyed ListState and
+written when a processing-time timer fires (every
 FOOTFALL_JOB_FLUSH_INTERVAL_MS). The buffer is part of each checkpoint, so after a
 restart the rows not yet written are restored, and rows written after the checkpoint
 are recomputed from the replayed input and written again. Every write is an upsert (a
-ClickHouse ReplacingMergeTree row with a larger version, a Redis overwrite, the latest
-Kafka message per key), so writing twice changes nothing: no loss, no double count.
+ClickHouse ReplacingMergeTree row with a larger version, a Redis overwrite), so writing
+twice changes nothing: no loss, no double count.
 
 A store that does not answer does not fail the job. The batch being written stays in
 state (`inflight`, with the destinations it already reached, so an append-only table is
@@ -33,7 +36,7 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
-from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings
+from footfall.settings import ClickHouseSettings, RedisSettings
 from jobs.metrics.outputs import (
     COLUMNS,
     DEAD_LETTER_COUNTS,
@@ -116,7 +119,6 @@ return occupancy
 class SinkConfig:
     clickhouse: ClickHouseSettings
     redis: RedisSettings
-    kafka: KafkaSettings
     flush_interval_ms: int = 1000
     #: A device's favourite-shop entry in Redis outlives its day by this much.
     favorite_ttl_seconds: int = 2 * 86400
@@ -145,8 +147,6 @@ class Writers:
     """The clients one sink worker writes through, opened once."""
 
     def __init__(self, config: SinkConfig) -> None:
-        from confluent_kafka import Producer
-
         from footfall import clients
 
         self.config = config
@@ -154,18 +154,8 @@ class Writers:
         self.redis = clients.redis_client(config.redis)
         self.set_for_day = self.redis.register_script(_SET_FOR_DAY)
         self.update_positions = self.redis.register_script(_UPDATE_POSITIONS)
-        self.producer = Producer(
-            {
-                "bootstrap.servers": config.kafka.servers,
-                "client.id": "footfall-metrics",
-                "acks": "all",
-                "linger.ms": 5,
-                "partitioner": "murmur2_random",
-            }
-        )
 
     def close(self) -> None:
-        self.producer.flush(30)
         self.clickhouse.disconnect()
         self.redis.close()
 
@@ -175,12 +165,10 @@ class Writers:
         steps: list[tuple[str, Callable[[], None]]] = []
         if OUTPUTS[output].columns and upserts:
             steps.append(("clickhouse", lambda: self._clickhouse(output, upserts)))
-        # One `updated_at` for the batch, so a favourite in Redis and its feed message agree.
-        updated_at = _now_iso()
-        for destination in ("redis", "kafka"):
-            handler = getattr(self, f"_{output}_{destination}", None)
-            if handler is not None:
-                steps.append((destination, lambda handler=handler: handler(upserts, updated_at)))
+        handler = getattr(self, f"_{output}_redis", None)
+        if handler is not None:
+            updated_at = _now_iso()
+            steps.append(("redis", lambda: handler(upserts, updated_at)))
         return steps
 
     def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
@@ -229,22 +217,14 @@ class Writers:
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    @staticmethod
-    def _feed_message(row: dict, updated_at: str) -> dict:
-        return {name: row[name] for name in FEED_FIELDS if name != "updated_at"} | {"updated_at": updated_at}
-
     def _favorite_shop_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
+        # A row is the feed's message, stamped in the job (06_outputs.sql): its
+        # `updated_at` is the one the feed carries.
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
-            fields = {k: v for k, v in self._feed_message(row, updated_at).items() if k != "day"}
+            fields = {name: row.get(name, updated_at) for name in FEED_FIELDS if name != "day"}
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
-
-    def _favorite_shop_daily_kafka(self, upserts: list[dict], updated_at: str) -> None:
-        for row in upserts:
-            message = self._feed_message(row, updated_at)
-            self.producer.produce(self.config.kafka.favorite_shops_topic, key=row["device_id"], value=json.dumps(message))
-        self._deliver()
 
     def _positions_redis(self, upserts: list[dict], updated_at: str) -> None:
         if not upserts:
@@ -277,30 +257,21 @@ class Writers:
         if mapping:
             self.redis.hset(INGEST_COUNTS, mapping=mapping)
 
-    def _dead_letters_kafka(self, upserts: list[dict], updated_at: str) -> None:
-        for row in upserts:
-            value = {k: row[k] for k in ("source_topic", "raw", "reason", "received_at")}
-            # The key names the message it rejects, so a copy sent again after a
-            # restart can be recognised.
-            key = f"{row['source_topic']}/{row['partition']}/{row['offset']}"
-            self.producer.produce(self.config.kafka.dead_letters_topic, key=key, value=json.dumps(value))
-        self._deliver()
-
     def _set_for_day(self, pipe, key: str, day: str, fields: dict, ttl: int = 0) -> None:  # type: ignore[no-untyped-def]
         args: list[object] = [day, ttl]
         for name, value in fields.items():
             args += [name, value]
         self.set_for_day(keys=[key], args=args, client=pipe)
 
-    def _deliver(self) -> None:
-        remaining = self.producer.flush(30)
-        if remaining:
-            raise RuntimeError(f"{remaining} Kafka messages not delivered within 30 s")
+
+def output_of(sink_key: str) -> str:
+    """The output a sink key (`output` or `output/mall`) names."""
+    return sink_key.split("/", 1)[0]
 
 
 class BufferedSink(KeyedProcessFunction):
-    """Keyed by output name: buffer changelog rows, write them on a timer, and wait out
-    stores that are down (see the module's docstring)."""
+    """Keyed by sink key (output, or output and mall): buffer changelog rows, write them
+    on a timer, and wait out stores that are down (see the module's docstring)."""
 
     def __init__(self, config: SinkConfig) -> None:
         self.config = config
@@ -333,7 +304,7 @@ class BufferedSink(KeyedProcessFunction):
         kind = value.get_row_kind()
         if kind == RowKind.UPDATE_BEFORE:
             return  # the update-after that follows carries the new state of the key
-        self.buffer.add(("D" if kind == RowKind.DELETE else "U") + value[1])
+        self.buffer.add(("D" if kind == RowKind.DELETE else "U") + value[2])
         key = ctx.get_current_key()
         self.waiting[key] = self.waiting.get(key, 0) + 1
         if key not in self.pending:
@@ -341,18 +312,18 @@ class BufferedSink(KeyedProcessFunction):
         yield from ()  # PyFlink expects a generator; sinks emit nothing downstream
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
-        output = ctx.get_current_key()
-        self.pending.discard(output)
-        while not self._flush(output):
-            delay = self.backoff.get(output, 0.5)
-            self.backoff[output] = min(delay * 2, self.config.max_backoff_seconds)
-            if self.waiting.get(output, 0) < self.config.buffer_rows:
-                self._schedule(ctx, output, delay)  # keep taking input meanwhile
+        key = ctx.get_current_key()
+        self.pending.discard(key)
+        while not self._flush(key):
+            delay = self.backoff.get(key, 0.5)
+            self.backoff[key] = min(delay * 2, self.config.max_backoff_seconds)
+            if self.waiting.get(key, 0) < self.config.buffer_rows:
+                self._schedule(ctx, key, delay)  # keep taking input meanwhile
                 break
             # Full: hold this operator until the store answers; back-pressure does the rest.
             time.sleep(delay)
         else:
-            self.backoff.pop(output, None)
+            self.backoff.pop(key, None)
         yield from ()
 
     def _schedule(self, ctx, key: str, delay_s: float) -> None:  # type: ignore[no-untyped-def]
@@ -360,16 +331,17 @@ class BufferedSink(KeyedProcessFunction):
             ctx.timer_service().current_processing_time() + int(delay_s * 1000))
         self.pending.add(key)
 
-    def _flush(self, output: str) -> bool:
-        """Write the batch in flight, then what the buffer holds; False if a store failed
-        (what is left stays in state for the next try)."""
+    def _flush(self, key: str) -> bool:
+        """Write the batch in flight, then what the buffer holds, of the sink key `key`;
+        False if a store failed (what is left stays in state for the next try)."""
         assert self.writers is not None
+        output = output_of(key)
         while True:
             entries = list(self.inflight.get())
             if not entries:
                 entries = list(self.buffer.get())
                 if not entries:
-                    self.waiting[output] = 0
+                    self.waiting[key] = 0
                     return True
                 self.inflight.update(entries)
                 self.reached.update("")
@@ -391,14 +363,14 @@ class BufferedSink(KeyedProcessFunction):
                 log.warning("%s: %d deletes not applied to ClickHouse", output, len(deletes))
             self.inflight.clear()
             self.reached.clear()
-            self.waiting[output] = max(0, self.waiting.get(output, 0) - len(entries))
+            self.waiting[key] = max(0, self.waiting.get(key, 0) - len(entries))
             self.writers.mark_updated(output)
 
 
 class StoreHealth:
     """Since when each destination has been failing, logged once per outage."""
 
-    DESTINATIONS = ("clickhouse", "redis", "kafka")
+    DESTINATIONS = ("clickhouse", "redis")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock

@@ -50,7 +50,7 @@ def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
              "zone": shop.shop_code} for n in range(CROWD)]
     rows += [{"mall_id": mall.mall_id, "ts": now - 60, "device_id": f"walker-{n}", "x": x0 + 10 * (n + 1),
               "y": (y0 + y1) / 2, "zone": "corridor"} for n in range(WALKERS)]
-    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, kafka=stack.kafka))
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis))
     writers.write("positions", rows, [])
     writers.close()
     return mall, shop
@@ -91,7 +91,7 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
         return {"mall_id": m, "day": day, "visitors": visitors, "new_visitors": new,
                 "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors}
 
-    writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis, kafka=settings.kafka))
+    writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis))
     # An older version of the day first: reads must see only the newer one.
     writers.write("mall_daily", [daily(d, 100, 70, 8, 180)], [])
     writers.write("mall_daily", [daily(w, 90, 50, 5, 150), daily(d, 120, 80, 9, 200)], [])

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from jobs.metrics.outputs import COLUMNS, OUTPUTS
+from jobs.metrics.sinks import output_of
 from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, Thresholds
 
 PROBE_EVENTS = """
@@ -81,7 +82,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     for statement in sql.load(FOLDER, values, ["04_metrics.sql", "05_positions.sql", "06_outputs.sql"]):
         table_env.execute_sql(statement)
     with table_env.from_path("outputs").execute().collect() as rows:
-        return from_changelog((row.get_row_kind().name, row[0], json.loads(row[1])) for row in rows)
+        return from_changelog((row.get_row_kind().name, output_of(row[0]), json.loads(row[2])) for row in rows)
 
 
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:

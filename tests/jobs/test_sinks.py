@@ -90,7 +90,7 @@ class Stores:
 
 @pytest.fixture
 def sink(monkeypatch) -> tuple[BufferedSink, Stores]:  # type: ignore[no-untyped-def]
-    sink = BufferedSink(SinkConfig(clickhouse=None, redis=None, kafka=None, buffer_rows=10,  # type: ignore[arg-type]
+    sink = BufferedSink(SinkConfig(clickhouse=None, redis=None, buffer_rows=10,  # type: ignore[arg-type]
                                    max_backoff_seconds=4))
     stores = Stores()
     sink.buffer, sink.inflight, sink.reached = ListState(), ListState(), ValueState()
@@ -101,7 +101,7 @@ def sink(monkeypatch) -> tuple[BufferedSink, Stores]:  # type: ignore[no-untyped
 
 
 def row(mall: str, visitors: int) -> Row:
-    value = Row("mall_daily", json.dumps({"mall_id": mall, "day": "2026-01-05", "visitors": visitors}))
+    value = Row(f"mall_daily/{mall}", None, json.dumps({"mall_id": mall, "day": "2026-01-05", "visitors": visitors}))
     value.set_row_kind(RowKind.INSERT)
     return value
 

@@ -1,0 +1,33 @@
+-- Kafka outputs: the favourite-shop feed and the dead letters, through Flink's Kafka sink.
+--
+-- Input: kafka_messages, the rows of the outputs changelog bound for Kafka (sink_key,
+-- message_key, payload), made insert-only in the JVM by jobs/metrics/job.py (udfs/java
+-- Route.java): a key's current state is published, its retraction is not.
+-- Output: one message per row, keyed by message_key, its value the JSON payload, both as
+-- plain UTF-8 (raw format). At least once: the sink flushes what it holds with every
+-- checkpoint, and a message written again after a restart repeats the same key (the feed
+-- is read as the latest message per device; a dead letter names the message it rejects).
+
+CREATE TEMPORARY TABLE favorite_shops_topic (
+    message_key STRING,
+    payload STRING
+) WITH (
+    'connector' = 'kafka',
+    'topic' = ${favorite_shops_topic},
+    'properties.bootstrap.servers' = ${bootstrap_servers},
+    'properties.client.id' = 'footfall-metrics',
+    'properties.linger.ms' = '5',
+    'key.format' = 'raw',
+    'key.fields' = 'message_key',
+    'value.format' = 'raw',
+    'value.fields-include' = 'EXCEPT_KEY',
+    'sink.delivery-guarantee' = 'at-least-once'
+);
+
+CREATE TEMPORARY TABLE dead_letters_topic WITH ('topic' = ${dead_letters_topic}) LIKE favorite_shops_topic;
+
+INSERT INTO favorite_shops_topic
+SELECT message_key, payload FROM kafka_messages WHERE sink_key LIKE 'favorite_shop_daily/%';
+
+INSERT INTO dead_letters_topic
+SELECT message_key, payload FROM kafka_messages WHERE sink_key = 'dead_letters';
