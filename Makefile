@@ -37,7 +37,7 @@ simulate: up ## load the demo mall into PostgreSQL and stream simulated traffic 
 	@$(FOOTFALL) simulate run $(SIMULATE_ARGS)
 
 BENCH_ARGS ?=
-bench: up ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 9 min)
+bench: up ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 13 min)
 	@$(PY) -m bench $(BENCH_ARGS)
 
 test: setup ## set up and run every test (unit and integration; starts the stack if needed)

@@ -7,13 +7,13 @@ baseline measured in the same run.
 1. Input: topics of the bench's own, pre-filled by `footfall simulate load` (one mall of
    its own, with duplicates, out-of-order, late and malformed records): 1x and 4x
    `--events` records (1 M records by default: big enough that start-up and JIT warm-up
-   are small against the run), and a small one for the baseline, each closed by one
+   are small against the run), and a smaller one for the baseline, each closed by one
    record per partition (bench/inputs.py).
 2. Throughput, each variant a Flink job of its own reading an input from the start: the
    ceiling (JSON into a blackhole) and the production job on the largest input; the
    production job at parallelism 1 and 2, and with its Python functions in thread mode,
    on 1x; the straightforward baseline, too slow for a large input, and the production
-   job on the small one. A run lasts from its first record read until every source has
+   job on the smaller one. A run lasts from its first record read until every source has
    read to the end and the last record has passed every operator (bench/flinkwatch.py);
    start-up (submission to first record read) is reported on its own.
 3. Scaling: the production job at parallelism 1 on each input.
@@ -98,7 +98,7 @@ MARKER_MALL = standalone_mall(252, "bench-marker")
 class BenchConfig:
     events: int = 250_000
     scales: tuple[int, ...] = (1, 4)
-    #: The baseline's input (it reads a few hundred records a second).
+    #: The baseline's input (it reads under a thousand records a second).
     baseline_events: int = 24_000
     #: Live rates, ascending: once the job falls behind one, the higher ones are not run.
     rates: tuple[int, ...] = (2_000, 5_000, 10_000, 20_000)

@@ -3,12 +3,11 @@ to; and one device's answer exactly as the favourite-shop feed publishes it."""
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from dashboards import charts, data, ui
 from dashboards.identity import DeviceQueryError, device_for
+from jobs.metrics.outputs import feed_text
 
 REFRESH_SECONDS = 15
 SHOWN_SHOPS = 15
@@ -76,7 +75,7 @@ def lookup() -> None:
                 icon=":material/person_search:")
     else:
         st.markdown(f"Latest message on `{feed}`, key `{device_id}`:")
-        st.code(json.dumps(message), language="json")
+        st.code(feed_text(message), language="json")
     shops_of_device = ui.history(data.device_day, selection.mall_id, selection.day, device_id)
     if shops_of_device.empty:
         st.caption(f"No favourite or repeat shop for this device on {selection.day:%A %d %B}.")

@@ -4,6 +4,7 @@ well, go to Kafka through Flink's Kafka sink: jobs/metrics/07_kafka_outputs.sql.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 #: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
@@ -20,6 +21,12 @@ OUTPUT_UPDATES = "ff:outputs"
 
 #: A favourite-shop feed message (DESIGN.md §5), in the order it is published.
 FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds", "updated_at")
+
+
+def feed_text(message: dict) -> str:
+    """A feed message's text as the job publishes it (Flink's JSON_OBJECT through the
+    Kafka sink, 06_outputs.sql): no spaces, non-ASCII as UTF-8."""
+    return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from kafka import KafkaProducer
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.job import dashboard_argv
+from jobs.metrics.outputs import feed_text
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
@@ -103,13 +105,17 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     writers.write("shop_daily", [shop(d, first, 30), shop(d, second, 12), shop(w, first, 20),
                                  shop(before, first, 25)], [])
     writers.write("top_shops_daily", [{**shop(d, first, 30), "rank": 1}, {**shop(d, second, 12), "rank": 2}], [])
-    writers.write("favorite_shop_daily", [
+    # As the job makes them: each favourite is its feed message, stamped once, written to
+    # Redis by the sinks and published by Flink's Kafka sink (compact JSON, keyed by device).
+    favourites = [
         {"mall_id": m, "day": d, "device_id": a, "shop_code": second.shop_code, "shop_name": second.shop_name,
-         "visits": 3, "dwell_seconds": 900},
+         "visits": 3, "dwell_seconds": 900, "updated_at": "2030-06-05T18:00:00.000Z"},
         {"mall_id": m, "day": d, "device_id": b, "shop_code": first.shop_code, "shop_name": first.shop_name,
-         "visits": 2, "dwell_seconds": 300},
+         "visits": 2, "dwell_seconds": 300, "updated_at": "2030-06-05T18:00:00.000Z"},
         {"mall_id": m, "day": d, "device_id": c, "shop_code": first.shop_code, "shop_name": first.shop_name,
-         "visits": 1, "dwell_seconds": 60}], [])
+         "visits": 1, "dwell_seconds": 60, "updated_at": "2030-06-05T18:00:01.500Z"}]
+    writers.write("favorite_shop_daily", favourites, [])
+    publish_feed(settings, favourites)
     writers.write("repeat_shops_daily", [
         {"mall_id": m, "day": d, "device_id": a, "shop_code": first.shop_code, "shop_name": first.shop_name, "visits": 2},
         {"mall_id": m, "day": d, "device_id": a, "shop_code": second.shop_code, "shop_name": second.shop_name,
@@ -120,6 +126,16 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     yield KnownDay(settings, mall, first, second, (a, b, c))
     redis = clients.redis_client(settings.redis)
     redis.delete(*(f"ff:{m}:favorite:{device}" for device in (a, b, c)))
+
+
+def publish_feed(settings: Settings, messages: list[dict]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
+    try:
+        for message in messages:
+            producer.send(settings.kafka.favorite_shops_topic, feed_text(message).encode(),
+                          key=message["device_id"].encode())
+    finally:
+        producer.close()
 
 
 def latest_feed(settings: Settings) -> dict[str, str]:
