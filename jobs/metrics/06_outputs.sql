@@ -6,7 +6,7 @@
 --     are keyed by it, so malls spread over parallel subtasks and a mall's positions are
 --     written together (jobs/metrics/sinks.py);
 --   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
---   * payload: the row as a JSON object; for the feed and dead letters, the message itself.
+--   * payload: the row as a JSON object; for the feed and dead letters, the message's fields.
 -- jobs/metrics/job.py splits the stream in the JVM (udfs/java Route.java): the feed and
 -- the dead letters go to Flink's Kafka sink (07_kafka_outputs.sql), everything else but
 -- the dead letters to the Python sinks, which buffer the rows in Flink state and write

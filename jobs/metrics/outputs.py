@@ -24,8 +24,9 @@ FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits"
 
 
 def feed_text(message: dict) -> str:
-    """A feed message's text as the job publishes it (Flink's JSON_OBJECT through the
-    Kafka sink, 06_outputs.sql): no spaces, non-ASCII as UTF-8."""
+    """A feed message's text as the job publishes it (Flink's json format in the Kafka
+    sink, 07_kafka_outputs.sql): fields in FEED_FIELDS order, no spaces, non-ASCII as
+    UTF-8."""
     return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 
 
