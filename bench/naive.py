@@ -19,7 +19,7 @@ import os
 from pyflink.table import DataTypes, StreamTableEnvironment
 from pyflink.table.udf import TableFunction, udtf
 
-from udfs.identity import SALT_VARIABLE, device_id
+from udfs.identity import SALT_VARIABLE, device_id, normalise_mac
 
 PROBE_FIELDS = ("event_id", "ap_mac", "device_mac", "rssi", "occur_time")
 DOOR_FIELDS = ("sensor_id", "mall_id", "entrance", "occur_time", "in_count", "out_count")
@@ -50,15 +50,6 @@ def _fields(body: str, max_chars: int, names: tuple[str, ...]) -> tuple[dict | N
     return message, None
 
 
-def _mac(text: str) -> str | None:
-    mac = text.lower().replace("-", ":")
-    parts = mac.split(":")
-    hexdigits = set("0123456789abcdef")
-    if len(parts) != 6 or any(len(p) != 2 or not set(p) <= hexdigits for p in parts):
-        return None
-    return mac
-
-
 class ParseProbe(TableFunction):
     def open(self, function_context) -> None:  # type: ignore[no-untyped-def]
         self.salt = os.environ[SALT_VARIABLE]
@@ -69,7 +60,7 @@ class ParseProbe(TableFunction):
             if not all(isinstance(m[n], str) for n in PROBE_FIELDS[:3]) or not _whole(m["rssi"], 9, True) \
                     or not _whole(m["occur_time"], 15, False):
                 reason = "wrong_type"
-            elif (mac := _mac(m["device_mac"])) is None:
+            elif (mac := normalise_mac(m["device_mac"])) is None:
                 reason = "invalid_mac"
             elif not -120 <= m["rssi"] <= 0:
                 reason = "rssi_out_of_range"
