@@ -8,6 +8,7 @@ program we started (a pid reused by something else is not ours).
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -120,10 +121,27 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (the system picks it)."""
+    """A port nothing listens on now, below the system's ephemeral range.
+
+    A port the system picks with bind(0) comes from the ephemeral range, which outgoing
+    connections draw from too: a service started on it a few seconds later can find it
+    taken by some client's connection (a second test stack's Redis did, once in CI).
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        if not port_in_use(host, port):
+            return port
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def wait_port_free(host: str, port: int, timeout: float) -> bool:
