@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status bootstrap demo dashboard simulate bench test unit integration faults clean
+.PHONY: help setup up down status bootstrap demo reset screenshots dashboard simulate bench test unit integration faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,8 +25,15 @@ status: ## each component with its state, address and version
 bootstrap: ## create missing tables and topics (idempotent)
 	@$(FOOTFALL) bootstrap
 
-demo: setup ## set up and run everything with its embedded defaults
-	@$(FOOTFALL) demo
+DEMO_ARGS ?=
+demo: setup ## set up and run everything with its embedded defaults: 3 malls, 14 days of history, then live
+	@$(FOOTFALL) demo $(DEMO_ARGS)
+
+reset: ## remove everything the product stored (every store, topic, checkpoint, the demo); asks first
+	@$(FOOTFALL) reset $(if $(YES),--yes,)
+
+screenshots: ## the README's screenshots (docs/images/) from the running product (`make demo` first)
+	@$(PY) -m dashboards.screenshots --out docs/images
 
 dashboard: up ## the Streamlit dashboards on FOOTFALL_DASHBOARD_PORT (8501) in the foreground (Ctrl-C stops)
 	@$(FOOTFALL) dashboard

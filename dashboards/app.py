@@ -15,6 +15,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 #: (file in views/, title, icon, URL path); the first is the home page, served at `/` only.
 PAGE_LIST = [
+    ("portfolio.py", "Portfolio", ":material/apartment:", "portfolio"),
     ("overview.py", "Overview", ":material/dashboard:", "overview"),
     ("live_map.py", "Live map", ":material/map:", "live"),
     ("shops.py", "Shops", ":material/storefront:", "shops"),

@@ -272,6 +272,17 @@ def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFr
     return frame
 
 
+def hours_so_far(clickhouse, mall_id: str, day: date, until_hour: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Visitors summed over the whole hours before `until_hour` of `day`, and of the same
+    weekday a week before: (today, last_week). Hourly counts are the one measure kept for
+    every hour of a past day, so both sides are summed the same way."""
+    week_before = day - timedelta(days=7)
+    rows = dict(clickhouse.execute(
+        "SELECT day, sum(visitors) FROM mall_hourly FINAL WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s) "
+        "AND hour < %(h)s GROUP BY day", {"m": mall_id, "d": day, "w": week_before, "h": until_hour}))
+    return int(rows.get(day, 0)), int(rows.get(week_before, 0))
+
+
 # --- live state (Redis) -----------------------------------------------------------------
 
 LIVE_COLUMNS = ["day", *SUMMARY_COLUMNS, "occupancy", "occupancy_at", "updated_at"]
@@ -288,15 +299,54 @@ def live_summary(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untype
         value = fields.get(name, "")
         return kind(value) if value != "" else None
 
+    # The positions expire together when a mall has sent none for their TTL (a closed
+    # mall): then nobody is there, whatever occupancy the last update wrote.
+    present = redis.exists(POSITIONS.format(mall_id=mall_id))
     row = {
         "day": date.fromisoformat(fields["day"]) if fields.get("day") else None,
         **{name: number(name) for name in ("visitors", "new_visitors", "returning_visitors", "randomized_devices",
-                                           "door_entries", "peak_hour", "peak_visitors", "occupancy")},
+                                           "door_entries", "peak_hour", "peak_visitors")},
+        "occupancy": number("occupancy") if present or number("occupancy") is None else 0,
         "capture_rate": number("capture_rate", float),
         "occupancy_at": fields.get("occupancy_at"),
         "updated_at": fields.get("updated_at"),
     }
     return pd.DataFrame([row], columns=LIVE_COLUMNS)
+
+
+PORTFOLIO_COLUMNS = ["mall_id", "name", "local_time", "day", "visitors", "hours_so_far", "last_week_hours",
+                     "change", "occupancy", "capture_rate", "top_shop", "top_shop_visitors", "updated_at"]
+
+
+def portfolio(redis, clickhouse, malls: pd.DataFrame, now: datetime) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every mall side by side on its own local today (PORTFOLIO_COLUMNS): visitors so far,
+    occupancy and capture rate live from Redis; against the same weekday a week before, the
+    hourly visitors up to the same whole hour on both days (`change` as a fraction, None
+    without last week's hours); the day's top shop from ClickHouse."""
+    rows = []
+    for mall in malls.itertuples():
+        local = now.astimezone(ZoneInfo(mall.tz))
+        today = local.date()
+        live = live_summary(redis, mall.mall_id)
+        current = not live.empty and live.at[0, "day"] == today
+        summary = live.iloc[0] if current else None
+        # Whole hours only, and an hour counted once the job has closed it (two minutes
+        # after it ends, README "Outputs"), so today is not compared short.
+        closed = local - timedelta(minutes=5)
+        so_far, last_week = hours_so_far(clickhouse, mall.mall_id, today, closed.hour if closed.date() == today else 0)
+        top = top_shops(clickhouse, mall.mall_id, today)
+        rows.append({
+            "mall_id": mall.mall_id, "name": mall.name, "local_time": local.strftime("%a %H:%M"), "day": today,
+            "visitors": None if summary is None else summary["visitors"],
+            "hours_so_far": so_far, "last_week_hours": last_week,
+            "change": (so_far - last_week) / last_week if last_week else None,
+            "occupancy": None if summary is None else summary["occupancy"],
+            "capture_rate": None if summary is None else summary["capture_rate"],
+            "top_shop": top.at[0, "shop_name"] if not top.empty else None,
+            "top_shop_visitors": top.at[0, "visitors"] if not top.empty else None,
+            "updated_at": None if summary is None else summary["updated_at"],
+        })
+    return pd.DataFrame(rows, columns=PORTFOLIO_COLUMNS)
 
 
 def feed_entry(redis, mall_id: str, device_id: str) -> dict | None:  # type: ignore[no-untyped-def]

@@ -161,8 +161,9 @@ def pick_mall() -> str | None:
         return None
     ids = list(choices["mall_id"])
     names = dict(zip(choices["mall_id"], choices["name"]))
-    # The choice outlives a page switch (widget state does not) and is kept in the URL.
-    wanted = st.session_state.get("_mall") or st.query_params.get("mall")
+    # The choice outlives a page switch (widget state does not) and is kept in the URL; a
+    # link that names a mall (the portfolio's) wins.
+    wanted = st.query_params.get("mall") or st.session_state.get("_mall")
     mall_id = st.sidebar.selectbox("Mall", ids, index=ids.index(wanted) if wanted in ids else 0,
                                    format_func=lambda m: f"{names[m]} ({m})")
     st.session_state["_mall"] = st.query_params["mall"] = mall_id

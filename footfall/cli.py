@@ -10,6 +10,7 @@ import argparse
 import logging
 import subprocess
 import sys
+import time
 
 import clickhouse_driver.errors
 import psycopg
@@ -19,12 +20,16 @@ from kafka.errors import KafkaError
 from footfall.settings import ConfigError, Settings
 from footfall.stack import bootstrap, manager
 from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import (
-    MetricsJob,
+from footfall.stack.demo import (
+    BackfillWatch,
+    Demo,
+    DemoPlan,
+    dashboard_answers,
     dashboard_argv,
     demo_dashboard,
-    demo_simulator,
+    follow,
 )
+from footfall.stack.job import MetricsJob
 from footfall.stack.processes import port_in_use
 from footfall.stack.services import StackError
 
@@ -53,7 +58,7 @@ def _start_job(settings: Settings, resume: bool) -> None:
 
 
 def _down(settings: Settings, args: argparse.Namespace) -> int:
-    for name, process in (("dashboard", demo_dashboard(settings)), ("simulator", demo_simulator(settings))):
+    for name, process in (("dashboard", demo_dashboard(settings)), ("simulator", Demo(settings).simulator())):
         process_pid = process.pid()
         if process_pid is not None and process.stop():
             print(f"{name:<11} stopped (pid {process_pid})")
@@ -97,30 +102,85 @@ def _bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from footfall import clients
     from simulators.dimensions import load_layout
     from simulators.layout import default_layout
 
+    demo = Demo(settings)
+    asked = DemoPlan(args.malls, args.days, args.visitors_per_day)
+    plan = demo.saved_plan()
+    if plan is None:
+        plan = asked
+        demo.save_plan(plan)
+    elif plan != asked and args.explicit:
+        raise StackError(f"a demo of {plan.malls} malls and {plan.days} days of history is already here "
+                         f"({demo.home}): `footfall reset` removes it first")
+    started = manager.up(settings)
+    bootstrap.bootstrap(settings)
     # The layout goes in before the job starts, so its first lookups find the probes.
-    _up(settings, argparse.Namespace(no_bootstrap=False, no_job=True))
-    written = load_layout(default_layout(), settings.postgres)
-    print(f"demo mall loaded into PostgreSQL: {written['shops']} shops, {written['probes']} probes")
-    _start_job(settings, resume=False)
-    simulator = demo_simulator(settings)
+    written = load_layout(default_layout(plan.malls), settings.postgres)
+    print(f"demo malls loaded into PostgreSQL: {plan.malls} malls, {written['shops']} shops, {written['probes']} probes")
+    if "kafka" in started and demo.state() is not None:
+        print(f"{'note':<11} the broker started empty: the job starts afresh, so devices seen before count as "
+              "new once more (`footfall reset` starts the whole demo again)")
+    _start_job(settings, resume="kafka" not in started)
+    simulator = demo.simulator(plan)
     if simulator.pid() is None:
+        resumed = demo.state()
         pid = simulator.start().pid
-        print(f"{'simulator':<11} streaming shoppers (pid {pid}, log {simulator.log})")
+        what = (f"resuming from {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(resumed['simulated_until']))}"
+                if resumed else f"{plan.days} days of history, then live")
+        print(f"{'simulator':<11} streaming shoppers: {what} (pid {pid}, log {simulator.log})")
+    else:
+        print(f"{'simulator':<11} already running (pid {simulator.pid()})")
+    _start_dashboard(settings)
+    if not args.no_wait:
+        started = time.monotonic()
+        redis = clients.redis_client(settings.redis)
+        try:
+            reading = follow(BackfillWatch(demo, plan, redis))
+        finally:
+            redis.close()
+        if reading is not None and reading.caught_up:
+            print(f"the job has reached now: {time.monotonic() - started:,.0f} s in this command")
+    print(manager.format_rows(manager.status(settings)))
+    print(
+        f"\nThe dashboards: http://127.0.0.1:{settings.dashboard.port} (portfolio, overview, live map, shops, "
+        "customers, system). Live numbers: `redis-cli hgetall ff:mall-001:today`, and in ClickHouse "
+        "`SELECT * FROM footfall.mall_daily FINAL`. `make down` stops everything, `make reset` empties it."
+    )
+    return 0
+
+
+def _start_dashboard(settings: Settings) -> None:
     dashboard = demo_dashboard(settings)
-    if dashboard.pid() is None:
+    if dashboard.pid() is not None:
+        print(f"{'dashboard':<11} already running (pid {dashboard.pid()})")
+    elif dashboard_answers(settings.dashboard.port):
+        print(f"{'dashboard':<11} already answers on http://127.0.0.1:{settings.dashboard.port} (started elsewhere)")
+    else:
         _check_dashboard_port(settings)
         pid = dashboard.start().pid
         print(f"{'dashboard':<11} http://127.0.0.1:{settings.dashboard.port} (pid {pid}, log {dashboard.log})")
-    print(manager.format_rows(manager.status(settings)))
-    print(
-        f"\nThe dashboards: http://127.0.0.1:{settings.dashboard.port} (overview, live map, shops, customers, "
-        "system). Live numbers: "
-        "`redis-cli hgetall ff:mall-001:today`, and in ClickHouse `SELECT * FROM footfall.mall_daily FINAL`. "
-        "`make down` stops everything."
-    )
+
+
+def _reset(settings: Settings, args: argparse.Namespace) -> int:
+    from footfall.stack.reset import reset
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise StackError("reset removes every stored row, key, message and checkpoint: confirm with --yes")
+        answer = input("Remove everything Footfall stored (ClickHouse, Redis, Kafka, PostgreSQL, checkpoints)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 1
+    for name, process in (("simulator", Demo(settings).simulator()), ("metrics job", MetricsJob(settings))):
+        pid = process.pid()
+        if pid is not None and process.stop():
+            print(f"{name:<11} stopped (pid {pid})")
+    manager.up(settings, report=lambda line: None)
+    reset(settings)
+    print("reset done: `footfall demo` starts the demo from nothing, `footfall up` the job on empty topics")
     return 0
 
 
@@ -151,7 +211,16 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("bootstrap", help="create missing tables and topics (idempotent)").set_defaults(
         run=_bootstrap
     )
-    commands.add_parser("demo", help="run the product with its embedded defaults").set_defaults(run=_demo)
+    demo = commands.add_parser("demo", help="run the product with its embedded defaults: history, then live")
+    demo.add_argument("--malls", type=int, default=DemoPlan.malls, help=f"built-in malls (default {DemoPlan.malls})")
+    demo.add_argument("--days", type=int, default=DemoPlan.days, help=f"days of history before today (default {DemoPlan.days})")
+    demo.add_argument("--visitors-per-day", type=int, default=DemoPlan.visitors_per_day,
+                      help=f"weekday visitors of the largest mall (default {DemoPlan.visitors_per_day})")
+    demo.add_argument("--no-wait", action="store_true", help="do not follow the history until it reaches now")
+    demo.set_defaults(run=_demo)
+    reset = commands.add_parser("reset", help="remove everything the product stored, in every store and topic")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(run=_reset)
     commands.add_parser("dashboard", help="the Streamlit dashboards, in the foreground").set_defaults(run=_dashboard)
     cluster = commands.add_parser(
         "cluster", help="run the metrics job on a local standalone Flink cluster (flink run -py) instead"
@@ -171,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulators_main(argv[1:])
     args = parser().parse_args(argv)
+    # Whether the demo's plan was asked for, or is just the defaults.
+    args.explicit = any(a.startswith(("--malls", "--days", "--visitors-per-day")) for a in argv)
     # Client libraries log every refused connection with a traceback; while we poll a
     # starting service those are expected, and real failures are reported by us in one line.
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")

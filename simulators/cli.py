@@ -15,7 +15,7 @@ import re
 import signal
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ from kafka.errors import KafkaError
 from footfall.settings import ConfigError, KafkaSettings, PostgresSettings, load
 from simulators.faults import Faults
 from simulators.layout import Layout, LayoutError, default_layout
-from simulators.publish import FileSink, KafkaSink, Pacer, Progress, publish
+from simulators.publish import FileSink, KafkaSink, Pacer, Progress, load_state, publish
 from simulators.radio import RadioModel
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
@@ -117,6 +117,7 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--path-loss-exponent", dest="exponent", type=positive_float, default=RadioModel.exponent)
     r.add_argument("--shadowing", type=float, default=RadioModel.shadowing, help="dB")
     r.add_argument("--wall-loss", type=float, default=RadioModel.wall_loss, help="dB per shop wall")
+    r.add_argument("--sensitivity", type=float, default=RadioModel.sensitivity, help="dBm; probes hear nothing weaker")
     f = parser.add_argument_group("faults (each a probability per record)")
     f.add_argument("--duplicate-rate", type=share, default=0.0)
     f.add_argument("--out-of-order-rate", type=share, default=0.0)
@@ -136,11 +137,17 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="produce events in (sped-up) real time")
     _generation_options(run)
-    run.add_argument("--speedup", type=positive_float, default=1.0, help="simulated seconds per real second (default 1)")
+    run.add_argument("--history", type=positive_int, metavar="DAYS",
+                     help="start DAYS days before today, at the first local midnight of the malls (instead of --start)")
+    run.add_argument("--speedup", type=positive_float, default=1.0,
+                     help="simulated seconds per real second until the simulation reaches now (default 1)")
     run.add_argument("--as-fast-as-possible", action="store_true", help="no real-time pacing at all")
     run.add_argument("--duration", type=duration, help="simulated period, e.g. 2h or 1d (default: until stopped)")
     run.add_argument("--max-events", type=positive_int, help="stop after this many records")
     run.add_argument("--rate", type=positive_float, help="at most this many records per second")
+    run.add_argument("--state-file", type=Path, help="keep the simulated time reached here (JSON, every few seconds)")
+    run.add_argument("--resume", action="store_true",
+                     help="go on from the simulated time in --state-file, if it has one (instead of --start/--history)")
     run.set_defaults(handler=_run)
 
     load_ = commands.add_parser("load", help="pre-fill the topics as fast as the broker accepts")
@@ -161,8 +168,20 @@ def _the_layout(args: argparse.Namespace) -> Layout:
     return Layout.load(args.layout) if args.layout else default_layout(args.malls)
 
 
+def history_start(layout: Layout, days: int, now: float) -> float:
+    """The earliest of the malls' local midnights `days` days before today, so every mall
+    has whole days of history (malls further west get a few more hours)."""
+    starts = []
+    for mall in layout.malls:
+        today = datetime.fromtimestamp(now, mall.zone).date()
+        starts.append(datetime.combine(today - timedelta(days=days), datetime.min.time(), mall.zone).timestamp())
+    return min(starts)
+
+
 def _start(args: argparse.Namespace, layout: Layout) -> float:
     zone = layout.malls[0].zone
+    if getattr(args, "history", None):
+        return history_start(layout, args.history, time.time())
     if args.start == "now":
         return time.time()
     if args.start == "today":
@@ -192,6 +211,17 @@ def _config(args: argparse.Namespace, layout: Layout, end_after: float | None = 
 def _run(args: argparse.Namespace) -> int:
     layout = _the_layout(args)
     config = _config(args, layout, args.duration)
+    if args.resume and not args.state_file:
+        raise ValueError("--resume needs --state-file")
+    progress = Progress(total=args.max_events, state_file=args.state_file)
+    saved = load_state(args.state_file) if args.resume else None
+    if saved is not None:  # people in the mall at that moment are not carried over
+        start = float(saved["simulated_until"])
+        # Event ids of their own: the job drops an id it has seen as a duplicate.
+        config = dataclasses.replace(config, start=start, run=f"r{int(start):x}")
+        progress.count = int(saved.get("records", 0))
+        progress.marks = [tuple(mark) for mark in saved.get("marks", [])]  # type: ignore[misc]
+        progress.__post_init__()
     truth = TruthFile(args.truth, config.behaviour.rotation_minutes * 60) if args.truth else None
     simulation = Simulation(layout, config, truth)
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: flush the producer, close the truth
@@ -201,8 +231,9 @@ def _run(args: argparse.Namespace) -> int:
     # then goes on in real time.
     pacer = Pacer(config.start, speedup=None if args.as_fast_as_possible else args.speedup, rate=args.rate,
                   wall=None if args.output else time.time)
-    progress = Progress(total=args.max_events)
     outcome = publish(simulation.records(), sink, pacer, args.max_events, progress)
+    if progress.last_time is not None:
+        progress.save(progress.last_time)
     print(f"sent {outcome.events:,} records in {outcome.seconds:,.1f}s ({outcome.rate:,.0f}/s)", file=sys.stderr)
     return 0
 

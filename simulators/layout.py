@@ -71,6 +71,10 @@ class Mall:
     entrances: tuple[Entrance, ...]
     opening_hour: int = 9
     closing_hour: int = 22
+    #: The simulator's arrivals: this mall's share of `Behaviour.visitors_per_day` (its
+    #: size), and a factor for each weekday, Monday first (its week). The job ignores both.
+    traffic: float = 1.0
+    weekly: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.4, 1.4)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -148,6 +152,8 @@ def _mall_from_dict(item: dict) -> Mall:
         entrances=entrances,
         opening_hour=int(item.get("opening_hour", 9)),
         closing_hour=int(item.get("closing_hour", 22)),
+        traffic=float(item.get("traffic", 1.0)),
+        weekly=tuple(float(v) for v in item.get("weekly", Mall.weekly)),
     )
 
 
@@ -166,6 +172,8 @@ def validate(layout: Layout) -> None:
             raise LayoutError(f"{where}: unknown time zone {mall.tz!r}") from None
         if not 0 <= mall.opening_hour < mall.closing_hour <= 24:
             raise LayoutError(f"{where}: opening hours {mall.opening_hour}-{mall.closing_hour} are not a day")
+        if mall.traffic < 0 or len(mall.weekly) != 7 or min(mall.weekly) < 0:
+            raise LayoutError(f"{where}: traffic must be >= 0 and weekly seven factors >= 0, Monday first")
         codes = {shop.shop_code for shop in mall.shops}
         if len(codes) != len(mall.shops):
             raise LayoutError(f"{where}: duplicate shop_code")
@@ -218,6 +226,16 @@ MALL_SITES = (
     ("mall-002", "Harbour Point", "America/New_York", 40.7061, -74.0087),
     ("mall-003", "Sakura Plaza", "Asia/Tokyo", 35.6595, 139.7005),
     ("mall-004", "Southern Cross", "Australia/Sydney", -33.8688, 151.2093),
+)
+
+#: Each site's size (share of the visitors per day) and week (Monday first): a city-centre
+#: mall busiest on Saturday, a waterfront one with late-week evenings and a strong Sunday,
+#: a smaller station mall that is fullest at the weekend, a suburban one quiet midweek.
+MALL_TRAFFIC = (
+    (1.0, (0.9, 0.85, 0.9, 1.0, 1.15, 1.6, 1.2)),
+    (0.7, (0.8, 0.8, 0.9, 1.1, 1.4, 1.5, 1.3)),
+    (0.45, (1.0, 1.0, 1.0, 1.0, 1.1, 1.7, 1.6)),
+    (0.8, (0.7, 0.7, 0.75, 1.0, 1.2, 1.5, 1.1)),
 )
 
 
@@ -277,7 +295,9 @@ def default_mall(index: int = 0) -> Mall:
         Entrance(f"{mall_id}-door-west", "West entrance", 0.0, 48.0),
         Entrance(f"{mall_id}-door-east", "East entrance", width, 48.0),
     )
-    return Mall(mall_id, name, tz, lat, lon, width, depth, corridor, shops, tuple(probes), entrances)
+    traffic, weekly = MALL_TRAFFIC[index % len(MALL_TRAFFIC)]
+    return Mall(mall_id, name, tz, lat, lon, width, depth, corridor, shops, tuple(probes), entrances,
+                traffic=traffic, weekly=weekly)
 
 
 def default_layout(malls: int = 1) -> Layout:

@@ -122,36 +122,74 @@ class Pacer:
 
 @dataclass
 class Progress:
-    """One line every `every` seconds: totals, rate, simulated time, ETA when bounded."""
+    """One line every `every` seconds: totals, rate, simulated time, ETA when bounded.
+
+    With `state_file`, also the simulated time reached and the records sent so far, plus a
+    mark (simulated time, records sent) at every simulated hour, as JSON: what a restart
+    resumes from (`load_state`), and how `footfall demo` turns the job's count of records
+    read into the simulated day it has reached."""
 
     total: int | None = None
     every: float = 5.0
     out: IO[str] = sys.stderr
     clock: Callable[[], float] = time.monotonic
     count: int = 0
+    state_file: Path | None = None
+    marks: list[tuple[float, int]] = field(default_factory=list)
+    last_time: float | None = None
     _start: float = field(init=False)
     _last: float = field(init=False)
+    _next_mark: float = field(init=False, default=float("-inf"))
+    _started_at: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._start = self._last = self.clock()
+        self._started_at = self.count
 
     def tick(self, record: Record | None, n: int = 1) -> None:
         self.count += n
+        if record is not None:
+            self.last_time = record.time
+        if self.state_file is not None and record is not None and record.time >= self._next_mark:
+            self.marks.append((record.time, self.count))
+            self._next_mark = (record.time // 3600 + 1) * 3600
         now = self.clock()
         if now - self._last >= self.every:
             self._last = now
             self.out.write(self.line(record) + "\n")
             self.out.flush()
+            if self.state_file is not None and record is not None:
+                self.save(record.time)
+
+    def save(self, simulated_until: float) -> None:
+        if self.state_file is not None:
+            write_state(self.state_file, {"simulated_until": simulated_until, "records": self.count, "marks": self.marks})
 
     def line(self, record: Record | None = None) -> str:
         elapsed = max(self.clock() - self._start, 1e-9)
-        rate = self.count / elapsed
+        rate = (self.count - self._started_at) / elapsed
         parts = [f"{self.count:,} events", f"{rate:,.0f}/s"]
         if record is not None:
             parts.append("sim " + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.time)) + " UTC")
         if self.total and rate > 0:
             parts.append(f"ETA {max(self.total - self.count, 0) / rate:,.0f}s")
         return "  ".join(parts)
+
+
+def load_state(path: Path) -> dict | None:
+    """What `Progress` last saved to `path`, or None without a readable file."""
+    try:
+        state = json.loads(path.read_text())
+        return state if isinstance(state, dict) and "simulated_until" in state else None
+    except (OSError, ValueError):
+        return None
+
+
+def write_state(path: Path, state: dict) -> None:
+    """Replace `path` with `state` as JSON in one step (a reader never sees half a file)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(state))
+    partial.replace(path)
 
 
 @dataclass

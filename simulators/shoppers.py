@@ -1,6 +1,7 @@
 """Shoppers: when people arrive, where they go, how long they stay, which phone they carry.
 
-Arrivals follow a daily curve (quiet morning, lunch and evening peaks, weekend uplift).
+Arrivals follow a daily curve (quiet morning, lunch and evening peaks) scaled by the
+mall's size and its weekly pattern.
 A visit walks the corridor from an entrance to a few shops, dwells minutes in each,
 sometimes comes back to one, and leaves by an entrance. A share of visitors return on
 later days with the same phone; a share of phones randomise their MAC and rotate it; a
@@ -20,7 +21,6 @@ from simulators.layout import Mall, Shop
 
 #: Relative arrival intensity by local clock hour (0 outside opening hours).
 HOURLY_CURVE = {9: 0.35, 10: 0.6, 11: 0.9, 12: 1.45, 13: 1.35, 14: 0.9, 15: 0.8, 16: 0.95, 17: 1.25, 18: 1.5, 19: 1.3, 20: 0.8, 21: 0.4}
-WEEKEND_UPLIFT = 1.4
 WALK_SPEED = 1.2  # m/s
 CATEGORY_DWELL_MIN = {"Food": 18.0, "Services": 5.0}  # median dwell, minutes; others 8
 
@@ -126,7 +126,7 @@ def random_point_in(shop: Shop, rng: np.random.Generator) -> tuple[float, float]
 def arrival_times(mall: Mall, day: datetime, behaviour: Behaviour, share: float, rng: np.random.Generator) -> list[float]:
     """Sorted arrival epochs on one local day (a non-homogeneous Poisson process)."""
     midnight = datetime(day.year, day.month, day.day, tzinfo=mall.zone)
-    uplift = WEEKEND_UPLIFT if midnight.weekday() >= 5 else 1.0
+    uplift = mall.traffic * mall.weekly[midnight.weekday()]
     hours = [h for h in HOURLY_CURVE if mall.opening_hour <= h < mall.closing_hour]
     total = sum(HOURLY_CURVE[h] for h in hours) or 1.0
     times: list[float] = []

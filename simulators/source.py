@@ -76,6 +76,8 @@ class SimulationConfig:
     #: Load mode splits the shoppers between processes: this one simulates `1/workers` of them.
     worker: int = 0
     workers: int = 1
+    #: Part of every event id, so a run that resumes another does not reuse its ids.
+    run: str = ""
 
 
 #: How many past visitors per mall may come back (bounds memory on long runs).
@@ -113,7 +115,7 @@ class Simulation:
         self._seq = 0
         self._people = 0
         self._events = 0
-        self._id_prefix = f"{config.seed:x}-{config.worker}-"
+        self._id_prefix = f"{config.seed:x}-{config.run}{'-' if config.run else ''}{config.worker}-"
 
     def stop(self) -> None:
         self._stop.set()

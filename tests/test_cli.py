@@ -48,3 +48,16 @@ def test_simulate_hands_everything_to_the_simulator() -> None:
     assert result.returncode == 0 and "--speedup" in result.stdout
     bad = footfall("simulate", "run", "--rate", "fast")
     assert bad.returncode == 2 and "--rate" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_a_bad_demo_plan_is_one_line_naming_the_option(tmp_path) -> None:
+    result = footfall("demo", "--malls", "0", env={"FOOTFALL_VAR_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr == "footfall: error: --malls must be between 1 and 8, got 0\n"
+    assert not (tmp_path / "demo").exists()
+
+
+def test_reset_asks_for_confirmation_and_a_script_must_say_yes(tmp_path) -> None:
+    result = footfall("reset", env={"FOOTFALL_VAR_DIR": str(tmp_path)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "confirm with --yes" in result.stderr

@@ -214,25 +214,3 @@ class MetricsJob(Background):
     def completed_checkpoints(self) -> int:
         stats = self.checkpoints()
         return stats["counts"]["completed"] if stats else 0
-
-
-#: What `make demo` streams: today's opening hours at 60x, a modest rate because the local
-#: broker keeps every message in memory (DESIGN.md §2).
-DEMO_SIMULATION = ["--start", "today", "--speedup", "60", "--rate", "500", "--duplicate-rate", "0.01",
-                   "--out-of-order-rate", "0.01", "--late-rate", "0.002", "--malformed-rate", "0.002"]
-
-
-def demo_simulator(settings: Settings) -> Background:
-    argv = [sys.executable, "-m", "simulators", "run", *DEMO_SIMULATION]
-    return Background(settings.stack.var_dir / "simulator", "simulator", argv, "simulators")
-
-
-def dashboard_argv(settings: Settings) -> list[str]:
-    """`streamlit run` of the dashboards on FOOTFALL_DASHBOARD_PORT, local address only."""
-    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-            "--server.port", str(settings.dashboard.port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-
-
-def demo_dashboard(settings: Settings) -> Background:
-    return Background(settings.stack.var_dir / "dashboard", "dashboard", dashboard_argv(settings), "streamlit")

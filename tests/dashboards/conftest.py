@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.job import dashboard_argv
+from footfall.stack.demo import dashboard_argv
 from jobs.metrics.outputs import feed_text
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
@@ -143,10 +143,8 @@ def latest_feed(settings: Settings) -> dict[str, str]:
     return {m.key.decode(): m.value.decode() for m in read_topic(settings, settings.kafka.favorite_shops_topic)}
 
 
-#: Headless Chromium as DESIGN.md §2 found it works here, with software WebGL for deck.gl.
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader"]
+# Headless Chromium as DESIGN.md §2 found it works here, with software WebGL for deck.gl.
+from dashboards.screenshots import BROWSER_ARGS, CHROMIUM  # noqa: E402
 #: Screenshots of the browser tests (git-ignored).
 ARTIFACTS = ROOT / "artifacts"
 

@@ -122,7 +122,7 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
 
         # Overview: the live hash of the day, and the job's peak hour.
-        body = visit(page, f"{url}/?{query}", "Visitors per hour", "overview")
+        body = visit(page, f"{url}/overview?{query}", "Visitors per hour", "overview")
         today = redis.hgetall(f"ff:{m}:today")
         assert today["day"] == day.isoformat()
         shown = tiles(page)

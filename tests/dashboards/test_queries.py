@@ -3,7 +3,8 @@ written through the job's own sink (`known_day`): each page's numbers come from 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -168,3 +169,22 @@ def test_job_status_without_a_flink_rest_api_is_an_os_error():
 
     with pytest.raises(OSError):
         health.flink_job(f"http://127.0.0.1:{free_port()}")
+
+
+def test_the_portfolio_puts_each_mall_on_its_local_today_against_last_week(known_day, clickhouse):
+    mall = known_day.mall
+    malls = pd.DataFrame([(mall.mall_id, mall.name, mall.tz)], columns=["mall_id", "name", "tz"])
+    redis = clients.redis_client(known_day.settings.redis)
+    at = datetime.combine(DAY, datetime.min.time().replace(hour=15, minute=10), ZoneInfo(mall.tz))
+    row = data.portfolio(redis, clickhouse, malls, at).iloc[0].to_dict()
+    assert {k: row[k] for k in ("mall_id", "day", "visitors", "hours_so_far", "last_week_hours", "change",
+                                "occupancy", "capture_rate", "top_shop", "top_shop_visitors")} == {
+        "mall_id": mall.mall_id, "day": DAY, "visitors": 120, "hours_so_far": 120, "last_week_hours": 40,
+        "change": 2.0, "occupancy": None, "capture_rate": 0.6, "top_shop": known_day.first.shop_name,
+        "top_shop_visitors": 30}
+    # At 10:03 the 10:00 hour is not closed yet: nothing of either day is compared.
+    early = data.portfolio(redis, clickhouse, malls, at.replace(hour=10, minute=3)).iloc[0]
+    assert (early["hours_so_far"], early["last_week_hours"], early["change"]) == (0, 0, None)
+    # On another day, the live hash (of DAY) is not that day's: no live numbers.
+    other = data.portfolio(redis, clickhouse, malls, at + timedelta(days=1)).iloc[0]
+    assert other["visitors"] is None and other["occupancy"] is None and other["top_shop"] is None

@@ -1,0 +1,68 @@
+"""Portfolio: every mall side by side on its own local today. Visitors so far against the
+same weekday a week before (up to the same hour), occupancy now, capture rate and the
+day's top shop, each mall linking to its own pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from dashboards import data, ui
+
+REFRESH_SECONDS = 5
+#: Cards side by side in a row; more malls continue on the next rows.
+PER_ROW = 3
+#: Pages a mall's card links to: (file in views/, label, icon).
+MALL_PAGES = [("overview.py", "Overview", ":material/dashboard:"), ("live_map.py", "Live map", ":material/map:"),
+              ("shops.py", "Shops", ":material/storefront:")]
+
+st.title("Portfolio")
+with ui.service("PostgreSQL"):
+    malls = ui.malls()
+if malls.empty:
+    st.info("No mall is loaded yet: `make demo` loads three and streams their shoppers.", icon=":material/storefront:")
+    st.stop()
+
+
+def number(value: object) -> str:
+    return "—" if value is None or data.pd.isna(value) else f"{int(value):,}"
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def cards() -> None:
+    with ui.service("Redis"), ui.service("ClickHouse"):
+        frame = data.portfolio(ui.redis_client(), ui.clickhouse(), malls, datetime.now(timezone.utc))
+    rows = list(frame.itertuples())
+    for first in range(0, len(rows), PER_ROW):
+        for row, column in zip(rows[first:first + PER_ROW], st.columns(PER_ROW)):
+            card(row, column)
+    st.caption(f"Live from Redis and ClickHouse; refreshes every {REFRESH_SECONDS} s. Each mall shows its own "
+               "local day; a mall outside its opening hours shows the day so far.")
+
+
+def card(row, column) -> None:  # type: ignore[no-untyped-def]
+    with column.container(border=True, key=f"mall-{row.mall_id}"):
+        st.subheader(row.name)
+        st.caption(f"{row.mall_id} · local time {row.local_time} · {row.day:%d %b %Y}")
+        change = None if row.change is None or data.pd.isna(row.change) else f"{row.change:+.0%} on last week"
+        st.metric("Visitors today", number(row.visitors), change,
+                  help="Distinct devices today so far. The change compares the hourly visitors of today's "
+                       "whole hours with the same hours of the same weekday a week before "
+                       f"({number(row.hours_so_far)} against {number(row.last_week_hours)}).")
+        occupancy, capture = st.columns(2)
+        occupancy.metric("Occupancy now", number(row.occupancy), help="Devices with a live position now")
+        rate = row.capture_rate
+        capture.metric("Capture rate", "—" if rate is None or data.pd.isna(rate) else f"{rate:.1%}",
+                       help="Mall visitors with a phone seen, per door entry")
+        if isinstance(row.top_shop, str):
+            st.markdown(f"**Top shop** {row.top_shop} ({number(row.top_shop_visitors)} visitors)")
+        else:
+            st.markdown("**Top shop** —")
+        if row.visitors is None or data.pd.isna(row.visitors):
+            st.caption(f"No visitor metrics for {row.day:%A %d %B} yet.")
+        for file, label, icon in MALL_PAGES:
+            st.page_link(f"views/{file}", label=label, icon=icon, query_params={"mall": row.mall_id})
+
+
+cards()
