@@ -61,3 +61,28 @@ def test_the_watch_reports_the_day_reached_the_rate_and_when_it_is_live(tmp_path
     assert "day 3 of 3" in second.line() and "2,000 records/s" in second.line()
     redis.accepted = 72_001
     assert watch.read().caught_up
+
+
+def test_a_dashboard_started_elsewhere_is_recognised_by_its_health_check() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from footfall.stack.demo import dashboard_answers
+
+    class Streamlit(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            body = b"ok" if self.path == "/_stcore/health" else b"<html></html>"
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Streamlit)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert dashboard_answers(server.server_address[1])
+    finally:
+        server.shutdown()
+    assert not dashboard_answers(server.server_address[1])  # nothing answers there now
