@@ -4,7 +4,7 @@ closed by one record per partition.
 The closing records are a lot later than the simulated traffic, so the watermark passes
 every window (the last visits end, the last seconds of positions are final), and each is
 sent alone with its offset returned: the bench knows exactly where every partition ends
-without asking the broker (Tansu reports a partition's end one batch short, DESIGN.md §2).
+without asking the broker (Tansu reports a partition's end one batch short, docs/design.md §2).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, 
 
 Metrics = dict[str, dict[tuple, tuple]]
 
-#: Output table -> (key columns after mall_id, value columns), as DESIGN.md §5 lists them.
+#: Output table -> (key columns after mall_id, value columns), as docs/design.md §5 lists them.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "mall_daily": (("day",), ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")),
     "mall_hourly": (("day", "hour"), ("visitors", "door_entries")),
@@ -71,7 +71,7 @@ def production_metrics(clickhouse: ClickHouseSettings, redis: RedisSettings, kaf
 def read_upserts(kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0) -> dict[str, dict[str, dict | None]]:
     """Per topic, the latest value per key of an upsert topic (None for a key deleted
     last). One consumer reads them all until none has had a message for `idle_s` (the
-    broker's end offsets trail, DESIGN.md section 2)."""
+    broker's end offsets trail, docs/design.md section 2)."""
     consumer = KafkaConsumer(bootstrap_servers=kafka.servers, enable_auto_commit=False,
                              consumer_timeout_ms=int(idle_s * 1000))
     try:

@@ -36,7 +36,7 @@ class _Settings(BaseSettings):
 
 
 class Topics:
-    """Kafka topic names of the contracts (DESIGN.md §3, §5). They are the defaults of
+    """Kafka topic names of the contracts (docs/design.md §3, §5). They are the defaults of
     `KafkaSettings`' topic names, which a test (or a shared cluster) may point elsewhere;
     the simulator labels its records with these and its sink maps them."""
 
@@ -152,7 +152,7 @@ class DashboardSettings(_Settings):
 
 
 class MetricSettings(_Settings):
-    """The knobs of DESIGN.md §4: who counts as a visitor, and how device ids are salted."""
+    """The knobs of docs/design.md §4: who counts as a visitor, and how device ids are salted."""
 
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
     #: Secret mixed into every device id. Unset or empty: a random one is made once and kept in
@@ -261,7 +261,7 @@ SERVICE_NAMES = ("kafka", "clickhouse", "redis", "postgres")
 
 
 class StackSettings(_Settings):
-    """The local services the project runs itself (DESIGN.md §6 local defaults)."""
+    """The local services the project runs itself (docs/design.md §6 local defaults)."""
 
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
 

@@ -1,6 +1,6 @@
 """The mall model: shops as polygons, WiFi probes, entrances with door counters.
 
-Coordinates are metres from the mall's origin (DESIGN.md §3). A layout is plain data:
+Coordinates are metres from the mall's origin (docs/design.md §3). A layout is plain data:
 `Layout.to_json()` / `Layout.from_json()` let users describe their own mall, and
 `default_layout()` builds the demo malls deterministically.
 """

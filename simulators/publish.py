@@ -24,7 +24,7 @@ class Sink(Protocol):
 class KafkaSink:
     """A librdkafka producer (confluent-kafka): about 30x kafka-python's send() rate here,
     which the load mode needs. Only producing uses it: librdkafka's consumer groups do not
-    work with the local broker (DESIGN.md §2), so consumers stay on kafka-python."""
+    work with the local broker (docs/design.md §2), so consumers stay on kafka-python."""
 
     def __init__(self, settings: KafkaSettings) -> None:
         self.producer = Producer(

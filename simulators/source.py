@@ -45,7 +45,7 @@ class Record:
 
 
 def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_ms: int, t: float) -> Record:
-    """A wifi-probes report as the sensors send it (DESIGN.md §3), keyed by the device MAC.
+    """A wifi-probes report as the sensors send it (docs/design.md §3), keyed by the device MAC.
 
     Built by hand: this is the load generator's hot path, and every value is a
     controlled hex string or an int, so no escaping is needed."""
@@ -57,7 +57,7 @@ def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_m
 
 
 def door_record(entrance: Entrance, mall_id: str, occur_ms: int, in_count: int, out_count: int, t: float) -> Record:
-    """A door-sensors report as the counters send it (DESIGN.md §3), keyed by the sensor."""
+    """A door-sensors report as the counters send it (docs/design.md §3), keyed by the sensor."""
     payload = {"sensor_id": entrance.sensor_id, "mall_id": mall_id, "entrance": entrance.name,
                "occur_time": occur_ms, "in_count": in_count, "out_count": out_count}
     value = json.dumps(payload, separators=(",", ":")).encode()

@@ -1,4 +1,4 @@
-"""Plane geometry for live positions (DESIGN.md §4 item 9): which shop a point is in.
+"""Plane geometry for live positions (docs/design.md §4 item 9): which shop a point is in.
 
 Plain typed functions over the mall's coordinates in metres; the Flink UDF that uses
 them lives beside the job. Shops may be concave (L-shaped); a point on a shop's edge or

@@ -1,4 +1,4 @@
-"""Device identity without Flink (DESIGN.md §4): MAC normalisation and the salted hash,
+"""Device identity without Flink (docs/design.md §4): MAC normalisation and the salted hash,
 the reference of the job's Java parse_probe (udfs/java ParseProbe.java), and what anything
 else that must name a device as the job does uses."""
 
@@ -11,7 +11,7 @@ import re
 #: Flink's REST API shows).
 SALT_VARIABLE = "FOOTFALL_SALT"
 
-#: Six octets of hex, `:` or `-` separated, any case (DESIGN.md §3).
+#: Six octets of hex, `:` or `-` separated, any case (docs/design.md §3).
 MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 
 

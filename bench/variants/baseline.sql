@@ -1,4 +1,4 @@
--- Straightforward baseline: the metrics of DESIGN.md §4 written the naive way, for
+-- Straightforward baseline: the metrics of docs/design.md §4 written the naive way, for
 -- `make bench` to measure the production job against.
 --
 -- Runs on top of the production job's 01_sources.sql and 02_ingest.sql (the same

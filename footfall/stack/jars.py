@@ -2,7 +2,7 @@
 
 That wheel (built for Flink 2.0) is the only reachable source of the Kafka and JDBC
 connectors, but installing it drops Flink 2.0.0 core jars into `pyflink/lib` that shadow
-our 2.0.2 runtime (DESIGN.md §2). So it is downloaded without dependencies, and only the
+our 2.0.2 runtime (docs/design.md §2). So it is downloaded without dependencies, and only the
 connector jars are extracted into FOOTFALL_FLINK_JARS_DIR; jobs hand them to Flink via
 `pipeline.jars`.
 

@@ -1,4 +1,4 @@
--- Metrics of DESIGN.md §4 items 1-8 and 10, as functions of probe_events and door_events.
+-- Metrics of docs/design.md §4 items 1-8 and 10, as functions of probe_events and door_events.
 --
 -- Days and hours are the mall's local calendar (the session time zone is UTC, so
 -- DATE_FORMAT gives UTC and CONVERT_TZ moves it into the mall's zone).

@@ -19,7 +19,7 @@ DEAD_LETTER_COUNTS = "ff:dead_letters"
 INGEST_COUNTS = "ff:ingested"
 OUTPUT_UPDATES = "ff:outputs"
 
-#: A favourite-shop feed message (DESIGN.md §5), in the order it is published.
+#: A favourite-shop feed message (docs/design.md §5), in the order it is published.
 FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds", "updated_at")
 
 
@@ -34,7 +34,7 @@ def feed_text(message: dict) -> str:
 class Output:
     name: str
     key: tuple[str, ...]
-    #: Columns of the ClickHouse table it is written to (DESIGN.md §5, without
+    #: Columns of the ClickHouse table it is written to (docs/design.md §5, without
     #: `version`); empty for outputs that go only to Redis or Kafka.
     columns: tuple[str, ...] = ()
     #: A ReplacingMergeTree(version), upserted and read with FINAL; False for a plain
@@ -65,7 +65,7 @@ OUTPUTS = {
 }
 
 def capture_rate(visitors: int, door_entries: int) -> float | None:
-    """Mall visitors per door entry (DESIGN.md §4 item 10); None without entries."""
+    """Mall visitors per door entry (docs/design.md §4 item 10); None without entries."""
     return visitors / door_entries if door_entries else None
 
 

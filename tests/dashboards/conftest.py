@@ -143,7 +143,7 @@ def latest_feed(settings: Settings) -> dict[str, str]:
     return {m.key.decode(): m.value.decode() for m in read_topic(settings, settings.kafka.favorite_shops_topic)}
 
 
-# Headless Chromium as DESIGN.md §2 found it works here, with software WebGL for deck.gl.
+# Headless Chromium as docs/design.md §2 found it works here, with software WebGL for deck.gl.
 from dashboards.screenshots import BROWSER_ARGS, CHROMIUM  # noqa: E402
 #: Screenshots of the browser tests (git-ignored).
 ARTIFACTS = ROOT / "artifacts"

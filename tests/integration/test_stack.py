@@ -1,4 +1,4 @@
-"""The local stack answers, holds the schema of DESIGN.md §3/§5, and moves a message."""
+"""The local stack answers, holds the schema of docs/design.md §3/§5, and moves a message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An independent, plain-Python computation of DESIGN.md §4 (items 1-10).
+"""An independent, plain-Python computation of docs/design.md §4 (items 1-10).
 
 Written from the definitions, not from the job's SQL, so the two can be compared on the
 same events. Everything is held in memory: meant for test-sized inputs.

@@ -1,4 +1,4 @@
-"""The event source against the input contracts of DESIGN.md §3, with faults on and off."""
+"""The event source against the input contracts of docs/design.md §3, with faults on and off."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import pytest
 
 from footfall.stack.bootstrap import identifier, render
 
-# DESIGN.md §5: table -> key columns + value columns.
+# docs/design.md §5: table -> key columns + value columns.
 CONTRACT = {
     "mall_daily": ["mall_id", "day", "visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries"],
     "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors"],

@@ -1,4 +1,4 @@
-"""Point in polygon, zones and the weighted centroid (DESIGN.md §4 item 9)."""
+"""Point in polygon, zones and the weighted centroid (docs/design.md §4 item 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- Footfall history tables (DESIGN.md §5), created idempotently by `footfall bootstrap`.
+-- Footfall history tables (docs/design.md §5), created idempotently by `footfall bootstrap`.
 -- Every metric table is ReplacingMergeTree(version): `version` grows with each update of a
 -- key (the job writes its update time in epoch ms), so `SELECT … FINAL` reads the latest
 -- value and a replayed write is harmless. Syntax runs on ClickHouse 18.16 and current

@@ -1,4 +1,4 @@
--- Mall layout dimension tables (DESIGN.md §3), created idempotently by `footfall bootstrap`.
+-- Mall layout dimension tables (docs/design.md §3), created idempotently by `footfall bootstrap`.
 -- The Flink job reads them through cached JDBC lookup joins, so rows added here are
 -- picked up without a restart. Coordinates are metres from the mall's origin.
 -- `${schema}` is the only substitution (FOOTFALL_POSTGRES_SCHEMA).
