@@ -4,10 +4,9 @@ reached the end of every partition, and when the last record passed its last ope
 from __future__ import annotations
 
 import time
-import urllib.parse
 from dataclasses import dataclass
 
-from footfall.stack.job import SOURCE_OFFSET_METRIC, newest_job, rest_get
+from footfall.flink import newest_job, source_offsets, vertices
 
 
 class BenchError(RuntimeError):
@@ -46,23 +45,13 @@ class JobWatch:
             return None
 
     def vertices(self) -> list[dict]:
-        return rest_get(self.rest, f"/jobs/{self.jid}")["vertices"]
+        assert self.jid is not None
+        return vertices(self.rest, self.jid)
 
     def positions(self, vertex: dict) -> dict[tuple[str, int], int]:
         """(topic, partition) -> offset of the last record this source vertex read."""
-        base = f"/jobs/{self.jid}/vertices/{vertex['id']}/subtasks/metrics"
-        names = self.offset_names.get(vertex["id"])
-        if not names:
-            names = [m["id"] for m in rest_get(self.rest, base) if m["id"].endswith(".currentOffset")]
-            self.offset_names[vertex["id"]] = names
-            if not names:
-                return {}
-        read = {}
-        for metric in rest_get(self.rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg=max"):
-            match = SOURCE_OFFSET_METRIC.search(metric["id"])
-            if match:
-                read[(match["topic"], int(match["partition"]))] = int(metric.get("max", -1))
-        return read
+        assert self.jid is not None
+        return source_offsets(self.rest, self.jid, [vertex], self.offset_names)
 
     def time(self, last_offsets: dict[tuple[str, int], int], submitted: float, *, timeout_s: float,
              settle_s: float, interval_s: float = 0.25) -> Timing:

@@ -30,7 +30,12 @@ MALL_ID, MALL_INDEX = "bench-mall", 250
 START = "2025-06-02T09:00:00"  # a Monday, in the past: the job rejects reports from the future
 CLOSING_AFTER_DAYS = 60
 #: A fault mix like the demo's, so validation, deduplication and the late rule do work.
-FAULTS = {"--duplicate-rate": "0.02", "--out-of-order-rate": "0.01", "--late-rate": "0.002", "--malformed-rate": "0.002"}
+FAULTS = {
+    "--duplicate-rate": "0.02",
+    "--out-of-order-rate": "0.01",
+    "--late-rate": "0.002",
+    "--malformed-rate": "0.002",
+}
 
 
 @dataclass(frozen=True)
@@ -56,19 +61,38 @@ def bench_mall() -> Mall:
     return standalone_mall(MALL_INDEX, MALL_ID)
 
 
-def prefill(name: str, events: int, topics_suffix: str, layout_file: Path, *, visitors_per_day: int,
-            processes: int, seed: int) -> Input:
+def prefill(
+    name: str, events: int, topics_suffix: str, layout_file: Path, *, visitors_per_day: int, processes: int, seed: int
+) -> Input:
     """Create the input's topics and fill them with `events` simulated records
     (`footfall simulate load`), then close each partition."""
     environment = {**KafkaSettings.topics_environment(topics_suffix)}
     kafka = Input(name, events, environment).kafka()
     kafka_topics(kafka)
-    argv = [sys.executable, "-m", "footfall", "simulate", "load", "--layout", str(layout_file),
-            "--start", START, "--seed", str(seed), "--visitors-per-day", str(visitors_per_day),
-            "--events", str(events), "--processes", str(processes),
-            *[item for option in FAULTS.items() for item in option]]
+    argv = [
+        sys.executable,
+        "-m",
+        "footfall",
+        "simulate",
+        "load",
+        "--layout",
+        str(layout_file),
+        "--start",
+        START,
+        "--seed",
+        str(seed),
+        "--visitors-per-day",
+        str(visitors_per_day),
+        "--events",
+        str(events),
+        "--processes",
+        str(processes),
+        *[item for option in FAULTS.items() for item in option],
+    ]
     began = datetime.now().timestamp()
-    done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        argv, cwd=ROOT, env={**os.environ, **environment}, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     seconds = datetime.now().timestamp() - began
@@ -88,8 +112,14 @@ def close(kafka: KafkaSettings, mall: Mall) -> dict[tuple[str, int], int]:
         for topic in (kafka.wifi_probes_topic, kafka.door_sensors_topic):
             for partition in sorted(producer.partitions_for(topic)):
                 if topic == kafka.wifi_probes_topic:
-                    record = probe_record(f"closing-{partition}", mall.probes[0].ap_mac,
-                                          f"06:00:00:00:{MALL_INDEX:02x}:{partition:02x}", -50, occur_ms, at)
+                    record = probe_record(
+                        f"closing-{partition}",
+                        mall.probes[0].ap_mac,
+                        f"06:00:00:00:{MALL_INDEX:02x}:{partition:02x}",
+                        -50,
+                        occur_ms,
+                        at,
+                    )
                 else:
                     record = door_record(entrance, mall.mall_id, occur_ms, 0, 0, at)
                 sent = producer.send(topic, record.value, key=record.key, partition=partition).get(timeout=30)

@@ -87,10 +87,10 @@ class ParseDoor(TableFunction):
         yield None, None, reason
 
 
-S, I, B, L = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT()
+STR, INT, BOOL, LONG = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT()
 FUNCTIONS = {
-    "parse_probe": udtf(ParseProbe(), result_types=[S, S, S, B, I, L, S]),
-    "parse_door": udtf(ParseDoor(), result_types=[S, I, S]),
+    "parse_probe": udtf(ParseProbe(), result_types=[STR, STR, STR, BOOL, INT, LONG, STR]),
+    "parse_door": udtf(ParseDoor(), result_types=[STR, INT, STR]),
 }
 
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bench.stats import percentile
@@ -34,7 +34,7 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import unused_past_day, Simulation, SimulationConfig, probe_record
+from simulators.source import Simulation, SimulationConfig, probe_record, unused_past_day
 from simulators.truth import Truth
 from udfs.identity import device_id
 

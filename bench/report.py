@@ -63,9 +63,18 @@ def scaling(result: dict) -> list[dict]:
     for r in runs:
         # The extra records over the extra time: the rate once fixed costs (warming up,
         # the final flush) are paid, which a short run hides.
-        extra = (r["records"] - first["records"]) / (r["seconds"] - first["seconds"]) if r["seconds"] > first["seconds"] else None
-        scaled.append({**r, "time_vs_smallest": round(r["seconds"] / first["seconds"], 2),
-                       "marginal_events_per_s": round(extra) if extra else None})
+        extra = (
+            (r["records"] - first["records"]) / (r["seconds"] - first["seconds"])
+            if r["seconds"] > first["seconds"]
+            else None
+        )
+        scaled.append(
+            {
+                **r,
+                "time_vs_smallest": round(r["seconds"] / first["seconds"], 2),
+                "marginal_events_per_s": round(extra) if extra else None,
+            }
+        )
     return scaled
 
 
@@ -84,15 +93,19 @@ def markdown(result: dict) -> str:
     lines = [
         f"# Footfall benchmark, {result['when']}",
         "",
-        (f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
-         "The broker, ClickHouse, Redis, PostgreSQL, the Flink job and the load generator all share it. "
-         f"Whole bench: {result['bench_seconds']} s."),
+        (
+            f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
+            "The broker, ClickHouse, Redis, PostgreSQL, the Flink job and the load generator all share it. "
+            f"Whole bench: {result['bench_seconds']} s."
+        ),
         "",
-        (f"**ours/ceiling = {r['ours_over_ceiling']}** ({on['ceiling']} input), "
-         f"**ours/baseline = {r['ours_over_baseline']}** ({on['baseline']} input)"
-         + (f", parallelism 2/1 = {r['parallelism_2_over_1']}" if "parallelism_2_over_1" in r else "")
-         + (f", thread/process mode = {r['thread_over_process']}" if "thread_over_process" in r else "")
-         + ": events/s of the production job at parallelism 1 over the other's, on the same events."),
+        (
+            f"**ours/ceiling = {r['ours_over_ceiling']}** ({on['ceiling']} input), "
+            f"**ours/baseline = {r['ours_over_baseline']}** ({on['baseline']} input)"
+            + (f", parallelism 2/1 = {r['parallelism_2_over_1']}" if "parallelism_2_over_1" in r else "")
+            + (f", thread/process mode = {r['thread_over_process']}" if "thread_over_process" in r else "")
+            + ": events/s of the production job at parallelism 1 over the other's, on the same events."
+        ),
         "",
         "## Throughput",
         "",
@@ -101,28 +114,45 @@ def markdown(result: dict) -> str:
     ]
     for run in result["runs"]:
         ours = ours_on(result, run["input"])
-        lines.append(f"| {run['variant']} | {run['input']} | {run['records']:,} | {run['parallelism']} | "
-                     f"{run.get('python_mode', 'process')} | {run['events_per_s']:,.0f} | {run['seconds']:.1f} | "
-                     f"{run['startup_s']:.1f} | {ours['events_per_s'] / run['events_per_s']:.2f} |")
-    lines += ["", "## Scaling: the production job, parallelism 1", "",
-              "| input | records | seconds | events/s | time vs smallest | extra records / extra seconds vs smallest |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines.append(
+            f"| {run['variant']} | {run['input']} | {run['records']:,} | {run['parallelism']} | "
+            f"{run.get('python_mode', 'process')} | {run['events_per_s']:,.0f} | {run['seconds']:.1f} | "
+            f"{run['startup_s']:.1f} | {ours['events_per_s'] / run['events_per_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Scaling: the production job, parallelism 1",
+        "",
+        "| input | records | seconds | events/s | time vs smallest | extra records / extra seconds vs smallest |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for run in scaling(result):
         marginal = "–" if run["marginal_events_per_s"] is None else f"{run['marginal_events_per_s']:,}"
-        lines.append(f"| {run['input']} | {run['records']:,} | {run['seconds']:.1f} | {run['events_per_s']:,.0f} | "
-                     f"{run['time_vs_smallest']:.2f} | {marginal} |")
-    lines += ["", "## Live latency: event time to visible (production job, seconds p50 / p95 / p99)", "",
-              "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen | kept up |",
-              "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: | --- |"]
+        lines.append(
+            f"| {run['input']} | {run['records']:,} | {run['seconds']:.1f} | {run['events_per_s']:,.0f} | "
+            f"{run['time_vs_smallest']:.2f} | {marginal} |"
+        )
+    lines += [
+        "",
+        "## Live latency: event time to visible (production job, seconds p50 / p95 / p99)",
+        "",
+        "| load records/s | sent/s | " + " | ".join(SINK_LABELS.values()) + " | markers not seen | kept up |",
+        "| ---: | ---: | " + " | ".join("---" for _ in SINK_LABELS) + " | ---: | --- |",
+    ]
     for phase in result["latency"]:
         if "skipped" in phase:
             lines.append(f"| {phase['rate']:,} | not run: {phase['skipped']} |" + " |" * (len(SINK_LABELS) + 2))
             continue
-        cells = [" / ".join(_seconds(phase["delays"][sink][q]) for q in ("p50_s", "p95_s", "p99_s")) for sink in SINK_LABELS]
+        cells = [
+            " / ".join(_seconds(phase["delays"][sink][q]) for q in ("p50_s", "p95_s", "p99_s")) for sink in SINK_LABELS
+        ]
         missing = max(phase["delays"][sink]["not_seen"] for sink in SINK_LABELS)
         markers = phase["delays"]["redis_visitors"]["markers"]
-        lines.append(f"| {phase['rate']:,} | {phase['rate_sent']:,} | " + " | ".join(cells)
-                     + f" | {missing} of {markers} | {'yes' if phase['kept_up'] else 'no'} |")
+        lines.append(
+            f"| {phase['rate']:,} | {phase['rate_sent']:,} | "
+            + " | ".join(cells)
+            + f" | {missing} of {markers} | {'yes' if phase['kept_up'] else 'no'} |"
+        )
     lines += ["", "## CPU (cores) and peak memory (MiB) per component", ""]
     phases = [(label(run), run["resources"]) for run in result["runs"]]
     phases += [(f"live {p['rate']:,}/s", p["resources"]) for p in measured(result)]
@@ -135,8 +165,10 @@ def markdown(result: dict) -> str:
     lines += ["", "## Checks", ""]
     if checks["identical"]:
         rows = ", ".join(f"{table} {n:,}" for table, n in checks["metric_rows"].items())
-        lines.append(f"Identical: {'; '.join(checks['compared'])}: the same values "
-                     f"(ours-1x-p1: {rows} rows). The ceiling read every record.")
+        lines.append(
+            f"Identical: {'; '.join(checks['compared'])}: the same values "
+            f"(ours-1x-p1: {rows} rows). The ceiling read every record."
+        )
     else:
         lines += ["**Values differ:**", ""] + [f"- {p}" for p in checks["problems"]]
     return "\n".join(lines) + "\n"
@@ -145,9 +177,14 @@ def markdown(result: dict) -> str:
 def chart(result: dict, path: Path) -> None:
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
     shown = result["runs"]
-    left.bar([label(r).replace(" p", "\np", 1) for r in shown], [r["events_per_s"] for r in shown],
-             color=["#9e9e9e" if r["variant"] == "ceiling" else "#e07b39" if r["variant"] == "baseline" else "#2f6db5"
-                    for r in shown])
+    left.bar(
+        [label(r).replace(" p", "\np", 1) for r in shown],
+        [r["events_per_s"] for r in shown],
+        color=[
+            "#9e9e9e" if r["variant"] == "ceiling" else "#e07b39" if r["variant"] == "baseline" else "#2f6db5"
+            for r in shown
+        ],
+    )
     left.set_yscale("log")
     left.set_title("Throughput")
     left.set_ylabel("events/s")

@@ -16,18 +16,15 @@ from kafka import KafkaConsumer, TopicPartition
 from dashboards.health import dead_letters
 from footfall import clients
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
+from jobs.metrics.outputs import OUTPUTS
 
 Metrics = dict[str, dict[tuple, tuple]]
 
-#: Output table -> (key columns after mall_id, value columns), as docs/design.md §5 lists them.
+#: Output table -> (key columns after mall_id, value columns), from the outputs' one
+#: definition (jobs/metrics/outputs.py), for the versioned per-mall tables.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "mall_daily": (("day",), ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")),
-    "mall_hourly": (("day", "hour"), ("visitors", "door_entries")),
-    "peak_hour_daily": (("day",), ("hour", "visitors")),
-    "shop_daily": (("day", "shop_code"), ("shop_name", "visitors")),
-    "top_shops_daily": (("day", "rank"), ("shop_code", "shop_name", "visitors")),
-    "favorite_shop_daily": (("day", "device_id"), ("shop_code", "shop_name", "visits", "dwell_seconds")),
-    "repeat_shops_daily": (("day", "device_id", "shop_code"), ("shop_name", "visits")),
+    o.name: (o.key[1:], tuple(c for c in o.columns if c not in o.key))
+    for o in OUTPUTS.values() if o.columns and o.versioned
 }
 REJECTS = "dead_letter_counts"
 
@@ -45,26 +42,31 @@ def _row(table: str, row: dict[str, Any]) -> tuple[tuple, tuple]:
 
 
 def _contract_topic(topic: str, kafka: KafkaSettings) -> str:
-    return {kafka.wifi_probes_topic: Topics.WIFI_PROBES, kafka.door_sensors_topic: Topics.DOOR_SENSORS}.get(topic, topic)
+    return {kafka.wifi_probes_topic: Topics.WIFI_PROBES, kafka.door_sensors_topic: Topics.DOOR_SENSORS}.get(
+        topic, topic
+    )
 
 
-def production_metrics(clickhouse: ClickHouseSettings, redis: RedisSettings, kafka: KafkaSettings,
-                       mall_id: str) -> tuple[Metrics, int]:
+def production_metrics(
+    clickhouse: ClickHouseSettings, redis: RedisSettings, kafka: KafkaSettings, mall_id: str
+) -> tuple[Metrics, int]:
     """What the production job wrote for `mall_id`, and how many positions."""
     client = clients.clickhouse(clickhouse)
     metrics: Metrics = {}
     try:
         for table, (keys, values) in TABLES.items():
             columns = [*keys, *values]
-            rows = client.execute(f"SELECT {', '.join(columns)} FROM {table} FINAL WHERE mall_id = %(m)s",
-                                  {"m": mall_id})
+            rows = client.execute(
+                f"SELECT {', '.join(columns)} FROM {table} FINAL WHERE mall_id = %(m)s", {"m": mall_id}
+            )
             metrics[table] = dict(_row(table, dict(zip(columns, row, strict=True))) for row in rows)
         positions = client.execute("SELECT count() FROM positions WHERE mall_id = %(m)s", {"m": mall_id})[0][0]
     finally:
         client.disconnect()
     rejects = dead_letters(clients.redis_client(redis), [kafka.wifi_probes_topic, kafka.door_sensors_topic])
-    metrics[REJECTS] = {(_contract_topic(row.topic, kafka), row.reason): (int(row.messages),)
-                        for row in rejects.itertuples()}
+    metrics[REJECTS] = {
+        (_contract_topic(row.topic, kafka), row.reason): (int(row.messages),) for row in rejects.itertuples()
+    }
     return metrics, int(positions)
 
 
@@ -72,16 +74,20 @@ def read_upserts(kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0) -
     """Per topic, the latest value per key of an upsert topic (None for a key deleted
     last). One consumer reads them all until none has had a message for `idle_s` (the
     broker's end offsets trail, docs/design.md section 2)."""
-    consumer = KafkaConsumer(bootstrap_servers=kafka.servers, enable_auto_commit=False,
-                             consumer_timeout_ms=int(idle_s * 1000))
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.servers, enable_auto_commit=False, consumer_timeout_ms=int(idle_s * 1000)
+    )
     try:
-        partitions = [TopicPartition(topic, p) for topic in topics
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = [
+            TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         latest: dict[str, dict[str, dict | None]] = {topic: {} for topic in topics}
         for message in consumer:
-            latest[message.topic][message.key.decode()] = json.loads(message.value) if message.value is not None else None
+            latest[message.topic][message.key.decode()] = (
+                json.loads(message.value) if message.value is not None else None
+            )
         return latest
     finally:
         consumer.close()
@@ -98,15 +104,23 @@ def baseline_metrics(kafka: KafkaSettings, topics: dict[str, str], mall_id: str)
     metrics: Metrics = {}
     new = {row["day"]: row["new_visitors"] for row in rows("new_visitors")}
     metrics["mall_daily"] = dict(
-        _row("mall_daily", {**row, "new_visitors": new.get(row["day"], 0),
-                            "returning_visitors": row["visitors"] - new.get(row["day"], 0)})
+        _row(
+            "mall_daily",
+            {
+                **row,
+                "new_visitors": new.get(row["day"], 0),
+                "returning_visitors": row["visitors"] - new.get(row["day"], 0),
+            },
+        )
         for row in rows("mall_daily")
     )
     for table in TABLES:
         if table != "mall_daily":
             metrics[table] = dict(_row(table, row) for row in rows(table))
-    metrics[REJECTS] = {(_contract_topic(row["source_topic"], kafka), row["reason"]): (row["messages"],)
-                        for row in rows("dead_letter_counts")}
+    metrics[REJECTS] = {
+        (_contract_topic(row["source_topic"], kafka), row["reason"]): (row["messages"],)
+        for row in rows("dead_letter_counts")
+    }
     return metrics, len(rows("positions"))
 
 
@@ -116,13 +130,17 @@ def differences(expected: Metrics, actual: Metrics, limit: int = 5) -> list[str]
     found = []
     for table in sorted(set(expected) | set(actual)):
         ours, theirs = expected.get(table, {}), actual.get(table, {})
-        wrong = [f"{key}: {ours.get(key)} != {theirs.get(key)}"
-                 for key in sorted(set(ours) | set(theirs), key=repr) if ours.get(key) != theirs.get(key)]
+        wrong = [
+            f"{key}: {ours.get(key)} != {theirs.get(key)}"
+            for key in sorted(set(ours) | set(theirs), key=repr)
+            if ours.get(key) != theirs.get(key)
+        ]
         if wrong:
-            found.append(f"{table}: {len(wrong)} of {len(set(ours) | set(theirs))} keys differ, e.g. " + "; ".join(wrong[:limit]))
+            found.append(
+                f"{table}: {len(wrong)} of {len(set(ours) | set(theirs))} keys differ, e.g. " + "; ".join(wrong[:limit])
+            )
     return found
 
 
 def size(metrics: Metrics) -> dict[str, int]:
     return {table: len(rows) for table, rows in metrics.items()}
-

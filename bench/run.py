@@ -76,8 +76,7 @@ from footfall.settings import (
     Settings,
 )
 from footfall.stack.bootstrap import clickhouse_tables, kafka_topics
-from footfall.stack.job import Background
-from footfall.stack.processes import free_port
+from footfall.stack.processes import Background, free_port
 from footfall.stack.services import all_services
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, standalone_mall
@@ -213,24 +212,38 @@ class Bench:
             env = self.environment(run_name, data.environment, parallelism)
             if variant == "baseline":
                 self.create_topics(list(baseline_topics(prefix).values()))
-            argv, job_name = [sys.executable, "-m", "bench.variant", variant, "--output-prefix", prefix], f"bench-{variant}"
+            argv = [sys.executable, "-m", "bench.variant", variant, "--output-prefix", prefix]
+            job_name = f"bench-{variant}"
         submitted = time.monotonic()
         job = self.job(run_name, argv)
         sampler = ResourceSampler({**self.services(), "flink job": job.start(env=env).pid})
         sampler.start()
         try:
             timing = JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", job_name).time(
-                data.last_offsets, submitted, timeout_s=self.config.run_timeout_s, settle_s=self.config.settle_s)
+                data.last_offsets, submitted, timeout_s=self.config.run_timeout_s, settle_s=self.config.settle_s
+            )
         finally:
             job.stop()
             resources = sampler.stop()
-        run = Run(variant, data.name, parallelism, data.records, python_mode, round(timing.startup_s, 1),
-                  round(timing.seconds, 1), round(data.records / timing.seconds), resources=resources)
+        run = Run(
+            variant,
+            data.name,
+            parallelism,
+            data.records,
+            python_mode,
+            round(timing.startup_s, 1),
+            round(timing.seconds, 1),
+            round(data.records / timing.seconds),
+            resources=resources,
+        )
         metrics = None
         if variant == "ours":
             metrics, run.positions = production_metrics(
-                ClickHouseSettings(database=env["FOOTFALL_CLICKHOUSE_DATABASE"]), RedisSettings(db=REDIS_DB),
-                data.kafka(), inputs.MALL_ID)
+                ClickHouseSettings(database=env["FOOTFALL_CLICKHOUSE_DATABASE"]),
+                RedisSettings(db=REDIS_DB),
+                data.kafka(),
+                inputs.MALL_ID,
+            )
         elif variant == "baseline":
             metrics, run.positions = baseline_metrics(data.kafka(), baseline_topics(prefix), inputs.MALL_ID)
         if metrics is not None:
@@ -285,8 +298,9 @@ class Bench:
             job.stop()
         return phases
 
-    def latency_phase(self, rate: int, settings: Settings, sender: MarkerSender, job_pid: int,
-                      config: LatencyConfig) -> dict:
+    def latency_phase(
+        self, rate: int, settings: Settings, sender: MarkerSender, job_pid: int, config: LatencyConfig
+    ) -> dict:
         load = LoadProcess(settings, LIVE_MALL, rate, config.load_devices)
         load_pid = load.start()
         time.sleep(config.first_warmup_s if not sender.sent else config.warmup_s)
@@ -309,11 +323,19 @@ class Bench:
         # Markers go to one partition, so the visitor count shows that partition's lag;
         # positions wait for the watermark, the slowest partition's.
         kept_up = all(delays[sink]["not_seen"] == 0 for sink in SINKS)
-        phase = {"rate": rate, "rate_sent": round(sent_rate), "kept_up": kept_up, "delays": delays, "resources": resources}
+        phase = {
+            "rate": rate,
+            "rate_sent": round(sent_rate),
+            "kept_up": kept_up,
+            "delays": delays,
+            "resources": resources,
+        }
         visitors = delays["redis_visitors"]
-        self.log(f"live at {rate:,}/s (sent {sent_rate:,.0f}/s): visitor count in Redis "
-                 f"p50 {visitors['p50_s']} s, p99 {visitors['p99_s']} s, {visitors['not_seen']} of {visitors['markers']} "
-                 f"markers not seen{'' if phase['kept_up'] else ': fell behind'}")
+        self.log(
+            f"live at {rate:,}/s (sent {sent_rate:,.0f}/s): visitor count in Redis "
+            f"p50 {visitors['p50_s']} s, p99 {visitors['p99_s']} s, {visitors['not_seen']} of {visitors['markers']} "
+            f"markers not seen{'' if phase['kept_up'] else ': fell behind'}"
+        )
         return phase
 
     def cleanup(self, keep_logs: bool) -> None:
@@ -357,14 +379,19 @@ class Bench:
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),
             "config": {**asdict(self.config), "results_dir": str(self.config.results_dir)},
-            "inputs": {d.name: {"events": d.events, "records": d.records, "fill_seconds": round(d.fill_seconds, 1)}
-                       for d in prefilled.values()},
+            "inputs": {
+                d.name: {"events": d.events, "records": d.records, "fill_seconds": round(d.fill_seconds, 1)}
+                for d in prefilled.values()
+            },
             "runs": [asdict(r) for r in runs],
             "latency": live,
             "checks": {
                 "identical": not self.problems,
                 "problems": self.problems,
-                "compared": ["baseline-small-p1 with ours-small-p1", "ours-1x-p2 and ours-1x-p1-thread with ours-1x-p1"],
+                "compared": [
+                    "baseline-small-p1 with ours-small-p1",
+                    "ours-1x-p2 and ours-1x-p1-thread with ours-1x-p1",
+                ],
                 "metric_rows": ours.metric_rows,
                 # A run only ends once its sources have read to every partition's last offset.
                 "ceiling_read_every_record": True,
@@ -394,15 +421,36 @@ def numbers(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=BenchConfig.events, help="records of the 1x input (default %(default)s)")
-    parser.add_argument("--scales", type=numbers, default=BenchConfig.scales, help="input sizes, multiples of --events (default 1,4)")
-    parser.add_argument("--baseline-events", type=int, default=BenchConfig.baseline_events,
-                        help="records of the baseline's input (default %(default)s)")
-    parser.add_argument("--rates", type=numbers, default=BenchConfig.rates, help="live load rates, records/s (default 2000,5000,10000,20000)")
-    parser.add_argument("--measure", type=float, default=LatencyConfig.measure_s, help="seconds of markers per rate (default %(default)s)")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the results (default bench/results)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--events", type=int, default=BenchConfig.events, help="records of the 1x input (default %(default)s)"
+    )
+    parser.add_argument(
+        "--scales", type=numbers, default=BenchConfig.scales, help="input sizes, multiples of --events (default 1,4)"
+    )
+    parser.add_argument(
+        "--baseline-events",
+        type=int,
+        default=BenchConfig.baseline_events,
+        help="records of the baseline's input (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rates",
+        type=numbers,
+        default=BenchConfig.rates,
+        help="live load rates, records/s (default 2000,5000,10000,20000)",
+    )
+    parser.add_argument(
+        "--measure",
+        type=float,
+        default=LatencyConfig.measure_s,
+        help="seconds of markers per rate (default %(default)s)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where to write the results (default bench/results)"
+    )
     args = parser.parse_args(argv)
     if args.events < 1000 or args.baseline_events < 1000:
         parser.error("--events and --baseline-events must be at least 1000")
@@ -410,9 +458,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--scales must include 1 (the input every variant runs on)")
     if args.measure <= 0:
         parser.error("--measure must be positive")
-    config = BenchConfig(events=args.events, scales=tuple(sorted(set(args.scales))), baseline_events=args.baseline_events,
-                         rates=args.rates,
-                         latency=LatencyConfig(measure_s=args.measure), results_dir=args.results)
+    config = BenchConfig(
+        events=args.events,
+        scales=tuple(sorted(set(args.scales))),
+        baseline_events=args.baseline_events,
+        rates=args.rates,
+        latency=LatencyConfig(measure_s=args.measure),
+        results_dir=args.results,
+    )
     try:
         settings = Settings()
     except ConfigError as err:
@@ -430,9 +483,14 @@ def main(argv: list[str] | None = None) -> int:
         bench.cleanup(keep_logs=failed)
     paths = report.write(result, config.results_dir)
     print(paths["summary"].read_text())
-    print(f"results: {', '.join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in paths.values())}",
-          file=sys.stderr)
+    print(
+        f"results: {', '.join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in paths.values())}",
+        file=sys.stderr,
+    )
     if result["checks"]["problems"]:
-        print("error: the variants' metric values differ:\n  " + "\n  ".join(result["checks"]["problems"]), file=sys.stderr)
+        print(
+            "error: the variants' metric values differ:\n  " + "\n  ".join(result["checks"]["problems"]),
+            file=sys.stderr,
+        )
         return 1
     return 0

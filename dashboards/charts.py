@@ -40,10 +40,16 @@ def ranked_bars(frame: pd.DataFrame, label: str, value: str, title: str) -> alt.
 
 def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart:
     """Visitors per day as a line, with the selected day marked."""
-    base = alt.Chart(frame).encode(x=alt.X("day:T", title=None, axis=alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1})))
+    base = alt.Chart(frame).encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1}))
+    )
     line = base.mark_line(point=True, color=ACCENT).encode(
         y=alt.Y("visitors:Q", title="Visitors"),
-        tooltip=[alt.Tooltip("day:T", format="%A %d %B"), alt.Tooltip("visitors:Q")])
-    marker = alt.Chart(pd.DataFrame({"day": [pd.Timestamp(selected_day)]})).mark_rule(
-        color=PEAK, strokeDash=[2, 2]).encode(x="day:T")
+        tooltip=[alt.Tooltip("day:T", format="%A %d %B"), alt.Tooltip("visitors:Q")],
+    )
+    marker = (
+        alt.Chart(pd.DataFrame({"day": [pd.Timestamp(selected_day)]}))
+        .mark_rule(color=PEAK, strokeDash=[2, 2])
+        .encode(x="day:T")
+    )
     return alt.layer(line, marker).properties(height=260)

@@ -59,9 +59,19 @@ def mall_layout(conn, schema: str, mall_id: str) -> MallLayout | None:  # type: 
                   "ORDER BY shop_code", ["shop_code", "shop_name", "category", "polygon"])
     shops["polygon"] = [json.loads(p) if isinstance(p, str) else p for p in shops["polygon"]]
     return MallLayout(
-        mall_id, mall[0], float(mall[1]), float(mall[2]), shops,
-        frame(f'SELECT ap_mac, shop_code, x, y FROM "{schema}".probes WHERE mall_id = %s', ["ap_mac", "shop_code", "x", "y"]),
-        frame(f'SELECT sensor_id, name, x, y FROM "{schema}".entrances WHERE mall_id = %s', ["sensor_id", "name", "x", "y"]),
+        mall_id,
+        mall[0],
+        float(mall[1]),
+        float(mall[2]),
+        shops,
+        frame(
+            f'SELECT ap_mac, shop_code, x, y FROM "{schema}".probes WHERE mall_id = %s',
+            ["ap_mac", "shop_code", "x", "y"],
+        ),
+        frame(
+            f'SELECT sensor_id, name, x, y FROM "{schema}".entrances WHERE mall_id = %s',
+            ["sensor_id", "name", "x", "y"],
+        ),
     )
 
 
@@ -75,14 +85,18 @@ def live_positions(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-unty
 def zone_counts(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Devices per zone right now, busiest first (ties by zone): zone, devices."""
     counts = pd.DataFrame(
-        [(zone, int(n)) for zone, n in redis.hgetall(ZONES.format(mall_id=mall_id)).items()], columns=["zone", "devices"])
+        [(zone, int(n)) for zone, n in redis.hgetall(ZONES.format(mall_id=mall_id)).items()],
+        columns=["zone", "devices"],
+    )
     return counts.sort_values(["devices", "zone"], ascending=[False, True], ignore_index=True)
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
     """The mall's local day as epoch seconds [start, end); 23 or 25 hours across a DST change."""
-    return (int(datetime.combine(day, time(), tz).timestamp()),
-            int(datetime.combine(day + timedelta(days=1), time(), tz).timestamp()))
+    return (
+        int(datetime.combine(day, time(), tz).timestamp()),
+        int(datetime.combine(day + timedelta(days=1), time(), tz).timestamp()),
+    )
 
 
 def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
@@ -91,7 +105,8 @@ def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int
     rows = clickhouse.execute(
         "SELECT count(), toUnixTimestamp(min(ts)), toUnixTimestamp(max(ts)) FROM positions "
         "WHERE mall_id = %(m)s AND ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)",
-        {"m": mall_id, "a": since, "b": until})
+        {"m": mall_id, "a": since, "b": until},
+    )
     count, first, last = rows[0]
     return (first, last) if count else None
 
@@ -104,7 +119,8 @@ def positions_at(clickhouse, mall_id: str, at: int, ttl_seconds: int) -> pd.Data
         "SELECT device_id, argMax(x, ts), argMax(y, ts), argMax(zone, ts), toUnixTimestamp(max(ts)) "
         "FROM positions WHERE mall_id = %(m)s AND ts > toDateTime(%(a)s) AND ts <= toDateTime(%(b)s) "
         "GROUP BY device_id",
-        {"m": mall_id, "a": at - ttl_seconds, "b": at})
+        {"m": mall_id, "a": at - ttl_seconds, "b": at},
+    )
     return pd.DataFrame(rows, columns=POSITION_COLUMNS)
 
 
@@ -120,14 +136,23 @@ def busiest_zone(positions: pd.DataFrame) -> tuple[str, int] | None:
 
 # --- history (ClickHouse; every versioned table read with FINAL) ------------------------
 
-SUMMARY_COLUMNS = ["visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries",
-                   "capture_rate", "peak_hour", "peak_visitors"]
+SUMMARY_COLUMNS = [
+    "visitors",
+    "new_visitors",
+    "returning_visitors",
+    "randomized_devices",
+    "door_entries",
+    "capture_rate",
+    "peak_hour",
+    "peak_visitors",
+]
 
 
 def newest_day(clickhouse, mall_id: str) -> date | None:  # type: ignore[no-untyped-def]
     """The newest local day the mall has metrics for, or None."""
     count, newest = clickhouse.execute(
-        "SELECT count(), max(day) FROM mall_daily WHERE mall_id = %(m)s", {"m": mall_id})[0]
+        "SELECT count(), max(day) FROM mall_daily WHERE mall_id = %(m)s", {"m": mall_id}
+    )[0]
     return newest if count else None
 
 
@@ -135,7 +160,9 @@ def day_summary(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: i
     """The day's mall metrics in one row (SUMMARY_COLUMNS), or no row."""
     rows = clickhouse.execute(
         "SELECT visitors, new_visitors, returning_visitors, randomized_devices, door_entries "
-        "FROM mall_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s", {"m": mall_id, "d": day})
+        "FROM mall_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:5])
     if summary.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
@@ -150,7 +177,8 @@ def peak_hour(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ign
     """The job's peak hour of the day: hour, visitors (one row, or none)."""
     rows = clickhouse.execute(
         "SELECT hour, visitors FROM peak_hour_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
-        {"m": mall_id, "d": day})
+        {"m": mall_id, "d": day},
+    )
     return pd.DataFrame(rows, columns=["hour", "visitors"])
 
 
@@ -160,12 +188,17 @@ def hourly(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
         "SELECT day, hour, visitors, door_entries FROM mall_hourly FINAL "
-        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)", {"m": mall_id, "d": day, "w": week_before})
+        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)",
+        {"m": mall_id, "d": day, "w": week_before},
+    )
     counted = pd.DataFrame(rows, columns=["day", "hour", "visitors", "door_entries"])
     frame = pd.DataFrame({"hour": range(24)})
     for which, label in ((day, ""), (week_before, "last_week_")):
-        part = counted[counted["day"] == which].drop(columns="day").rename(
-            columns={"visitors": f"{label}visitors", "door_entries": f"{label}door_entries"})
+        part = (
+            counted[counted["day"] == which]
+            .drop(columns="day")
+            .rename(columns={"visitors": f"{label}visitors", "door_entries": f"{label}door_entries"})
+        )
         frame = frame.merge(part, on="hour", how="left")
     return frame.apply(pd.to_numeric).fillna(0).astype(int)
 
@@ -174,7 +207,9 @@ def top_shops(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ign
     """The day's top shops as the job ranks them: rank, shop_code, shop_name, visitors."""
     rows = clickhouse.execute(
         "SELECT rank, shop_code, shop_name, visitors FROM top_shops_daily FINAL "
-        "WHERE mall_id = %(m)s AND day = %(d)s ORDER BY rank", {"m": mall_id, "d": day})
+        "WHERE mall_id = %(m)s AND day = %(d)s ORDER BY rank",
+        {"m": mall_id, "d": day},
+    )
     return pd.DataFrame(rows, columns=["rank", "shop_code", "shop_name", "visitors"])
 
 
@@ -185,7 +220,9 @@ def shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
         "SELECT day, shop_code, shop_name, visitors FROM shop_daily FINAL "
-        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)", {"m": mall_id, "d": day, "w": week_before})
+        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)",
+        {"m": mall_id, "d": day, "w": week_before},
+    )
     counted = pd.DataFrame(rows, columns=["day", "shop_code", "counted_name", "visitors"])
     now = counted[counted["day"] == day].drop(columns="day")
     before = counted[counted["day"] == week_before][["shop_code", "visitors"]].rename(columns={"visitors": "last_week"})
@@ -208,12 +245,16 @@ def shop_trend(clickhouse, mall_id: str, shop_code: str, until: date, days: int 
     since = until - timedelta(days=days - 1)
     window = {"m": mall_id, "s": shop_code, "a": since, "b": until}
     mall_days = clickhouse.execute(
-        "SELECT DISTINCT day FROM mall_daily WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window)
+        "SELECT DISTINCT day FROM mall_daily WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window
+    )
     counted = clickhouse.execute(
         "SELECT day, visitors FROM shop_daily FINAL "
-        "WHERE mall_id = %(m)s AND shop_code = %(s)s AND day BETWEEN %(a)s AND %(b)s", window)
+        "WHERE mall_id = %(m)s AND shop_code = %(s)s AND day BETWEEN %(a)s AND %(b)s",
+        window,
+    )
     frame = pd.DataFrame(mall_days, columns=["day"]).merge(
-        pd.DataFrame(counted, columns=["day", "visitors"]), on="day", how="outer")
+        pd.DataFrame(counted, columns=["day", "visitors"]), on="day", how="outer"
+    )
     frame["visitors"] = frame["visitors"].fillna(0).astype(int)
     return frame.sort_values("day", ignore_index=True)
 
@@ -223,7 +264,9 @@ def favourite_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFr
     category, devices; most first, ties by shop_code."""
     rows = clickhouse.execute(
         "SELECT shop_code, any(shop_name), count() FROM favorite_shop_daily FINAL "
-        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
+        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code",
+        {"m": mall_id, "d": day},
+    )
     frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices"]), layout_shops)
     frame = frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
     return frame[["shop_code", "shop_name", "category", "devices"]]
@@ -240,7 +283,9 @@ def repeat_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame
     devices (with two visits or more), visits (theirs, in all); most devices first."""
     rows = clickhouse.execute(
         "SELECT shop_code, any(shop_name), count(), sum(visits) FROM repeat_shops_daily FINAL "
-        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code", {"m": mall_id, "d": day})
+        "WHERE mall_id = %(m)s AND day = %(d)s GROUP BY shop_code",
+        {"m": mall_id, "d": day},
+    )
     frame = _with_category(pd.DataFrame(rows, columns=["shop_code", "shop_name", "devices", "visits"]), layout_shops)
     frame[["devices", "visits"]] = frame[["devices", "visits"]].astype(int)
     frame = frame.sort_values(["devices", "shop_code"], ascending=[False, True], ignore_index=True)
@@ -253,17 +298,22 @@ def device_day(clickhouse, mall_id: str, day: date, device_id: str) -> pd.DataFr
     key = {"m": mall_id, "d": day, "v": device_id}
     favourite = clickhouse.execute(
         "SELECT shop_code, shop_name, visits, dwell_seconds FROM favorite_shop_daily FINAL "
-        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s", key)
+        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s",
+        key,
+    )
     repeats = clickhouse.execute(
         "SELECT shop_code, shop_name, visits FROM repeat_shops_daily FINAL "
-        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s", key)
+        "WHERE mall_id = %(m)s AND day = %(d)s AND device_id = %(v)s",
+        key,
+    )
     frame = pd.DataFrame(repeats, columns=["shop_code", "shop_name", "visits"])
     best = pd.DataFrame(favourite, columns=["shop_code", "shop_name", "visits", "dwell_seconds"])
     frame = frame.merge(best, on=["shop_code", "shop_name", "visits"], how="outer", indicator=True)
     frame["favourite"] = frame.pop("_merge") != "left_only"
     frame["visits"] = frame["visits"].astype(int)
     return frame.sort_values(["favourite", "visits", "shop_code"], ascending=[False, False, True], ignore_index=True)[
-        ["shop_code", "shop_name", "visits", "favourite", "dwell_seconds"]]
+        ["shop_code", "shop_name", "visits", "favourite", "dwell_seconds"]
+    ]
 
 
 def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFrame:
@@ -277,9 +327,13 @@ def hours_so_far(clickhouse, mall_id: str, day: date, until_hour: int) -> tuple[
     weekday a week before: (today, last_week). Hourly counts are the one measure kept for
     every hour of a past day, so both sides are summed the same way."""
     week_before = day - timedelta(days=7)
-    rows = dict(clickhouse.execute(
-        "SELECT day, sum(visitors) FROM mall_hourly FINAL WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s) "
-        "AND hour < %(h)s GROUP BY day", {"m": mall_id, "d": day, "w": week_before, "h": until_hour}))
+    rows = dict(
+        clickhouse.execute(
+            "SELECT day, sum(visitors) FROM mall_hourly FINAL WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s) "
+            "AND hour < %(h)s GROUP BY day",
+            {"m": mall_id, "d": day, "w": week_before, "h": until_hour},
+        )
+    )
     return int(rows.get(day, 0)), int(rows.get(week_before, 0))
 
 
@@ -304,8 +358,18 @@ def live_summary(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untype
     present = redis.exists(POSITIONS.format(mall_id=mall_id))
     row = {
         "day": date.fromisoformat(fields["day"]) if fields.get("day") else None,
-        **{name: number(name) for name in ("visitors", "new_visitors", "returning_visitors", "randomized_devices",
-                                           "door_entries", "peak_hour", "peak_visitors")},
+        **{
+            name: number(name)
+            for name in (
+                "visitors",
+                "new_visitors",
+                "returning_visitors",
+                "randomized_devices",
+                "door_entries",
+                "peak_hour",
+                "peak_visitors",
+            )
+        },
         "occupancy": number("occupancy") if present or number("occupancy") is None else 0,
         "capture_rate": number("capture_rate", float),
         "occupancy_at": fields.get("occupancy_at"),
@@ -314,8 +378,21 @@ def live_summary(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untype
     return pd.DataFrame([row], columns=LIVE_COLUMNS)
 
 
-PORTFOLIO_COLUMNS = ["mall_id", "name", "local_time", "day", "visitors", "hours_so_far", "last_week_hours",
-                     "change", "occupancy", "capture_rate", "top_shop", "top_shop_visitors", "updated_at"]
+PORTFOLIO_COLUMNS = [
+    "mall_id",
+    "name",
+    "local_time",
+    "day",
+    "visitors",
+    "hours_so_far",
+    "last_week_hours",
+    "change",
+    "occupancy",
+    "capture_rate",
+    "top_shop",
+    "top_shop_visitors",
+    "updated_at",
+]
 
 
 def portfolio(redis, clickhouse, malls: pd.DataFrame, now: datetime) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -335,17 +412,23 @@ def portfolio(redis, clickhouse, malls: pd.DataFrame, now: datetime) -> pd.DataF
         closed = local - timedelta(minutes=5)
         so_far, last_week = hours_so_far(clickhouse, mall.mall_id, today, closed.hour if closed.date() == today else 0)
         top = top_shops(clickhouse, mall.mall_id, today)
-        rows.append({
-            "mall_id": mall.mall_id, "name": mall.name, "local_time": local.strftime("%a %H:%M"), "day": today,
-            "visitors": None if summary is None else summary["visitors"],
-            "hours_so_far": so_far, "last_week_hours": last_week,
-            "change": (so_far - last_week) / last_week if last_week else None,
-            "occupancy": None if summary is None else summary["occupancy"],
-            "capture_rate": None if summary is None else summary["capture_rate"],
-            "top_shop": top.at[0, "shop_name"] if not top.empty else None,
-            "top_shop_visitors": top.at[0, "visitors"] if not top.empty else None,
-            "updated_at": None if summary is None else summary["updated_at"],
-        })
+        rows.append(
+            {
+                "mall_id": mall.mall_id,
+                "name": mall.name,
+                "local_time": local.strftime("%a %H:%M"),
+                "day": today,
+                "visitors": None if summary is None else summary["visitors"],
+                "hours_so_far": so_far,
+                "last_week_hours": last_week,
+                "change": (so_far - last_week) / last_week if last_week else None,
+                "occupancy": None if summary is None else summary["occupancy"],
+                "capture_rate": None if summary is None else summary["capture_rate"],
+                "top_shop": top.at[0, "shop_name"] if not top.empty else None,
+                "top_shop_visitors": top.at[0, "visitors"] if not top.empty else None,
+                "updated_at": None if summary is None else summary["updated_at"],
+            }
+        )
     return pd.DataFrame(rows, columns=PORTFOLIO_COLUMNS)
 
 

@@ -6,7 +6,6 @@ day (ClickHouse). Plain functions of a client, so they are tested alone."""
 from __future__ import annotations
 
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ import pandas as pd
 from kafka import TopicPartition
 
 from dashboards.data import day_bounds
-from footfall.stack.job import SOURCE_OFFSET_METRIC, job_health, newest_job, rest_get
+from footfall.flink import job_health, newest_job, rest_get, source_offsets, subtask_metrics, vertices
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
 
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
@@ -65,9 +64,6 @@ class FlinkJob:
     def sources(self) -> list[dict]:
         return [v for v in self.vertices if v["name"].startswith("Source:")]
 
-    def metrics(self, vertex: dict, query: str = "") -> list[dict]:
-        return rest_get(self.rest, f"/jobs/{self.jid}/vertices/{vertex['id']}/subtasks/metrics{query}")
-
 
 def flink_job(rest: str) -> FlinkJob | None:
     """The newest run of the metrics job, or None when the cluster runs no such job.
@@ -75,7 +71,7 @@ def flink_job(rest: str) -> FlinkJob | None:
     job = newest_job(rest)
     if job is None:
         return None
-    return FlinkJob(rest, job, rest_get(rest, f"/jobs/{job['jid']}")["vertices"])
+    return FlinkJob(rest, job, vertices(rest, job["jid"]))
 
 
 def read_positions(job: FlinkJob | None) -> dict[tuple[str, int], int]:
@@ -84,16 +80,8 @@ def read_positions(job: FlinkJob | None) -> dict[tuple[str, int], int]:
     job runs."""
     if job is None or job.overview["state"] != "RUNNING":
         return {}
-    positions: dict[tuple[str, int], int] = {}
-    for vertex in job.sources:
-        names = [m["id"] for m in job.metrics(vertex) if m["id"].endswith(".currentOffset")]
-        if not names:
-            continue
-        for metric in job.metrics(vertex, f"?get={urllib.parse.quote(','.join(names))}&agg=max"):
-            match = SOURCE_OFFSET_METRIC.search(metric["id"])
-            if match and metric.get("max", -1) >= 0:
-                positions[(match["topic"], int(match["partition"]))] = int(metric["max"]) + 1
-    return positions
+    read = source_offsets(job.rest, job.jid, job.sources)
+    return {partition: offset + 1 for partition, offset in read.items() if offset >= 0}
 
 
 @dataclass
@@ -153,7 +141,7 @@ def job_status(job: FlinkJob | None) -> pd.DataFrame:
     checkpoints = rest_get(job.rest, f"/jobs/{job.jid}/checkpoints")
     latest = (checkpoints.get("latest") or {}).get("completed") or {}
     reading = sum(m.get("sum", 0.0) for vertex in job.sources
-                  for m in job.metrics(vertex, "?get=numRecordsOutPerSecond&agg=sum"))
+                  for m in subtask_metrics(job.rest, job.jid, vertex, ["numRecordsOutPerSecond"], agg="sum"))
     row = {
         "state": job.overview["state"],
         "started": datetime.fromtimestamp(job.overview["start-time"] / 1000, UTC),

@@ -39,8 +39,16 @@ def with_lnglat(layout: MallLayout, frame: pd.DataFrame) -> pd.DataFrame:
 
 def extent(layout: MallLayout) -> tuple[float, float, float, float]:
     """x0, y0, x1, y1 (metres) around every shop, probe and entrance."""
-    xs = [x for polygon in layout.shops["polygon"] for x, _ in polygon] + list(layout.probes["x"]) + list(layout.entrances["x"])
-    ys = [y for polygon in layout.shops["polygon"] for _, y in polygon] + list(layout.probes["y"]) + list(layout.entrances["y"])
+    xs = (
+        [x for polygon in layout.shops["polygon"] for x, _ in polygon]
+        + list(layout.probes["x"])
+        + list(layout.entrances["x"])
+    )
+    ys = (
+        [y for polygon in layout.shops["polygon"] for _, y in polygon]
+        + list(layout.probes["y"])
+        + list(layout.entrances["y"])
+    )
     if not xs:
         return 0.0, 0.0, 100.0, 100.0
     return min(xs), min(ys), max(xs), max(ys)
@@ -66,38 +74,97 @@ def floor_plan(layout: MallLayout) -> list[pdk.Layer]:
     )[["shop_code", "shop_name", "category", "outline", "centre", "angle"]]
     entrances = with_lnglat(layout, layout.entrances)[["sensor_id", "name", "position"]]
     return [
-        pdk.Layer("PolygonLayer", floor, id="floor", get_polygon="polygon", get_fill_color=FLOOR_FILL,
-                  get_line_color=SHOP_LINE, line_width_min_pixels=2, stroked=True),
-        pdk.Layer("PolygonLayer", shops, id="shops", get_polygon="outline", get_fill_color=SHOP_FILL,
-                  get_line_color=SHOP_LINE, line_width_min_pixels=1, stroked=True, pickable=True),
+        pdk.Layer(
+            "PolygonLayer",
+            floor,
+            id="floor",
+            get_polygon="polygon",
+            get_fill_color=FLOOR_FILL,
+            get_line_color=SHOP_LINE,
+            line_width_min_pixels=2,
+            stroked=True,
+        ),
+        pdk.Layer(
+            "PolygonLayer",
+            shops,
+            id="shops",
+            get_polygon="outline",
+            get_fill_color=SHOP_FILL,
+            get_line_color=SHOP_LINE,
+            line_width_min_pixels=1,
+            stroked=True,
+            pickable=True,
+        ),
         # Shops are narrow and deep: a name runs along the longer side.
-        pdk.Layer("TextLayer", shops, id="shop-names", get_position="centre", get_text="shop_name",
-                  get_angle="angle", get_color=TEXT_COLOUR, get_size=10, size_units="'pixels'",
-                  get_alignment_baseline="'center'"),
-        pdk.Layer("ScatterplotLayer", with_lnglat(layout, layout.probes)[["ap_mac", "shop_code", "position"]],
-                  id="probes", get_position="position", get_fill_color=PROBE_COLOUR, get_radius=0.8,
-                  radius_min_pixels=2, pickable=True),
-        pdk.Layer("ScatterplotLayer", entrances, id="entrances", get_position="position", get_fill_color=ENTRANCE_COLOUR, get_radius=2.5,
-                  radius_min_pixels=5, pickable=True),
-        pdk.Layer("TextLayer", entrances, id="entrance-names",
-                  get_position="position", get_text="name", get_color=ENTRANCE_COLOUR, get_size=12,
-                  size_units="'pixels'", get_pixel_offset=[0, 14]),
+        pdk.Layer(
+            "TextLayer",
+            shops,
+            id="shop-names",
+            get_position="centre",
+            get_text="shop_name",
+            get_angle="angle",
+            get_color=TEXT_COLOUR,
+            get_size=10,
+            size_units="'pixels'",
+            get_alignment_baseline="'center'",
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            with_lnglat(layout, layout.probes)[["ap_mac", "shop_code", "position"]],
+            id="probes",
+            get_position="position",
+            get_fill_color=PROBE_COLOUR,
+            get_radius=0.8,
+            radius_min_pixels=2,
+            pickable=True,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            entrances,
+            id="entrances",
+            get_position="position",
+            get_fill_color=ENTRANCE_COLOUR,
+            get_radius=2.5,
+            radius_min_pixels=5,
+            pickable=True,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            entrances,
+            id="entrance-names",
+            get_position="position",
+            get_text="name",
+            get_color=ENTRANCE_COLOUR,
+            get_size=12,
+            size_units="'pixels'",
+            get_pixel_offset=[0, 14],
+        ),
     ]
 
 
 def heat(layout: MallLayout, positions: pd.DataFrame) -> pdk.Layer:
     """Density of devices: each live position weighs one."""
-    return pdk.Layer("HeatmapLayer", with_lnglat(layout, positions)[["position"]], id="heat",
-                     get_position="position", get_weight=1, radius_pixels=35, intensity=1.5, threshold=0.03,
-                     color_range=HEAT_COLOURS, opacity=0.75)
+    return pdk.Layer(
+        "HeatmapLayer",
+        with_lnglat(layout, positions)[["position"]],
+        id="heat",
+        get_position="position",
+        get_weight=1,
+        radius_pixels=35,
+        intensity=1.5,
+        threshold=0.03,
+        color_range=HEAT_COLOURS,
+        opacity=0.75,
+    )
 
 
 def deck(layout: MallLayout, positions: pd.DataFrame) -> pdk.Deck:
     layers = floor_plan(layout)
     if not positions.empty:
         layers.append(heat(layout, positions))
-    return pdk.Deck(layers=layers, initial_view_state=view(layout), map_style=None,
-                    tooltip={"text": "{shop_name}{name}{ap_mac}"})
+    return pdk.Deck(
+        layers=layers, initial_view_state=view(layout), map_style=None, tooltip={"text": "{shop_name}{name}{ap_mac}"}
+    )
 
 
 def _tall(polygon: list[list[float]]) -> bool:

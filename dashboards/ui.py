@@ -208,7 +208,8 @@ def _iso_date(text: str | None) -> date | None:
 def no_data(what: str, selection: Selection) -> None:
     """The empty state: nothing yet for this mall and day, and why that may be."""
     st.info(f"No {what} for {selection.name} on {selection.day:%A %d %B %Y} yet. The metrics job writes them as "
-            "events arrive: start the product with `make demo`, or pick another day.", icon=":material/hourglass_empty:")
+            "events arrive: start the product with `make demo`, or pick another day.",
+            icon=":material/hourglass_empty:")
 
 
 def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
@@ -222,6 +223,7 @@ def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
 def job_health() -> tuple[data.pd.DataFrame | None, data.pd.DataFrame | None]:
     """The job's state (Flink REST) and its lag on the input topics (Kafka); None for the
     part whose service is down (with its one-line message)."""
+
     def look() -> tuple[data.pd.DataFrame, dict[tuple[str, int], int]]:
         job = health.flink_job(flink_rest())
         return health.job_status(job), health.read_positions(job)

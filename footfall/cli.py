@@ -86,7 +86,10 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
     if MetricsJob(settings).pid() is not None:
         raise StackError("the embedded metrics job is running (`footfall down` stops it): run one or the other")
     job.start(resume=args.resume)
-    print(f"{'metrics job':<11} running on a standalone Flink cluster (Flink REST {job.rest}, logs {job.cluster.home / 'log'})")
+    print(
+        f"{'metrics job':<11} running on a standalone Flink cluster "
+        f"(Flink REST {job.rest}, logs {job.cluster.home / 'log'})"
+    )
     return 0
 
 
@@ -113,36 +116,45 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         plan = asked
         demo.save_plan(plan)
     elif plan != asked and args.explicit:
-        raise StackError(f"a demo of {plan.malls} malls and {plan.days} days of history is already here "
-                         f"({demo.home}): `footfall reset` removes it first")
+        raise StackError(
+            f"a demo of {plan.malls} malls and {plan.days} days of history is already here "
+            f"({demo.home}): `footfall reset` removes it first"
+        )
     started = manager.up(settings)
     bootstrap.bootstrap(settings)
     # The layout goes in before the job starts, so its first lookups find the probes.
     written = load_layout(default_layout(plan.malls), settings.postgres)
-    print(f"demo malls loaded into PostgreSQL: {plan.malls} malls, {written['shops']} shops, {written['probes']} probes")
+    print(
+        f"demo malls loaded into PostgreSQL: {plan.malls} malls, {written['shops']} shops, {written['probes']} probes"
+    )
     if "kafka" in started and demo.state() is not None:
-        print(f"{'note':<11} the broker started empty: the job starts afresh, so devices seen before count as "
-              "new once more (`footfall reset` starts the whole demo again)")
+        print(
+            f"{'note':<11} the broker started empty: the job starts afresh, so devices seen before count as "
+            "new once more (`footfall reset` starts the whole demo again)"
+        )
     _start_job(settings, resume="kafka" not in started)
     simulator = demo.simulator(plan)
     if simulator.pid() is None:
         resumed = demo.state()
         pid = simulator.start().pid
-        what = (f"resuming from {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(resumed['simulated_until']))}"
-                if resumed else f"{plan.days} days of history, then live")
+        what = (
+            f"resuming from {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(resumed['simulated_until']))}"
+            if resumed
+            else f"{plan.days} days of history, then live"
+        )
         print(f"{'simulator':<11} streaming shoppers: {what} (pid {pid}, log {simulator.log})")
     else:
         print(f"{'simulator':<11} already running (pid {simulator.pid()})")
     _start_dashboard(settings)
     if not args.no_wait:
-        started = time.monotonic()
+        began = time.monotonic()
         redis = clients.redis_client(settings.redis)
         try:
             reading = follow(BackfillWatch(demo, plan, redis))
         finally:
             redis.close()
         if reading is not None and reading.caught_up:
-            print(f"the job has reached now: {time.monotonic() - started:,.0f} s in this command")
+            print(f"the job has reached now: {time.monotonic() - began:,.0f} s in this command")
     print(manager.format_rows(manager.status(settings)))
     print(
         f"\nThe dashboards: http://127.0.0.1:{settings.dashboard.port} (portfolio, overview, live map, shops, "
@@ -186,8 +198,10 @@ def _reset(settings: Settings, args: argparse.Namespace) -> int:
 
 def _check_dashboard_port(settings: Settings) -> None:
     if port_in_use("127.0.0.1", settings.dashboard.port):
-        raise StackError(f"port {settings.dashboard.port} (dashboard) is already taken by another process: "
-                         "stop it or set FOOTFALL_DASHBOARD_PORT to a free port")
+        raise StackError(
+            f"port {settings.dashboard.port} (dashboard) is already taken by another process: "
+            "stop it or set FOOTFALL_DASHBOARD_PORT to a free port"
+        )
 
 
 def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
@@ -205,17 +219,19 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--no-job", action="store_true", help="do not start the metrics job")
     up.set_defaults(run=_up)
     commands.add_parser("down", help="stop the local services the project started").set_defaults(run=_down)
-    commands.add_parser("status", help="each component with its state, address and version").set_defaults(
-        run=_status
-    )
-    commands.add_parser("bootstrap", help="create missing tables and topics (idempotent)").set_defaults(
-        run=_bootstrap
-    )
+    commands.add_parser("status", help="each component with its state, address and version").set_defaults(run=_status)
+    commands.add_parser("bootstrap", help="create missing tables and topics (idempotent)").set_defaults(run=_bootstrap)
     demo = commands.add_parser("demo", help="run the product with its embedded defaults: history, then live")
     demo.add_argument("--malls", type=int, default=DemoPlan.malls, help=f"built-in malls (default {DemoPlan.malls})")
-    demo.add_argument("--days", type=int, default=DemoPlan.days, help=f"days of history before today (default {DemoPlan.days})")
-    demo.add_argument("--visitors-per-day", type=int, default=DemoPlan.visitors_per_day,
-                      help=f"weekday visitors of the largest mall (default {DemoPlan.visitors_per_day})")
+    demo.add_argument(
+        "--days", type=int, default=DemoPlan.days, help=f"days of history before today (default {DemoPlan.days})"
+    )
+    demo.add_argument(
+        "--visitors-per-day",
+        type=int,
+        default=DemoPlan.visitors_per_day,
+        help=f"weekday visitors of the largest mall (default {DemoPlan.visitors_per_day})",
+    )
     demo.add_argument("--no-wait", action="store_true", help="do not follow the history until it reaches now")
     demo.set_defaults(run=_demo)
     reset = commands.add_parser("reset", help="remove everything the product stored, in every store and topic")

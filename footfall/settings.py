@@ -303,7 +303,8 @@ def load(cls: type[S]) -> S:
 class Settings:
     """All components' settings, each loaded on first use."""
 
-    PARTS: ClassVar[tuple[str, ...]] = ("kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack")
+    PARTS: ClassVar[tuple[str, ...]] = (
+        "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack")
 
     @classmethod
     def of(cls, environment: Mapping[str, str]) -> Settings:

@@ -104,13 +104,28 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--malls", type=positive_int, default=1, help="how many built-in malls (default 1)")
     g.add_argument("--seed", type=int, default=42, help="same seed, same events (default 42)")
     g.add_argument("--start", type=start_time, default="now",
-                   help="simulated start: 'now', 'today' (opening time in the first mall's zone) or ISO date/time in that zone")  # fmt: skip
-    g.add_argument("--visitors-per-day", type=positive_int, default=Behaviour.visitors_per_day, help="per mall on a weekday")
+                   help="simulated start: 'now', 'today' (opening time in the first mall's zone) "
+                        "or ISO date/time in that zone")  # fmt: skip
+    g.add_argument(
+        "--visitors-per-day", type=positive_int, default=Behaviour.visitors_per_day, help="per mall on a weekday"
+    )
     g.add_argument("--return-share", type=share, default=Behaviour.return_share, help="visitors seen on an earlier day")
-    g.add_argument("--randomized-share", type=share, default=Behaviour.randomized_share, help="phones with rotating random MACs")
-    g.add_argument("--phoneless-share", type=share, default=Behaviour.phoneless_share, help="visitors whose phone never probes")
-    g.add_argument("--revisit-share", type=share, default=Behaviour.revisit_share, help="visits that return to a shop the same day")
-    g.add_argument("--staff", dest="staff_per_mall", type=int, default=Behaviour.staff_per_mall, help="all-day staff devices per mall")
+    g.add_argument(
+        "--randomized-share", type=share, default=Behaviour.randomized_share, help="phones with rotating random MACs"
+    )
+    g.add_argument(
+        "--phoneless-share", type=share, default=Behaviour.phoneless_share, help="visitors whose phone never probes"
+    )
+    g.add_argument(
+        "--revisit-share", type=share, default=Behaviour.revisit_share, help="visits that return to a shop the same day"
+    )
+    g.add_argument(
+        "--staff",
+        dest="staff_per_mall",
+        type=int,
+        default=Behaviour.staff_per_mall,
+        help="all-day staff devices per mall",
+    )
     g.add_argument("--probe-interval", type=seconds_range, default=Behaviour.probe_interval, metavar="MIN-MAX",
                    help="seconds between a phone's probe requests (default 20-120)")  # fmt: skip
     r = parser.add_argument_group("radio")
@@ -137,17 +152,28 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="produce events in (sped-up) real time")
     _generation_options(run)
-    run.add_argument("--history", type=positive_int, metavar="DAYS",
-                     help="start DAYS days before today, at the first local midnight of the malls (instead of --start)")
-    run.add_argument("--speedup", type=positive_float, default=1.0,
-                     help="simulated seconds per real second until the simulation reaches now (default 1)")
+    run.add_argument(
+        "--history",
+        type=positive_int,
+        metavar="DAYS",
+        help="start DAYS days before today, at the first local midnight of the malls (instead of --start)",
+    )
+    run.add_argument(
+        "--speedup",
+        type=positive_float,
+        default=1.0,
+        help="simulated seconds per real second until the simulation reaches now (default 1)",
+    )
     run.add_argument("--as-fast-as-possible", action="store_true", help="no real-time pacing at all")
     run.add_argument("--duration", type=duration, help="simulated period, e.g. 2h or 1d (default: until stopped)")
     run.add_argument("--max-events", type=positive_int, help="stop after this many records")
     run.add_argument("--rate", type=positive_float, help="at most this many records per second")
     run.add_argument("--state-file", type=Path, help="keep the simulated time reached here (JSON, every few seconds)")
-    run.add_argument("--resume", action="store_true",
-                     help="go on from the simulated time in --state-file, if it has one (instead of --start/--history)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the simulated time in --state-file, if it has one (instead of --start/--history)",
+    )
     run.set_defaults(handler=_run)
 
     load_ = commands.add_parser("load", help="pre-fill the topics as fast as the broker accepts")
@@ -158,7 +184,9 @@ def parser() -> argparse.ArgumentParser:
 
     layout = commands.add_parser("layout", help="export the built-in layout, or load a layout into PostgreSQL")
     layout.add_argument("action", choices=("export", "load"))
-    layout.add_argument("file", nargs="?", type=Path, help="export: where to write; load: layout to load (default built-in)")
+    layout.add_argument(
+        "file", nargs="?", type=Path, help="export: where to write; load: layout to load (default built-in)"
+    )
     layout.add_argument("--malls", type=positive_int, default=1, help="how many built-in malls (default 1)")
     layout.set_defaults(handler=_layout)
     return root
@@ -229,8 +257,12 @@ def _run(args: argparse.Namespace) -> int:
     sink = FileSink(args.output) if args.output else KafkaSink(load(KafkaSettings))
     # To Kafka, nothing is sent ahead of the wall clock: a sped-up run catches up with now,
     # then goes on in real time.
-    pacer = Pacer(config.start, speedup=None if args.as_fast_as_possible else args.speedup, rate=args.rate,
-                  wall=None if args.output else time.time)
+    pacer = Pacer(
+        config.start,
+        speedup=None if args.as_fast_as_possible else args.speedup,
+        rate=args.rate,
+        wall=None if args.output else time.time,
+    )
     outcome = publish(simulation.records(), sink, pacer, args.max_events, progress)
     if progress.last_time is not None:
         progress.save(progress.last_time)
@@ -252,7 +284,9 @@ def _load(args: argparse.Namespace) -> int:
         raise ValueError("--start must be in the past for load (it produces what already happened, as fast as it can)")
     config = dataclasses.replace(config, end=min(config.end or now, now))
     outcome = run_load(layout, config, load(KafkaSettings), plan)
-    print(f"load: {outcome.events:,} records in {outcome.seconds:,.1f}s = {outcome.rate:,.0f} records/s", file=sys.stderr)
+    print(
+        f"load: {outcome.events:,} records in {outcome.seconds:,.1f}s = {outcome.rate:,.0f} records/s", file=sys.stderr
+    )
     return 0
 
 

@@ -78,5 +78,7 @@ def remove_malls(mall_ids: list[str], settings: PostgresSettings) -> None:
     schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     with clients.postgres(settings) as conn, conn.transaction():
         for table in reversed(_UPSERTS):
-            query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(sql.Identifier(schema), sql.Identifier(table))
+            query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
             conn.execute(query, (list(mall_ids),))

@@ -64,7 +64,9 @@ class FaultInjector:
         if draws[1] < f.late_rate:
             delivered = dataclasses.replace(record, time=record.time + rng.uniform(*LATE_DELAY), kind="late")
         elif draws[2] < f.out_of_order_rate:
-            delivered = dataclasses.replace(record, time=record.time + rng.uniform(*OUT_OF_ORDER_DELAY), kind="out_of_order")
+            delivered = dataclasses.replace(
+                record, time=record.time + rng.uniform(*OUT_OF_ORDER_DELAY), kind="out_of_order"
+            )
         yield delivered
         if is_probe and draws[3] < f.duplicate_rate:
             yield dataclasses.replace(delivered, time=delivered.time + rng.uniform(*DUPLICATE_DELAY), kind="duplicate")

@@ -199,7 +199,8 @@ def point_in_polygon(x: float, y: float, polygon: tuple[Point, ...]) -> bool:
         x2, y2 = polygon[(i + 1) % n]
         # On the edge: collinear and within the segment's box.
         cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
-        if abs(cross) < 1e-9 and min(x1, x2) - 1e-9 <= x <= max(x1, x2) + 1e-9 and min(y1, y2) - 1e-9 <= y <= max(y1, y2) + 1e-9:
+        on_x = min(x1, x2) - 1e-9 <= x <= max(x1, x2) + 1e-9
+        if abs(cross) < 1e-9 and on_x and min(y1, y2) - 1e-9 <= y <= max(y1, y2) + 1e-9:
             return True
         if (y1 > y) != (y2 > y):
             x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
@@ -244,7 +245,9 @@ def _mac(mall_index: int, kind: int, index: int) -> str:
     return f"02:f0:{mall_index:02x}:{kind:02x}:{index >> 8:02x}:{index & 0xFF:02x}"
 
 
-def _shop_row(names: list[tuple[str, str]], y0: float, y1: float, door_y: float, width: float, first: int) -> list[Shop]:
+def _shop_row(
+    names: list[tuple[str, str]], y0: float, y1: float, door_y: float, width: float, first: int
+) -> list[Shop]:
     """A row of shops along the corridor; every fifth is L-shaped (concave)."""
     # Deterministic widths between 8 and 14 m, scaled to fill the row.
     raw = [8 + (i * 5 % 7) for i in range(len(names))]
@@ -266,9 +269,23 @@ def _l_shape(x: float, w: float, y0: float, y1: float, door_y: float) -> tuple[P
     """An L-shaped shop: full width at the corridor, a notch cut from the back corner."""
     notch_w, notch_d = w * 0.4, (y1 - y0) * 0.4
     if door_y == y0:  # opens downwards onto the corridor: the back is at y1
-        pts = ((x, y0), (x + w, y0), (x + w, y1 - notch_d), (x + w - notch_w, y1 - notch_d), (x + w - notch_w, y1), (x, y1))
+        pts = (
+            (x, y0),
+            (x + w, y0),
+            (x + w, y1 - notch_d),
+            (x + w - notch_w, y1 - notch_d),
+            (x + w - notch_w, y1),
+            (x, y1),
+        )
     else:
-        pts = ((x, y0), (x + w - notch_w, y0), (x + w - notch_w, y0 + notch_d), (x + w, y0 + notch_d), (x + w, y1), (x, y1))
+        pts = (
+            (x, y0),
+            (x + w - notch_w, y0),
+            (x + w - notch_w, y0 + notch_d),
+            (x + w, y0 + notch_d),
+            (x + w, y1),
+            (x, y1),
+        )
     return tuple((round(px, 2), round(py, 2)) for px, py in pts)
 
 
@@ -296,8 +313,21 @@ def default_mall(index: int = 0) -> Mall:
         Entrance(f"{mall_id}-door-east", "East entrance", width, 48.0),
     )
     traffic, weekly = MALL_TRAFFIC[index % len(MALL_TRAFFIC)]
-    return Mall(mall_id, name, tz, lat, lon, width, depth, corridor, shops, tuple(probes), entrances,
-                traffic=traffic, weekly=weekly)
+    return Mall(
+        mall_id,
+        name,
+        tz,
+        lat,
+        lon,
+        width,
+        depth,
+        corridor,
+        shops,
+        tuple(probes),
+        entrances,
+        traffic=traffic,
+        weekly=weekly,
+    )
 
 
 def default_layout(malls: int = 1) -> Layout:
@@ -310,7 +340,5 @@ def standalone_mall(index: int, mall_id: str) -> Mall:
     """The built-in mall `index` under an id of its own, with probe MACs (from `index`) and
     entrance sensors of its own, so loading it never takes over another mall's rows."""
     mall = replace(default_mall(index), mall_id=mall_id)
-    entrances = tuple(
-        replace(e, sensor_id=f"{mall_id}-{e.name.split()[0].lower()}") for e in mall.entrances
-    )
+    entrances = tuple(replace(e, sensor_id=f"{mall_id}-{e.name.split()[0].lower()}") for e in mall.entrances)
     return replace(mall, entrances=entrances)

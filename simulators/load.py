@@ -65,7 +65,12 @@ def _worker(layout: Layout, config: SimulationConfig, kafka: KafkaSettings, plan
     if plan.truth is not None:
         truth = TruthFile(plan.truth.with_suffix(f".w{config.worker}.jsonl"), config.behaviour.rotation_minutes * 60)
     progress = _SharedCount(counter)
-    publish(Simulation(layout, config, truth).records(), KafkaSink(kafka), max_events=plan.share(config.worker), progress=progress)
+    publish(
+        Simulation(layout, config, truth).records(),
+        KafkaSink(kafka),
+        max_events=plan.share(config.worker),
+        progress=progress,
+    )
     progress.finish()
 
 

@@ -75,7 +75,9 @@ class FileSink:
 
     def send(self, record: Record) -> None:
         key = record.key.decode() if record.key else None
-        self.out.write(json.dumps({"topic": record.topic, "key": key, "value": record.value.decode(errors="replace")}) + "\n")
+        self.out.write(
+            json.dumps({"topic": record.topic, "key": key, "value": record.value.decode(errors="replace")}) + "\n"
+        )
 
     def close(self) -> None:
         if self.out is not sys.stdout:
@@ -163,7 +165,9 @@ class Progress:
 
     def save(self, simulated_until: float) -> None:
         if self.state_file is not None:
-            write_state(self.state_file, {"simulated_until": simulated_until, "records": self.count, "marks": self.marks})
+            write_state(
+                self.state_file, {"simulated_until": simulated_until, "records": self.count, "marks": self.marks}
+            )
 
     def line(self, record: Record | None = None) -> str:
         elapsed = max(self.clock() - self._start, 1e-9)

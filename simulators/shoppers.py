@@ -20,7 +20,21 @@ import numpy as np
 from simulators.layout import Mall, Shop
 
 #: Relative arrival intensity by local clock hour (0 outside opening hours).
-HOURLY_CURVE = {9: 0.35, 10: 0.6, 11: 0.9, 12: 1.45, 13: 1.35, 14: 0.9, 15: 0.8, 16: 0.95, 17: 1.25, 18: 1.5, 19: 1.3, 20: 0.8, 21: 0.4}
+HOURLY_CURVE = {
+    9: 0.35,
+    10: 0.6,
+    11: 0.9,
+    12: 1.45,
+    13: 1.35,
+    14: 0.9,
+    15: 0.8,
+    16: 0.95,
+    17: 1.25,
+    18: 1.5,
+    19: 1.3,
+    20: 0.8,
+    21: 0.4,
+}
 WALK_SPEED = 1.2  # m/s
 CATEGORY_DWELL_MIN = {"Food": 18.0, "Services": 5.0}  # median dwell, minutes; others 8
 
@@ -123,7 +137,9 @@ def random_point_in(shop: Shop, rng: np.random.Generator) -> tuple[float, float]
     return shop.door[0], shop.door[1] + (0.5 if shop.door[1] <= y0 else -0.5)
 
 
-def arrival_times(mall: Mall, day: datetime, behaviour: Behaviour, share: float, rng: np.random.Generator) -> list[float]:
+def arrival_times(
+    mall: Mall, day: datetime, behaviour: Behaviour, share: float, rng: np.random.Generator
+) -> list[float]:
     """Sorted arrival epochs on one local day (a non-homogeneous Poisson process)."""
     midnight = datetime(day.year, day.month, day.day, tzinfo=mall.zone)
     uplift = mall.traffic * mall.weekly[midnight.weekday()]

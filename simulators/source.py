@@ -11,9 +11,9 @@ from __future__ import annotations
 import heapq
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-import time
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -155,7 +155,7 @@ class Simulation:
                     self._day(t, *item)  # type: ignore[misc]
             if not self.stopped:
                 # Delayed (late, out-of-order) records still arrive, after the simulated period.
-                for t, kind, _, item in sorted(self._heap):
+                for _t, kind, _, item in sorted(self._heap):
                     if kind == _EMIT:
                         yield item  # type: ignore[misc]
         finally:

@@ -50,7 +50,11 @@ class TruthFile(Truth):
         person = trip.person
         day = datetime.fromtimestamp(trip.arrive, mall.zone).date().isoformat()
         key = (mall.mall_id, day)
-        macs = [] if person.phoneless else sorted({person.mac_at(t, self.rotation) for t in _every(trip.arrive, trip.leave, self.rotation)})
+        macs = (
+            []
+            if person.phoneless
+            else sorted({person.mac_at(t, self.rotation) for t in _every(trip.arrive, trip.leave, self.rotation)})
+        )
         self.people[key].add(person.person_id)
         if not person.phoneless:
             (self.randomized if person.randomized else self.phones)[key].add(person.person_id)
@@ -76,13 +80,31 @@ class TruthFile(Truth):
             )  # fmt: skip
 
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None:
-        self._write({"type": "position", "mall_id": mall.mall_id, "t": t, "mac": mac, "x": round(x, 2), "y": round(y, 2), "zone": zone})
+        self._write(
+            {
+                "type": "position",
+                "mall_id": mall.mall_id,
+                "t": t,
+                "mac": mac,
+                "x": round(x, 2),
+                "y": round(y, 2),
+                "zone": zone,
+            }
+        )
 
     def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None:
         self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
 
     def fault(self, record) -> None:  # type: ignore[no-untyped-def]
-        self._write({"type": "fault", "kind": record.kind, "topic": record.topic, "t": record.time, "raw": record.value.decode(errors="replace")})
+        self._write(
+            {
+                "type": "fault",
+                "kind": record.kind,
+                "topic": record.topic,
+                "t": record.time,
+                "raw": record.value.decode(errors="replace"),
+            }
+        )
 
     def close(self) -> None:
         if self.out.closed:

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 from footfall.stack.processes import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 __all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic"]
 

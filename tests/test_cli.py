@@ -17,7 +17,11 @@ def test_a_taken_port_is_one_line_naming_the_port_and_its_variable(tmp_path) -> 
         port = squatter.getsockname()[1]
         result = footfall(
             "up",
-            env={"FOOTFALL_LOCAL_SERVICES": "redis", "FOOTFALL_REDIS_PORT": str(port), "FOOTFALL_VAR_DIR": str(tmp_path)},
+            env={
+                "FOOTFALL_LOCAL_SERVICES": "redis",
+                "FOOTFALL_REDIS_PORT": str(port),
+                "FOOTFALL_VAR_DIR": str(tmp_path),
+            },
         )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

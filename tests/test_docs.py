@@ -20,6 +20,8 @@ def test_every_design_citation_names_a_section_the_design_has() -> None:
     sections = {int(n) for n in re.findall(r"^## (\d+)\.", DESIGN.read_text(), re.MULTILINE)}
     cited: dict[str, set[int]] = {}
     for name in tracked_text_files():
+        if name == "tests/test_docs.py":  # the patterns it looks for
+            continue
         text = (ROOT / name).read_text(errors="replace")
         assert "../shared" not in text and "DESIGN.md" not in text, f"{name} points outside the repository"
         for number in re.findall(r"docs/design\.md (?:§|section )(\d+)", text):

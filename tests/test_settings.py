@@ -26,7 +26,12 @@ def test_defaults_are_the_documented_local_addresses(monkeypatch: pytest.MonkeyP
             monkeypatch.delenv(name)
     assert load(KafkaSettings).servers == "127.0.0.1:9092"
     clickhouse = load(ClickHouseSettings)
-    assert (clickhouse.host, clickhouse.port, clickhouse.http_port, clickhouse.user) == ("127.0.0.1", 9000, 8123, "default")
+    assert (clickhouse.host, clickhouse.port, clickhouse.http_port, clickhouse.user) == (
+        "127.0.0.1",
+        9000,
+        8123,
+        "default",
+    )
     assert load(RedisSettings).port == 6379
     postgres = load(PostgresSettings)
     assert postgres.conninfo()["dbname"] == "footfall"
@@ -96,8 +101,17 @@ def test_relative_folders_are_relative_to_the_checkout(monkeypatch: pytest.Monke
 def test_env_example_lists_every_variable() -> None:
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), flags=re.MULTILINE))
     declared = set()
-    for cls in (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSettings, FlinkSettings, DashboardSettings,
-                StackSettings, MetricSettings, JobSettings):
+    for cls in (
+        KafkaSettings,
+        ClickHouseSettings,
+        RedisSettings,
+        PostgresSettings,
+        FlinkSettings,
+        DashboardSettings,
+        StackSettings,
+        MetricSettings,
+        JobSettings,
+    ):
         for field, info in cls.model_fields.items():
             declared.add(info.alias or cls.env_name(field))
     assert declared <= listed, declared - listed

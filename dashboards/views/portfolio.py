@@ -4,7 +4,7 @@ day's top shop, each mall linking to its own pages."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -32,7 +32,7 @@ def number(value: object) -> str:
 @st.fragment(run_every=REFRESH_SECONDS)
 def cards() -> None:
     with ui.service("Redis"), ui.service("ClickHouse"):
-        frame = data.portfolio(ui.redis_client(), ui.clickhouse(), malls, datetime.now(timezone.utc))
+        frame = data.portfolio(ui.redis_client(), ui.clickhouse(), malls, datetime.now(UTC))
     rows = list(frame.itertuples())
     for first in range(0, len(rows), PER_ROW):
         for row, column in zip(rows[first:first + PER_ROW], st.columns(PER_ROW)):

@@ -16,19 +16,18 @@ asks, so either run mode is watched the same way.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pyflink
 
+from footfall.flink import rest_get, rest_patch
 from footfall.settings import ROOT, Settings
-from footfall.stack.job import MetricsJob
+from footfall.stack.job import FlinkJob
 from footfall.stack.processes import port_in_use, wait_port_free
 from footfall.stack.services import StackError
 from jobs.metrics.job import worker_environment
@@ -108,8 +107,7 @@ class FlinkCluster:
 
     def overview(self) -> dict | None:
         try:
-            with urllib.request.urlopen(f"{self.rest}/overview", timeout=2) as response:
-                return json.load(response)
+            return rest_get(self.rest, "/overview")  # type: ignore[no-any-return]
         except (OSError, ValueError):
             return None
 
@@ -148,19 +146,20 @@ class FlinkCluster:
         self._script("flink", *args)
 
 
-class ClusterMetricsJob(MetricsJob):
-    """The metrics job on its own standalone cluster, with the embedded job's interface:
-    `start` brings the cluster up and submits the job, `stop` cancels it (its checkpoints
-    are retained) and takes the cluster down."""
+class ClusterMetricsJob(FlinkJob):
+    """The metrics job on its own standalone cluster: `start` brings the cluster up and
+    submits the job, `stop` cancels it (its checkpoints are retained) and takes the
+    cluster down."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.cluster = FlinkCluster(settings)
+        self.log = self.cluster.home / "log"
 
     def pid(self) -> int | None:
         return None
 
-    def start(self, resume: bool = False, timeout: float = 120.0) -> int:  # type: ignore[override]
+    def start(self, resume: bool = False, timeout: float = 120.0) -> int:
         self.cluster.start()
         self.cluster.submit(resume=resume)
         self.await_running(timeout, self.cluster.home / "log")
@@ -169,8 +168,7 @@ class ClusterMetricsJob(MetricsJob):
     def stop(self, timeout: float = 30.0) -> bool:
         job = self.overview()
         if job is not None and job["state"] == "RUNNING":
-            request = urllib.request.Request(f"{self.rest}/jobs/{job['jid']}?mode=cancel", method="PATCH")
-            urllib.request.urlopen(request, timeout=5).close()
+            rest_patch(self.rest, f"/jobs/{job['jid']}?mode=cancel")
             deadline = time.monotonic() + timeout
             while self.state() not in ("CANCELED", None) and time.monotonic() < deadline:
                 time.sleep(0.5)

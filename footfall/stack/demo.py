@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import IO
 
 from footfall.settings import ROOT, Settings
-from footfall.stack.job import Background
+from footfall.stack.processes import Background
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
 
 
@@ -181,7 +181,9 @@ class BackfillWatch:
         return Reading(day, days, reached, rate, eta, caught_up)
 
 
-def follow(watch: BackfillWatch, out: IO[str] = sys.stdout, every: float = 2.0, timeout: float = 3600.0) -> Reading | None:
+def follow(
+    watch: BackfillWatch, out: IO[str] = sys.stdout, every: float = 2.0, timeout: float = 3600.0
+) -> Reading | None:
     """Print the backfill's progress until the job has reached now; the last reading."""
     interactive = out.isatty()
     deadline, printed, reading = time.monotonic() + timeout, 0.0, None
@@ -200,4 +202,3 @@ def follow(watch: BackfillWatch, out: IO[str] = sys.stdout, every: float = 2.0, 
     if interactive:
         out.write("\n")
     return reading
-

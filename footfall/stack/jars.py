@@ -69,11 +69,26 @@ def build_functions(jars_dir: Path) -> bool:
     if target.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
         return False
     flink_lib = Path(pyflink.__file__).resolve().parent / "lib"
-    classpath = [*sorted(flink_lib.glob("flink-table-api-java-uber-*.jar")), *sorted(flink_lib.glob("flink-dist-*.jar")),
-                 jars_dir / "postgresql.jar"]
+    classpath = [
+        *sorted(flink_lib.glob("flink-table-api-java-uber-*.jar")),
+        *sorted(flink_lib.glob("flink-dist-*.jar")),
+        jars_dir / "postgresql.jar",
+    ]
     with tempfile.TemporaryDirectory() as classes:
-        subprocess.run(["javac", "--release", "17", "-nowarn", "-d", classes,
-                        "-cp", ":".join(str(p) for p in classpath), *map(str, sources)], check=True)
+        subprocess.run(
+            [
+                "javac",
+                "--release",
+                "17",
+                "-nowarn",
+                "-d",
+                classes,
+                "-cp",
+                ":".join(str(p) for p in classpath),
+                *map(str, sources),
+            ],
+            check=True,
+        )
         partial = target.with_suffix(".part")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
             jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: footfall\n")

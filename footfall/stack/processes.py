@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from footfall.settings import ROOT
+
 
 @dataclass(frozen=True)
 class PidFile:
@@ -152,3 +154,35 @@ def wait_port_free(host: str, port: int, timeout: float) -> bool:
             return False
         time.sleep(0.2)
     return True
+
+
+class Background:
+    """A project process started in the background, known by its pid file."""
+
+    def __init__(self, home: Path, name: str, argv: list[str], program: str) -> None:
+        self.argv = argv
+        self.pidfile = PidFile(home / f"{name}.pid", program)
+        self.log = home / f"{name}.log"
+
+    def pid(self) -> int | None:
+        return self.pidfile.read()
+
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = spawn([*self.argv, *extra], self.log, cwd=ROOT, env=env)
+        self.pidfile.write(process.pid)
+        return process
+
+    def stop(self) -> bool:
+        """Stop the process, then whatever it started and left behind: it was spawned as
+        the leader of its own process group (a Flink JVM, Python workers)."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        ok = stop(pid, signal.SIGTERM, timeout=30) or stop(pid, signal.SIGKILL, timeout=10)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # leftovers only: the leader has exited
+        except (ProcessLookupError, PermissionError):
+            pass
+        if ok:
+            self.pidfile.remove()
+        return ok

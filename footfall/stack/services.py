@@ -69,7 +69,7 @@ class Service(ABC):
         """Create folders and config before a start (idempotent)."""
         (self.home / "log").mkdir(parents=True, exist_ok=True)
 
-    def started(self) -> None:
+    def started(self) -> None:  # noqa: B027 - a hook: most services need nothing here
         """After a start of ours, once the service answers (idempotent)."""
 
     @property
@@ -280,7 +280,9 @@ class Postgres(Service):
     def bindir() -> Path:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(p.split("/")[4]))
         if not found:
-            raise StackError("PostgreSQL server not found: install the Debian package postgresql (make setup does it as root)")
+            raise StackError(
+                "PostgreSQL server not found: install the Debian package postgresql (make setup does it as root)"
+            )
         return Path(found[-1]).parent
 
     def prepare(self) -> None:

@@ -18,6 +18,7 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
+from footfall.flink import JOB_NAME
 from footfall.settings import ConfigError, JobSettings, Settings
 from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
@@ -26,7 +27,7 @@ from jobs.metrics.sinks import BufferedSink, SinkConfig
 from udfs import zones
 from udfs.identity import SALT_VARIABLE
 
-NAME = "metrics"
+NAME = JOB_NAME
 FOLDER = Path(__file__).resolve().parent
 log = logging.getLogger(NAME)
 
@@ -197,7 +198,9 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
     shifted = (
         Schema.new_builder()
         .column_by_expression("proc_time", "PROCTIME()")
-        .column_by_expression("visit_time", f"event_time + INTERVAL '{sql.day_to_second(visit_shift_seconds)}' DAY TO SECOND")
+        .column_by_expression(
+            "visit_time", f"event_time + INTERVAL '{sql.day_to_second(visit_shift_seconds)}' DAY TO SECOND"
+        )
         .watermark("visit_time", "SOURCE_WATERMARK()")
         .build()
     )
@@ -234,8 +237,9 @@ def route(stream: DataStream, destination: str) -> DataStream:
     return DataStream(j_stream.flatMap(function).returns(j_stream.getType()).name(f"to {destination}"))
 
 
-def pipeline(env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings,
-             inserts: list[str]) -> None:
+def pipeline(
+    env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings, inserts: list[str]
+) -> None:
     """Attach the outputs changelog and its sinks to `env`: the Python sinks for
     ClickHouse and Redis, and Flink's Kafka sink for `inserts` (07_kafka_outputs.sql)."""
     # Mini-batch for the metrics only, so it is set after the ingestion was translated
@@ -294,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_checkpoint == "latest":
             restore_from = latest_checkpoint(settings.job.checkpoint_dir)
             if restore_from is None:
-                log.info("no checkpoint of this job version under %s: starting from the topics",
-                         settings.job.checkpoint_dir)
+                log.info(
+                    "no checkpoint of this job version under %s: starting from the topics", settings.job.checkpoint_dir
+                )
         elif args.from_checkpoint:
             restore_from = Path(args.from_checkpoint)
             if not (restore_from / "_metadata").is_file():

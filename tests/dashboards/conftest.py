@@ -116,12 +116,36 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
          "visits": 1, "dwell_seconds": 60, "updated_at": "2030-06-05T18:00:01.500Z"}]
     writers.write("favorite_shop_daily", favourites, [])
     publish_feed(settings, favourites)
-    writers.write("repeat_shops_daily", [
-        {"mall_id": m, "day": d, "device_id": a, "shop_code": first.shop_code, "shop_name": first.shop_name, "visits": 2},
-        {"mall_id": m, "day": d, "device_id": a, "shop_code": second.shop_code, "shop_name": second.shop_name,
-         "visits": 3},
-        {"mall_id": m, "day": d, "device_id": b, "shop_code": first.shop_code, "shop_name": first.shop_name,
-         "visits": 2}], [])
+    writers.write(
+        "repeat_shops_daily",
+        [
+            {
+                "mall_id": m,
+                "day": d,
+                "device_id": a,
+                "shop_code": first.shop_code,
+                "shop_name": first.shop_name,
+                "visits": 2,
+            },
+            {
+                "mall_id": m,
+                "day": d,
+                "device_id": a,
+                "shop_code": second.shop_code,
+                "shop_name": second.shop_name,
+                "visits": 3,
+            },
+            {
+                "mall_id": m,
+                "day": d,
+                "device_id": b,
+                "shop_code": first.shop_code,
+                "shop_name": first.shop_name,
+                "visits": 2,
+            },
+        ],
+        [],
+    )
     writers.close()
     yield KnownDay(settings, mall, first, second, (a, b, c))
     redis = clients.redis_client(settings.redis)
@@ -132,8 +156,9 @@ def publish_feed(settings: Settings, messages: list[dict]) -> None:
     producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all")
     try:
         for message in messages:
-            producer.send(settings.kafka.favorite_shops_topic, feed_text(message).encode(),
-                          key=message["device_id"].encode())
+            producer.send(
+                settings.kafka.favorite_shops_topic, feed_text(message).encode(), key=message["device_id"].encode()
+            )
     finally:
         producer.close()
 
@@ -144,7 +169,7 @@ def latest_feed(settings: Settings) -> dict[str, str]:
 
 
 # Headless Chromium as docs/design.md §2 found it works here, with software WebGL for deck.gl.
-from dashboards.screenshots import BROWSER_ARGS, CHROMIUM  # noqa: E402
+
 #: Screenshots of the browser tests (git-ignored).
 ARTIFACTS = ROOT / "artifacts"
 
@@ -153,8 +178,9 @@ ARTIFACTS = ROOT / "artifacts"
 def served_dashboard(settings: Settings) -> Iterator[str]:
     """The dashboards as `make dashboard` runs them (on FOOTFALL_DASHBOARD_PORT, with this
     process's environment); yields their URL once they answer."""
-    process = subprocess.Popen(dashboard_argv(settings), cwd=ROOT, env=os.environ.copy(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        dashboard_argv(settings), cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{settings.dashboard.port}"
     try:
         deadline = time.monotonic() + 60

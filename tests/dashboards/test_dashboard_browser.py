@@ -6,11 +6,12 @@ artifacts/ (not in git)."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
@@ -20,11 +21,9 @@ from simulators.faults import Faults
 from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import unused_past_day, Simulation, SimulationConfig
+from simulators.source import Simulation, SimulationConfig, unused_past_day
 from tests.dashboards.conftest import (
     ARTIFACTS,
-    BROWSER_ARGS,
-    CHROMIUM,
     latest_feed,
     served_dashboard,
 )

@@ -8,11 +8,10 @@ import pytest
 from PIL import Image
 
 from dashboards.layers import SHOP_FILL
+from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
 from footfall.settings import Settings
 from tests.dashboards.conftest import (
     ARTIFACTS,
-    BROWSER_ARGS,
-    CHROMIUM,
     served_dashboard,
 )
 from tests.helpers import free_port

@@ -10,7 +10,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,19 +19,17 @@ from footfall import clients
 from footfall.settings import KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import MetricsJob
+from footfall.stack.job import FlinkJob, MetricsJob
 from jobs.metrics.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
 from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
 from simulators.layout import Layout, point_in_polygon
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import unused_past_day, Record, Simulation, SimulationConfig, probe_record
+from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
 from tests.helpers import free_port, own_mall, read_topic
 from tests.jobs.harness import from_clickhouse
 from tests.jobs.reference import Expected, Limits, Positions, from_records, metrics, positions
-
-
 
 SALT = "end-to-end-test-salt"
 WATERMARK_DELAY_S = 120
@@ -70,9 +68,9 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
 @pytest.fixture
 def metrics_job(job_settings: Settings):
     """Starts the job: embedded, or submitted to a standalone cluster with `flink run -py`."""
-    jobs: list[MetricsJob] = []
+    jobs: list[FlinkJob] = []
 
-    def start(resume: bool = False, mode: str = "embedded") -> MetricsJob:
+    def start(resume: bool = False, mode: str = "embedded") -> FlinkJob:
         job = ClusterMetricsJob(job_settings) if mode == "cluster" else MetricsJob(job_settings)
         job.start(resume=resume)
         jobs.append(job)
@@ -251,10 +249,16 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
         visitors, new, returning, randomized, doors = run.expected["mall_daily"][newest]
         today = redis.hgetall(f"ff:{mall_id}:today")
         assert today["day"] == newest[1]
-        assert [int(today[f]) for f in ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")] == [visitors, new, returning, randomized, doors]
+        fields = ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")
+        assert [int(today[f]) for f in fields] == [visitors, new, returning, randomized, doors]
     for (mall_id, day, device_id), (shop_code, _, visits, dwell) in run.expected["favorite_shop_daily"].items():
         entry = redis.hgetall(f"ff:{mall_id}:favorite:{device_id}")
-        assert (entry["day"], entry["shop_code"], int(entry["visits"]), int(entry["dwell_seconds"])) == (day, shop_code, visits, dwell)
+        assert (entry["day"], entry["shop_code"], int(entry["visits"]), int(entry["dwell_seconds"])) == (
+            day,
+            shop_code,
+            visits,
+            dwell,
+        )
 
     # The feed: the newest message per device is the current answer.
     feed: dict[str, dict] = {}
@@ -262,7 +266,10 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
         value = json.loads(message.value)
         assert message.key.decode() == value["device_id"]
         feed[value["device_id"]] = value
-    assert {(v["mall_id"], v["day"], d): (v["shop_code"], v["shop_name"], v["visits"], v["dwell_seconds"]) for d, v in feed.items()} == run.expected["favorite_shop_daily"]
+    assert {
+        (v["mall_id"], v["day"], d): (v["shop_code"], v["shop_name"], v["visits"], v["dwell_seconds"])
+        for d, v in feed.items()
+    } == run.expected["favorite_shop_daily"]
 
     # Dead letters: every rejected message of ours, for the reason it was rejected for. The
     # key names the rejected message, so a copy sent again after a restart is the same one.
@@ -289,5 +296,3 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     assert int(counts.get(f"{run.settings.kafka.wifi_probes_topic}:late_for_windows", 0)) == late_for_windows
 
     assert_positions(run)
-
-

@@ -50,13 +50,17 @@ def second_stack(settings: Settings, unique: str, monkeypatch):  # type: ignore[
 
 
 def _pids(home: Path) -> dict[str, int]:
-    return {name: int((home / name / f"{name}.pid").read_text()) for name in ("kafka", "clickhouse", "redis", "postgres")}
+    return {
+        name: int((home / name / f"{name}.pid").read_text()) for name in ("kafka", "clickhouse", "redis", "postgres")
+    }
 
 
 def test_demo_history_live_portfolio_then_up_again_demo_again_reset_and_down(second_stack) -> None:
     home, env = second_stack
 
-    demo = footfall("demo", "--malls", str(MALLS), "--days", str(DAYS), "--visitors-per-day", "40", env=env, timeout=900)
+    demo = footfall(
+        "demo", "--malls", str(MALLS), "--days", str(DAYS), "--visitors-per-day", "40", env=env, timeout=900
+    )
     assert demo.returncode == 0, demo.stderr
     assert f"demo malls loaded into PostgreSQL: {MALLS} malls" in demo.stdout
     assert "metrics job running" in demo.stdout and "streaming shoppers" in demo.stdout
@@ -81,7 +85,8 @@ def test_demo_history_live_portfolio_then_up_again_demo_again_reset_and_down(sec
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("already running") == 5  # four services and the job
     assert {**_pids(home), "metrics job": int((home / "job" / "metrics.pid").read_text())} == {
-        k: v for k, v in started.items() if k not in ("simulator", "dashboard")}
+        k: v for k, v in started.items() if k not in ("simulator", "dashboard")
+    }
 
     # The demo once more: what runs stays, the stopped simulator goes on where it stopped.
     demo_again = footfall("demo", "--no-wait", env=env)
@@ -109,7 +114,8 @@ def check_history_and_live_today(settings: Settings) -> None:
     for mall in default_layout(MALLS).malls:
         days = clickhouse.execute(
             "SELECT day, visitors, returning_visitors FROM mall_daily FINAL WHERE mall_id = %(m)s ORDER BY day",
-            {"m": mall.mall_id})
+            {"m": mall.mall_id},
+        )
         today = datetime.now(mall.zone).date()
         assert len(days) >= DAYS + 1 and days[-1][0] == today, days
         # Day one has only new visitors; from then on some come back.
@@ -146,7 +152,8 @@ def settled_today(settings: Settings, mall_id: str) -> dict[str, str]:
 def check_portfolio_page(settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.dashboards.conftest import ARTIFACTS, BROWSER_ARGS, CHROMIUM
+    from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
+    from tests.dashboards.conftest import ARTIFACTS
 
     clickhouse, redis = clients.clickhouse(settings.clickhouse), clients.redis_client(settings.redis)
     malls = default_layout(MALLS).malls
@@ -162,9 +169,14 @@ def check_portfolio_page(settings: Settings) -> None:
         assert "Traceback" not in page.inner_text("body")
         for mall in malls:
             card = page.locator(f".st-key-mall-{mall.mall_id}")
-            shown = {tile.locator('[data-testid="stMetricLabel"]').inner_text().strip():
-                     tile.locator('[data-testid="stMetricValue"]').inner_text().strip()
-                     for tile in card.locator('[data-testid="stMetric"]').all()}
+            shown = {
+                tile.locator('[data-testid="stMetricLabel"]').inner_text().strip(): tile.locator(
+                    '[data-testid="stMetricValue"]'
+                )
+                .inner_text()
+                .strip()
+                for tile in card.locator('[data-testid="stMetric"]').all()
+            }
             today, m = live[mall.mall_id], mall.mall_id
             occupancy = int(today["occupancy"]) if redis.exists(f"ff:{m}:positions") else 0
             assert shown == {
@@ -174,7 +186,9 @@ def check_portfolio_page(settings: Settings) -> None:
             }, mall.mall_id
             top = clickhouse.execute(
                 "SELECT shop_name, visitors FROM top_shops_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s "
-                "AND rank = 1", {"m": m, "d": date.fromisoformat(today["day"])})
+                "AND rank = 1",
+                {"m": m, "d": date.fromisoformat(today["day"])},
+            )
             text = card.inner_text()
             assert (f"Top shop {top[0][0]} ({top[0][1]:,} visitors)" if top else "Top shop —") in text
             link = card.get_by_role("link", name="Overview")

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from footfall import clients
 from tests.integration.endtoend import Run, assert_every_output, ours, wait_for
 from tests.jobs.harness import from_clickhouse
-from footfall import clients
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,9 @@ def test_every_output_matches_the_reference_end_to_end(run: Run, metrics_job, mo
     run.publish(run.records)
     got = wait_for(run.expected, run.settings, run.mall_ids, timeout=600)
     elapsed = time.monotonic() - began
-    print(f"\n{len(run.records):,} records through the job in {elapsed:.1f} s: {len(run.records) / elapsed:,.0f} events/s")
+    print(
+        f"\n{len(run.records):,} records through the job in {elapsed:.1f} s: {len(run.records) / elapsed:,.0f} events/s"
+    )
     assert_every_output(run, got)
 
 

@@ -40,7 +40,9 @@ def test_the_layout_loads_into_postgres_idempotently_and_updates_in_place(stack:
     mall = test_mall.malls[0]
     assert load_layout(test_mall, stack.postgres) == {"malls": 1, "shops": 44, "probes": 84, "entrances": 2}
     load_layout(test_mall, stack.postgres)  # again: nothing new
-    renamed = dataclasses.replace(mall, shops=(dataclasses.replace(mall.shops[0], shop_name="Renamed"), *mall.shops[1:]))
+    renamed = dataclasses.replace(
+        mall, shops=(dataclasses.replace(mall.shops[0], shop_name="Renamed"), *mall.shops[1:])
+    )
     load_layout(Layout((renamed,)), stack.postgres)
     with clients.postgres(stack.postgres) as conn:
         assert [_count(conn, t, mall.mall_id) for t in ("shops", "probes", "entrances")] == [44, 84, 2]
@@ -48,9 +50,12 @@ def test_the_layout_loads_into_postgres_idempotently_and_updates_in_place(stack:
             "SELECT shop_name, polygon FROM footfall.shops WHERE mall_id = %s AND shop_code = %s",
             (mall.mall_id, mall.shops[0].shop_code),
         ).fetchone()
-        corridor = _count(conn, "probes", mall.mall_id) - conn.execute(
-            "SELECT count(shop_code) FROM footfall.probes WHERE mall_id = %s", (mall.mall_id,)
-        ).fetchone()[0]
+        corridor = (
+            _count(conn, "probes", mall.mall_id)
+            - conn.execute(
+                "SELECT count(shop_code) FROM footfall.probes WHERE mall_id = %s", (mall.mall_id,)
+            ).fetchone()[0]
+        )
     assert name == "Renamed"
     assert [tuple(p) for p in json.loads(polygon)] == list(mall.shops[0].polygon)
     assert corridor == 40
@@ -69,7 +74,9 @@ def _end_offsets(stack: Settings) -> dict[TopicPartition, int]:
         consumer.close()
 
 
-def _read_back(stack: Settings, since: dict[TopicPartition, int], mine, expected: int, timeout: float = 90) -> list[tuple[str, bytes]]:
+def _read_back(
+    stack: Settings, since: dict[TopicPartition, int], mine, expected: int, timeout: float = 90
+) -> list[tuple[str, bytes]]:
     """Every record after `since` for which `mine(topic, value)` holds, until `expected` came."""
     consumer = clients.kafka_consumer(stack.kafka, consumer_timeout_ms=1000, max_partition_fetch_bytes=4 * 1024 * 1024)
     consumer.assign(list(since))
@@ -90,7 +97,10 @@ def _read_back(stack: Settings, since: dict[TopicPartition, int], mine, expected
 def _config(mall: Layout, seed: int, minutes: float | None) -> SimulationConfig:
     start = datetime(2026, 11, 20, 12, 0, tzinfo=mall.malls[0].zone).timestamp()
     return SimulationConfig(
-        start=start, end=start + minutes * 60 if minutes else None, seed=seed, behaviour=Behaviour(visitors_per_day=3000)
+        start=start,
+        end=start + minutes * 60 if minutes else None,
+        seed=seed,
+        behaviour=Behaviour(visitors_per_day=3000),
     )
 
 
@@ -113,7 +123,9 @@ def test_a_simulated_run_reaches_kafka_record_for_record(stack: Settings, test_m
 def test_load_mode_splits_the_work_between_processes_and_loses_nothing(stack: Settings, test_mall: Layout) -> None:
     seed = random.randint(10**6, 10**7)
     since = _end_offsets(stack)
-    outcome = run_load(test_mall, _config(test_mall, seed, minutes=None), stack.kafka, LoadPlan(events=30_000, processes=2))
+    outcome = run_load(
+        test_mall, _config(test_mall, seed, minutes=None), stack.kafka, LoadPlan(events=30_000, processes=2)
+    )
     assert outcome.events == 30_000
     got = _read_back(stack, since, _ours(seed, test_mall.malls[0].mall_id), 30_000)
     assert len(got) == 30_000

@@ -31,7 +31,9 @@ def test_every_component_answers_with_its_version(stack: Settings) -> None:
 def test_clickhouse_holds_every_contract_table_with_its_engine(stack: Settings) -> None:
     client = clients.clickhouse(stack.clickhouse)
     engines = dict(
-        client.execute("SELECT name, engine FROM system.tables WHERE database = %(db)s", {"db": stack.clickhouse.database})
+        client.execute(
+            "SELECT name, engine FROM system.tables WHERE database = %(db)s", {"db": stack.clickhouse.database}
+        )
     )
     assert set(CONTRACT) <= set(engines)
     assert {name for name, engine in engines.items() if engine == "ReplacingMergeTree"} == set(CONTRACT) - {"positions"}
@@ -54,7 +56,12 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
             """,
             (stack.postgres.schema_name,),
         ).fetchall()
-    assert dict(keys) == {"malls": "mall_id", "shops": "mall_id,shop_code", "probes": "ap_mac", "entrances": "sensor_id"}
+    assert dict(keys) == {
+        "malls": "mall_id",
+        "shops": "mall_id,shop_code",
+        "probes": "ap_mac",
+        "entrances": "sensor_id",
+    }
 
 
 def test_topics_exist_with_their_configured_partitions(stack: Settings) -> None:
@@ -152,4 +159,3 @@ def test_redis_stores_and_returns_a_hash(stack: Settings, unique: str) -> None:
         assert client.hgetall(key) == {"visitors": "12", "peak_hour": "17"}
     finally:
         client.delete(key)
-

@@ -28,7 +28,9 @@ def placed(table_env, tmp_path, events: list[ProbeEvent]) -> dict:  # type: igno
 
 
 def test_a_device_equidistant_from_three_probes_lands_on_their_centroid(table_env, tmp_path):
-    got = placed(table_env, tmp_path, [report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))])
+    got = placed(
+        table_env, tmp_path, [report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))]
+    )
     assert list(got) == [("m1", T0 // 1000, "d1")]
     x, y, zone = got[("m1", T0 // 1000, "d1")]
     assert (x, y) == pytest.approx((10.0, 10 / math.sqrt(3)), abs=0.01)
@@ -37,7 +39,8 @@ def test_a_device_equidistant_from_three_probes_lands_on_their_centroid(table_en
 
 def test_each_probe_counts_once_with_its_strongest_report_and_weights_are_ten_to_rssi_over_ten(table_env, tmp_path):
     events = [
-        report("d1", "ap-a", -70), report("d1", "ap-a", -50, T0 + 300),  # the strongest of ap-a: -50
+        report("d1", "ap-a", -70),
+        report("d1", "ap-a", -50, T0 + 300),  # the strongest of ap-a: -50
         report("d1", "ap-a", -50, T0 + 300),  # a duplicate changes nothing
         report("d1", "ap-b", -60, T0 + 900),  # 10 dB weaker: a tenth of the weight
     ]
@@ -47,8 +50,12 @@ def test_each_probe_counts_once_with_its_strongest_report_and_weights_are_ten_to
 
 
 def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path):
-    events = [report("d1", "ap-a", -60, T0 + 999), report("d1", "ap-b", -60, T0 + 1000),
-              report("d2", "ap-d", -55, T0 + 500), report("d2", "ap-b", -60, T0 - 1)]
+    events = [
+        report("d1", "ap-a", -60, T0 + 999),
+        report("d1", "ap-b", -60, T0 + 1000),
+        report("d2", "ap-d", -55, T0 + 500),
+        report("d2", "ap-b", -60, T0 - 1),
+    ]
     got = placed(table_env, tmp_path, events)
     assert got == {
         ("m1", T0 // 1000, "d1"): (0.0, 0.0, "S1"),  # a vertex of S1
@@ -62,8 +69,13 @@ def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
     rng = random.Random(7)
     aps = list(PROBES)
     events = [
-        report(f"d{rng.randrange(6)}", rng.choice(aps), rng.randrange(-85, -40), T0 + rng.randrange(20_000),
-               event_id=f"e{n}")
+        report(
+            f"d{rng.randrange(6)}",
+            rng.choice(aps),
+            rng.randrange(-85, -40),
+            T0 + rng.randrange(20_000),
+            event_id=f"e{n}",
+        )
         for n in range(400)
     ]
     events.sort(key=lambda e: e.occur_ms)  # in order: no report is behind the position delay

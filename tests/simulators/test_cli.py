@@ -53,7 +53,9 @@ def test_a_dry_run_is_reproducible_from_the_command_line(tmp_path) -> None:
 
 def test_max_events_bounds_a_run(tmp_path) -> None:
     out = tmp_path / "out.jsonl"
-    result = simulators("run", "--start", "2026-11-20T12:00", "--as-fast-as-possible", "--max-events", "500", "--output", str(out))
+    result = simulators(
+        "run", "--start", "2026-11-20T12:00", "--as-fast-as-possible", "--max-events", "500", "--output", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert len(out.read_text().splitlines()) == 500
 

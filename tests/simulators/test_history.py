@@ -22,7 +22,9 @@ def test_history_starts_at_the_earliest_local_midnight_so_every_mall_has_whole_d
     assert start == datetime(2026, 11, 17, tzinfo=layout.malls[1].zone).timestamp()
     for mall in layout.malls:
         today = datetime.fromtimestamp(now, mall.zone).date()
-        assert datetime.fromtimestamp(start, mall.zone) <= datetime.combine(today - timedelta(days=14), datetime.min.time(), mall.zone)
+        assert datetime.fromtimestamp(start, mall.zone) <= datetime.combine(
+            today - timedelta(days=14), datetime.min.time(), mall.zone
+        )
 
 
 def test_each_mall_has_its_own_size_and_weekly_pattern() -> None:
@@ -31,7 +33,9 @@ def test_each_mall_has_its_own_size_and_weekly_pattern() -> None:
     behaviour = Behaviour(visitors_per_day=50_000)
 
     def arrivals(mall, day: date) -> int:  # type: ignore[no-untyped-def]
-        return len(arrival_times(mall, datetime.combine(day, datetime.min.time()), behaviour, 1.0, np.random.default_rng(1)))
+        return len(
+            arrival_times(mall, datetime.combine(day, datetime.min.time()), behaviour, 1.0, np.random.default_rng(1))
+        )
 
     tuesday, saturday = date(2026, 11, 24), date(2026, 11, 28)
     assert arrivals(big, tuesday) > arrivals(medium, tuesday) > arrivals(small, tuesday)
@@ -45,15 +49,18 @@ def test_a_run_keeps_its_simulated_time_and_resumes_from_it_with_event_ids_of_it
     common = ["run", "--malls", "1", "--visitors-per-day", "300", "--as-fast-as-possible", "--state-file", str(state)]
 
     def run(*args: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "simulators", *common, *args], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "simulators", *common, *args], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
 
     run("--start", "2026-11-24T12:00", "--duration", "1h", "--output", str(first))
     saved = json.loads(state.read_text())
     sent = first.read_text().splitlines()
     assert saved["records"] == len(sent)
-    assert [n for _, n in saved["marks"]][0] == 1 and all(b[0] - a[0] <= 3600 for a, b in zip(saved["marks"], saved["marks"][1:]))
+    assert [n for _, n in saved["marks"]][0] == 1 and all(
+        b[0] - a[0] <= 3600 for a, b in zip(saved["marks"], saved["marks"][1:])
+    )
     run("--resume", "--duration", "1h", "--output", str(second))
     later = [json.loads(line) for line in second.read_text().splitlines()]
     times = [json.loads(m["value"])["occur_time"] / 1000 for m in later if m["topic"] == "wifi-probes"]

@@ -56,7 +56,11 @@ def door_problem(raw: bytes) -> str | None:
 
 def test_the_same_seed_gives_the_same_records_and_another_seed_does_not(simulate) -> None:
     faults = Faults(duplicate_rate=0.05, late_rate=0.02, malformed_rate=0.02, skewed_probe_share=0.2)
-    first, again, other = simulate(seed=11, faults=faults), simulate(seed=11, faults=faults), simulate(seed=12, faults=faults)
+    first, again, other = (
+        simulate(seed=11, faults=faults),
+        simulate(seed=11, faults=faults),
+        simulate(seed=12, faults=faults),
+    )
     assert len(first) > 10_000
     assert first == again
     assert [r.value for r in first[:2000]] != [r.value for r in other[:2000]]
@@ -146,7 +150,9 @@ def test_randomised_macs_are_locally_administered_and_rotate(simulate) -> None:
 
 
 def test_visitors_come_back_on_later_days(simulate) -> None:
-    behaviour = Behaviour(visitors_per_day=400, return_share=0.4, randomized_share=0.0, phoneless_share=0.0, staff_per_mall=0)
+    behaviour = Behaviour(
+        visitors_per_day=400, return_share=0.4, randomized_share=0.0, phoneless_share=0.0, staff_per_mall=0
+    )
     records = simulate(hours=48, start="2026-11-19T00:00", behaviour=behaviour)
     zone = default_layout().malls[0].zone
     by_day = collections.defaultdict(set)
@@ -169,5 +175,9 @@ def test_door_counters_count_everyone_including_phoneless_visitors(simulate) -> 
     assert entries == exits  # everybody who came in went out by midnight
     phones = {json.loads(r.value)["device_mac"] for r in records if r.topic == "wifi-probes"}
     assert entries > len(phones) * 0.6  # phoneless visitors only show at the doors
-    hours = collections.Counter(datetime.fromtimestamp(d["occur_time"] / 1000, default_layout().malls[0].zone).hour for d in doors if d["in_count"])
+    hours = collections.Counter(
+        datetime.fromtimestamp(d["occur_time"] / 1000, default_layout().malls[0].zone).hour
+        for d in doors
+        if d["in_count"]
+    )
     assert hours[12] + hours[18] > hours[9] + hours[10]  # lunch and evening peaks beat the morning

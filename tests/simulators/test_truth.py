@@ -22,7 +22,9 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
     for visit in kinds["visit"]:
         trip = next(t for t in trips if t["person"] == visit["person"])
         assert trip["arrive"] <= visit["start"] < visit["end"] <= trip["leave"]
-    assert sum(summary["shop_visitors"].values()) >= len({v["person"] for v in kinds["visit"] if v["person"] in with_phone})
+    assert sum(summary["shop_visitors"].values()) >= len(
+        {v["person"] for v in kinds["visit"] if v["person"] in with_phone}
+    )
     assert len(kinds["fault"]) == sum(1 for r in records if r.kind.startswith("malformed"))
     # One position per probe request: every wifi event's MAC and time is among them.
     pings = {(p["mac"], round(p["t"], 3)) for p in kinds["position"]}

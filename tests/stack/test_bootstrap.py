@@ -6,7 +6,15 @@ from footfall.stack.bootstrap import identifier, render
 
 # docs/design.md §5: table -> key columns + value columns.
 CONTRACT = {
-    "mall_daily": ["mall_id", "day", "visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries"],
+    "mall_daily": [
+        "mall_id",
+        "day",
+        "visitors",
+        "new_visitors",
+        "returning_visitors",
+        "randomized_devices",
+        "door_entries",
+    ],
     "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors"],
     "top_shops_daily": ["mall_id", "day", "rank", "shop_code", "shop_name", "visitors"],
     "mall_hourly": ["mall_id", "day", "hour", "visitors", "door_entries"],
@@ -62,7 +70,12 @@ def test_clickhouse_schema_avoids_what_18_16_lacks() -> None:
 def test_postgres_schema_renders_into_the_configured_schema() -> None:
     statements = render("postgres.sql", schema="mall_dims")
     assert statements[0] == "CREATE SCHEMA IF NOT EXISTS mall_dims"
-    assert [re.search(r"EXISTS mall_dims\.(\w+)", s).group(1) for s in statements[1:]] == ["malls", "shops", "probes", "entrances"]
+    assert [re.search(r"EXISTS mall_dims\.(\w+)", s).group(1) for s in statements[1:]] == [
+        "malls",
+        "shops",
+        "probes",
+        "entrances",
+    ]
 
 
 @pytest.mark.parametrize("bad", ["", "foot-fall", "x; DROP TABLE y", "1abc", 'a"b'])

@@ -30,7 +30,9 @@ def test_a_pid_file_owns_only_the_program_it_started(tmp_path) -> None:
 
 
 def test_stop_kills_a_process_that_ignores_the_polite_signal(tmp_path) -> None:
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     assert process.stdout.readline().strip() == b"ready"
     assert stop(process.pid, signal.SIGTERM, timeout=0.5)

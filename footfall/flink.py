@@ -1,0 +1,141 @@
+"""Flink's REST API as the stack, the dashboards and the bench read it: the job's state,
+its vertices, how far its Kafka sources have read, and its own health gauges. The same
+calls serve the embedded mini-cluster and a standalone cluster (both answer on
+FOOTFALL_JOB_REST_PORT)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The metrics job's name in Flink (`pipeline.name`), by which its runs are found.
+JOB_NAME = "metrics"
+
+#: A Kafka source's read position metric: the offset of the last record it read.
+SOURCE_OFFSET_METRIC = re.compile(
+    r"KafkaSourceReader\.topic\.(?P<topic>.+)\.partition\.(?P<partition>\d+)\.currentOffset$"
+)
+
+
+def rest_get(rest: str, path: str, timeout: float = 2) -> Any:
+    """GET a Flink REST resource as JSON; OSError when it does not answer."""
+    with urllib.request.urlopen(f"{rest}{path}", timeout=timeout) as response:
+        return json.load(response)
+
+
+def rest_patch(rest: str, path: str, timeout: float = 5) -> None:
+    """PATCH a Flink REST resource (cancelling a job); OSError when it does not answer."""
+    urllib.request.urlopen(urllib.request.Request(f"{rest}{path}", method="PATCH"), timeout=timeout).close()
+
+
+def newest_job(rest: str, name: str = JOB_NAME) -> dict | None:
+    """The newest run of the job called `name` in /jobs/overview (any state), or None."""
+    mine = [j for j in rest_get(rest, "/jobs/overview")["jobs"] if j.get("name") == name]
+    return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
+
+
+def vertices(rest: str, jid: str) -> list[dict]:
+    return rest_get(rest, f"/jobs/{jid}")["vertices"]  # type: ignore[no-any-return]
+
+
+def subtask_metrics(rest: str, jid: str, vertex: dict, names: list[str] | None = None, agg: str = "max") -> list[dict]:
+    """A vertex's subtask metrics: their names (without `names`), or those values aggregated."""
+    base = f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
+    if names is None:
+        return rest_get(rest, base)  # type: ignore[no-any-return]
+    return rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg={agg}")  # type: ignore[no-any-return]
+
+
+def source_offsets(
+    rest: str,
+    jid: str,
+    graph: list[dict],
+    names: dict[str, list[str]] | None = None,
+) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> offset of the last record the job's Kafka sources read (-1
+    before the first), from their `currentOffset` metrics. `names` caches each source
+    vertex's metric names between calls (they do not change while the job runs)."""
+    names = {} if names is None else names
+    read: dict[tuple[str, int], int] = {}
+    for vertex in graph:
+        if not vertex["name"].startswith("Source:"):
+            continue
+        if not names.get(vertex["id"]):
+            names[vertex["id"]] = [
+                m["id"] for m in subtask_metrics(rest, jid, vertex) if m["id"].endswith(".currentOffset")
+            ]
+        if not names[vertex["id"]]:
+            continue
+        for metric in subtask_metrics(rest, jid, vertex, names[vertex["id"]]):
+            match = SOURCE_OFFSET_METRIC.search(metric["id"])
+            if match:
+                read[(match["topic"], int(match["partition"]))] = int(metric.get("max", -1))
+    return read
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    """What the running job says about its dependencies (its own gauges, see
+    jobs/metrics/sinks.py and udfs/java Layout.java) and about itself."""
+
+    #: Times Flink restarted the job (from a checkpoint) since it was submitted.
+    restarts: int
+    #: Result rows held by the sinks, not yet written to their store.
+    rows_waiting: int
+    #: Dependency (clickhouse, redis, postgres) -> since when (epoch ms) the job has
+    #: failed to reach it; only those failing now.
+    failing: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.failing)
+
+    def describe(self, now_ms: int | None = None) -> str:
+        """One line, e.g. 'clickhouse unreachable since 10:42:07 UTC (95 s), 1,204 rows
+        waiting, 0 restarts'."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        parts = [
+            f"{name} unreachable since {time.strftime('%H:%M:%S', time.gmtime(since / 1000))} UTC "
+            f"({max(now_ms - since, 0) / 1000:.0f} s)"
+            for name, since in sorted(self.failing.items())
+        ]
+        parts.append(f"{self.rows_waiting:,} rows waiting")
+        parts.append(f"{self.restarts} restart{'s' if self.restarts != 1 else ''}")
+        return ", ".join(parts)
+
+
+#: The gauges the job's own code registers: (metric name suffix, dependency it is about).
+_FAILING_GAUGES = {
+    "footfall_sink.clickhouseFailingSince": "clickhouse",
+    "footfall_sink.redisFailingSince": "redis",
+    "footfall_layout.failingSince": "postgres",
+}
+
+
+def job_health(rest: str, jid: str, graph: list[dict] | None = None) -> JobHealth:
+    """Read the job's restarts and its sinks' and layout's gauges from Flink's REST API
+    (metrics are as old as FOOTFALL_JOB_METRICS_INTERVAL_MS); `graph`, the job's vertices
+    when the caller has read them already. Raises OSError when the API does not answer."""
+    restarts = 0
+    for metric in rest_get(rest, f"/jobs/{jid}/metrics?get=numRestarts"):
+        restarts = int(float(metric.get("value", 0)))
+    rows_waiting, failing = 0, {}
+    for vertex in graph if graph is not None else vertices(rest, jid):
+        if "sinks" not in vertex["name"] and "Correlate" not in vertex["name"]:
+            continue
+        names = [m["id"] for m in subtask_metrics(rest, jid, vertex) if "footfall_" in m["id"]]
+        if not names:
+            continue
+        for metric in subtask_metrics(rest, jid, vertex, names, agg="max,sum"):
+            name, since = metric["id"], int(metric.get("max", 0))
+            if name.endswith("footfall_sink.rowsWaiting"):
+                rows_waiting += int(metric.get("sum", 0))
+            for suffix, dependency in _FAILING_GAUGES.items():
+                if name.endswith(suffix) and since > 0:
+                    failing[dependency] = max(failing.get(dependency, 0), since)
+    return JobHealth(restarts, rows_waiting, failing)
