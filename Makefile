@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status bootstrap demo reset screenshots dashboard simulate bench test unit integration faults clean
+.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench test unit integration faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,11 @@ BENCH_ARGS ?=
 bench: up ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 13 min)
 	@$(PY) -m bench $(BENCH_ARGS)
 
-test: setup ## set up and run every test (unit and integration; starts the stack if needed)
+check: setup ## lint (ruff) and static types (mypy, strict on the packages): both must be clean
+	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators bench tests
+	@$(VENV)/bin/mypy
+
+test: setup check ## set up, `make check`, then every test (unit and integration; starts the stack if needed)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup ## only the fast unit tests (no services needed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from footfall.flink import newest_job, source_offsets, vertices
 
@@ -38,17 +39,17 @@ class JobWatch:
         self.jid: str | None = None
         self.offset_names: dict[str, list[str]] = {}
 
-    def job(self) -> dict | None:
+    def job(self) -> dict[str, Any] | None:
         try:
             return newest_job(self.rest, self.name)
         except (OSError, ValueError, KeyError):
             return None
 
-    def vertices(self) -> list[dict]:
+    def vertices(self) -> list[dict[str, Any]]:
         assert self.jid is not None
         return vertices(self.rest, self.jid)
 
-    def positions(self, vertex: dict) -> dict[tuple[str, int], int]:
+    def positions(self, vertex: dict[str, Any]) -> dict[tuple[str, int], int]:
         """(topic, partition) -> offset of the last record this source vertex read."""
         assert self.jid is not None
         return source_offsets(self.rest, self.jid, [vertex], self.offset_names)
@@ -60,7 +61,7 @@ class JobWatch:
         where they took their final values."""
         deadline = submitted + timeout_s
         first_read = None
-        counters: tuple = ()
+        counters: tuple[Any, ...] = ()
         changed_at = submitted
         while time.monotonic() < deadline:
             time.sleep(interval_s)

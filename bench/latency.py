@@ -79,13 +79,13 @@ class LoadProcess:
     def start(self) -> int:
         self.began = time.monotonic()
         self.process.start()
-        return self.process.pid
+        return int(self.process.pid or 0)
 
     def stop(self) -> float:
         """Stop; the rate actually sent, in records/s."""
         self.stopping.set()
         self.process.join(60)
-        return self.sent.value / max(time.monotonic() - self.began, 1e-9)
+        return float(self.sent.value) / max(time.monotonic() - self.began, 1e-9)
 
 
 class Poller(threading.Thread):

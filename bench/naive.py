@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from pyflink.table import DataTypes, StreamTableEnvironment
 from pyflink.table.udf import TableFunction, udtf
@@ -35,7 +36,7 @@ def _whole(value: object, digits: int, signed: bool) -> bool:
     return len(str(abs(value))) <= digits
 
 
-def _fields(body: str, max_chars: int, names: tuple[str, ...]) -> tuple[dict | None, str | None]:
+def _fields(body: str, max_chars: int, names: tuple[str, ...]) -> tuple[dict[str, Any] | None, str | None]:
     """The message's fields, or the reason it has none: too_large, not_json, missing_field."""
     if len(body) > max_chars:
         return None, "too_large"

@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.stats import percentile
@@ -66,7 +67,7 @@ def own_settings(unique: str, var_dir: str) -> Settings:
     return Settings()
 
 
-def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list, Positions]:
+def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list[Any], Positions]:
     day = unused_past_day()
     start = datetime.combine(day, datetime.min.time().replace(hour=14), ZoneInfo(mall.tz)).timestamp()
     truth = Positions()
@@ -79,10 +80,11 @@ def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list, Pos
     return records, truth
 
 
-def wait_for_positions(settings: Settings, timeout: float = 300) -> list[tuple]:
+def wait_for_positions(settings: Settings, timeout: float = 300) -> list[tuple[Any, ...]]:
     """The job's positions, once their number has stopped growing."""
     client = clients.clickhouse(settings.clickhouse)
-    deadline, rows, stable = time.monotonic() + timeout, [], 0
+    deadline, stable = time.monotonic() + timeout, 0
+    rows: list[tuple[Any, ...]] = []
     while time.monotonic() < deadline and stable < 5:
         time.sleep(2)
         fresh = client.execute("SELECT device_id, toUnixTimestamp(ts), x, y, zone FROM positions "
@@ -92,7 +94,7 @@ def wait_for_positions(settings: Settings, timeout: float = 300) -> list[tuple]:
     return rows
 
 
-def accuracy(rows: list[tuple], truth: Positions) -> dict[str, float]:
+def accuracy(rows: list[tuple[Any, ...]], truth: Positions) -> dict[str, float]:
     by_device = {(device_id(SALT, mac.lower().replace("-", ":")), second): where
                  for (mac, second), where in truth.at.items()}
     errors, zone_hits = [], 0

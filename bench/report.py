@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -19,26 +20,26 @@ SINK_LABELS = {
 }
 
 
-def thread_mode(run: dict) -> bool:
-    return run.get("python_mode", "process") == "thread"
+def thread_mode(run: dict[str, Any]) -> bool:
+    return bool(run.get("python_mode", "process") == "thread")
 
 
-def label(run: dict) -> str:
+def label(run: dict[str, Any]) -> str:
     return (f"{run['variant']} {run['input']} p{run['parallelism']}"
             + (" thread" if thread_mode(run) else ""))
 
 
-def is_reference(run: dict) -> bool:
+def is_reference(run: dict[str, Any]) -> bool:
     """The production job as configured by default: parallelism 1, Python in processes."""
     return run["variant"] == "ours" and run["parallelism"] == 1 and not thread_mode(run)
 
 
-def ours_on(result: dict, data: str) -> dict:
+def ours_on(result: dict[str, Any], data: str) -> dict[str, Any]:
     """The production job at parallelism 1 on the input named `data`."""
     return next(r for r in result["runs"] if is_reference(r) and r["input"] == data)
 
 
-def ratios(result: dict) -> dict[str, float]:
+def ratios(result: dict[str, Any]) -> dict[str, float]:
     """ours/ceiling, ours/baseline, parallelism 2/1 and thread/process mode: events/s of
     ours at parallelism 1 over the other's (or the other's over ours), each on the input
     both read."""
@@ -54,7 +55,7 @@ def ratios(result: dict) -> dict[str, float]:
     return {name: round(value, 2) for name, value in found.items()}
 
 
-def scaling(result: dict) -> list[dict]:
+def scaling(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The production job at parallelism 1 on each input, with time relative to the
     smallest."""
     runs = sorted((r for r in result["runs"] if is_reference(r)), key=lambda r: r["records"])
@@ -78,7 +79,7 @@ def scaling(result: dict) -> list[dict]:
     return scaled
 
 
-def measured(result: dict) -> list[dict]:
+def measured(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The live phases that ran."""
     return [p for p in result["latency"] if "skipped" not in p]
 
@@ -87,7 +88,7 @@ def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def markdown(result: dict) -> str:
+def markdown(result: dict[str, Any]) -> str:
     m, r = result["machine"], ratios(result)
     on = {run["variant"]: run["input"] for run in result["runs"]}
     lines = [
@@ -174,7 +175,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chart(result: dict, path: Path) -> None:
+def chart(result: dict[str, Any], path: Path) -> None:
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
     shown = result["runs"]
     left.bar(
@@ -214,7 +215,7 @@ def chart(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def write(result: dict, folder: Path) -> dict[str, Path]:
+def write(result: dict[str, Any], folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "bench.json", "summary": folder / "summary.md", "chart": folder / "chart.png"}
     result = {**result, "ratios": ratios(result)}

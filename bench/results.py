@@ -18,7 +18,7 @@ from footfall import clients
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
 from jobs.metrics.outputs import OUTPUTS
 
-Metrics = dict[str, dict[tuple, tuple]]
+Metrics = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
 #: Output table -> (key columns after mall_id, value columns), from the outputs' one
 #: definition (jobs/metrics/outputs.py), for the versioned per-mall tables.
@@ -36,7 +36,7 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, int) else value
 
 
-def _row(table: str, row: dict[str, Any]) -> tuple[tuple, tuple]:
+def _row(table: str, row: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     keys, values = TABLES[table]
     return tuple(_plain(row[k]) for k in keys), tuple(_plain(row[v]) for v in values)
 
@@ -70,7 +70,9 @@ def production_metrics(
     return metrics, int(positions)
 
 
-def read_upserts(kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0) -> dict[str, dict[str, dict | None]]:
+def read_upserts(
+    kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0
+) -> dict[str, dict[str, dict[str, Any] | None]]:
     """Per topic, the latest value per key of an upsert topic (None for a key deleted
     last). One consumer reads them all until none has had a message for `idle_s` (the
     broker's end offsets trail, docs/design.md section 2)."""
@@ -83,7 +85,7 @@ def read_upserts(kafka: KafkaSettings, topics: list[str], idle_s: float = 3.0) -
         ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        latest: dict[str, dict[str, dict | None]] = {topic: {} for topic in topics}
+        latest: dict[str, dict[str, dict[str, Any] | None]] = {topic: {} for topic in topics}
         for message in consumer:
             latest[message.topic][message.key.decode()] = (
                 json.loads(message.value) if message.value is not None else None
@@ -98,7 +100,7 @@ def baseline_metrics(kafka: KafkaSettings, topics: dict[str, str], mall_id: str)
     mall_daily's new and returning visitors come from the new-visitor metric of their own."""
     read = read_upserts(kafka, list(topics.values()))
 
-    def rows(name: str) -> list[dict]:
+    def rows(name: str) -> list[dict[str, Any]]:
         return [v for v in read[topics[name]].values() if v is not None and v.get("mall_id", mall_id) == mall_id]
 
     metrics: Metrics = {}

@@ -42,6 +42,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 from kafka.admin import NewTopic
@@ -258,8 +259,8 @@ class Bench:
         finally:
             admin.close()
 
-    def check(self, name: str, reference_name: str, reference: Metrics, metrics: Metrics | None) -> None:
-        if metrics is None:
+    def check(self, name: str, reference_name: str, reference: Metrics | None, metrics: Metrics | None) -> None:
+        if metrics is None or reference is None:
             return
         found = differences(reference, metrics)
         if not any(reference.values()):
@@ -267,7 +268,7 @@ class Bench:
         for line in found:
             self.problems.append(f"{name} differs from {reference_name}: {line}")
 
-    def live_latency(self) -> list[dict]:
+    def live_latency(self) -> list[dict[str, Any]]:
         """The production job on empty topics of its own, one steady rate after another."""
         config = self.config.latency
         topics = KafkaSettings.topics_environment(f"bench-{self.unique}-live")
@@ -276,7 +277,7 @@ class Bench:
         live_settings = Settings.of(env)
         job = self.job("live", [sys.executable, "-m", "jobs.metrics"])
         process = job.start(env=env)
-        phases: list[dict] = []
+        phases: list[dict[str, Any]] = []
         try:
             JobWatch(f"http://127.0.0.1:{env['FOOTFALL_JOB_REST_PORT']}", "metrics").wait_running(120)
             sender = MarkerSender(live_settings, MARKER_MALL, SALT)
@@ -300,7 +301,7 @@ class Bench:
 
     def latency_phase(
         self, rate: int, settings: Settings, sender: MarkerSender, job_pid: int, config: LatencyConfig
-    ) -> dict:
+    ) -> dict[str, Any]:
         load = LoadProcess(settings, LIVE_MALL, rate, config.load_devices)
         load_pid = load.start()
         time.sleep(config.first_warmup_s if not sender.sent else config.warmup_s)
@@ -350,7 +351,7 @@ class Bench:
         if not keep_logs:
             shutil.rmtree(self.home, ignore_errors=True)
 
-    def run(self) -> dict:
+    def run(self) -> dict[str, Any]:
         began = time.monotonic()
         prefilled = self.prepare()
         small, one, largest = prefilled["small"], prefilled["1x"], list(prefilled.values())[-1]

@@ -10,7 +10,7 @@ MUTED = "#94a3b8"
 PEAK = "#dc2626"
 
 
-def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> alt.LayerChart:
+def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> alt.LayerChart | alt.FacetChart:
     """Visitors per hour as bars, the same weekday a week before as a dashed line, and the
     peak hour marked in red with its count."""
     bars = frame.assign(peak=frame["hour"] == peak_hour)
@@ -31,14 +31,15 @@ def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> 
 
 def ranked_bars(frame: pd.DataFrame, label: str, value: str, title: str) -> alt.Chart:
     """Horizontal bars, largest on top, in the frame's order."""
-    return alt.Chart(frame).mark_bar(color=ACCENT).encode(
+    chart: alt.Chart = alt.Chart(frame).mark_bar(color=ACCENT).encode(
         x=alt.X(f"{value}:Q", title=title),
         y=alt.Y(f"{label}:N", sort=None, title=None),
         tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
     ).properties(height=max(34 * len(frame), 120))
+    return chart
 
 
-def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart:
+def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart | alt.FacetChart:
     """Visitors per day as a line, with the selected day marked."""
     base = alt.Chart(frame).encode(
         x=alt.X("day:T", title=None, axis=alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1}))

@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import psycopg
+from clickhouse_driver import Client as ClickHouse
+from redis import Redis
 
 from jobs.metrics.outputs import (
     FAVORITE,
     FEED_FIELDS,
     POSITIONS,
     TODAY,
-    ZONES,
     capture_rate,
 )
 
@@ -37,16 +40,16 @@ class MallLayout:
 
     def shop_name(self, zone: str) -> str:
         names = dict(zip(self.shops["shop_code"], self.shops["shop_name"]))
-        return names.get(zone, "Corridor" if zone == "corridor" else zone)
+        return str(names.get(zone, "Corridor" if zone == "corridor" else zone))
 
 
-def malls(conn, schema: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def malls(conn: psycopg.Connection[Any], schema: str) -> pd.DataFrame:
     """Every mall: mall_id, name, tz."""
     rows = conn.execute(f'SELECT mall_id, name, tz FROM "{schema}".malls ORDER BY name, mall_id').fetchall()
     return pd.DataFrame(rows, columns=["mall_id", "name", "tz"])
 
 
-def mall_layout(conn, schema: str, mall_id: str) -> MallLayout | None:  # type: ignore[no-untyped-def]
+def mall_layout(conn: psycopg.Connection[Any], schema: str, mall_id: str) -> MallLayout | None:
     mall = conn.execute(f'SELECT name, origin_lat, origin_lon FROM "{schema}".malls WHERE mall_id = %s',
                         (mall_id,)).fetchone()
     if mall is None:
@@ -75,20 +78,11 @@ def mall_layout(conn, schema: str, mall_id: str) -> MallLayout | None:  # type: 
     )
 
 
-def live_positions(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def live_positions(redis: Redis, mall_id: str) -> pd.DataFrame:
     """The mall's live positions (one HGETALL): device_id, x, y, zone, ts (epoch s)."""
     entries = redis.hgetall(POSITIONS.format(mall_id=mall_id))
     rows = [{"device_id": device, **json.loads(value)} for device, value in entries.items()]
     return pd.DataFrame(rows, columns=POSITION_COLUMNS)
-
-
-def zone_counts(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Devices per zone right now, busiest first (ties by zone): zone, devices."""
-    counts = pd.DataFrame(
-        [(zone, int(n)) for zone, n in redis.hgetall(ZONES.format(mall_id=mall_id)).items()],
-        columns=["zone", "devices"],
-    )
-    return counts.sort_values(["devices", "zone"], ascending=[False, True], ignore_index=True)
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
@@ -99,7 +93,7 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
     )
 
 
-def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
+def position_span(clickhouse: ClickHouse, mall_id: str, since: int, until: int) -> tuple[int, int] | None:
     """The first and last second (epoch s) of the mall's position history in [since,
     until), or None."""
     rows = clickhouse.execute(
@@ -111,7 +105,7 @@ def position_span(clickhouse, mall_id: str, since: int, until: int) -> tuple[int
     return (first, last) if count else None
 
 
-def positions_at(clickhouse, mall_id: str, at: int, ttl_seconds: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def positions_at(clickhouse: ClickHouse, mall_id: str, at: int, ttl_seconds: int) -> pd.DataFrame:
     """The live positions as they stood at `at` (epoch s): each device's last position in
     the TTL before it. The history is a plain MergeTree, where a replayed second can be
     written twice; taking each device's latest reads through that."""
@@ -148,7 +142,7 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def newest_day(clickhouse, mall_id: str) -> date | None:  # type: ignore[no-untyped-def]
+def newest_day(clickhouse: ClickHouse, mall_id: str) -> date | None:
     """The newest local day the mall has metrics for, or None."""
     count, newest = clickhouse.execute(
         "SELECT count(), max(day) FROM mall_daily WHERE mall_id = %(m)s", {"m": mall_id}
@@ -156,7 +150,7 @@ def newest_day(clickhouse, mall_id: str) -> date | None:  # type: ignore[no-unty
     return newest if count else None
 
 
-def day_summary(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def day_summary(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The day's mall metrics in one row (SUMMARY_COLUMNS), or no row."""
     rows = clickhouse.execute(
         "SELECT visitors, new_visitors, returning_visitors, randomized_devices, door_entries "
@@ -173,7 +167,7 @@ def day_summary(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: i
     return summary
 
 
-def peak_hour(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def peak_hour(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The job's peak hour of the day: hour, visitors (one row, or none)."""
     rows = clickhouse.execute(
         "SELECT hour, visitors FROM peak_hour_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
@@ -182,7 +176,7 @@ def peak_hour(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ign
     return pd.DataFrame(rows, columns=["hour", "visitors"])
 
 
-def hourly(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def hourly(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """Every hour 0-23 of the day and of the same weekday a week before: hour, visitors,
     door_entries, last_week_visitors, last_week_door_entries (0 where nothing was counted)."""
     week_before = day - timedelta(days=7)
@@ -203,7 +197,7 @@ def hourly(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore
     return frame.apply(pd.to_numeric).fillna(0).astype(int)
 
 
-def top_shops(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def top_shops(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The day's top shops as the job ranks them: rank, shop_code, shop_name, visitors."""
     rows = clickhouse.execute(
         "SELECT rank, shop_code, shop_name, visitors FROM top_shops_daily FINAL "
@@ -213,7 +207,7 @@ def top_shops(clickhouse, mall_id: str, day: date) -> pd.DataFrame:  # type: ign
     return pd.DataFrame(rows, columns=["rank", "shop_code", "shop_name", "visitors"])
 
 
-def shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """Every shop of the layout (and any other with visitors that day): shop_code,
     shop_name, category, visitors, share (of the mall's visitors), last_week (same
     weekday a week before), change; busiest first, ties by shop_code."""
@@ -239,7 +233,7 @@ def shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd
     return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change"]]
 
 
-def shop_trend(clickhouse, mall_id: str, shop_code: str, until: date, days: int = 28) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def shop_trend(clickhouse: ClickHouse, mall_id: str, shop_code: str, until: date, days: int = 28) -> pd.DataFrame:
     """A shop's visitors per day over `days` days up to `until`: day, visitors; a day the
     mall has metrics for but the shop none counts 0."""
     since = until - timedelta(days=days - 1)
@@ -259,7 +253,7 @@ def shop_trend(clickhouse, mall_id: str, shop_code: str, until: date, days: int 
     return frame.sort_values("day", ignore_index=True)
 
 
-def favourite_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def favourite_shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """How many devices have each shop as their favourite that day: shop_code, shop_name,
     category, devices; most first, ties by shop_code."""
     rows = clickhouse.execute(
@@ -278,7 +272,7 @@ def favourite_categories(favourites: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["devices", "category"], ascending=[False, True], ignore_index=True)
 
 
-def repeat_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def repeat_shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """Shops that devices visited more than once that day: shop_code, shop_name, category,
     devices (with two visits or more), visits (theirs, in all); most devices first."""
     rows = clickhouse.execute(
@@ -292,7 +286,7 @@ def repeat_shops(clickhouse, mall_id: str, day: date, layout_shops: pd.DataFrame
     return frame[["shop_code", "shop_name", "category", "devices", "visits"]]
 
 
-def device_day(clickhouse, mall_id: str, day: date, device_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def device_day(clickhouse: ClickHouse, mall_id: str, day: date, device_id: str) -> pd.DataFrame:
     """One device's shops with more than one visit that day, and its favourite:
     shop_code, shop_name, visits, favourite (bool), dwell_seconds (of the favourite)."""
     key = {"m": mall_id, "d": day, "v": device_id}
@@ -322,7 +316,7 @@ def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFr
     return frame
 
 
-def hours_so_far(clickhouse, mall_id: str, day: date, until_hour: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def hours_so_far(clickhouse: ClickHouse, mall_id: str, day: date, until_hour: int) -> tuple[int, int]:
     """Visitors summed over the whole hours before `until_hour` of `day`, and of the same
     weekday a week before: (today, last_week). Hourly counts are the one measure kept for
     every hour of a past day, so both sides are summed the same way."""
@@ -342,14 +336,14 @@ def hours_so_far(clickhouse, mall_id: str, day: date, until_hour: int) -> tuple[
 LIVE_COLUMNS = ["day", *SUMMARY_COLUMNS, "occupancy", "occupancy_at", "updated_at"]
 
 
-def live_summary(redis, mall_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def live_summary(redis: Redis, mall_id: str) -> pd.DataFrame:
     """The mall's live hash (README "Redis keys") in one typed row (LIVE_COLUMNS): the
     newest day's metrics and the occupancy now; no row while the hash is missing."""
     fields = redis.hgetall(TODAY.format(mall_id=mall_id))
     if not fields:
         return pd.DataFrame(columns=LIVE_COLUMNS)
 
-    def number(name: str, kind: type = int):  # type: ignore[no-untyped-def]
+    def number(name: str, kind: type = int) -> Any:
         value = fields.get(name, "")
         return kind(value) if value != "" else None
 
@@ -395,7 +389,7 @@ PORTFOLIO_COLUMNS = [
 ]
 
 
-def portfolio(redis, clickhouse, malls: pd.DataFrame, now: datetime) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """Every mall side by side on its own local today (PORTFOLIO_COLUMNS): visitors so far,
     occupancy and capture rate live from Redis; against the same weekday a week before, the
     hourly visitors up to the same whole hour on both days (`change` as a fraction, None
@@ -432,7 +426,7 @@ def portfolio(redis, clickhouse, malls: pd.DataFrame, now: datetime) -> pd.DataF
     return pd.DataFrame(rows, columns=PORTFOLIO_COLUMNS)
 
 
-def feed_entry(redis, mall_id: str, device_id: str) -> dict | None:  # type: ignore[no-untyped-def]
+def feed_entry(redis: Redis, mall_id: str, device_id: str) -> dict[str, Any] | None:
     """What the favourite-shop feed last published for a device, as the message it sent
     (the Redis copy the sink writes with it), or None."""
     fields = redis.hgetall(FAVORITE.format(mall_id=mall_id, device_id=device_id))

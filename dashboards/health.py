@@ -8,10 +8,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from kafka import TopicPartition
+from clickhouse_driver import Client as ClickHouse
+from kafka import KafkaConsumer, TopicPartition
+from redis import Redis
 
 from dashboards.data import day_bounds
 from footfall.flink import job_health, newest_job, rest_get, source_offsets, subtask_metrics, vertices
@@ -23,7 +26,9 @@ JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_chec
 ACCOUNTING_COLUMNS = ["topic", "read", "accepted", "rejected", "in_flight", "late_for_windows"]
 
 
-def consumer_lag(consumer, topics: list[str], read: dict[tuple[str, int], int] | None = None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def consumer_lag(
+    consumer: KafkaConsumer, topics: list[str], read: dict[tuple[str, int], int] | None = None
+) -> pd.DataFrame:
     """Per partition of `topics`: the end offset, the job's read position (`read`, from
     `read_positions`; None where unknown), the offset its consumer group committed (None
     before the first commit) and the lag: messages after the furthest of the two. The job
@@ -53,15 +58,15 @@ class FlinkJob:
     source vertices, read once per refresh and shared by what the System page derives."""
 
     rest: str
-    overview: dict
-    vertices: list[dict]
+    overview: dict[str, Any]
+    vertices: list[dict[str, Any]]
 
     @property
     def jid(self) -> str:
-        return self.overview["jid"]
+        return str(self.overview["jid"])
 
     @property
-    def sources(self) -> list[dict]:
+    def sources(self) -> list[dict[str, Any]]:
         return [v for v in self.vertices if v["name"].startswith("Source:")]
 
 
@@ -96,8 +101,9 @@ class RateMeter:
         rates: dict[str, float | None] = {}
         for name, total in totals.items():
             before = self.previous.get(name)
-            rates[name] = (max(total - before[1], 0) / (at - before[0])
-                           if before is not None and at > before[0] else None)
+            rates[name] = (
+                max(total - before[1], 0) / (at - before[0]) if before is not None and at > before[0] else None
+            )
             self.previous[name] = (at, total)
         return rates
 
@@ -107,7 +113,7 @@ def topic_totals(lag: pd.DataFrame) -> dict[str, int]:
     return {topic: int(ends.sum()) for topic, ends in lag.groupby("topic")["end_offset"]}
 
 
-def dead_letters(redis, topics: list[str], key: str = DEAD_LETTER_COUNTS) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def dead_letters(redis: Redis, topics: list[str], key: str = DEAD_LETTER_COUNTS) -> pd.DataFrame:
     """Messages rejected from `topics` so far, by reason: topic, reason, messages; most first."""
     rows = []
     for name, count in redis.hgetall(key).items():
@@ -118,7 +124,7 @@ def dead_letters(redis, topics: list[str], key: str = DEAD_LETTER_COUNTS) -> pd.
     return frame.sort_values(["messages", "topic", "reason"], ascending=[False, True, True], ignore_index=True)
 
 
-def output_ages(redis, now: datetime | None = None, key: str = OUTPUT_UPDATES) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def output_ages(redis: Redis, now: datetime | None = None, key: str = OUTPUT_UPDATES) -> pd.DataFrame:
     """When each output of the job was last written and how long ago: output,
     updated_at (UTC), age_seconds (None for an output never written)."""
     now = now or datetime.now(UTC)
@@ -140,27 +146,38 @@ def job_status(job: FlinkJob | None) -> pd.DataFrame:
         return pd.DataFrame(columns=JOB_COLUMNS)
     checkpoints = rest_get(job.rest, f"/jobs/{job.jid}/checkpoints")
     latest = (checkpoints.get("latest") or {}).get("completed") or {}
-    reading = sum(m.get("sum", 0.0) for vertex in job.sources
-                  for m in subtask_metrics(job.rest, job.jid, vertex, ["numRecordsOutPerSecond"], agg="sum"))
+    reading = sum(
+        m.get("sum", 0.0)
+        for vertex in job.sources
+        for m in subtask_metrics(job.rest, job.jid, vertex, ["numRecordsOutPerSecond"], agg="sum")
+    )
     row = {
         "state": job.overview["state"],
         "started": datetime.fromtimestamp(job.overview["start-time"] / 1000, UTC),
         "uptime_seconds": job.overview.get("duration", 0) / 1000,
         "checkpoints": checkpoints["counts"]["completed"],
         "failed_checkpoints": checkpoints["counts"]["failed"],
-        "last_checkpoint": (datetime.fromtimestamp(latest["latest_ack_timestamp"] / 1000, UTC)
-                            if latest.get("latest_ack_timestamp") else None),
+        "last_checkpoint": (
+            datetime.fromtimestamp(latest["latest_ack_timestamp"] / 1000, UTC)
+            if latest.get("latest_ack_timestamp")
+            else None
+        ),
         "events_per_second": reading,
-        "restarts": 0, "rows_waiting": 0, "degraded": "",
+        "restarts": 0,
+        "rows_waiting": 0,
+        "degraded": "",
     }
     if job.overview["state"] == "RUNNING":
         health = job_health(job.rest, job.jid, job.vertices)
-        row.update(restarts=health.restarts, rows_waiting=health.rows_waiting,
-                   degraded=health.describe() if health.degraded else "")
+        row.update(
+            restarts=health.restarts,
+            rows_waiting=health.rows_waiting,
+            degraded=health.describe() if health.degraded else "",
+        )
     return pd.DataFrame([row], columns=JOB_COLUMNS)
 
 
-def accounting(redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def accounting(redis: Redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:
     """Every message accounted for, per input topic (ACCOUNTING_COLUMNS): read by the job
     (its sources' positions, from `lag`), accepted and rejected (the job's counts in
     Redis), in flight (read, not yet counted: a mini-batch and a sink flush behind), and
@@ -180,7 +197,7 @@ def accounting(redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:  # 
     return frame
 
 
-def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def stored_rows(clickhouse: ClickHouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:
     """Rows each ClickHouse output holds for the mall and local day (the versioned tables
     read with FINAL; `positions` by the day's seconds): output, rows."""
     start, end = day_bounds(day, ZoneInfo(tz))
@@ -189,10 +206,11 @@ def stored_rows(clickhouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:  
         if not output.columns:
             continue
         names.append(output.name)
-        where = ("ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)" if not output.versioned
-                 else "day = %(d)s")
+        where = "ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)" if not output.versioned else "day = %(d)s"
         final = " FINAL" if output.versioned else ""
-        parts.append(f"SELECT '{output.name}' AS output, count() AS rows FROM {output.name}{final} "
-                     f"WHERE mall_id = %(m)s AND {where}")
+        parts.append(
+            f"SELECT '{output.name}' AS output, count() AS rows FROM {output.name}{final} "
+            f"WHERE mall_id = %(m)s AND {where}"
+        )
     rows = dict(clickhouse.execute(" UNION ALL ".join(parts), {"m": mall_id, "d": day, "a": start, "b": end}))
     return pd.DataFrame([(name, int(rows.get(name, 0))) for name in names], columns=["output", "rows"])

@@ -31,7 +31,7 @@ def busiest_mall(settings: Settings) -> str:
     if not ids:
         raise SystemExit("screenshots: no mall is loaded: run `make demo` first")
     redis = clients.redis_client(settings.redis)
-    return max(ids, key=lambda m: (redis.hlen(POSITIONS.format(mall_id=m)), -ids.index(m)))
+    return str(max(ids, key=lambda m: (int(redis.hlen(POSITIONS.format(mall_id=m))), -ids.index(m))))
 
 
 def take(out: Path, settings: Settings) -> list[Path]:

@@ -10,9 +10,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import clickhouse_driver
 import clickhouse_driver.errors
+import kafka
 import kafka.errors
+import pandas as pd
 import psycopg
+import redis
 import redis.exceptions
 import streamlit as st
 
@@ -40,16 +44,16 @@ def settings() -> Settings:
 
 
 @st.cache_resource
-def redis_client():  # type: ignore[no-untyped-def]
+def redis_client() -> redis.Redis:
     return clients.redis_client(settings().redis)
 
 
-def clickhouse():  # type: ignore[no-untyped-def]
+def clickhouse() -> clickhouse_driver.Client:
     # A native connection is not safe to share between sessions' threads; it is cheap to open.
     return clients.clickhouse(settings().clickhouse)
 
 
-def kafka_consumer():  # type: ignore[no-untyped-def]
+def kafka_consumer() -> kafka.KafkaConsumer:
     """A consumer in the job's group that only reads its committed offsets (it never
     joins the group or commits); the caller closes it."""
     return clients.kafka_consumer(settings().kafka, group_id=settings().job.group_id, enable_auto_commit=False,
@@ -74,7 +78,8 @@ def address(name: str) -> str:
         return config.kafka.servers
     if name == "Flink":
         return flink_rest()
-    service_settings = {"Redis": config.redis, "ClickHouse": config.clickhouse, "PostgreSQL": config.postgres}[name]
+    stores: dict[str, Any] = {"Redis": config.redis, "ClickHouse": config.clickhouse, "PostgreSQL": config.postgres}
+    service_settings = stores[name]
     return f"{service_settings.host}:{service_settings.port}"
 
 
@@ -119,7 +124,7 @@ def history(query: Callable[..., Any], *args: Any) -> Any:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def malls() -> data.pd.DataFrame:
+def malls() -> pd.DataFrame:
     with clients.postgres(settings().postgres, autocommit=True) as conn:
         return data.malls(conn, pg_schema())
 
@@ -141,7 +146,7 @@ class Selection:
     layout: data.MallLayout
 
     @property
-    def shops(self) -> data.pd.DataFrame:
+    def shops(self) -> pd.DataFrame:
         """The layout's shops without their polygons (what the shop tables join)."""
         return self.layout.shops[["shop_code", "shop_name", "category"]]
 
@@ -167,7 +172,7 @@ def pick_mall() -> str | None:
     mall_id = st.sidebar.selectbox("Mall", ids, index=ids.index(wanted) if wanted in ids else 0,
                                    format_func=lambda m: f"{names[m]} ({m})")
     st.session_state["_mall"] = st.query_params["mall"] = mall_id
-    return mall_id
+    return str(mall_id)
 
 
 def pick_day(mall_id: str, tz: ZoneInfo) -> date:
@@ -212,7 +217,7 @@ def no_data(what: str, selection: Selection) -> None:
             icon=":material/hourglass_empty:")
 
 
-def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
+def consumer_lag(read: dict[tuple[str, int], int]) -> pd.DataFrame:
     consumer = kafka_consumer()
     try:
         return health.consumer_lag(consumer, input_topics(), read)
@@ -220,11 +225,11 @@ def consumer_lag(read: dict[tuple[str, int], int]) -> data.pd.DataFrame:
         consumer.close()
 
 
-def job_health() -> tuple[data.pd.DataFrame | None, data.pd.DataFrame | None]:
+def job_health() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The job's state (Flink REST) and its lag on the input topics (Kafka); None for the
     part whose service is down (with its one-line message)."""
 
-    def look() -> tuple[data.pd.DataFrame, dict[tuple[str, int], int]]:
+    def look() -> tuple[pd.DataFrame, dict[tuple[str, int], int]]:
         job = health.flink_job(flink_rest())
         return health.job_status(job), health.read_positions(job)
 

@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("clickhouse_driver", "kafka"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
-        return args.run(Settings(), args)
+        return int(args.run(Settings(), args))
     except (ConfigError, StackError, ValueError, OSError) as err:
         print(f"footfall: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, ConfigError) else 1

@@ -33,28 +33,31 @@ def rest_patch(rest: str, path: str, timeout: float = 5) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{rest}{path}", method="PATCH"), timeout=timeout).close()
 
 
-def newest_job(rest: str, name: str = JOB_NAME) -> dict | None:
+def newest_job(rest: str, name: str = JOB_NAME) -> dict[str, Any] | None:
     """The newest run of the job called `name` in /jobs/overview (any state), or None."""
     mine = [j for j in rest_get(rest, "/jobs/overview")["jobs"] if j.get("name") == name]
     return max(mine, key=lambda j: j.get("start-time", 0)) if mine else None
 
 
-def vertices(rest: str, jid: str) -> list[dict]:
-    return rest_get(rest, f"/jobs/{jid}")["vertices"]  # type: ignore[no-any-return]
+def vertices(rest: str, jid: str) -> list[dict[str, Any]]:
+    graph: list[dict[str, Any]] = rest_get(rest, f"/jobs/{jid}")["vertices"]
+    return graph
 
 
-def subtask_metrics(rest: str, jid: str, vertex: dict, names: list[str] | None = None, agg: str = "max") -> list[dict]:
+def subtask_metrics(
+    rest: str, jid: str, vertex: dict[str, Any], names: list[str] | None = None, agg: str = "max"
+) -> list[dict[str, Any]]:
     """A vertex's subtask metrics: their names (without `names`), or those values aggregated."""
     base = f"/jobs/{jid}/vertices/{vertex['id']}/subtasks/metrics"
-    if names is None:
-        return rest_get(rest, base)  # type: ignore[no-any-return]
-    return rest_get(rest, f"{base}?get={urllib.parse.quote(','.join(names))}&agg={agg}")  # type: ignore[no-any-return]
+    query = "" if names is None else f"?get={urllib.parse.quote(','.join(names))}&agg={agg}"
+    metrics: list[dict[str, Any]] = rest_get(rest, base + query)
+    return metrics
 
 
 def source_offsets(
     rest: str,
     jid: str,
-    graph: list[dict],
+    graph: list[dict[str, Any]],
     names: dict[str, list[str]] | None = None,
 ) -> dict[tuple[str, int], int]:
     """(topic, partition) -> offset of the last record the job's Kafka sources read (-1
@@ -117,14 +120,14 @@ _FAILING_GAUGES = {
 }
 
 
-def job_health(rest: str, jid: str, graph: list[dict] | None = None) -> JobHealth:
+def job_health(rest: str, jid: str, graph: list[dict[str, Any]] | None = None) -> JobHealth:
     """Read the job's restarts and its sinks' and layout's gauges from Flink's REST API
     (metrics are as old as FOOTFALL_JOB_METRICS_INTERVAL_MS); `graph`, the job's vertices
     when the caller has read them already. Raises OSError when the API does not answer."""
     restarts = 0
     for metric in rest_get(rest, f"/jobs/{jid}/metrics?get=numRestarts"):
         restarts = int(float(metric.get("value", 0)))
-    rows_waiting, failing = 0, {}
+    rows_waiting, failing = 0, dict[str, int]()
     for vertex in graph if graph is not None else vertices(rest, jid):
         if "sinks" not in vertex["name"] and "Correlate" not in vertex["name"]:
             continue

@@ -8,10 +8,10 @@ lists every variable. Secrets are `SecretStr`, so they never show up in a repr o
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -119,7 +119,7 @@ class PostgresSettings(_Settings):
     password: SecretStr = SecretStr("footfall")
     schema_name: str = Field("footfall", alias="FOOTFALL_POSTGRES_SCHEMA")
 
-    def conninfo(self, database: str | None = None) -> dict[str, object]:
+    def conninfo(self, database: str | None = None) -> dict[str, Any]:
         """Keyword arguments for `psycopg.connect`."""
         return {
             "host": self.host,
@@ -279,7 +279,7 @@ class StackSettings(_Settings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             value = tuple(name.strip() for name in value.split(",") if name.strip())
-        unknown = set(value) - set(SERVICE_NAMES)  # type: ignore[arg-type]
+        unknown = set(cast(Iterable[str], value)) - set(SERVICE_NAMES)
         if unknown:
             raise ValueError(f"unknown service {sorted(unknown)}, choose from {','.join(SERVICE_NAMES)}")
         return value

@@ -15,9 +15,10 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from kafka.errors import KafkaError
@@ -54,7 +55,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _number(text: str, ok, requirement: str) -> float:  # type: ignore[no-untyped-def]
+def _number(text: str, ok: Callable[[float], bool], requirement: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -219,7 +220,7 @@ def _start(args: argparse.Namespace, layout: Layout) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=zone)).timestamp()
 
 
-def _from_args(cls: type[T], args: argparse.Namespace) -> T:
+def _from_args(cls: Any, args: argparse.Namespace) -> Any:
     """A settings dataclass from the options named after its fields (the rest keep defaults)."""
     return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
 
@@ -248,7 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         # Event ids of their own: the job drops an id it has seen as a duplicate.
         config = dataclasses.replace(config, start=start, run=f"r{int(start):x}")
         progress.count = int(saved.get("records", 0))
-        progress.marks = [tuple(mark) for mark in saved.get("marks", [])]  # type: ignore[misc]
+        progress.marks = [(float(t), int(n)) for t, n in saved.get("marks", [])]
         progress.__post_init__()
     truth = TruthFile(args.truth, config.behaviour.rotation_minutes * 60) if args.truth else None
     simulation = Simulation(layout, config, truth)
@@ -309,7 +310,7 @@ def _layout(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except (ConfigError, LayoutError, ValueError, OSError, RuntimeError) as err:
         print(f"simulators: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, (ConfigError, LayoutError, ValueError)) else 1

@@ -7,6 +7,7 @@ changed layout updates shops and probes in place (the job's lookup cache picks t
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from psycopg import sql
 
@@ -47,8 +48,8 @@ def _upsert(schema: str, table: str) -> sql.Composed:
     )
 
 
-def rows(layout: Layout) -> dict[str, list[tuple]]:
-    out: dict[str, list[tuple]] = {table: [] for table in _UPSERTS}
+def rows(layout: Layout) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _UPSERTS}
     for mall in layout.malls:
         out["malls"].append((mall.mall_id, mall.name, mall.tz, mall.origin_lat, mall.origin_lon))
         for shop in mall.shops:

@@ -9,6 +9,11 @@ no id to deduplicate by, so they are never duplicated.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulators.source import Record
+
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -52,7 +57,7 @@ class FaultInjector:
         )
         self._unknown = 0
 
-    def apply(self, record) -> Iterator:  # type: ignore[no-untyped-def]
+    def apply(self, record: Record) -> Iterator[Record]:
         """The record as it reaches the broker (possibly delayed or corrupted), plus copies."""
         f, rng = self.faults, self.rng
         draws = rng.random(4)
@@ -71,7 +76,7 @@ class FaultInjector:
         if is_probe and draws[3] < f.duplicate_rate:
             yield dataclasses.replace(delivered, time=delivered.time + rng.uniform(*DUPLICATE_DELAY), kind="duplicate")
 
-    def _malformed(self, record, is_probe: bool):  # type: ignore[no-untyped-def]
+    def _malformed(self, record: Record, is_probe: bool) -> Record:
         reasons = MALFORMED_PROBE if is_probe else MALFORMED_DOOR
         reason = reasons[int(self.rng.integers(0, len(reasons)))]
         payload = json.loads(record.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Point = tuple[float, float]
@@ -123,12 +124,12 @@ class Layout:
             raise LayoutError(f"cannot read layout {path}: {err.strerror}") from None
 
 
-def _pt(value: object) -> Point:
-    x, y = value  # type: ignore[misc]
+def _pt(value: Any) -> Point:
+    x, y = value
     return (float(x), float(y))
 
 
-def _mall_from_dict(item: dict) -> Mall:
+def _mall_from_dict(item: dict[str, Any]) -> Mall:
     shops = tuple(
         Shop(s["shop_code"], s["shop_name"], s["category"], tuple(_pt(p) for p in s["polygon"]), _pt(s["door"]))
         for s in item["shops"]

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from footfall.settings import KafkaSettings
 from simulators.source import Record
@@ -45,7 +45,7 @@ class KafkaSink:
         self.failed = 0
         self._unpolled = 0
 
-    def _delivered(self, err, _msg) -> None:  # type: ignore[no-untyped-def]
+    def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
         if err is not None:
             self.failed += 1
 
@@ -180,7 +180,7 @@ class Progress:
         return "  ".join(parts)
 
 
-def load_state(path: Path) -> dict | None:
+def load_state(path: Path) -> dict[str, Any] | None:
     """What `Progress` last saved to `path`, or None without a readable file."""
     try:
         state = json.loads(path.read_text())
@@ -189,7 +189,7 @@ def load_state(path: Path) -> dict | None:
         return None
 
 
-def write_state(path: Path, state: dict) -> None:
+def write_state(path: Path, state: dict[str, Any]) -> None:
     """Replace `path` with `state` as JSON in one step (a reader never sees half a file)."""
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(state))

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from simulators.layout import Mall
+
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,9 @@ class RadioModel:
         if self.shadowing < 0:
             raise ValueError("shadowing must be >= 0 dB")
 
-    def mean_rssi(self, distance: np.ndarray, walls: np.ndarray) -> np.ndarray:
-        return self.p0 - 10 * self.exponent * np.log10(np.maximum(distance, 1.0)) - self.wall_loss * walls
+    def mean_rssi(self, distance: Floats, walls: Floats) -> Floats:
+        rssi: Floats = self.p0 - 10 * self.exponent * np.log10(np.maximum(distance, 1.0)) - self.wall_loss * walls
+        return rssi
 
 
 class MallRadio:
@@ -48,7 +52,9 @@ class MallRadio:
         codes = {shop.shop_code: i for i, shop in enumerate(mall.shops)}
         self.shop = np.array([codes.get(probe.shop_code, -1) if probe.shop_code else -1 for probe in mall.probes])
 
-    def hear(self, x: float, y: float, shop_index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def hear(
+        self, x: float, y: float, shop_index: int, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int_]]:
         """Indices of the probes that hear a phone at (x, y) and their integer RSSI."""
         distance = np.hypot(self.x - x, self.y - y)
         # A wall between a phone and a probe in different places, one more if both are in shops.

@@ -147,8 +147,8 @@ class Simulation:
                 elif kind == _ARRIVE:
                     self._arrive(t, *item)  # type: ignore[misc]
                 elif kind == _LEAVE:
-                    state, trip = item  # type: ignore[misc]
-                    state.door_out[trip.entrance_out] += 1
+                    leaving: Trip = item[1]  # type: ignore[index]
+                    item[0].door_out[leaving.entrance_out] += 1  # type: ignore[index]
                 elif kind == _DOOR:
                     yield from self._door(t, item)  # type: ignore[arg-type]
                 elif kind == _DAY:

@@ -10,11 +10,16 @@ randomised phones, door entries, and visitors per shop.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulators.source import Record
+
 import json
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from simulators.layout import Mall
 from simulators.shoppers import Trip
@@ -27,7 +32,7 @@ class Truth:
     def trip(self, mall: Mall, trip: Trip) -> None: ...
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None: ...
     def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None: ...
-    def fault(self, record) -> None: ...  # type: ignore[no-untyped-def]
+    def fault(self, record: Record) -> None: ...
     def close(self) -> None: ...
 
 
@@ -43,7 +48,7 @@ class TruthFile(Truth):
         self.entries: dict[tuple[str, str], int] = defaultdict(int)
         self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
 
     def trip(self, mall: Mall, trip: Trip) -> None:
@@ -95,7 +100,7 @@ class TruthFile(Truth):
     def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None:
         self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
 
-    def fault(self, record) -> None:  # type: ignore[no-untyped-def]
+    def fault(self, record: Record) -> None:
         self._write(
             {
                 "type": "fault",

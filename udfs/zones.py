@@ -10,12 +10,17 @@ read before waits for it, so the job pauses rather than failing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from footfall.settings import PostgresSettings
+
 import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 
-from pyflink.table import DataTypes
+from pyflink.table import DataTypes, TableEnvironment
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from udfs.geometry import Point, zone_of
@@ -65,7 +70,7 @@ def parse_polygon(text: str) -> tuple[Point, ...]:
     return tuple((float(x), float(y)) for x, y in json.loads(text))
 
 
-def load_shops(postgres_settings, mall_id: str) -> Shops:  # type: ignore[no-untyped-def]
+def load_shops(postgres_settings: PostgresSettings, mall_id: str) -> Shops:
     """The mall's (shop_code, polygon) rows from the dimension table."""
     from psycopg import sql
 
@@ -106,5 +111,5 @@ class Zone(ScalarFunction):
         return self.cache.zone(mall_id, x, y)
 
 
-def register(table_env, layout: dict[str, Shops] | None = None) -> None:  # type: ignore[no-untyped-def]
+def register(table_env: TableEnvironment, layout: dict[str, Shops] | None = None) -> None:
     table_env.create_temporary_function("zone", udf(Zone(layout), result_type=DataTypes.STRING(), deterministic=True))

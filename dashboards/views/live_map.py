@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data, layers, ui
@@ -22,7 +23,7 @@ def local(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, zone).replace(tzinfo=None)
 
 
-def tiles(positions: data.pd.DataFrame) -> None:
+def tiles(positions: pd.DataFrame) -> None:
     busiest = data.busiest_zone(positions)
     occupancy, busiest_tile, corridor = st.columns(3)
     occupancy.metric("Occupancy", f"{len(positions):,}", help=f"Devices with a position in the last {ttl} s")
@@ -58,6 +59,7 @@ def replay() -> None:
         st.info(f"No position history for {layout.name} on {selection.day:%A %d %B}.", icon=":material/history:")
         return
     first, last = span
+    at: float
     if first == last:
         at = last
     else:

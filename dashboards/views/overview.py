@@ -4,7 +4,9 @@ rate as live tiles; visitors per hour with the peak hour, against the same weekd
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, ui
@@ -17,7 +19,7 @@ st.title(f"{selection.name}: overview")
 week_before = selection.day - timedelta(days=7)
 
 
-def day_metrics(live: data.pd.DataFrame) -> tuple[data.pd.DataFrame, bool]:
+def day_metrics(live: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """The picked day's metrics: from the live Redis hash when it holds that day, else from
     ClickHouse. Returns (one row or none, whether it is live)."""
     if not live.empty and live.at[0, "day"] == selection.day:
@@ -25,8 +27,8 @@ def day_metrics(live: data.pd.DataFrame) -> tuple[data.pd.DataFrame, bool]:
     return ui.history(data.day_summary, selection.mall_id, selection.day), False
 
 
-def count(value: object) -> str:
-    return "—" if value is None or data.pd.isna(value) else f"{int(value):,}"
+def count(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS)
@@ -57,7 +59,7 @@ def tiles() -> None:
                     help="Devices with a live position now (only for the current day)")
     doors.metric("Door entries", shown("door_entries"), versus("door_entries"))
     rate = None if row is None else row["capture_rate"]
-    capture.metric("Capture rate", "—" if rate is None or data.pd.isna(rate) else f"{rate:.1%}",
+    capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
     if row is None:
         ui.no_data("visitor metrics", selection)

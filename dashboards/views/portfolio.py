@@ -5,8 +5,11 @@ day's top shop, each mall linking to its own pages."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from dashboards import data, ui
 
@@ -25,8 +28,8 @@ if malls.empty:
     st.stop()
 
 
-def number(value: object) -> str:
-    return "—" if value is None or data.pd.isna(value) else f"{int(value):,}"
+def number(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -41,11 +44,11 @@ def cards() -> None:
                "local day; a mall outside its opening hours shows the day so far.")
 
 
-def card(row, column) -> None:  # type: ignore[no-untyped-def]
+def card(row: Any, column: DeltaGenerator) -> None:
     with column.container(border=True, key=f"mall-{row.mall_id}"):
         st.subheader(row.name)
         st.caption(f"{row.mall_id} · local time {row.local_time} · {row.day:%d %b %Y}")
-        change = None if row.change is None or data.pd.isna(row.change) else f"{row.change:+.0%} on last week"
+        change = None if row.change is None or pd.isna(row.change) else f"{row.change:+.0%} on last week"
         st.metric("Visitors today", number(row.visitors), change,
                   help="Distinct devices today so far. The change compares the hourly visitors of today's "
                        "whole hours with the same hours of the same weekday a week before "
@@ -53,13 +56,13 @@ def card(row, column) -> None:  # type: ignore[no-untyped-def]
         occupancy, capture = st.columns(2)
         occupancy.metric("Occupancy now", number(row.occupancy), help="Devices with a live position now")
         rate = row.capture_rate
-        capture.metric("Capture rate", "—" if rate is None or data.pd.isna(rate) else f"{rate:.1%}",
+        capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                        help="Mall visitors with a phone seen, per door entry")
         if isinstance(row.top_shop, str):
             st.markdown(f"**Top shop** {row.top_shop} ({number(row.top_shop_visitors)} visitors)")
         else:
             st.markdown("**Top shop** —")
-        if row.visitors is None or data.pd.isna(row.visitors):
+        if row.visitors is None or pd.isna(row.visitors):
             st.caption(f"No visitor metrics for {row.day:%A %d %B} yet.")
         for file, label, icon in MALL_PAGES:
             st.page_link(f"views/{file}", label=label, icon=icon, query_params={"mall": row.mall_id})

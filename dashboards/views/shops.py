@@ -3,6 +3,7 @@ searchable table with a CSV download."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, ui
@@ -33,7 +34,7 @@ def top() -> None:
         "shop_name": "Shop", "visitors": st.column_config.NumberColumn("Visitors", format="%d")})
 
 
-def trend(all_shops: data.pd.DataFrame) -> None:
+def trend(all_shops: pd.DataFrame) -> None:
     st.subheader("A shop's daily trend")
     labels = dict(zip(all_shops["shop_code"], all_shops["shop_name"]))
     code = st.selectbox("Shop", list(all_shops["shop_code"]), format_func=lambda c: f"{labels[c]} ({c})",
@@ -48,7 +49,7 @@ def trend(all_shops: data.pd.DataFrame) -> None:
                "counted but the shop had nobody shows 0.")
 
 
-def table(all_shops: data.pd.DataFrame) -> None:
+def table(all_shops: pd.DataFrame) -> None:
     st.subheader("All shops")
     query = st.text_input("Search shops", placeholder="name, code or category", key="shop-search")
     shown = all_shops

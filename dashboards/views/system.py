@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import health, ui
@@ -20,7 +21,7 @@ st.title("System")
 
 
 def since(moment: datetime | None) -> str:
-    if moment is None or health.pd.isna(moment):
+    if moment is None or pd.isna(moment):
         return "never"
     seconds = (datetime.now(UTC) - moment).total_seconds()
     return f"{seconds:.0f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"

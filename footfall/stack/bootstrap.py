@@ -7,6 +7,7 @@ creates what is missing and never drops or alters anything that exists.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
@@ -21,6 +22,7 @@ from footfall.settings import (
     PostgresSettings,
     Settings,
 )
+from jobs import sql
 
 SCHEMA = Path(__file__).parent / "schema"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,9 +37,7 @@ def identifier(value: str, variable: str) -> str:
 
 def render(name: str, **identifiers: str) -> list[str]:
     """The statements of a schema file with its identifiers substituted."""
-    text = Template((SCHEMA / name).read_text()).substitute(identifiers)
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
+    return sql.split(Template((SCHEMA / name).read_text()).substitute(identifiers))
 
 
 def clickhouse_tables(settings: ClickHouseSettings) -> list[str]:
@@ -97,7 +97,7 @@ def kafka_topics(settings: KafkaSettings) -> list[str]:
         admin.close()
 
 
-def bootstrap(settings: Settings, report=print) -> None:  # type: ignore[no-untyped-def]
+def bootstrap(settings: Settings, report: Callable[[str], None] = print) -> None:
     report(f"clickhouse  tables: {', '.join(clickhouse_tables(settings.clickhouse))}")
     report(f"postgres    tables: {', '.join(postgres_tables(settings.postgres))}")
     report(f"kafka       topics: {', '.join(kafka_topics(settings.kafka))}")

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pyflink
 
@@ -105,9 +106,10 @@ class FlinkCluster:
         if result.returncode != 0:
             raise StackError(f"{name} {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[-500:]}")
 
-    def overview(self) -> dict | None:
+    def overview(self) -> dict[str, Any] | None:
         try:
-            return rest_get(self.rest, "/overview")  # type: ignore[no-any-return]
+            overview: dict[str, Any] = rest_get(self.rest, "/overview")
+            return overview
         except (OSError, ValueError):
             return None
 

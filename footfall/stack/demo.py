@@ -17,8 +17,11 @@ import time
 import urllib.request
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import IO
+from typing import IO, Any
+
+from redis import Redis
 
 from footfall.settings import ROOT, Settings
 from footfall.stack.processes import Background
@@ -83,7 +86,7 @@ class Demo:
                 "--state-file", str(self.state_file), "--resume"]
         return Background(self.home, "simulator", argv, "simulators")
 
-    def state(self) -> dict | None:
+    def state(self) -> dict[str, Any] | None:
         from simulators.publish import load_state
 
         return load_state(self.state_file)
@@ -104,18 +107,18 @@ def dashboard_answers(port: int) -> bool:
     """Whether a Streamlit server answers its health check on 127.0.0.1:`port`."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-            return response.read().strip() == b"ok"
+            return bool(response.read().strip() == b"ok")
     except OSError:
         return False
 
 
-def records_read(redis) -> int:  # type: ignore[no-untyped-def]
+def records_read(redis: Redis) -> int:
     """Input records the job has accounted for: accepted plus rejected, both topics."""
     accepted = sum(int(v) for k, v in redis.hgetall(INGEST_COUNTS).items() if k.endswith(":accepted"))
     return accepted + sum(int(v) for v in redis.hgetall(DEAD_LETTER_COUNTS).values())
 
 
-def simulated_time_at(state: dict, records: int) -> float | None:
+def simulated_time_at(state: dict[str, Any], records: int) -> float | None:
     """The simulated time the simulator had reached when it had sent `records` records
     (interpolated between its hourly marks); None before its first mark."""
     marks = [(float(t), int(n)) for t, n in state.get("marks", [])]
@@ -156,7 +159,7 @@ class BackfillWatch:
     #: (the event-time windows close two minutes behind their newest report anyway).
     LIVE_WITHIN_S = 300.0
 
-    def __init__(self, demo: Demo, plan: DemoPlan, redis, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, demo: Demo, plan: DemoPlan, redis: Redis, clock: Callable[[], float] = time.time) -> None:
         self.demo, self.plan, self.redis, self.clock = demo, plan, redis, clock
         self.samples: deque[tuple[float, int]] = deque(maxlen=16)
 

@@ -12,6 +12,7 @@ import sys
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 from footfall.flink import JOB_NAME, JobHealth, job_health, newest_job, rest_get
 from footfall.settings import Settings
@@ -53,7 +54,7 @@ class FlinkJob(ABC):
                 raise StackError(f"the metrics job did not reach RUNNING in {timeout:.0f} s: see {logs}")
             time.sleep(0.5)
 
-    def overview(self) -> dict | None:
+    def overview(self) -> dict[str, Any] | None:
         """The job's entry in Flink's REST /jobs/overview, or None when it does not answer."""
         try:
             return newest_job(self.rest)
@@ -64,7 +65,7 @@ class FlinkJob(ABC):
         job = self.overview()
         return job["state"] if job else None
 
-    def health(self, job: dict | None = None) -> JobHealth | None:
+    def health(self, job: dict[str, Any] | None = None) -> JobHealth | None:
         """The running job's dependencies, waiting rows and restarts (`job`: its overview
         entry, when the caller has it); None without a running job."""
         job = job or self.overview()
@@ -75,13 +76,14 @@ class FlinkJob(ABC):
         except (OSError, ValueError, KeyError):
             return None
 
-    def checkpoints(self) -> dict | None:
+    def checkpoints(self) -> dict[str, Any] | None:
         """Flink's checkpoint statistics of the running job (counts, latest sizes), or None."""
         job = self.overview()
         if job is None:
             return None
         try:
-            return rest_get(self.rest, f"/jobs/{job['jid']}/checkpoints")
+            stats: dict[str, Any] = rest_get(self.rest, f"/jobs/{job['jid']}/checkpoints")
+            return stats
         except (OSError, ValueError):
             return None
 

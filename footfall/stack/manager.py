@@ -8,6 +8,7 @@ FOOTFALL_LOCAL_SERVICES are someone else's: `up` only checks they answer.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def up(settings: Settings, report: Report = print) -> list[str]:
     return [s.name for s in to_start]
 
 
-def _wait(service: Service, process, deadline: float) -> None:  # type: ignore[no-untyped-def]
+def _wait(service: Service, process: subprocess.Popen[bytes] | None, deadline: float) -> None:
     while True:
         found = _try_probe(service)
         if found is not None:

@@ -136,7 +136,7 @@ def free_port(host: str = "127.0.0.1") -> int:
             return port
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def _ephemeral_low() -> int:

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 from xml.sax.saxutils import escape
 
 from footfall import clients
@@ -237,7 +238,8 @@ class Redis(Service):
     def started(self) -> None:
         client = clients.redis_client(self.settings)
         try:
-            if client.config_get("appendonly").get("appendonly") != "yes":
+            config: dict[str, str] = client.config_get("appendonly")
+            if config.get("appendonly") != "yes":
                 client.config_set("appendonly", "yes")  # writes the file from what it holds
         finally:
             client.close()
@@ -248,7 +250,8 @@ class Redis(Service):
     def probe(self) -> str:
         client = clients.redis_client(self.settings)
         try:
-            return str(client.info("server")["redis_version"])
+            info: dict[str, Any] = client.info("server")
+            return str(info["redis_version"])
         finally:
             client.close()
 
@@ -347,7 +350,8 @@ class Postgres(Service):
 
     def probe(self) -> str:
         with clients.postgres(self.settings, database="postgres") as conn:
-            return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0] if row else "?").split()[0]
 
 
 def all_services(settings: Settings) -> list[Service]:

@@ -60,7 +60,7 @@ fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing the project and its pinned dependencies into $VENV (a few minutes the first time)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,bench,check]'
     echo "$want" >"$stamp"
 fi
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 #: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
 #: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:ingested, ff:outputs.
@@ -23,7 +24,7 @@ OUTPUT_UPDATES = "ff:outputs"
 FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds", "updated_at")
 
 
-def feed_text(message: dict) -> str:
+def feed_text(message: dict[str, Any]) -> str:
     """A feed message's text as the job publishes it (Flink's json format in the Kafka
     sink, 07_kafka_outputs.sql): fields in FEED_FIELDS order, no spaces, non-ASCII as
     UTF-8."""
@@ -73,16 +74,18 @@ def capture_rate(visitors: int, door_entries: int) -> float | None:
 COLUMNS = {o.name: o.columns for o in OUTPUTS.values() if o.columns and o.versioned}
 
 
-def row_key(output: str, payload: dict) -> tuple:
+def row_key(output: str, payload: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(payload[column] for column in OUTPUTS[output].key)
 
 
-def latest(changes: list[tuple[bool, dict]], output: str) -> tuple[list[dict], list[dict]]:
+def latest(
+    changes: list[tuple[bool, dict[str, Any]]], output: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Collapse a batch of changelog rows to the last state of each key.
 
     `changes` holds (is_delete, payload) in arrival order; update-before rows are
     dropped before they get here. Returns (upserts, deletes)."""
-    last: dict[tuple, tuple[bool, dict]] = {}
+    last: dict[tuple[Any, ...], tuple[bool, dict[str, Any]]] = {}
     for is_delete, payload in changes:
         last[row_key(output, payload)] = (is_delete, payload)
     upserts = [payload for is_delete, payload in last.values() if not is_delete]

@@ -27,14 +27,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pyflink.common import Row, RowKind
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from redis.client import Pipeline
 
 from footfall.settings import ClickHouseSettings, RedisSettings
 from jobs.metrics.outputs import (
@@ -159,7 +161,7 @@ class Writers:
         self.clickhouse.disconnect()
         self.redis.close()
 
-    def steps(self, output: str, upserts: list[dict]) -> list[tuple[str, Callable[[], None]]]:
+    def steps(self, output: str, upserts: list[dict[str, Any]]) -> list[tuple[str, Callable[[], None]]]:
         """What writing a batch of `output` takes: (destination, write) in order. A step
         that fails is tried again later; the steps before it are not repeated."""
         steps: list[tuple[str, Callable[[], None]]] = []
@@ -171,7 +173,7 @@ class Writers:
             steps.append(("redis", lambda: handler(upserts, updated_at)))
         return steps
 
-    def write(self, output: str, upserts: list[dict], deletes: list[dict]) -> None:
+    def write(self, output: str, upserts: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> None:
         """A batch of `output` to every destination at once, raising on the first failure:
         what a flush does, without the sink's state and retries (for tools and tests)."""
         for _, step in self.steps(output, upserts):
@@ -186,7 +188,7 @@ class Writers:
         except Exception:  # noqa: BLE001 - Redis down; the next batch sets it
             pass
 
-    def _clickhouse(self, table: str, rows: list[dict]) -> None:
+    def _clickhouse(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Upsert into a versioned table (a larger version replaces), append to a plain one."""
         output = OUTPUTS[table]
         version = [time.time_ns()] if output.versioned else []
@@ -194,7 +196,7 @@ class Writers:
         values = [[_clickhouse_value(c, row[c]) for c in output.columns] + version for row in rows]
         self.clickhouse.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", values)
 
-    def _mall_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _mall_daily_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             rate = capture_rate(row["visitors"], row["door_entries"])
@@ -210,14 +212,14 @@ class Writers:
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    def _peak_hour_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _peak_hour_daily_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             fields = {"peak_hour": row["hour"], "peak_visitors": row["visitors"], "updated_at": updated_at}
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)
         pipe.execute()
 
-    def _favorite_shop_daily_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _favorite_shop_daily_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         # A row is the feed's message, stamped in the job (06_outputs.sql): its
         # `updated_at` is the one the feed carries.
         pipe = self.redis.pipeline(transaction=False)
@@ -226,7 +228,7 @@ class Writers:
             self._set_for_day(pipe, FAVORITE.format(**row), row["day"], fields, self.config.favorite_ttl_seconds)
         pipe.execute()
 
-    def _positions_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _positions_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         if not upserts:
             return
         by_mall: dict[str, list[object]] = {}
@@ -242,14 +244,14 @@ class Writers:
             self.update_positions(keys=keys, args=[self.config.position_ttl_seconds * 1000, now, *args], client=pipe)
         pipe.execute()
 
-    def _dead_letter_counts_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _dead_letter_counts_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         if upserts:
             self.redis.hset(
                 DEAD_LETTER_COUNTS,
                 mapping={f"{row['source_topic']}:{row['reason']}": row["messages"] for row in upserts},
             )
 
-    def _ingest_counts_redis(self, upserts: list[dict], updated_at: str) -> None:
+    def _ingest_counts_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
         mapping = {}
         for row in upserts:
             mapping[f"{row['source_topic']}:accepted"] = row["accepted"]
@@ -257,7 +259,7 @@ class Writers:
         if mapping:
             self.redis.hset(INGEST_COUNTS, mapping=mapping)
 
-    def _set_for_day(self, pipe, key: str, day: str, fields: dict, ttl: int = 0) -> None:  # type: ignore[no-untyped-def]
+    def _set_for_day(self, pipe: Pipeline, key: str, day: str, fields: dict[str, Any], ttl: int = 0) -> None:
         args: list[object] = [day, ttl]
         for name, value in fields.items():
             args += [name, value]
@@ -300,7 +302,7 @@ class BufferedSink(KeyedProcessFunction):
             except Exception as err:  # noqa: BLE001 - closing while a store is down
                 log.warning("closing the sinks' clients: %s", err)
 
-    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):  # type: ignore[no-untyped-def]
+    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         kind = value.get_row_kind()
         if kind == RowKind.UPDATE_BEFORE:
             return  # the update-after that follows carries the new state of the key
@@ -311,7 +313,7 @@ class BufferedSink(KeyedProcessFunction):
             self._schedule(ctx, key, self.config.flush_interval_ms / 1000)
         yield from ()  # PyFlink expects a generator; sinks emit nothing downstream
 
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         key = ctx.get_current_key()
         self.pending.discard(key)
         while not self._flush(key):
@@ -326,7 +328,7 @@ class BufferedSink(KeyedProcessFunction):
             self.backoff.pop(key, None)
         yield from ()
 
-    def _schedule(self, ctx, key: str, delay_s: float) -> None:  # type: ignore[no-untyped-def]
+    def _schedule(self, ctx: KeyedProcessFunction.Context, key: str, delay_s: float) -> None:
         ctx.timer_service().register_processing_time_timer(
             ctx.timer_service().current_processing_time() + int(delay_s * 1000))
         self.pending.add(key)

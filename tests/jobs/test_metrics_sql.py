@@ -1,4 +1,4 @@
-"""The metric SQL (03_metrics.sql) on bounded rows, against the plain-Python reference."""
+"""The metric SQL (04_metrics.sql) on bounded rows, against the plain-Python reference."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 -- Footfall history tables (docs/design.md §5), created idempotently by `footfall bootstrap`.
 -- Every metric table is ReplacingMergeTree(version): `version` grows with each update of a
--- key (the job writes its update time in epoch ms), so `SELECT … FINAL` reads the latest
+-- key (the job writes its update time in epoch nanoseconds), so `SELECT … FINAL` reads the latest
 -- value and a replayed write is harmless. Syntax runs on ClickHouse 18.16 and current
 -- servers: new-style engine clauses, no DateTime64, no window functions, no table TTL.
 -- `${database}` is the only substitution (FOOTFALL_CLICKHOUSE_DATABASE).
