@@ -337,7 +337,7 @@ LIVE_COLUMNS = ["day", *SUMMARY_COLUMNS, "occupancy", "occupancy_at", "updated_a
 
 
 def live_summary(redis: Redis, mall_id: str) -> pd.DataFrame:
-    """The mall's live hash (README "Redis keys") in one typed row (LIVE_COLUMNS): the
+    """The mall's live hash (docs/metrics-job.md "Redis keys") in one typed row (LIVE_COLUMNS): the
     newest day's metrics and the occupancy now; no row while the hash is missing."""
     fields = redis.hgetall(TODAY.format(mall_id=mall_id))
     if not fields:
@@ -402,7 +402,7 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
         current = not live.empty and live.at[0, "day"] == today
         summary = live.iloc[0] if current else None
         # Whole hours only, and an hour counted once the job has closed it (two minutes
-        # after it ends, README "Outputs"), so today is not compared short.
+        # after it ends, docs/metrics-job.md "Outputs"), so today is not compared short.
         closed = local - timedelta(minutes=5)
         so_far, last_week = hours_so_far(clickhouse, mall.mall_id, today, closed.hour if closed.date() == today else 0)
         top = top_shops(clickhouse, mall.mall_id, today)

@@ -31,9 +31,12 @@ def test_every_design_citation_names_a_section_the_design_has() -> None:
         assert numbers <= sections, f"{name} cites §{sorted(numbers - sections)}, which docs/design.md lacks"
 
 
-def test_every_file_the_readme_links_to_exists() -> None:
+def test_every_file_the_readme_and_the_docs_link_to_exists() -> None:
     readme = (ROOT / "README.md").read_text()
-    targets = re.findall(r"\]\(((?!https?://|#)[^)\s]+)\)", readme)
-    assert "docs/design.md" in targets and "docs/images/portfolio.png" in targets
-    for target in targets:
-        assert (ROOT / target.split("#")[0]).exists(), f"README links to {target}, which is not in the repository"
+    assert "docs/design.md" in readme and "docs/images/portfolio.png" in readme
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(((?!https?://|#)[^)\s]+)\)", page.read_text()):
+            path = (page.parent / target.split("#")[0]).resolve()
+            assert path.exists(), f"{page.name} links to {target}, which is not in the repository"
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"docs/{page.name}" in readme, f"the README does not lead to docs/{page.name}"

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-#: Redis keys (README "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
+#: Redis keys (docs/metrics-job.md "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
 #: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:ingested, ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
