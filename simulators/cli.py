@@ -242,15 +242,14 @@ def _run(args: argparse.Namespace) -> int:
     config = _config(args, layout, args.duration)
     if args.resume and not args.state_file:
         raise ValueError("--resume needs --state-file")
-    progress = Progress(total=args.max_events, state_file=args.state_file)
-    saved = load_state(args.state_file) if args.resume else None
-    if saved is not None:  # people in the mall at that moment are not carried over
+    saved = (load_state(args.state_file) if args.resume else None) or {}
+    if saved:  # people in the mall at that moment are not carried over
         start = float(saved["simulated_until"])
         # Event ids of their own: the job drops an id it has seen as a duplicate.
         config = dataclasses.replace(config, start=start, run=f"r{int(start):x}")
-        progress.count = int(saved.get("records", 0))
-        progress.marks = [(float(t), int(n)) for t, n in saved.get("marks", [])]
-        progress.__post_init__()
+    # A resumed run goes on counting (records sent, hourly marks) where the last one stopped.
+    progress = Progress(total=args.max_events, state_file=args.state_file, count=int(saved.get("records", 0)),
+                        marks=[(float(t), int(n)) for t, n in saved.get("marks", [])])
     truth = TruthFile(args.truth, config.behaviour.rotation_minutes * 60) if args.truth else None
     simulation = Simulation(layout, config, truth)
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: flush the producer, close the truth

@@ -172,12 +172,13 @@ class BackfillWatch:
         (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
         rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
         first = float(state["marks"][0][0])
-        reached = simulated_time_at(state, read) or first
+        at = simulated_time_at(state, read)
+        reached = at or first
         # Records the simulator will have sent up to now, extrapolated while it still runs
         # ahead through the past.
         until, sent = float(state["simulated_until"]), int(state["records"])
         expected = sent * (now - first) / max(until - first, 1.0) if until < now - 60 else sent
-        caught_up = until >= now - 60 and (simulated_time_at(state, read) or 0) >= now - self.LIVE_WITHIN_S
+        caught_up = until >= now - 60 and (at or 0) >= now - self.LIVE_WITHIN_S
         eta = 0.0 if caught_up else (max(expected - read, 0) / rate if rate > 0 else None)
         days = self.plan.days + 1
         day = min(int((reached - first) // 86400) + 1, days)
