@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -77,7 +78,10 @@ def _down(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cluster(settings: Settings, args: argparse.Namespace) -> int:
-    job = ClusterMetricsJob(settings)
+    if args.parallelism is not None:  # the job reads it from its environment, as every setting
+        os.environ["FOOTFALL_JOB_PARALLELISM"] = str(args.parallelism)
+        settings = Settings()
+    job = ClusterMetricsJob(settings, args.taskmanagers)
     if args.action == "stop":
         was_running = job.cluster.running()
         job.stop()
@@ -87,9 +91,44 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
         raise StackError("the embedded metrics job is running (`footfall down` stops it): run one or the other")
     job.start(resume=args.resume)
     print(
-        f"{'metrics job':<11} running on a standalone Flink cluster "
-        f"(Flink REST {job.rest}, logs {job.cluster.home / 'log'})"
+        f"{'metrics job':<11} running on a standalone Flink cluster of {args.taskmanagers} task manager(s), "
+        f"parallelism {settings.job.parallelism} (Flink REST {job.rest}, logs {job.cluster.home / 'log'})"
     )
+    return 0
+
+
+def _job(settings: Settings, args: argparse.Namespace) -> int:
+    from footfall.stack import lifecycle
+
+    if args.action == "status":
+        found = lifecycle.status(settings)
+        if found is None:
+            print("no metrics job answers (`footfall job start` starts one)")
+            return 1
+        print("\n".join(found.lines()))
+        return 0
+    if args.action == "list":
+        kept = lifecycle.snapshots(settings)
+        print("\n".join(s.line() for s in kept) if kept else "no checkpoint or savepoint kept")
+        return 0
+    if args.action == "savepoint":
+        print(f"savepoint   {lifecycle.savepoint(settings)}")
+        return 0
+    if args.action == "stop":
+        if args.savepoint:
+            print(f"stopped with savepoint {lifecycle.savepoint(settings, stop=True)}")
+        else:
+            lifecycle.current(settings).stop()
+            print("metrics job stopped (its checkpoints are kept)")
+        return 0
+    if args.action == "start":
+        job, restored = lifecycle.start(settings, args.source)
+        print(f"{'metrics job':<11} running (Flink REST {job.rest}), "
+              + (f"restored from {restored}" if restored else "reading the topics from the start"))
+        return 0
+    done = lifecycle.upgrade(settings, replay=args.replay)
+    how = ("from the topics (the plan changed)" if done.replayed else "from it")
+    print(f"upgraded plan {done.old_plan} -> {done.new_plan}: stopped with savepoint {done.savepoint}, started {how}")
     return 0
 
 
@@ -243,7 +282,23 @@ def parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("action", choices=("start", "stop"), help="start the cluster and submit the job, or stop both")
     cluster.add_argument("--resume", action="store_true", help="resume from the newest checkpoint")
+    cluster.add_argument("--taskmanagers", type=int, default=1, metavar="N",
+                         help="task managers to start (each its own JVM; default 1)")
+    cluster.add_argument("--parallelism", type=int, metavar="P",
+                         help="the job's parallelism (default FOOTFALL_JOB_PARALLELISM, 1); the topics' partitions "
+                              "and the sinks' keys spread the work over the slots")
     cluster.set_defaults(run=_cluster)
+    job = commands.add_parser("job", help="the metrics job's lifecycle: status, savepoints, stop, start, upgrade")
+    job.add_argument("action", choices=("status", "list", "savepoint", "stop", "start", "upgrade"),
+                     help="status; list the checkpoints and savepoints kept; take a savepoint; stop "
+                          "(--savepoint: with one); start (--from); upgrade to the job as the files now are")
+    job.add_argument("--savepoint", action="store_true", help="stop: take a savepoint and stop")
+    job.add_argument("--from", dest="source", default="latest", metavar="latest|topics|PATH",
+                     help="start: the newest checkpoint or savepoint of this plan (default), the topics "
+                          "(no state), or a checkpoint or savepoint folder")
+    job.add_argument("--replay", action="store_true",
+                     help="upgrade: when the SQL changed, start the new version from the topics")
+    job.set_defaults(run=_job)
     # Listed for --help only: main() hands everything after `simulate` to the simulator.
     commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root

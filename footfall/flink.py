@@ -142,3 +142,49 @@ def job_health(rest: str, jid: str, graph: list[dict[str, Any]] | None = None) -
                 if name.endswith(suffix) and since > 0:
                     failing[dependency] = max(failing.get(dependency, 0), since)
     return JobHealth(restarts, rows_waiting, failing)
+
+
+def rest_post(rest: str, path: str, body: dict[str, Any], timeout: float = 10) -> Any:
+    """POST JSON to a Flink REST resource; its JSON answer. OSError when it does not answer."""
+    request = urllib.request.Request(f"{rest}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
+
+
+class SavepointError(RuntimeError):
+    """A savepoint Flink could not take (its reason, from the REST API)."""
+
+
+def trigger_savepoint(rest: str, jid: str, target: str, stop: bool = False) -> str:
+    """Ask for a savepoint into `target` (a URI); with `stop`, the job stops once it is
+    taken (stop-with-savepoint, no drain: event-time windows stay open in the state). The
+    trigger id, for `await_savepoint`."""
+    if stop:
+        answer = rest_post(rest, f"/jobs/{jid}/stop", {"targetDirectory": target, "drain": False})
+    else:
+        answer = rest_post(rest, f"/jobs/{jid}/savepoints", {"target-directory": target, "cancel-job": False})
+    return str(answer["request-id"])
+
+
+def await_savepoint(rest: str, jid: str, trigger: str, timeout: float = 300) -> str:
+    """Wait for a triggered savepoint; its location. SavepointError when it failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = rest_get(rest, f"/jobs/{jid}/savepoints/{trigger}")
+        if status["status"]["id"] == "COMPLETED":
+            operation = status.get("operation") or {}
+            if "location" in operation:
+                return str(operation["location"])
+            cause = operation.get("failure-cause") or {}
+            raise SavepointError(str(cause.get("stack-trace", cause)).strip().splitlines()[0])
+        time.sleep(0.5)
+    raise SavepointError(f"no savepoint within {timeout:.0f} s")
+
+
+def plan_of(rest: str, jid: str) -> str | None:
+    """The plan version a running job was started with (its `plan_version` job parameter)."""
+    config = rest_get(rest, f"/jobs/{jid}/config")
+    user = (config.get("execution-config") or {}).get("user-config") or {}
+    version = user.get("plan_version")
+    return str(version) if version else None

@@ -190,6 +190,9 @@ class JobSettings(_Settings):
     checkpoint_interval_seconds: float = Field(10.0, gt=0)
     #: Checkpoints are kept here (one folder per job run) so a restart can resume.
     checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"
+    #: Savepoints `footfall job savepoint|stop --savepoint|upgrade` take, one folder per
+    #: plan version (a savepoint restores only into the plan that wrote it).
+    savepoint_dir: Path = ROOT / "var" / "flink" / "savepoints"
     #: Bounded out-of-orderness of the event-time windows (visits): an event this far
     #: behind the newest of its partition still counts, but misses visits and positions.
     watermark_delay_seconds: int = Field(120, ge=0)
@@ -236,7 +239,7 @@ class JobSettings(_Settings):
     #: default is 10 s.
     metrics_interval_ms: int = Field(2000, ge=100)
 
-    _resolve = field_validator("checkpoint_dir", mode="before")(_under_root)
+    _resolve = field_validator("checkpoint_dir", "savepoint_dir", mode="before")(_under_root)
 
     @field_validator("position_delay_seconds")
     @classmethod

@@ -32,17 +32,25 @@ from footfall.stack.job import FlinkJob
 from footfall.stack.processes import port_in_use, wait_port_free
 from footfall.stack.services import StackError
 from jobs.metrics.job import worker_environment
+from jobs.metrics.plan import latest_checkpoint
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
 #: What `flink run -py` ships to the cluster besides the job script.
 PYTHON_PACKAGES = "footfall,jobs,udfs"
+#: The job's entry point, as `flink run -py` (and deploy/flink-deployment.yaml) run it.
+JOB_SCRIPT = "jobs/metrics/job.py"
 
 
 class FlinkCluster:
-    """A job manager and one task manager on 127.0.0.1, from the PyFlink wheel."""
+    """A job manager and `taskmanagers` task managers on 127.0.0.1, from the PyFlink wheel:
+    several task managers on one machine rehearse a cluster of several machines (each its
+    own JVM with its own slots, exchanging records over the network stack)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, taskmanagers: int = 1) -> None:
+        if taskmanagers < 1:
+            raise ValueError(f"--taskmanagers must be at least 1, got {taskmanagers}")
         self.settings = settings
+        self.taskmanagers = taskmanagers
         self.home = settings.stack.var_dir / "flink-cluster"
 
     @property
@@ -89,7 +97,8 @@ class FlinkCluster:
             "jobmanager.memory.process.size": "1024m",
             "taskmanager.host": "localhost",
             "taskmanager.bind-host": "localhost",
-            "taskmanager.numberOfTaskSlots": str(max(job.parallelism, 1)),
+            # Enough slots over all task managers for the job's parallelism.
+            "taskmanager.numberOfTaskSlots": str(max(-(-job.parallelism // self.taskmanagers), 1)),
             "taskmanager.memory.process.size": "2048m",
             "rest.address": "127.0.0.1",
             "rest.bind-address": "127.0.0.1",
@@ -114,7 +123,7 @@ class FlinkCluster:
             return None
 
     def start(self, timeout: float = 90.0) -> None:
-        """Start the job manager and a task manager; wait until the task manager registered."""
+        """Start the job manager and the task managers; wait until all have registered."""
         if port_in_use("127.0.0.1", self.settings.job.rest_port) and self.overview() is None:
             raise StackError(
                 f"port {self.settings.job.rest_port} is taken by something other than a Flink cluster: "
@@ -122,9 +131,10 @@ class FlinkCluster:
             )
         self.prepare()
         self._script("jobmanager.sh", "start")
-        self._script("taskmanager.sh", "start")
+        for _ in range(self.taskmanagers):
+            self._script("taskmanager.sh", "start")
         deadline = time.monotonic() + timeout
-        while ((self.overview() or {}).get("taskmanagers") or 0) < 1:
+        while ((self.overview() or {}).get("taskmanagers") or 0) < self.taskmanagers:
             if time.monotonic() > deadline:
                 raise StackError(f"the Flink cluster did not come up in {timeout:.0f} s: see {self.home / 'log'}")
             time.sleep(1)
@@ -140,12 +150,11 @@ class FlinkCluster:
         self._script("jobmanager.sh", "stop-all")
         wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
 
-    def submit(self, resume: bool = False) -> None:
-        """`flink run -py jobs/metrics/job.py`, detached: returns once the job is submitted."""
-        args = ["run", "-d", "-pyfs", PYTHON_PACKAGES, "-py", "jobs/metrics/job.py"]
-        if resume:
-            args += ["--from-checkpoint", "latest"]
-        self._script("flink", *args)
+    def submit(self, restore_from: Path | None = None) -> None:
+        """`flink run -py jobs/metrics/job.py`, detached: returns once the job is submitted;
+        with `restore_from`, from that checkpoint or savepoint (`flink run -s`)."""
+        restore = ["-s", str(restore_from)] if restore_from is not None else []
+        self._script("flink", "run", "-d", *restore, "-pyfs", PYTHON_PACKAGES, "-py", JOB_SCRIPT)
 
 
 class ClusterMetricsJob(FlinkJob):
@@ -153,17 +162,20 @@ class ClusterMetricsJob(FlinkJob):
     submits the job, `stop` cancels it (its checkpoints are retained) and takes the
     cluster down."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, taskmanagers: int = 1) -> None:
         super().__init__(settings)
-        self.cluster = FlinkCluster(settings)
+        self.cluster = FlinkCluster(settings, taskmanagers)
         self.log = self.cluster.home / "log"
 
     def pid(self) -> int | None:
         return None
 
-    def start(self, resume: bool = False, timeout: float = 120.0) -> int:
-        self.cluster.start()
-        self.cluster.submit(resume=resume)
+    def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
+        if not self.cluster.running():
+            self.cluster.start()
+        if restore_from is None and resume:
+            restore_from = latest_checkpoint(self.settings.job.checkpoint_dir)
+        self.cluster.submit(restore_from)
         self.await_running(timeout, self.cluster.home / "log")
         return 0
 

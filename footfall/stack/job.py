@@ -37,12 +37,17 @@ class FlinkJob(ABC):
         """The local process that runs the job, if there is one."""
 
     @abstractmethod
-    def start(self, resume: bool = False, timeout: float = 120.0) -> int:
-        """Start the job and wait until Flink reports it RUNNING; its pid (0 on a cluster)."""
+    def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
+        """Start the job (from its newest checkpoint with `resume`, or from the checkpoint
+        or savepoint `restore_from`) and wait until Flink reports it RUNNING; its pid (0
+        on a cluster)."""
 
     @abstractmethod
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the job (its checkpoints are kept)."""
+
+    def finished(self, timeout: float = 60.0) -> None:  # noqa: B027 - a hook: a cluster keeps running
+        """After the job stopped by itself (stop-with-savepoint): release what ran it."""
 
     def await_running(self, timeout: float, logs: Path, process: subprocess.Popen[bytes] | None = None) -> None:
         """Wait until Flink reports the job RUNNING; fail early if `process` exits first."""
@@ -104,14 +109,15 @@ class MetricsJob(FlinkJob):
     def pid(self) -> int | None:
         return self.process.pid()
 
-    def start(self, resume: bool = False, timeout: float = 120.0) -> int:
+    def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
         port = self.settings.job.rest_port
         if port and port_in_use("127.0.0.1", port):
             raise StackError(
                 f"port {port} (metrics job REST API) is already taken by another process: "
                 "stop it or set FOOTFALL_JOB_REST_PORT to a free port"
             )
-        process = self.process.start(*(["--from-checkpoint", "latest"] if resume else []))
+        restore = ["--from-checkpoint", str(restore_from)] if restore_from is not None else []
+        process = self.process.start(*(restore or (["--from-checkpoint", "latest"] if resume else [])))
         try:
             self.await_running(timeout, self.log, process)
         except StackError:
@@ -119,6 +125,13 @@ class MetricsJob(FlinkJob):
                 self.process.pidfile.remove()
             raise
         return process.pid
+
+    def finished(self, timeout: float = 60.0) -> None:
+        """The process ends once its job has: wait for that, then for its port."""
+        deadline = time.monotonic() + timeout
+        while self.process.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.stop()
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the process, and wait until its REST port is free for the next start."""

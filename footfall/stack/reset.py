@@ -2,7 +2,7 @@
 
 Removes what the product stored: every ClickHouse table's rows, the Redis keys under
 `ff:`, the Kafka topics (recreated empty) and the job's consumer group, the PostgreSQL
-layout, the job's checkpoints and the demo's state. Tables, topics and the services stay,
+layout, the job's checkpoints and savepoints, and the demo's state. Tables, topics and the services stay,
 so `footfall demo` or `footfall up` starts again from nothing. The metrics job and the
 simulator are stopped first (the job's state would otherwise remember every device).
 """
@@ -89,6 +89,7 @@ def reset(settings: Settings, report: Report = print) -> None:
     report(f"{'kafka':<11} recreated empty: {', '.join(clear_kafka(settings))}")
     clear_postgres(settings)
     report(f"{'postgres':<11} emptied the layout ({', '.join(LAYOUT_TABLES)})")
-    for folder, what in ((settings.job.checkpoint_dir, "checkpoints"), (settings.stack.var_dir / "demo", "demo state")):
+    for folder, what in ((settings.job.checkpoint_dir, "checkpoints"), (settings.job.savepoint_dir, "savepoints"),
+                         (settings.stack.var_dir / "demo", "demo state")):
         shutil.rmtree(folder, ignore_errors=True)
         report(f"{'files':<11} removed the {what} ({folder})")

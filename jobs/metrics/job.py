@@ -7,7 +7,6 @@ or on a Flink cluster (`flink run -py jobs/metrics/job.py`), unchanged.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -23,12 +22,12 @@ from footfall.settings import ConfigError, JobSettings, Settings
 from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
+from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_version
 from jobs.metrics.sinks import BufferedSink, SinkConfig
 from udfs import zones
 from udfs.identity import SALT_VARIABLE
 
 NAME = JOB_NAME
-FOLDER = Path(__file__).resolve().parent
 log = logging.getLogger(NAME)
 
 
@@ -83,6 +82,9 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
     config = Configuration()
     options = {
         "pipeline.name": NAME,
+        # Shown in the REST API, so `footfall job` knows which plan a running job is
+        # (a savepoint restores only into the plan that wrote it). No secret goes here.
+        "pipeline.global-job-parameters": f"plan_version:{plan_version()}",
         "pipeline.jars": pipeline_jars(settings.flink.jars_dir),
         "parallelism.default": str(job.parallelism),
         "python.executable": sys.executable,
@@ -125,26 +127,6 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
     for key, value in options.items():
         config.set_string(key, value)
     return config
-
-
-def plan_version() -> str:
-    """A digest of the job's SQL. A checkpoint restores only into the plan that wrote it
-    (Flink maps state to operators), so checkpoints are kept per version of the SQL."""
-    digest = hashlib.sha256()
-    for path in sql.numbered_files(FOLDER):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def checkpoint_home(checkpoint_dir: Path) -> Path:
-    return checkpoint_dir / f"plan-{plan_version()}"
-
-
-def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The newest complete checkpoint this version of the job can restore (one sub-folder
-    per job run); None after the SQL changed, so an upgraded job starts from the topics."""
-    complete = [m.parent for m in checkpoint_home(checkpoint_dir).glob("*/chk-*/_metadata")]
-    return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
 
 
 #: The fork of probe_ingested (see 02_ingest.sql) happens after this file.

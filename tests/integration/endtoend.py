@@ -46,6 +46,7 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
         "FOOTFALL_SALT": SALT,
         "FOOTFALL_JOB_REST_PORT": str(free_port()),
         "FOOTFALL_JOB_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "FOOTFALL_JOB_SAVEPOINT_DIR": str(tmp_path / "savepoints"),
         "FOOTFALL_JOB_CHECKPOINT_INTERVAL_SECONDS": "2",
         "FOOTFALL_JOB_GROUP_ID": f"footfall-test-{unique}",
         "FOOTFALL_JOB_WATERMARK_DELAY_SECONDS": str(WATERMARK_DELAY_S),
@@ -70,8 +71,9 @@ def metrics_job(job_settings: Settings):
     """Starts the job: embedded, or submitted to a standalone cluster with `flink run -py`."""
     jobs: list[FlinkJob] = []
 
-    def start(resume: bool = False, mode: str = "embedded") -> FlinkJob:
-        job = ClusterMetricsJob(job_settings) if mode == "cluster" else MetricsJob(job_settings)
+    def start(resume: bool = False, mode: str = "embedded", taskmanagers: int = 1) -> FlinkJob:
+        settings = Settings()  # the test's environment as it is now (a parallelism it set)
+        job = ClusterMetricsJob(settings, taskmanagers) if mode == "cluster" else MetricsJob(settings)
         job.start(resume=resume)
         jobs.append(job)
         return job

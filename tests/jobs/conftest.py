@@ -42,7 +42,7 @@ def table_env(jvm_salt: str, settings):  # type: ignore[no-untyped-def]
 
     from footfall.stack.jars import FUNCTIONS_JAR
     from jobs import sql
-    from jobs.metrics.job import FOLDER
+    from jobs.metrics.plan import FOLDER
     from udfs import zones
 
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())

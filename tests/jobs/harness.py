@@ -62,7 +62,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     """The job's metric and position SQL over bounded rows; outputs in the reference's
     shape, positions as {(mall_id, ts, device_id): (x, y, zone)}."""
     from jobs import sql
-    from jobs.metrics.job import FOLDER
+    from jobs.metrics.plan import FOLDER
 
     (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
     table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json"))

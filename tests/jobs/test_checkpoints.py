@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from jobs.metrics.job import checkpoint_home, latest_checkpoint
+from jobs.metrics.plan import checkpoint_home, latest_checkpoint
 
 
 def _checkpoint(folder, mtime: float):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ import re
 
 from bench.results import TABLES
 from footfall.stack.bootstrap import render
-from jobs.metrics.job import FOLDER
 from jobs.metrics.outputs import FEED_FIELDS, OUTPUTS
+from jobs.metrics.plan import FOLDER
 
 
 def ddl() -> dict[str, tuple[list[str], list[str], str]]:

@@ -1,0 +1,42 @@
+"""Versions of the metrics job's plan: Flink maps a checkpoint's or a savepoint's state to
+the operators of the plan that wrote it, so every snapshot is kept under the version of
+the SQL that wrote it (`plan-<digest>`). No PyFlink import: the `footfall` command reads
+this without starting a JVM."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from jobs import sql
+
+#: The job's folder: its numbered SQL files.
+FOLDER = Path(__file__).resolve().parent
+
+
+def plan_version() -> str:
+    """A digest of the job's SQL. A checkpoint restores only into the plan that wrote it
+    (Flink maps state to operators), so checkpoints are kept per version of the SQL."""
+    digest = hashlib.sha256()
+    for path in sql.numbered_files(FOLDER):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def checkpoint_home(checkpoint_dir: Path) -> Path:
+    return checkpoint_dir / f"plan-{plan_version()}"
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest complete checkpoint this version of the job can restore (one sub-folder
+    per job run); None after the SQL changed, so an upgraded job starts from the topics."""
+    complete = [m.parent for m in checkpoint_home(checkpoint_dir).glob("*/chk-*/_metadata")]
+    return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
+
+
+def plan_of_path(path: Path) -> str | None:
+    """The plan version a checkpoint or savepoint folder was written by (from its path)."""
+    for part in reversed(path.parts):
+        if part.startswith("plan-"):
+            return part[len("plan-"):]
+    return None
