@@ -18,12 +18,14 @@ from redis import Redis
 
 from dashboards.data import day_bounds
 from footfall.flink import job_health, newest_job, rest_get, source_offsets, subtask_metrics, vertices
+from footfall.stack.supervisor import SupervisorState
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
 
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
 JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_checkpoints", "last_checkpoint",
                "events_per_second", "restarts", "rows_waiting", "degraded"]
 ACCOUNTING_COLUMNS = ["topic", "read", "accepted", "rejected", "in_flight", "late_for_windows"]
+RESTART_COLUMNS = ["at", "reason", "restored_from"]
 
 
 def consumer_lag(
@@ -175,6 +177,14 @@ def job_status(job: FlinkJob | None) -> pd.DataFrame:
             degraded=health.describe() if health.degraded else "",
         )
     return pd.DataFrame([row], columns=JOB_COLUMNS)
+
+
+def supervisor_restarts(state: SupervisorState | None) -> pd.DataFrame:
+    """The embedded job's restarts by its supervisor, newest first (RESTART_COLUMNS): when,
+    why its process ended, and the checkpoint it was started again from."""
+    rows = [(datetime.fromisoformat(r.at), r.reason, r.restored_from or "the topics")
+            for r in reversed(state.history)] if state else []
+    return pd.DataFrame(rows, columns=RESTART_COLUMNS)
 
 
 def accounting(redis: Redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:

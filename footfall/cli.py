@@ -55,7 +55,7 @@ def _start_job(settings: Settings, resume: bool) -> None:
     # A broker started just now is empty (Tansu keeps topics in memory): the offsets in an
     # old checkpoint would point past its end, so the job then starts afresh.
     pid = job.start(resume=resume)
-    print(f"{'metrics job':<11} running (pid {pid}, log {job.log}, Flink REST {job.rest})")
+    print(f"{'metrics job':<11} running (supervisor pid {pid}, log {job.log}, Flink REST {job.rest})")
 
 
 def _down(settings: Settings, args: argparse.Namespace) -> int:

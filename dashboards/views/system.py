@@ -13,6 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import health, ui
+from footfall.stack.job import MetricsJob
+from footfall.stack.supervisor import read_state
 
 REFRESH_SECONDS = 3
 
@@ -25,6 +27,21 @@ def since(moment: datetime | None) -> str:
         return "never"
     seconds = (datetime.now(UTC) - moment).total_seconds()
     return f"{seconds:.0f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
+
+
+def supervised() -> None:
+    """The embedded job's supervisor, when it runs here: its restarts and why."""
+    state = read_state(ui.settings())
+    if state is None or state.supervisor_pid != MetricsJob(ui.settings()).pid():
+        return
+    if state.state == "restarting":
+        st.warning(f"The job's process ended ({state.last.reason if state.last else '?'}); its supervisor starts "
+                   "it again from its newest checkpoint.", icon=":material/restart_alt:")
+    restarts = health.supervisor_restarts(state)
+    with st.expander(f"Supervisor: {state.describe()}", expanded=False):
+        st.dataframe(restarts, hide_index=True, width="stretch", column_config={
+            "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "reason": "Why the process ended", "restored_from": "Started again from"})
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -48,6 +65,7 @@ def pipeline() -> None:
                        f"failed, the last {since(job.at[0, 'last_checkpoint'])}. Restarts: "
                        f"{job.at[0, 'restarts']:,}; rows waiting in the sinks: {job.at[0, 'rows_waiting']:,}. Started "
                        f"{job.at[0, 'started']:%Y-%m-%d %H:%M:%S} UTC. Refreshes every {REFRESH_SECONDS} s.")
+    supervised()
     if lag is None:
         return
     meter = st.session_state.setdefault("_input_rates", health.RateMeter())

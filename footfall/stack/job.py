@@ -7,6 +7,8 @@ REST API for the job's state.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,8 +18,9 @@ from typing import Any
 
 from footfall.flink import JOB_NAME, JobHealth, job_health, newest_job, rest_get
 from footfall.settings import Settings
-from footfall.stack.processes import Background, port_in_use, wait_port_free
+from footfall.stack.processes import Background, port_in_use, running, wait_port_free
 from footfall.stack.services import StackError
+from footfall.stack.supervisor import SupervisorState, read_state
 
 
 class FlinkJob(ABC):
@@ -98,16 +101,30 @@ class FlinkJob(ABC):
 
 
 class MetricsJob(FlinkJob):
-    """The job in the embedded mini-cluster: `python -m jobs.metrics` in the background."""
+    """The job in the embedded mini-cluster: `python -m jobs.metrics` in the background,
+    run by its supervisor (footfall/stack/supervisor.py), which starts it again from its
+    newest checkpoint if its process dies."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.process = Background(settings.stack.var_dir / "job", JOB_NAME, [sys.executable, "-m", "jobs.metrics"],
-                                  "jobs.metrics")
+        self.process = Background(settings.stack.var_dir / "job", JOB_NAME,
+                                  [sys.executable, "-m", "footfall.stack.supervisor"], "footfall.stack.supervisor")
         self.log = self.process.log
 
     def pid(self) -> int | None:
+        """The supervisor's pid: it stands for the job, which it runs as its child."""
         return self.process.pid()
+
+    def job_pid(self) -> int | None:
+        """The pid of the job's own process (the supervisor's child) while it runs."""
+        state = self.supervisor()
+        if state is None or state.job_pid is None or self.pid() != state.supervisor_pid:
+            return None
+        return state.job_pid if running(state.job_pid) else None
+
+    def supervisor(self) -> SupervisorState | None:
+        """What the supervisor last wrote: its state, restarts and their reasons."""
+        return read_state(self.settings)
 
     def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
         port = self.settings.job.rest_port
@@ -135,6 +152,12 @@ class MetricsJob(FlinkJob):
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the process, and wait until its REST port is free for the next start."""
+        job_pid = self.job_pid()
         stopped = self.process.stop()
+        if job_pid is not None:  # the supervisor was killed before it could stop its child
+            try:
+                os.killpg(job_pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
         return stopped

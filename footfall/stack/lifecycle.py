@@ -82,6 +82,8 @@ class Status:
     last_savepoint: str | None
     #: (topic, partition) -> messages not read yet
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: The embedded job's supervisor: its restarts of the job's process and why
+    supervisor: str | None = None
 
     def lines(self) -> list[str]:
         uptime = datetime.now(UTC) - self.started
@@ -93,6 +95,8 @@ class Status:
             f"checkpoint  {self.last_checkpoint or 'none yet'}",
             f"savepoint   {self.last_savepoint or 'none'}",
         ]
+        if self.supervisor:
+            lines.append(f"supervisor  {self.supervisor}")
         lines += [f"lag         {topic}[{partition}] {lag:,}" for (topic, partition), lag in sorted(self.lag.items())]
         return lines
 
@@ -124,7 +128,13 @@ def status(settings: Settings) -> Status | None:
         last_checkpoint=described(latest.get("completed")),
         last_savepoint=described(latest.get("savepoint")),
         lag=_lag(settings, source_offsets(rest, jid, graph)) if running else {},
+        supervisor=_supervisor(job),
     )
+
+
+def _supervisor(job: FlinkJob) -> str | None:
+    state = job.supervisor() if isinstance(job, MetricsJob) and job.pid() is not None else None
+    return state.describe() if state is not None and state.supervisor_pid == job.pid() else None
 
 
 def _lag(settings: Settings, read: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:

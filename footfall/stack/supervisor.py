@@ -1,0 +1,260 @@
+"""The supervisor of the embedded metrics job: `python -m footfall.stack.supervisor`.
+
+The embedded job runs in a process of its own; Flink restarts failed tasks inside it, but
+nothing inside it survives the process itself dying (a crash of the JVM, the out-of-memory
+killer). The supervisor is the process `footfall up` starts in its place: it runs the job
+as its child and, when the child dies of anything but a deliberate stop, starts it again
+from the newest checkpoint of the run that died, after a backoff that doubles with each
+restart in a row. Each restart and its reason go to `var/job/supervisor.json`, which
+`footfall status` and the dashboard's System page show.
+
+A job stopped on purpose stays stopped:
+- `footfall down` (SIGTERM to the supervisor): it stops the job and exits;
+- `footfall job stop --savepoint`: the job ends by itself with exit code 0, and so does the
+  supervisor;
+- a job that never reached RUNNING on its first start (a bad setting, a store it cannot
+  reach at start-up) is not retried: the supervisor exits with its code, and `footfall up`
+  reports the error at once instead of after its timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from footfall.flink import newest_job
+from footfall.settings import ConfigError, Settings
+from jobs.metrics.plan import checkpoint_home, latest_checkpoint
+
+#: The job's exit code for a bad setting or argument (jobs/metrics/job.py).
+BAD_CONFIGURATION = 2
+#: Backoff between restarts: doubles from FIRST_BACKOFF_S up to MAX_BACKOFF_S, and starts
+#: again from the first once a run has stayed up STABLE_S.
+FIRST_BACKOFF_S = 2.0
+MAX_BACKOFF_S = 120.0
+STABLE_S = 600.0
+#: How long the job gets to stop on SIGTERM before its process group is killed; within
+#: the 30 s `footfall down` gives the supervisor.
+STOP_GRACE_S = 20.0
+#: Restarts kept in the state file (the count covers all of them).
+HISTORY = 20
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.stack.var_dir / "job" / "supervisor.json"
+
+
+@dataclass
+class Restart:
+    at: str  # ISO 8601, UTC
+    reason: str
+    restored_from: str | None
+
+
+@dataclass
+class SupervisorState:
+    """What the supervisor writes after every change (read by `read_state`)."""
+
+    supervisor_pid: int
+    state: str  # starting | running | restarting | stopped | failed
+    job_pid: int | None = None
+    since: str = ""
+    restarts: int = 0
+    history: list[Restart] = field(default_factory=list)
+
+    @property
+    def last(self) -> Restart | None:
+        return self.history[-1] if self.history else None
+
+    def describe(self) -> str:
+        """'2 restarts by the supervisor, the last at 10:02:11 UTC: killed by SIGKILL'."""
+        if not self.restarts:
+            return "no restarts by the supervisor"
+        plural = "s" if self.restarts != 1 else ""
+        last = self.last
+        when = f", the last at {last.at[11:19]} UTC: {last.reason}" if last else ""
+        return f"{self.restarts} restart{plural} by the supervisor{when}"
+
+
+def read_state(settings: Settings) -> SupervisorState | None:
+    """The supervisor's last word, or None when no supervisor has run here."""
+    try:
+        raw = json.loads(state_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    history = [Restart(**entry) for entry in raw.pop("history", [])]
+    return SupervisorState(**raw, history=history)
+
+
+def exit_reason(code: int) -> str:
+    """Why a process ended, from its return code (negative: the signal that killed it)."""
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (the out-of-memory killer sends it)" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exited with code {code}"
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, restore_from: Path | None) -> None:
+        self.settings = settings
+        self.restore_from = restore_from
+        self.state = SupervisorState(os.getpid(), "starting")
+        self.child: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+        self.backoff = FIRST_BACKOFF_S
+
+    # -- the state file -----------------------------------------------------------------
+    def _save(self, state: str) -> None:
+        self.state.state = state
+        self.state.since = datetime.now(UTC).isoformat(timespec="seconds")
+        self.state.job_pid = self.child.pid if self.child and self.child.poll() is None else None
+        path = state_file(self.settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
+        scratch.replace(path)  # readers never see half a file
+
+    # -- the child ----------------------------------------------------------------------
+    def command(self) -> list[str]:
+        """The job's command line, from the checkpoint or savepoint to restore."""
+        argv = [sys.executable, "-m", "jobs.metrics"]
+        return argv + (["--from-checkpoint", str(self.restore_from)] if self.restore_from is not None else [])
+
+    def _launch(self) -> float:
+        argv = self.command()
+        print(f"supervisor: starting the job{f' from {self.restore_from}' if self.restore_from else ''}", flush=True)
+        # A session of its own, so that after the JVM dies its Python workers (same
+        # group) can be cleaned up with it, and a signal to the job reaches all of it.
+        self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._save("running")
+        return time.monotonic()
+
+    def reached_running(self) -> bool:
+        """Whether the job's REST API reports it RUNNING."""
+        try:
+            job = newest_job(f"http://127.0.0.1:{self.settings.job.rest_port}")
+        except (OSError, ValueError, KeyError):
+            return False
+        return job is not None and job["state"] == "RUNNING"
+
+    def _kill_group(self, sig: signal.Signals) -> None:
+        if self.child is None:
+            return
+        try:
+            os.killpg(self.child.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        self._kill_group(signal.SIGTERM)
+
+    def _newest_since(self, started_wall: float) -> Path | None:
+        """The newest complete checkpoint the run that began at `started_wall` wrote."""
+        newest = latest_checkpoint(self.settings.job.checkpoint_dir)
+        if newest is not None and (newest / "_metadata").stat().st_mtime >= started_wall:
+            return newest
+        return None
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        ever_running = False
+        while True:
+            started_wall, started = time.time(), self._launch()
+            assert self.child is not None
+            running = False
+            while True:
+                if not running and self.reached_running():
+                    running = ever_running = True
+                if (code := self._wait(1.0)) is not None:
+                    break
+            if self.stopping:
+                self._end_child()
+                self._save("stopped")
+                return 0
+            self._kill_group(signal.SIGKILL)  # what the dead JVM left behind
+            if code == 0:
+                self._save("stopped")  # stopped with a savepoint, or a bounded input's end
+                return 0
+            if not ever_running:
+                self._save("failed")
+                print(f"supervisor: the job {exit_reason(code)} before it ever ran: not restarting", flush=True)
+                return code if code > 0 else 1
+            if time.monotonic() - started >= STABLE_S:
+                self.backoff = FIRST_BACKOFF_S
+            self.restore_from = self._newest_since(started_wall) or self.restore_from
+            reason = exit_reason(code)
+            self.state.restarts += 1
+            self.state.history = [*self.state.history, Restart(datetime.now(UTC).isoformat(timespec="seconds"), reason,
+                                                               str(self.restore_from) if self.restore_from else None)]
+            self.state.history = self.state.history[-HISTORY:]
+            self.child = None
+            self._save("restarting")
+            print(f"supervisor: the job {reason}; restart {self.state.restarts} in {self.backoff:.0f} s", flush=True)
+            if self._sleep(self.backoff):
+                self._save("stopped")
+                return 0
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF_S)
+
+    def _wait(self, seconds: float) -> int | None:
+        assert self.child is not None
+        try:
+            return self.child.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _end_child(self) -> None:
+        """After SIGTERM: give the job STOP_GRACE_S to go, then kill what is left."""
+        assert self.child is not None
+        try:
+            self.child.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        self._kill_group(signal.SIGKILL)
+        self.child.wait()
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep through the backoff; True if told to stop meanwhile."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.stopping:
+                return True
+            time.sleep(0.2)
+        return self.stopping
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m footfall.stack.supervisor", description=__doc__.split("\n")[0])
+    parser.add_argument("--from-checkpoint", metavar="PATH|latest",
+                        help="the first start's checkpoint or savepoint folder, or the newest of this plan")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return BAD_CONFIGURATION
+    restore: Path | None = None
+    if args.from_checkpoint == "latest":
+        restore = latest_checkpoint(settings.job.checkpoint_dir)
+        if restore is None:
+            print(f"supervisor: no checkpoint under {checkpoint_home(settings.job.checkpoint_dir)}: "
+                  "the job starts from the topics", flush=True)
+    elif args.from_checkpoint:
+        restore = Path(args.from_checkpoint)
+    return Supervisor(settings, restore).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

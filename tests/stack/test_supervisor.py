@@ -1,0 +1,107 @@
+"""The supervisor's rules, with a stand-in for the job (a small Python program that writes
+a checkpoint, then dies or ends as told): what it restarts, from where, and what it
+leaves stopped. tests/integration/test_faults.py kills the real job's JVM."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from footfall.settings import Settings
+from footfall.stack import supervisor
+from footfall.stack.supervisor import Supervisor, read_state
+from jobs.metrics.plan import checkpoint_home
+
+#: The stand-in: run number n (counted in a file) writes a checkpoint chk-n, records its
+#: arguments, then does what `plan` says for that run: kill itself, exit with a code, or
+#: sleep until it is stopped.
+STAND_IN = """
+import json, os, signal, sys, time
+from pathlib import Path
+home, plan = Path(sys.argv[1]), json.loads(sys.argv[2])
+runs = home / "runs.txt"
+n = len(runs.read_text().splitlines()) if runs.exists() else 0
+with runs.open("a") as out:
+    out.write(json.dumps(sys.argv[3:]) + "\\n")
+chk = Path(os.environ["CHECKPOINTS"]) / "job-a" / f"chk-{n + 1}"
+chk.mkdir(parents=True)
+(chk / "_metadata").write_text("x")
+what = plan[min(n, len(plan) - 1)]
+if what == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)
+if what == "sleep":
+    time.sleep(600)
+sys.exit(int(what))
+"""
+
+
+class StandIn(Supervisor):
+    def __init__(self, settings: Settings, home: Path, plan: list[str], running: bool = True) -> None:
+        super().__init__(settings, None)
+        self.home, self.plan, self.running = home, plan, running
+
+    def command(self) -> list[str]:
+        extra = ["--from-checkpoint", str(self.restore_from)] if self.restore_from else []
+        return [sys.executable, "-c", STAND_IN, str(self.home), json.dumps(self.plan), *extra]
+
+    def reached_running(self) -> bool:
+        return self.running
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("FOOTFALL_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("FOOTFALL_JOB_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("FOOTFALL_JOB_REST_PORT", "1")  # nothing answers there
+    monkeypatch.setattr(supervisor, "FIRST_BACKOFF_S", 0.2)
+    settings = Settings()
+    monkeypatch.setenv("CHECKPOINTS", str(checkpoint_home(settings.job.checkpoint_dir)))
+    return settings
+
+
+def runs(home: Path) -> list[list[str]]:
+    """The stand-in's arguments, run by run."""
+    return [json.loads(line) for line in (home / "runs.txt").read_text().splitlines()]
+
+
+def test_a_killed_job_is_started_again_from_the_checkpoint_its_run_wrote(settings: Settings, tmp_path: Path) -> None:
+    code = StandIn(settings, tmp_path, ["kill", "kill", "0"]).run()
+
+    assert code == 0
+    state = read_state(settings)
+    assert state is not None and (state.state, state.restarts) == ("stopped", 2)
+    assert [r.reason for r in state.history] == ["killed by SIGKILL (the out-of-memory killer sends it)"] * 2
+    assert [Path(r.restored_from or "").name for r in state.history] == ["chk-1", "chk-2"]
+    assert [Path(argv[-1]).name if argv else None for argv in runs(tmp_path)] == [None, "chk-1", "chk-2"]
+    assert "2 restarts by the supervisor, the last at" in state.describe()
+
+
+def test_a_job_that_fails_is_restarted_with_a_growing_backoff(settings: Settings, tmp_path: Path) -> None:
+    standin = StandIn(settings, tmp_path, ["1", "1", "0"])
+    assert standin.run() == 0
+    state = read_state(settings)
+    assert state is not None and [r.reason for r in state.history] == ["exited with code 1"] * 2
+    assert standin.backoff == pytest.approx(0.8)  # 0.2, then 0.4, doubled once more after the last
+
+
+def test_a_job_stopped_on_purpose_stays_stopped(settings: Settings, tmp_path: Path) -> None:
+    standin = StandIn(settings, tmp_path, ["sleep"])
+    threading.Timer(2.0, standin._on_stop, args=(15, None)).start()  # what SIGTERM (`footfall down`) runs
+
+    assert standin.run() == 0
+    state = read_state(settings)
+    assert state is not None and (state.state, state.restarts, state.job_pid) == ("stopped", 0, None)
+    assert len(runs(tmp_path)) == 1
+
+
+def test_a_job_that_never_ran_is_not_retried(settings: Settings, tmp_path: Path) -> None:
+    code = StandIn(settings, tmp_path, ["2"], running=False).run()
+
+    assert code == 2
+    state = read_state(settings)
+    assert state is not None and (state.state, state.restarts) == ("failed", 0)
+    assert len(runs(tmp_path)) == 1
