@@ -63,6 +63,9 @@ def table(all_shops: pd.DataFrame) -> None:
                                                  max_value=1),
         "last_week": st.column_config.NumberColumn("Same day last week", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+d"),
+        "visits": st.column_config.NumberColumn("Visits", format="%d", help="Visits that have ended (item 11)"),
+        "median_dwell_seconds": st.column_config.NumberColumn(
+            "Median dwell (s)", format="%.0f", help="Half of the shop's visits that day were shorter"),
     })
     st.caption(f"{len(shown)} of {len(all_shops)} shops; click a column header to sort.")
     st.download_button("Download CSV", shown.to_csv(index=False).encode(),

@@ -1,4 +1,4 @@
--- Metrics of docs/design.md §4 items 1-8 and 10, as functions of probe_events and door_events.
+-- Metrics of docs/design.md §4 items 1-8, 10 and 11, as functions of probe_events and door_events.
 --
 -- Days and hours are the mall's local calendar (the session time zone is UTC, so
 -- DATE_FORMAT gives UTC and CONVERT_TZ moves it into the mall's zone).
@@ -174,3 +174,47 @@ CREATE TEMPORARY VIEW repeat_shops_daily AS
 SELECT mall_id, `day`, device_id, shop_code, shop_name, visits
 FROM visits_daily
 WHERE visits >= 2;
+
+-- 11: engagement. A mall visit is a run of a device's qualifying mall events with gaps of
+-- at most the visit gap, as a shop visit is of its shop events (same rules: on-time events,
+-- the day it starts, dwell = last minus first).
+CREATE TEMPORARY VIEW mall_visit_events AS
+SELECT mall_id, `day`, occur_ms, visit_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
+FROM probe_local
+WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
+
+CREATE TEMPORARY VIEW mall_visits AS
+SELECT MIN(mall_id) AS mall_id, MIN(`day`) AS `day`, MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
+FROM TABLE(SESSION(TABLE mall_visit_events PARTITION BY visit_key,
+                   DESCRIPTOR(visit_time), INTERVAL ${visit_gap} DAY TO SECOND))
+GROUP BY visit_key, window_start, window_end;
+
+-- Visits by how long they lasted, per mall (shop_code '') and per shop and day: bounced
+-- (under 5 minutes), 5-20 min, 20-60 min, 1-6 h, 6 h or more (each bound opens its
+-- bucket), and the median dwell (the mean of the middle two for an even count).
+CREATE TEMPORARY VIEW engagement_daily AS
+SELECT mall_id, `day`, shop_code, LAST_VALUE(shop_name) AS shop_name, COUNT(*) AS visits,
+    COUNT(*) FILTER (WHERE dwell_ms < 300000) AS bounced,
+    COUNT(*) FILTER (WHERE dwell_ms >= 300000 AND dwell_ms < 1200000) AS visits_5_20m,
+    COUNT(*) FILTER (WHERE dwell_ms >= 1200000 AND dwell_ms < 3600000) AS visits_20_60m,
+    COUNT(*) FILTER (WHERE dwell_ms >= 3600000 AND dwell_ms < 21600000) AS visits_1_6h,
+    COUNT(*) FILTER (WHERE dwell_ms >= 21600000) AS visits_6h_plus,
+    PERCENTILE(dwell_ms, 0.5) / 1000 AS median_dwell_seconds
+FROM (
+    SELECT mall_id, `day`, '' AS shop_code, '' AS shop_name, dwell_ms FROM mall_visits
+    UNION ALL
+    SELECT mall_id, `day`, shop_code, shop_name, dwell_ms FROM visits
+)
+GROUP BY mall_id, `day`, shop_code;
+
+CREATE TEMPORARY VIEW mall_engagement_daily AS
+SELECT mall_id, `day`, visits, bounced, visits_5_20m, visits_20_60m, visits_1_6h, visits_6h_plus,
+    median_dwell_seconds
+FROM engagement_daily
+WHERE shop_code = '';
+
+CREATE TEMPORARY VIEW shop_engagement_daily AS
+SELECT mall_id, `day`, shop_code, shop_name, visits, bounced, visits_5_20m, visits_20_60m, visits_1_6h,
+    visits_6h_plus, median_dwell_seconds
+FROM engagement_daily
+WHERE shop_code <> '';

@@ -31,6 +31,11 @@ def feed_text(message: dict[str, Any]) -> str:
     return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 
 
+#: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
+ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus",
+              "median_dwell_seconds")
+
+
 @dataclass(frozen=True)
 class Output:
     name: str
@@ -58,6 +63,9 @@ OUTPUTS = {
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
         Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
                ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
+        Output("mall_engagement_daily", ("mall_id", "day"), ("mall_id", "day", *ENGAGEMENT)),
+        Output("shop_engagement_daily", ("mall_id", "day", "shop_code"),
+               ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT)),
         Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
                versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),

@@ -56,8 +56,11 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
                                        "category": first.category, "visitors": 30, "share": 0.25,
-                                       "last_week": 20, "change": 10}
-    assert every.iloc[1][["shop_code", "visitors", "last_week", "change"]].tolist() == [second.shop_code, 12, 0, 12]
+                                       "last_week": 20, "change": 10, "visits": 40,
+                                       "median_dwell_seconds": 540.5}
+    assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
+        second.shop_code, 12, 0, 12, 0]
+    assert pd.isna(every.iloc[1]["median_dwell_seconds"])  # no visit of it has ended
     assert (every.iloc[2:]["visitors"] == 0).all()
     assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
 
@@ -112,11 +115,21 @@ def test_the_live_summary_is_the_redis_hash_typed(known_day):
     assert data.live_summary(clients.redis_client(known_day.settings.redis), "no-such-mall").empty
 
 
+def test_engagement_is_the_day_s_visits_by_dwell_bucket_with_the_median(known_day, clickhouse):
+    frame = data.engagement(clickhouse, known_day.mall.mall_id, DAY)
+    assert frame["bucket"].tolist() == list(data.DWELL_BUCKETS.values())
+    assert frame["visits"].tolist() == [30, 60, 45, 12, 3]
+    assert frame["share"].tolist() == [0.2, 0.4, 0.3, 0.08, 0.02]
+    assert frame.attrs == {"visits": 150, "median_dwell_seconds": 1080.0}
+    assert data.engagement(clickhouse, known_day.mall.mall_id, WEEK_BEFORE).empty
+
+
 def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
     rows = health.stored_rows(clickhouse, known_day.mall.mall_id, DAY, known_day.mall.tz)
     assert dict(zip(rows["output"], rows["rows"])) == {
         "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "top_shops_daily": 2,
-        "favorite_shop_daily": 3, "repeat_shops_daily": 3, "positions": 0}
+        "favorite_shop_daily": 3, "repeat_shops_daily": 3, "mall_engagement_daily": 1,
+        "shop_engagement_daily": 1, "positions": 0}
 
 
 def test_consumer_lag_per_partition_from_the_group_and_the_jobs_position(stack, unique):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -170,6 +172,7 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     shop_devices: dict[tuple, set] = defaultdict(set)
     shop_names: dict[tuple, str] = {}
     shop_times: dict[tuple, set] = defaultdict(set)
+    mall_times: dict[tuple, set] = defaultdict(set)
     first_day: dict[tuple, str] = {}
     door_day: dict[tuple, int] = defaultdict(int)
     door_hour: dict[tuple, int] = defaultdict(int)
@@ -184,6 +187,8 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
                 hour_devices[(e.mall_id, day, hour)].add(e.device_id)
                 key = (e.mall_id, e.device_id)
                 first_day[key] = min(first_day.get(key, day), day)
+                if e.on_time:
+                    mall_times[key].add((e.occur_ms, e.tz))
         if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
             shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
             shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
@@ -225,13 +230,8 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
 
     visits: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, device, shop) -> dwell ms per visit
     for (mall, device, shop), stamped in shop_times.items():
-        times = sorted(stamped)
-        start = prev = times[0]
-        for current in times[1:] + [None]:
-            if current is None or current[0] - prev[0] > t.visit_gap_ms:
-                visits[(mall, local(start[0], start[1])[0], device, shop)].append(prev[0] - start[0])
-                start = current
-            prev = current if current is not None else prev
+        for day, dwell in sessions(stamped, t.visit_gap_ms):
+            visits[(mall, day, device, shop)].append(dwell)
     favourites: dict[tuple, tuple] = {}
     for (mall, day, device, shop), dwells in visits.items():
         candidate = (-len(dwells), -sum(dwells), shop)
@@ -245,7 +245,47 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     out["repeat_shops_daily"] = {
         key: (shop_names[(key[0], key[3])], len(dwells)) for key, dwells in visits.items() if len(dwells) >= 2
     }
+
+    mall_dwells: dict[tuple, list[int]] = defaultdict(list)  # (mall, day) -> dwell ms per mall visit
+    for (mall, _device), stamped in mall_times.items():
+        for day, dwell in sessions(stamped, t.visit_gap_ms):
+            mall_dwells[(mall, day)].append(dwell)
+    shop_dwells: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, shop) -> dwell ms per visit
+    for (mall, day, _device, shop), dwells in visits.items():
+        shop_dwells[(mall, day, shop)] += dwells
+    out["mall_engagement_daily"] = {key: engagement(dwells) for key, dwells in mall_dwells.items()}
+    out["shop_engagement_daily"] = {
+        key: (shop_names[(key[0], key[2])], *engagement(dwells)) for key, dwells in shop_dwells.items()
+    }
     return out
+
+
+def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int]]:
+    """Visits in (occur_ms, tz) times: maximal runs with gaps of at most `gap_ms`, each as
+    (the local day it starts, last minus first time)."""
+    times = sorted(stamped)
+    found = []
+    start = prev = times[0]
+    for current in times[1:] + [None]:
+        if current is None or current[0] - prev[0] > gap_ms:
+            found.append((local(start[0], start[1])[0], prev[0] - start[0]))
+            start = current
+        prev = current if current is not None else prev
+    return found
+
+
+#: Engagement buckets (docs/design.md §4 item 11): visits shorter than the first bound
+#: bounced; then 5-20 min, 20-60 min, 1-6 h and 6 h or more; each bound belongs to the
+#: bucket it opens.
+DWELL_BOUNDS_MS = (5 * 60_000, 20 * 60_000, 60 * 60_000, 6 * 3600_000)
+
+
+def engagement(dwells: list[int]) -> tuple[Any, ...]:
+    """(visits, bounced, 5-20 min, 20-60 min, 1-6 h, 6 h+, median dwell in seconds)."""
+    buckets = [0] * (len(DWELL_BOUNDS_MS) + 1)
+    for dwell in dwells:
+        buckets[sum(dwell >= bound for bound in DWELL_BOUNDS_MS)] += 1
+    return (len(dwells), *buckets, statistics.median(dwells) / 1000)
 
 
 PositionKey = tuple[str, int, str]  # mall_id, second (epoch s), device_id

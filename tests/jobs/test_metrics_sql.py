@@ -107,3 +107,24 @@ def test_random_day_with_duplicates_and_disorder_matches_the_reference(table_env
     rng.shuffle(events)  # out of order (the test table's watermark allows a day)
     doors = [DoorEvent("m1", AMS, rng.randrange(0, 5), start + i * 5 * MINUTE) for i in range(60)]
     check(table_env, tmp_path, events, doors)
+
+
+def stay(device: str, start: int, dwell_ms: int, shop: str | None = None) -> list[ProbeEvent]:
+    """A device heard from `start` for `dwell_ms`, at most five minutes apart: one visit."""
+    times = list(range(start, start + dwell_ms, 5 * MINUTE)) + [start + dwell_ms]
+    return [probe(device, at, shop=shop) for at in sorted(set(times))]
+
+
+def test_engagement_buckets_take_each_bound_into_the_bucket_it_opens(table_env, tmp_path):
+    t0 = ms("2026-11-20T09:00:00")
+    hour = 60 * MINUTE
+    dwells = {"once": 0, "short": 5 * MINUTE - 1, "five": 5 * MINUTE, "twenty": 20 * MINUTE,
+              "almost-hour": hour - 1, "hour": hour, "six-hours": 6 * hour}
+    events = [e for device, dwell in dwells.items() for e in stay(device, t0, dwell)]
+    # Two shop visits of one device: an even count, so the median is the mean of the two.
+    events += stay("shopper", t0, MINUTE, shop="S1") + stay("shopper", t0 + 30 * MINUTE, 2 * MINUTE + 1, shop="S1")
+    got = check(table_env, tmp_path, events)
+    # The shopper's two shop visits are two mall visits too (09:01 to 09:30 is a gap): nine
+    # in all, bounced 0, 299.999 s, 60 s and 120.001 s; the median is the fifth, 300 s.
+    assert got["mall_engagement_daily"][("m1", "2026-11-20")] == (9, 4, 1, 2, 1, 1, 300.0)
+    assert got["shop_engagement_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 2, 2, 0, 0, 0, 0, 90.0005)

@@ -4,7 +4,10 @@ import pytest
 
 from footfall.stack.bootstrap import identifier, render
 
-# docs/design.md §5: table -> key columns + value columns.
+# docs/design.md §5: table -> key columns + value columns (written out, not imported from
+# jobs/metrics/outputs.py: the schema must match the contract, not itself).
+ENGAGEMENT = ["visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus",
+              "median_dwell_seconds"]
 CONTRACT = {
     "mall_daily": [
         "mall_id",
@@ -21,6 +24,8 @@ CONTRACT = {
     "peak_hour_daily": ["mall_id", "day", "hour", "visitors"],
     "favorite_shop_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds"],
     "repeat_shops_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits"],
+    "mall_engagement_daily": ["mall_id", "day", *ENGAGEMENT],
+    "shop_engagement_daily": ["mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT],
     "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
 }
 KEYS = {
@@ -31,6 +36,8 @@ KEYS = {
     "peak_hour_daily": "mall_id, day",
     "favorite_shop_daily": "mall_id, day, device_id",
     "repeat_shops_daily": "mall_id, day, device_id, shop_code",
+    "mall_engagement_daily": "mall_id, day",
+    "shop_engagement_daily": "mall_id, day, shop_code",
 }
 
 

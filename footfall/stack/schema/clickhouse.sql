@@ -100,3 +100,37 @@ CREATE TABLE IF NOT EXISTS ${database}.positions (
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(ts)
 ORDER BY (mall_id, ts, device_id);
+
+-- Engagement (docs/design.md §4 item 11): visits by how long they lasted, per mall and day
+-- and per shop and day.
+CREATE TABLE IF NOT EXISTS ${database}.mall_engagement_daily (
+    mall_id String,
+    day Date,
+    visits UInt64,
+    bounced UInt64,
+    visits_5_20m UInt64,
+    visits_20_60m UInt64,
+    visits_1_6h UInt64,
+    visits_6h_plus UInt64,
+    median_dwell_seconds Float64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (mall_id, day);
+
+CREATE TABLE IF NOT EXISTS ${database}.shop_engagement_daily (
+    mall_id String,
+    day Date,
+    shop_code String,
+    shop_name String,
+    visits UInt64,
+    bounced UInt64,
+    visits_5_20m UInt64,
+    visits_20_60m UInt64,
+    visits_1_6h UInt64,
+    visits_6h_plus UInt64,
+    median_dwell_seconds Float64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (mall_id, day, shop_code);
