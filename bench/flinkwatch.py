@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from footfall.flink import newest_job, source_offsets, vertices
+from footfall.flink import job_health, newest_job, source_offsets, vertices
 
 
 class BenchError(RuntimeError):
@@ -89,6 +89,22 @@ class JobWatch:
             if now - changed_at >= settle_s:
                 return Timing(submitted, first_read, changed_at)
         raise BenchError(f"job {self.name} did not finish within {timeout_s:.0f} s")
+
+    def drained(self, timeout_s: float, interval_s: float = 1.1) -> None:
+        """After `time`: wait until the job's sinks hold no rows (their rowsWaiting gauge,
+        zero on two reads more than a metrics refresh apart). Every record has
+        passed every operator by then, but the sinks write on a timer, and the values
+        are read from the stores once the job is stopped."""
+        deadline = time.monotonic() + timeout_s
+        empty = 0
+        while empty < 2:
+            if time.monotonic() > deadline:
+                raise BenchError(f"job {self.name}'s sinks still held rows after {timeout_s:.0f} s")
+            time.sleep(interval_s)
+            try:
+                empty = empty + 1 if job_health(self.rest, self.jid or "").rows_waiting == 0 else 0
+            except (OSError, ValueError, KeyError):
+                empty = 0
 
     def wait_running(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

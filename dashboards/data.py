@@ -210,8 +210,8 @@ def top_shops(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
 def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """Every shop of the layout (and any other with visitors that day): shop_code,
     shop_name, category, visitors, share (of the mall's visitors), last_week (same
-    weekday a week before), change, visits (ended ones) and their median dwell in
-    seconds (NaN without one); busiest first, ties by shop_code."""
+    weekday a week before), change, visits (ended ones) and the share of those that
+    lasted 20 minutes or more (NaN without visits); busiest first, ties by shop_code."""
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
         "SELECT day, shop_code, shop_name, visitors FROM shop_daily FINAL "
@@ -231,16 +231,17 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     frame["share"] = frame["visitors"] / total if total else 0.0
     frame["change"] = frame["visitors"] - frame["last_week"]
     dwell = clickhouse.execute(
-        "SELECT shop_code, visits, median_dwell_seconds FROM shop_engagement_daily FINAL "
+        "SELECT shop_code, visits, (visits_20_60m + visits_1_6h + visits_6h_plus) / visits "
+        "FROM shop_engagement_daily FINAL "
         "WHERE mall_id = %(m)s AND day = %(d)s",
         {"m": mall_id, "d": day},
     )
-    frame = frame.merge(pd.DataFrame(dwell, columns=["shop_code", "visits", "median_dwell_seconds"]),
+    frame = frame.merge(pd.DataFrame(dwell, columns=["shop_code", "visits", "stayed_20m"]),
                         on="shop_code", how="left")
     frame["visits"] = pd.to_numeric(frame["visits"]).fillna(0).astype(int)
     frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
     return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "visits",
-                  "median_dwell_seconds"]]
+                  "stayed_20m"]]
 
 
 #: Engagement buckets (docs/design.md §4 item 11): the column, and its label, in order.
@@ -250,20 +251,20 @@ DWELL_BUCKETS = {"bounced": "under 5 min (bounced)", "visits_5_20m": "5–20 min
 
 def engagement(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The mall's visits that day by how long they lasted: one row per bucket, in order
-    (bucket, visits, share of the day's visits), with the day's visits and median dwell
-    in seconds in `attrs`; empty before any visit has ended."""
+    (bucket, visits, share of the day's visits), with the day's visits in `attrs`; empty
+    before any visit has ended."""
     rows = clickhouse.execute(
-        f"SELECT visits, {', '.join(DWELL_BUCKETS)}, median_dwell_seconds FROM mall_engagement_daily FINAL "
+        f"SELECT visits, {', '.join(DWELL_BUCKETS)} FROM mall_engagement_daily FINAL "
         "WHERE mall_id = %(m)s AND day = %(d)s",
         {"m": mall_id, "d": day},
     )
     frame = pd.DataFrame(columns=["bucket", "visits", "share"])
     if not rows:
         return frame
-    visits, *buckets, median = rows[0]
+    visits, *buckets = rows[0]
     frame = pd.DataFrame({"bucket": list(DWELL_BUCKETS.values()), "visits": [int(b) for b in buckets]})
     frame["share"] = frame["visits"] / visits if visits else 0.0
-    frame.attrs.update(visits=int(visits), median_dwell_seconds=float(median))
+    frame.attrs["visits"] = int(visits)
     return frame
 
 

@@ -1,6 +1,6 @@
 """Overview: the day's visitors, new and returning, occupancy, door entries and capture
 rate as live tiles; visitors per hour with the peak hour, against the same weekday a week before;
-how long visitors stay (mall visits by dwell bucket, and the median)."""
+how long visitors stay (mall visits by dwell bucket)."""
 
 from __future__ import annotations
 
@@ -97,11 +97,11 @@ def engagement() -> None:
     if frame.empty:
         ui.no_data("ended visits", selection)
         return
-    median, visits = frame.attrs["median_dwell_seconds"], frame.attrs["visits"]
+    visits = frame.attrs["visits"]
     chart, numbers = st.columns([3, 1])
     chart.altair_chart(charts.ranked_bars(frame, "bucket", "visits", "Visits"), width="stretch")
-    numbers.metric("Median visit", f"{median / 60:.0f} min", help="Half of the day's mall visits were shorter")
     numbers.metric("Bounced", f"{frame.at[0, 'share']:.0%}", help="Visits under five minutes")
+    numbers.metric("Stayed an hour or more", f"{frame['share'].iloc[3:].sum():.0%}")
     st.caption(f"{visits:,} mall visits that ended: a visit is a device heard in the mall with no gap over five "
                "minutes; the buckets are Cisco Meraki's.")
 

@@ -64,8 +64,9 @@ def table(all_shops: pd.DataFrame) -> None:
         "last_week": st.column_config.NumberColumn("Same day last week", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+d"),
         "visits": st.column_config.NumberColumn("Visits", format="%d", help="Visits that have ended (item 11)"),
-        "median_dwell_seconds": st.column_config.NumberColumn(
-            "Median dwell (s)", format="%.0f", help="Half of the shop's visits that day were shorter"),
+        "stayed_20m": st.column_config.ProgressColumn(
+            "Stayed 20 min+", format="percent", min_value=0, max_value=1,
+            help="Share of the shop's ended visits that lasted 20 minutes or more"),
     })
     st.caption(f"{len(shown)} of {len(all_shops)} shops; click a column header to sort.")
     st.download_button("Download CSV", shown.to_csv(index=False).encode(),

@@ -75,14 +75,14 @@ UNION ALL
 SELECT 'mall_engagement_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visits' VALUE visits, 'bounced' VALUE bounced,
     'visits_5_20m' VALUE visits_5_20m, 'visits_20_60m' VALUE visits_20_60m, 'visits_1_6h' VALUE visits_1_6h,
-    'visits_6h_plus' VALUE visits_6h_plus, 'median_dwell_seconds' VALUE median_dwell_seconds)
+    'visits_6h_plus' VALUE visits_6h_plus)
 FROM mall_engagement_daily
 UNION ALL
 SELECT 'shop_engagement_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
     'shop_name' VALUE shop_name, 'visits' VALUE visits, 'bounced' VALUE bounced,
     'visits_5_20m' VALUE visits_5_20m, 'visits_20_60m' VALUE visits_20_60m, 'visits_1_6h' VALUE visits_1_6h,
-    'visits_6h_plus' VALUE visits_6h_plus, 'median_dwell_seconds' VALUE median_dwell_seconds)
+    'visits_6h_plus' VALUE visits_6h_plus)
 FROM shop_engagement_daily
 UNION ALL
 SELECT 'positions/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(

@@ -32,8 +32,7 @@ def feed_text(message: dict[str, Any]) -> str:
 
 
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
-ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus",
-              "median_dwell_seconds")
+ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
 
 
 @dataclass(frozen=True)

@@ -107,11 +107,10 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     writers.write("top_shops_daily", [{**shop(d, first, 30), "rank": 1}, {**shop(d, second, 12), "rank": 2}], [])
     buckets = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
     writers.write("mall_engagement_daily", [
-        {"mall_id": m, "day": d, **dict(zip(buckets, (150, 30, 60, 45, 12, 3), strict=True)),
-         "median_dwell_seconds": 1080.0}], [])
+        {"mall_id": m, "day": d, **dict(zip(buckets, (150, 30, 60, 45, 12, 3), strict=True))}], [])
     writers.write("shop_engagement_daily", [
         {"mall_id": m, "day": d, "shop_code": first.shop_code, "shop_name": first.shop_name,
-         **dict(zip(buckets, (40, 10, 25, 5, 0, 0), strict=True)), "median_dwell_seconds": 540.5}], [])
+         **dict(zip(buckets, (40, 10, 25, 5, 0, 0), strict=True))}], [])
     # As the job makes them: each favourite is its feed message, stamped once, written to
     # Redis by the sinks and published by Flink's Kafka sink (compact JSON, keyed by device).
     favourites = [

@@ -57,10 +57,10 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
                                        "category": first.category, "visitors": 30, "share": 0.25,
                                        "last_week": 20, "change": 10, "visits": 40,
-                                       "median_dwell_seconds": 540.5}
+                                       "stayed_20m": 0.125}
     assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
         second.shop_code, 12, 0, 12, 0]
-    assert pd.isna(every.iloc[1]["median_dwell_seconds"])  # no visit of it has ended
+    assert pd.isna(every.iloc[1]["stayed_20m"])  # no visit of it has ended
     assert (every.iloc[2:]["visitors"] == 0).all()
     assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
 
@@ -115,12 +115,12 @@ def test_the_live_summary_is_the_redis_hash_typed(known_day):
     assert data.live_summary(clients.redis_client(known_day.settings.redis), "no-such-mall").empty
 
 
-def test_engagement_is_the_day_s_visits_by_dwell_bucket_with_the_median(known_day, clickhouse):
+def test_engagement_is_the_day_s_visits_by_dwell_bucket(known_day, clickhouse):
     frame = data.engagement(clickhouse, known_day.mall.mall_id, DAY)
     assert frame["bucket"].tolist() == list(data.DWELL_BUCKETS.values())
     assert frame["visits"].tolist() == [30, 60, 45, 12, 3]
     assert frame["share"].tolist() == [0.2, 0.4, 0.3, 0.08, 0.02]
-    assert frame.attrs == {"visits": 150, "median_dwell_seconds": 1080.0}
+    assert frame.attrs == {"visits": 150}
     assert data.engagement(clickhouse, known_day.mall.mall_id, WEEK_BEFORE).empty
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -280,12 +278,12 @@ def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int]
 DWELL_BOUNDS_MS = (5 * 60_000, 20 * 60_000, 60 * 60_000, 6 * 3600_000)
 
 
-def engagement(dwells: list[int]) -> tuple[Any, ...]:
-    """(visits, bounced, 5-20 min, 20-60 min, 1-6 h, 6 h+, median dwell in seconds)."""
+def engagement(dwells: list[int]) -> tuple[int, ...]:
+    """(visits, bounced, 5-20 min, 20-60 min, 1-6 h, 6 h+)."""
     buckets = [0] * (len(DWELL_BOUNDS_MS) + 1)
     for dwell in dwells:
         buckets[sum(dwell >= bound for bound in DWELL_BOUNDS_MS)] += 1
-    return (len(dwells), *buckets, statistics.median(dwells) / 1000)
+    return (len(dwells), *buckets)
 
 
 PositionKey = tuple[str, int, str]  # mall_id, second (epoch s), device_id

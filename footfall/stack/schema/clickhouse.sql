@@ -112,7 +112,6 @@ CREATE TABLE IF NOT EXISTS ${database}.mall_engagement_daily (
     visits_20_60m UInt64,
     visits_1_6h UInt64,
     visits_6h_plus UInt64,
-    median_dwell_seconds Float64,
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
@@ -129,7 +128,6 @@ CREATE TABLE IF NOT EXISTS ${database}.shop_engagement_daily (
     visits_20_60m UInt64,
     visits_1_6h UInt64,
     visits_6h_plus UInt64,
-    median_dwell_seconds Float64,
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
