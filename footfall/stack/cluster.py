@@ -16,7 +16,6 @@ asks, so either run mode is watched the same way.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import pyflink
 from footfall.flink import rest_get, rest_patch
 from footfall.settings import ROOT, Settings
 from footfall.stack.job import FlinkJob
-from footfall.stack.processes import port_in_use, wait_port_free
+from footfall.stack.processes import flink_environment, port_in_use, wait_port_free
 from footfall.stack.services import StackError
 from jobs.metrics.job import worker_environment
 from jobs.metrics.plan import latest_checkpoint
@@ -58,7 +57,7 @@ class FlinkCluster:
         return f"http://127.0.0.1:{self.settings.job.rest_port}"
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = flink_environment()
         env.update(
             FLINK_HOME=str(self.home),
             FLINK_CONF_DIR=str(self.home / "conf"),

@@ -25,7 +25,7 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class Row:
     component: str
-    state: str  # running | degraded | external | starting | stopped | unreachable | embedded
+    state: str  # running | degraded | restarting | external | starting | stopped | unreachable | embedded
     address: str
     version: str
 

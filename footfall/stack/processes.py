@@ -55,6 +55,24 @@ def _is_zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
+#: What PyFlink writes into the environment of a process that ran a job in its local
+#: mini-cluster with a Python UDF (its loopback worker: the SQL tests do). A Flink process
+#: started from there would take them: FLINK_LIB_DIR makes a cluster load PyFlink's lib/
+#: without flink-python, PYFLINK_GATEWAY_DISABLED keeps a job from starting its JVM, and
+#: PYTHON_LOOPBACK_SERVER_ADDRESS points its workers at a server that is gone.
+PYFLINK_CLIENT_VARIABLES = frozenset({
+    "BOOT_LOG_DIR", "FLINK_BIN_DIR", "FLINK_CONF_DIR", "FLINK_HOME", "FLINK_LIB_DIR", "FLINK_OPT_DIR",
+    "FLINK_PLUGINS_DIR", "PYFLINK_GATEWAY_DISABLED", "PYTHON_LOOPBACK_SERVER_ADDRESS", "SEMI_PERSISTENT_DIRECTORY",
+    "TABLE_LOCAL_TIME_ZONE", "_PYFLINK_CONN_INFO_PATH", "_PYTHON_WORKER_MEMORY_LIMIT", "python",
+})
+
+
+def flink_environment() -> dict[str, str]:
+    """This process's environment for a Flink process to start with: without what a local
+    PyFlink run left in it."""
+    return {name: value for name, value in os.environ.items() if name not in PYFLINK_CLIENT_VARIABLES}
+
+
 def spawn(argv: list[str], log: Path, cwd: Path, user: str | None = None,
           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start `argv` detached from our terminal, its output appended to `log`; `env`, when

@@ -33,6 +33,7 @@ from types import FrameType
 
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
+from footfall.stack.processes import flink_environment
 from jobs.metrics.plan import checkpoint_home, latest_checkpoint
 
 #: The job's exit code for a bad setting or argument (jobs/metrics/job.py).
@@ -135,7 +136,9 @@ class Supervisor:
         print(f"supervisor: starting the job{f' from {self.restore_from}' if self.restore_from else ''}", flush=True)
         # A session of its own, so that after the JVM dies its Python workers (same
         # group) can be cleaned up with it, and a signal to the job reaches all of it.
-        self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True, env=flink_environment())
+        if self.stopping:  # told to stop while it was being started
+            self._kill_group(signal.SIGTERM)
         self._save("running")
         return time.monotonic()
 

@@ -5,6 +5,7 @@ leaves stopped. tests/integration/test_faults.py kills the real job's JVM."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from footfall.settings import Settings
 from footfall.stack import supervisor
+from footfall.stack.processes import flink_environment
 from footfall.stack.supervisor import Supervisor, read_state
 from jobs.metrics.plan import checkpoint_home
 
@@ -105,3 +107,13 @@ def test_a_job_that_never_ran_is_not_retried(settings: Settings, tmp_path: Path)
     state = read_state(settings)
     assert state is not None and (state.state, state.restarts) == ("failed", 0)
     assert len(runs(tmp_path)) == 1
+
+
+def test_the_job_does_not_inherit_what_a_local_pyflink_run_left_in_the_environment(monkeypatch) -> None:
+    # What a process has after a PyFlink job with a Python UDF ran in it (the SQL tests).
+    monkeypatch.setenv("PYFLINK_GATEWAY_DISABLED", "true")
+    monkeypatch.setenv("FLINK_LIB_DIR", "/somewhere/pyflink/lib")
+    monkeypatch.setenv("PYTHON_LOOPBACK_SERVER_ADDRESS", "localhost:1")
+    env = flink_environment()
+    assert not {"PYFLINK_GATEWAY_DISABLED", "FLINK_LIB_DIR", "PYTHON_LOOPBACK_SERVER_ADDRESS"} & env.keys()
+    assert env["PATH"] == os.environ["PATH"]
