@@ -14,7 +14,6 @@ import streamlit as st
 
 from dashboards import health, ui
 from footfall.stack.job import MetricsJob
-from footfall.stack.supervisor import read_state
 
 REFRESH_SECONDS = 3
 
@@ -31,8 +30,8 @@ def since(moment: datetime | None) -> str:
 
 def supervised() -> None:
     """The embedded job's supervisor, when it runs here: its restarts and why."""
-    state = read_state(ui.settings())
-    if state is None or state.supervisor_pid != MetricsJob(ui.settings()).pid():
+    state = MetricsJob(ui.settings()).running_supervisor()
+    if state is None:
         return
     if state.state == "restarting":
         st.warning(f"The job's process ended ({state.last.reason if state.last else '?'}); its supervisor starts "

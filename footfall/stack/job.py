@@ -117,14 +117,21 @@ class MetricsJob(FlinkJob):
 
     def job_pid(self) -> int | None:
         """The pid of the job's own process (the supervisor's child) while it runs."""
-        state = self.supervisor()
-        if state is None or state.job_pid is None or self.pid() != state.supervisor_pid:
+        state = self.running_supervisor()
+        if state is None or state.job_pid is None:
             return None
         return state.job_pid if running(state.job_pid) else None
 
     def supervisor(self) -> SupervisorState | None:
         """What the supervisor last wrote: its state, restarts and their reasons."""
         return read_state(self.settings)
+
+    def running_supervisor(self) -> SupervisorState | None:
+        """What the supervisor that runs now last wrote (None when none runs: the file
+        may be an old one's)."""
+        state = self.supervisor()
+        pid = self.pid()
+        return state if state is not None and pid is not None and state.supervisor_pid == pid else None
 
     def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
         port = self.settings.job.rest_port

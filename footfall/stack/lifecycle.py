@@ -133,8 +133,8 @@ def status(settings: Settings) -> Status | None:
 
 
 def _supervisor(job: FlinkJob) -> str | None:
-    state = job.supervisor() if isinstance(job, MetricsJob) and job.pid() is not None else None
-    return state.describe() if state is not None and state.supervisor_pid == job.pid() else None
+    state = job.running_supervisor() if isinstance(job, MetricsJob) else None
+    return state.describe() if state is not None else None
 
 
 def _lag(settings: Settings, read: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:

@@ -150,8 +150,8 @@ def _job_row(settings: Settings) -> Row:
     detail = f"Flink job {state or '-'}" + (f" (pid {pid})" if pid else "")
     if health is not None:
         detail += f": {health.describe()}"
-    supervisor = job.supervisor()
-    if pid and supervisor is not None:
+    supervisor = job.running_supervisor()
+    if supervisor is not None:
         detail += f"; {supervisor.describe()}"
         if supervisor.state == "restarting":
             row_state = "restarting"
