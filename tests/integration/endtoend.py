@@ -239,9 +239,9 @@ def assert_positions(run: Run) -> None:
         assert int(redis.hget(f"ff:{mall_id}:today", "occupancy")) == len(live)
 
 
-def assert_every_output(run: Run, got: dict[str, dict], positions: bool = True) -> None:
+def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     """ClickHouse (`got`, read by `wait_for`), Redis, the favourite-shop feed, dead
-    letters and (unless told not to) the positions all equal the reference."""
+    letters and the positions all equal the reference."""
     assert_same(got, run.expected)
 
     # Redis: today's hash per mall is the newest day; favourites readable per device.
@@ -297,5 +297,4 @@ def assert_every_output(run: Run, got: dict[str, dict], positions: bool = True) 
     late_for_windows = sum(1 for e in run.expected_input.probes if not e.on_time)
     assert int(counts.get(f"{run.settings.kafka.wifi_probes_topic}:late_for_windows", 0)) == late_for_windows
 
-    if positions:
-        assert_positions(run)
+    assert_positions(run)
