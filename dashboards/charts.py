@@ -1,9 +1,11 @@
-"""Altair charts of the dashboards, built from the DataFrames of `dashboards.data`."""
+"""Charts of the dashboards (Altair; the journeys' Sankey in Plotly), built from the
+DataFrames of `dashboards.data`."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import plotly.graph_objects as go
 
 ACCENT = "#2563eb"
 MUTED = "#94a3b8"
@@ -54,3 +56,24 @@ def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart | alt.Fac
         .encode(x="day:T")
     )
     return alt.layer(line, marker).properties(height=260)
+
+
+def journeys_sankey(frame: pd.DataFrame, top: int = 20) -> go.Figure:
+    """The `top` busiest steps between shops (data.journeys) as a Sankey diagram: the
+    shop a step leaves on the left, the shop it reaches on the right, so a pair walked
+    both ways shows as two bands rather than a loop."""
+    steps = frame.head(top)
+    left = sorted(set(steps["from_name"]))
+    right = sorted(set(steps["to_name"]))
+    labels = left + right
+    figure = go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": labels, "pad": 12, "thickness": 14},
+        link={
+            "source": [left.index(name) for name in steps["from_name"]],
+            "target": [len(left) + right.index(name) for name in steps["to_name"]],
+            "value": steps["transitions"].tolist(),
+        },
+    ))
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=max(320, 26 * len(labels) // 2))
+    return figure

@@ -211,7 +211,8 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     """Every shop of the layout (and any other with visitors that day): shop_code,
     shop_name, category, visitors, share (of the mall's visitors), last_week (same
     weekday a week before), change, visits (ended ones) and the share of those that
-    lasted 20 minutes or more (NaN without visits); busiest first, ties by shop_code."""
+    lasted 20 minutes or more and the median visit in minutes (NaN without visits); busiest
+    first, ties by shop_code."""
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
         "SELECT day, shop_code, shop_name, visitors FROM shop_daily FINAL "
@@ -239,9 +240,21 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     frame = frame.merge(pd.DataFrame(dwell, columns=["shop_code", "visits", "stayed_20m"]),
                         on="shop_code", how="left")
     frame["visits"] = pd.to_numeric(frame["visits"]).fillna(0).astype(int)
+    medians = median_dwell(clickhouse, mall_id, day)
+    frame["median_minutes"] = frame["shop_code"].map(medians) / 60
     frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
     return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "visits",
-                  "stayed_20m"]]
+                  "stayed_20m", "median_minutes"]]
+
+
+def median_dwell(clickhouse: ClickHouse, mall_id: str, day: date) -> dict[str, float]:
+    """The median visit that day in seconds, per shop_code ('' for the mall itself): the
+    dwell_daily view over the stored visits."""
+    rows = clickhouse.execute(
+        "SELECT shop_code, median_dwell_seconds FROM dwell_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    return {code: float(median) for code, median in rows}
 
 
 #: Engagement buckets (docs/design.md §4 item 11): the column, and its label, in order.
@@ -251,8 +264,8 @@ DWELL_BUCKETS = {"bounced": "under 5 min (bounced)", "visits_5_20m": "5–20 min
 
 def engagement(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The mall's visits that day by how long they lasted: one row per bucket, in order
-    (bucket, visits, share of the day's visits), with the day's visits in `attrs`; empty
-    before any visit has ended."""
+    (bucket, visits, share of the day's visits), with the day's visits and the median
+    visit in seconds (None if not stored) in `attrs`; empty before any visit has ended."""
     rows = clickhouse.execute(
         f"SELECT visits, {', '.join(DWELL_BUCKETS)} FROM mall_engagement_daily FINAL "
         "WHERE mall_id = %(m)s AND day = %(d)s",
@@ -265,6 +278,30 @@ def engagement(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     frame = pd.DataFrame({"bucket": list(DWELL_BUCKETS.values()), "visits": [int(b) for b in buckets]})
     frame["share"] = frame["visits"] / visits if visits else 0.0
     frame.attrs["visits"] = int(visits)
+    frame.attrs["median_seconds"] = median_dwell(clickhouse, mall_id, day).get("")
+    return frame
+
+
+def journeys(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
+    """Steps from one shop to the next that day (the shop_journeys_daily view): from_shop,
+    from_name, to_shop, to_name, transitions; most first, ties by the shops' codes. `attrs`
+    holds the day's shoppers (devices that visited a shop) and multi_shop_visitors (two
+    shops or more)."""
+    rows = clickhouse.execute(
+        "SELECT from_shop, to_shop, transitions FROM shop_journeys_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    frame = pd.DataFrame(rows, columns=["from_shop", "to_shop", "transitions"])
+    names = dict(zip(layout_shops["shop_code"], layout_shops["shop_name"]))
+    frame.insert(1, "from_name", frame["from_shop"].map(lambda c: names.get(c, c)))
+    frame.insert(3, "to_name", frame["to_shop"].map(lambda c: names.get(c, c)))
+    frame = frame.sort_values(["transitions", "from_shop", "to_shop"], ascending=[False, True, True],
+                              ignore_index=True)
+    shoppers = clickhouse.execute(
+        "SELECT shoppers, multi_shop_visitors FROM shoppers_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    frame.attrs["shoppers"], frame.attrs["multi_shop_visitors"] = (int(n) for n in shoppers[0]) if shoppers else (0, 0)
     return frame
 
 

@@ -102,6 +102,9 @@ def engagement() -> None:
     chart.altair_chart(charts.ranked_bars(frame, "bucket", "visits", "Visits"), width="stretch")
     numbers.metric("Bounced", f"{frame.at[0, 'share']:.0%}", help="Visits under five minutes")
     numbers.metric("Stayed an hour or more", f"{frame['share'].iloc[3:].sum():.0%}")
+    median = frame.attrs["median_seconds"]
+    if median is not None:
+        numbers.metric("Median visit", f"{median / 60:.0f} min")
     st.caption(f"{visits:,} mall visits that ended: a visit is a device heard in the mall with no gap over five "
                "minutes; the buckets are Cisco Meraki's.")
 

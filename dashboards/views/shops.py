@@ -1,5 +1,5 @@
-"""Shops: the day's top shops, one shop's daily trend, and every shop in a sortable,
-searchable table with a CSV download."""
+"""Shops: the day's top shops, how shoppers move between shops, one shop's daily trend,
+and every shop in a sortable, searchable table with a CSV download."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dashboards import charts, data, ui
 
 REFRESH_SECONDS = 15
 TREND_DAYS = 28
+TOP_STEPS = 15
 
 selection = ui.select()
 st.title(f"{selection.name}: shops")
@@ -32,6 +33,29 @@ def top() -> None:
     table.dataframe(ranked, hide_index=True, width="stretch", column_config={
         "rank": st.column_config.NumberColumn("Rank", width="small"), "shop_code": "Code",
         "shop_name": "Shop", "visitors": st.column_config.NumberColumn("Visitors", format="%d")})
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def journeys() -> None:
+    st.subheader("Journeys between shops")
+    steps = ui.history(data.journeys, selection.mall_id, selection.day, shops_layout)
+    shoppers, several = steps.attrs.get("shoppers", 0), steps.attrs.get("multi_shop_visitors", 0)
+    if not shoppers:
+        ui.no_data("ended shop visits", selection)
+        return
+    numbers, chart = st.columns([1, 3])
+    numbers.metric("Visited two shops or more", f"{several / shoppers:.0%}",
+                   help="Of the devices that visited a shop that day (visits that have ended)")
+    numbers.metric("Steps between shops", f"{int(steps['transitions'].sum()):,}")
+    if steps.empty:
+        chart.info("Nobody went on from one shop to another yet.", icon=":material/route:")
+        return
+    chart.plotly_chart(charts.journeys_sankey(steps, TOP_STEPS), width="stretch")
+    st.dataframe(steps.head(TOP_STEPS), hide_index=True, width="stretch", column_config={
+        "from_shop": "From", "from_name": "From shop", "to_shop": "To", "to_name": "To shop",
+        "transitions": st.column_config.NumberColumn("Steps", format="%d")})
+    st.caption(f"The {min(TOP_STEPS, len(steps))} busiest of {len(steps)} steps: each device's shop visits of the "
+               "day in the order they started; a step goes from one shop to the next different shop.")
 
 
 def trend(all_shops: pd.DataFrame) -> None:
@@ -67,6 +91,8 @@ def table(all_shops: pd.DataFrame) -> None:
         "stayed_20m": st.column_config.ProgressColumn(
             "Stayed 20 min+", format="percent", min_value=0, max_value=1,
             help="Share of the shop's ended visits that lasted 20 minutes or more"),
+        "median_minutes": st.column_config.NumberColumn(
+            "Median visit", format="%.1f min", help="The middle of the shop's ended visits by length"),
     })
     st.caption(f"{len(shown)} of {len(all_shops)} shops; click a column header to sort.")
     st.download_button("Download CSV", shown.to_csv(index=False).encode(),
@@ -75,6 +101,7 @@ def table(all_shops: pd.DataFrame) -> None:
 
 
 top()
+journeys()
 every_shop = ui.history(data.shops, selection.mall_id, selection.day, shops_layout)
 if every_shop.empty:
     st.info("This mall has no shops in its layout.", icon=":material/storefront:")

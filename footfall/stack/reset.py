@@ -31,7 +31,9 @@ def clear_clickhouse(settings: Settings) -> int:
     database = identifier(settings.clickhouse.database, "FOOTFALL_CLICKHOUSE_DATABASE")
     client = clients.clickhouse(settings.clickhouse)
     try:
-        tables = [row[0] for row in client.execute(f"SHOW TABLES FROM {database}")]
+        # Views hold no data (and cannot be truncated).
+        tables = [row[0] for row in client.execute(
+            "SELECT name FROM system.tables WHERE database = %(db)s AND engine != 'View'", {"db": database})]
         for table in tables:
             client.execute(f"TRUNCATE TABLE IF EXISTS {database}.`{table}`")
         return len(tables)

@@ -85,6 +85,14 @@ SELECT 'shop_engagement_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'visits_6h_plus' VALUE visits_6h_plus)
 FROM shop_engagement_daily
 UNION ALL
+-- A visit's key is where, who and when it started: written again after a restart, it
+-- replaces itself.
+SELECT 'visits/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
+    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
+    'device_id' VALUE device_id, 'started_at' VALUE started_ms / 1000, 'shop_name' VALUE shop_name,
+    'dwell_seconds' VALUE dwell_ms / 1000)
+FROM visits
+UNION ALL
 SELECT 'positions/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'ts' VALUE ts, 'device_id' VALUE device_id,
     'x' VALUE ROUND(x, 2), 'y' VALUE ROUND(y, 2), 'zone' VALUE zone)

@@ -65,6 +65,8 @@ OUTPUTS = {
         Output("mall_engagement_daily", ("mall_id", "day"), ("mall_id", "day", *ENGAGEMENT)),
         Output("shop_engagement_daily", ("mall_id", "day", "shop_code"),
                ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT)),
+        Output("visits", ("mall_id", "day", "shop_code", "device_id", "started_at"),
+               ("mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds")),
         Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
                versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),

@@ -133,10 +133,11 @@ class SinkConfig:
 
 
 def _clickhouse_value(column: str, value: object) -> object:
-    """A payload value as the driver takes it: `day` is an ISO date, `ts` epoch seconds."""
+    """A payload value as the driver takes it: `day` is an ISO date, `ts` and `started_at`
+    epoch seconds."""
     if column == "day":
         return date.fromisoformat(value)  # type: ignore[arg-type]
-    if column == "ts":
+    if column in ("ts", "started_at"):
         return datetime.fromtimestamp(value, UTC)  # type: ignore[arg-type]
     return value
 

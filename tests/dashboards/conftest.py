@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from kafka import KafkaProducer
@@ -111,6 +111,19 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     writers.write("shop_engagement_daily", [
         {"mall_id": m, "day": d, "shop_code": first.shop_code, "shop_name": first.shop_name,
          **dict(zip(buckets, (40, 10, 25, 5, 0, 0), strict=True))}], [])
+    # Visits: three of the mall (median 20 min); a walks first -> second -> first, b stays
+    # in first, c walks second -> first.
+    noon = int(datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=UTC).timestamp())
+
+    def visit(shop, device: str, minute: int, dwell: int) -> dict:  # type: ignore[no-untyped-def]
+        return {"mall_id": m, "day": d, "shop_code": shop.shop_code if shop else "", "device_id": device,
+                "started_at": noon + 60 * minute, "shop_name": shop.shop_name if shop else "",
+                "dwell_seconds": dwell}
+
+    writers.write("visits", [
+        visit(None, a, 0, 600), visit(None, b, 60, 1200), visit(None, c, 120, 3000),
+        visit(first, a, 0, 300), visit(second, a, 20, 120), visit(first, a, 40, 900),
+        visit(first, b, 60, 60), visit(second, c, 120, 30), visit(first, c, 150, 600)], [])
     # As the job makes them: each favourite is its feed message, stamped once, written to
     # Redis by the sinks and published by Flink's Kafka sink (compact JSON, keyed by device).
     favourites = [

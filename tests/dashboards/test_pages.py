@@ -52,7 +52,7 @@ def test_overview_tiles_peak_and_comparison_with_last_week(known_day: KnownDay):
     assert page.sidebar.date_input[0].value == DAY
     assert metrics(page) == {"Visitors": "120", "New visitors": "80", "Returning visitors": "40",
                              "Occupancy now": "—", "Door entries": "200", "Capture rate": "60.0%",
-                             "Bounced": "20%", "Stayed an hour or more": "10%"}
+                             "Bounced": "20%", "Stayed an hour or more": "10%", "Median visit": "20 min"}
     assert "150 mall visits that ended" in texts(page)
     deltas = {m.label: m.proto.delta for m in page.metric}
     assert deltas["Visitors"] == "30" and deltas["Door entries"] == "50" and deltas["New visitors"] == "67% of visitors"
@@ -74,15 +74,18 @@ def test_shops_page_ranks_lists_searches_and_downloads(known_day: KnownDay):
     first, second = known_day.first, known_day.second
     page = open_page("shops", known_day.mall.mall_id, DAY.isoformat())
     assert not page.exception
-    top, every = frames(page)
+    top, steps, every = frames(page)
+    assert steps["transitions"].tolist() == [2, 1]
+    assert page.get("plotly_chart")  # the journeys' Sankey
     assert top[["rank", "shop_code", "visitors"]].values.tolist() == [[1, first.shop_code, 30],
                                                                        [2, second.shop_code, 12]]
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0][["shop_code", "visitors", "last_week", "change"]].tolist() == [first.shop_code, 30, 20, 10]
     assert page.selectbox(key="trend-shop").value == first.shop_code
-    assert metrics(page) == {"Top shop": first.shop_name}
+    assert metrics(page) == {"Top shop": first.shop_name, "Visited two shops or more": "67%",
+                             "Steps between shops": "3"}
     page.text_input(key="shop-search").input(second.shop_name.upper()).run()
-    assert frames(page)[1]["shop_code"].tolist() == [second.shop_code]
+    assert frames(page)[2]["shop_code"].tolist() == [second.shop_code]
     assert f"1 of {len(known_day.mall.shops)} shops" in texts(page)
     assert page.get("download_button")[0].proto.label == "Download CSV"
 

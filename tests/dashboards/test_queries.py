@@ -57,10 +57,12 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
                                        "category": first.category, "visitors": 30, "share": 0.25,
                                        "last_week": 20, "change": 10, "visits": 40,
-                                       "stayed_20m": 0.125}
+                                       "stayed_20m": 0.125, "median_minutes": 7.5}
     assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
         second.shop_code, 12, 0, 12, 0]
     assert pd.isna(every.iloc[1]["stayed_20m"])  # no visit of it has ended
+    assert every.iloc[1]["median_minutes"] == 1.25  # (30 s + 120 s) / 2
+    assert every.iloc[2:]["median_minutes"].isna().all()
     assert (every.iloc[2:]["visitors"] == 0).all()
     assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
 
@@ -120,7 +122,7 @@ def test_engagement_is_the_day_s_visits_by_dwell_bucket(known_day, clickhouse):
     assert frame["bucket"].tolist() == list(data.DWELL_BUCKETS.values())
     assert frame["visits"].tolist() == [30, 60, 45, 12, 3]
     assert frame["share"].tolist() == [0.2, 0.4, 0.3, 0.08, 0.02]
-    assert frame.attrs == {"visits": 150}
+    assert frame.attrs == {"visits": 150, "median_seconds": 1200.0}
     assert data.engagement(clickhouse, known_day.mall.mall_id, WEEK_BEFORE).empty
 
 
@@ -129,7 +131,18 @@ def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
     assert dict(zip(rows["output"], rows["rows"])) == {
         "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "top_shops_daily": 2,
         "favorite_shop_daily": 3, "repeat_shops_daily": 3, "mall_engagement_daily": 1,
-        "shop_engagement_daily": 1, "positions": 0}
+        "shop_engagement_daily": 1, "visits": 9, "positions": 0}
+
+
+def test_journeys_are_the_steps_between_shops_busiest_first(known_day, clickhouse):
+    m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
+    steps = data.journeys(clickhouse, m, DAY, layout_shops(known_day))
+    assert steps.values.tolist() == [
+        [second.shop_code, second.shop_name, first.shop_code, first.shop_name, 2],
+        [first.shop_code, first.shop_name, second.shop_code, second.shop_name, 1]]
+    assert steps.attrs == {"shoppers": 3, "multi_shop_visitors": 2}
+    empty = data.journeys(clickhouse, m, WEEK_BEFORE, layout_shops(known_day))
+    assert empty.empty and empty.attrs == {"shoppers": 0, "multi_shop_visitors": 0}
 
 
 def test_consumer_lag_per_partition_from_the_group_and_the_jobs_position(stack, unique):

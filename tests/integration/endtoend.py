@@ -28,8 +28,8 @@ from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
 from tests.helpers import free_port, own_mall, read_topic
-from tests.jobs.harness import from_clickhouse
-from tests.jobs.reference import Expected, Limits, Positions, from_records, metrics, positions
+from tests.jobs.harness import from_clickhouse, visit_views_from_clickhouse
+from tests.jobs.reference import Expected, Limits, Positions, from_records, metrics, positions, visit_views
 
 SALT = "end-to-end-test-salt"
 WATERMARK_DELAY_S = 120
@@ -243,6 +243,12 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     """ClickHouse (`got`, read by `wait_for`), Redis, the favourite-shop feed, dead
     letters and the positions all equal the reference."""
     assert_same(got, run.expected)
+    # What ClickHouse derives from the visits: medians, journeys, shoppers.
+    clickhouse = clients.clickhouse(run.settings.clickhouse)
+    try:
+        assert visit_views_from_clickhouse(clickhouse, run.mall_ids) == visit_views(run.expected["visits"])
+    finally:
+        clickhouse.disconnect()
 
     # Redis: today's hash per mall is the newest day; favourites readable per device.
     redis = clients.redis_client(run.settings.redis)

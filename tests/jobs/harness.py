@@ -115,6 +115,30 @@ def from_clickhouse(client) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     """Every output table read with FINAL, in the reference's shape."""
     state: dict[str, dict] = {}
     for table, columns in COLUMNS.items():
-        rows = client.execute(f"SELECT {', '.join(columns)} FROM {table} FINAL")
+        # DateTime columns as the epoch seconds the job writes.
+        selected = [f"toUnixTimestamp({c})" if c == "started_at" else c for c in columns]
+        rows = client.execute(f"SELECT {', '.join(selected)} FROM {table} FINAL")
         state[table] = dict(split_row(table, dict(zip(columns, row))) for row in rows)
     return state
+
+
+#: ClickHouse's views over `visits` (clickhouse.sql): key columns, then value columns.
+VISIT_VIEWS = {
+    "dwell_daily": (("mall_id", "day", "shop_code"), ("visits", "median_dwell_seconds")),
+    "shop_journeys_daily": (("mall_id", "day", "from_shop", "to_shop"), ("transitions",)),
+    "shoppers_daily": (("mall_id", "day"), ("shoppers", "multi_shop_visitors")),
+}
+
+
+def visit_views_from_clickhouse(client, mall_ids: set[str]) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """The views over `visits` for `mall_ids`, in the reference's shape (visit_views)."""
+    found: dict[str, dict] = {}
+    for view, (key, values) in VISIT_VIEWS.items():
+        rows = client.execute(f"SELECT {', '.join(key + values)} FROM {view} WHERE mall_id IN %(malls)s",
+                              {"malls": tuple(mall_ids)})
+        found[view] = {
+            tuple(str(v) if c == "day" else v for c, v in zip(key, row)): row[len(key)] if len(values) == 1
+            else tuple(row[len(key):])
+            for row in rows
+        }
+    return found

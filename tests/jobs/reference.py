@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -227,9 +228,11 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     }
 
     visits: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, device, shop) -> dwell ms per visit
+    out["visits"] = {}  # (mall, day, shop or '', device, started_at) -> (shop_name, dwell_seconds)
     for (mall, device, shop), stamped in shop_times.items():
-        for day, dwell in sessions(stamped, t.visit_gap_ms):
+        for day, started_ms, dwell in sessions(stamped, t.visit_gap_ms):
             visits[(mall, day, device, shop)].append(dwell)
+            out["visits"][(mall, day, shop, device, started_ms // 1000)] = (shop_names[(mall, shop)], dwell // 1000)
     favourites: dict[tuple, tuple] = {}
     for (mall, day, device, shop), dwells in visits.items():
         candidate = (-len(dwells), -sum(dwells), shop)
@@ -245,9 +248,10 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     }
 
     mall_dwells: dict[tuple, list[int]] = defaultdict(list)  # (mall, day) -> dwell ms per mall visit
-    for (mall, _device), stamped in mall_times.items():
-        for day, dwell in sessions(stamped, t.visit_gap_ms):
+    for (mall, device), stamped in mall_times.items():
+        for day, started_ms, dwell in sessions(stamped, t.visit_gap_ms):
             mall_dwells[(mall, day)].append(dwell)
+            out["visits"][(mall, day, "", device, started_ms // 1000)] = ("", dwell // 1000)
     shop_dwells: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, shop) -> dwell ms per visit
     for (mall, day, _device, shop), dwells in visits.items():
         shop_dwells[(mall, day, shop)] += dwells
@@ -258,15 +262,15 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     return out
 
 
-def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int]]:
+def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int, int]]:
     """Visits in (occur_ms, tz) times: maximal runs with gaps of at most `gap_ms`, each as
-    (the local day it starts, last minus first time)."""
+    (the local day it starts, its first time, last minus first time)."""
     times = sorted(stamped)
     found = []
     start = prev = times[0]
     for current in times[1:] + [None]:
         if current is None or current[0] - prev[0] > gap_ms:
-            found.append((local(start[0], start[1])[0], prev[0] - start[0]))
+            found.append((local(start[0], start[1])[0], start[0], prev[0] - start[0]))
             start = current
         prev = current if current is not None else prev
     return found
@@ -284,6 +288,54 @@ def engagement(dwells: list[int]) -> tuple[int, ...]:
     for dwell in dwells:
         buckets[sum(dwell >= bound for bound in DWELL_BOUNDS_MS)] += 1
     return (len(dwells), *buckets)
+
+
+# --- what ClickHouse derives from the visits (its views, clickhouse.sql) -----------------
+
+def dwell_daily(visits: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """(mall, day, shop or '') -> (visits, median dwell in seconds)."""
+    dwells: dict[tuple, list[int]] = defaultdict(list)
+    for (mall, day, shop, _device, _started), (_name, dwell) in visits.items():
+        dwells[(mall, day, shop)].append(dwell)
+    return {key: (len(d), float(statistics.median(d))) for key, d in dwells.items()}
+
+
+def shop_paths(visits: dict[tuple, tuple]) -> dict[tuple, list[str]]:
+    """(mall, day, device) -> the shops it visited that day, in the order the visits
+    started (ties by shop code)."""
+    steps: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    for (mall, day, shop, device, started), _ in visits.items():
+        if shop:
+            steps[(mall, day, device)].append((started, shop))
+    return {key: [shop for _, shop in sorted(s)] for key, s in steps.items()}
+
+
+def shop_journeys_daily(visits: dict[tuple, tuple]) -> dict[tuple, int]:
+    """(mall, day, from shop, to shop) -> transitions: steps between two different shops."""
+    out: dict[tuple, int] = defaultdict(int)
+    for (mall, day, _device), path in shop_paths(visits).items():
+        for a, b in zip(path, path[1:]):
+            if a != b:
+                out[(mall, day, a, b)] += 1
+    return dict(out)
+
+
+def shoppers_daily(visits: dict[tuple, tuple]) -> dict[tuple, tuple[int, int]]:
+    """(mall, day) -> (devices that visited a shop, those that visited two or more)."""
+    out: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for (mall, day, _device), path in shop_paths(visits).items():
+        out[(mall, day)][0] += 1
+        out[(mall, day)][1] += len(set(path)) >= 2
+    return {key: (a, b) for key, (a, b) in out.items()}
+
+
+def visit_views(visits: dict[tuple, tuple]) -> dict[str, dict]:
+    """What ClickHouse's views derive from the `visits` table, keyed as they are read."""
+    return {
+        "dwell_daily": dwell_daily(visits),
+        "shop_journeys_daily": shop_journeys_daily(visits),
+        "shoppers_daily": shoppers_daily(visits),
+    }
 
 
 PositionKey = tuple[str, int, str]  # mall_id, second (epoch s), device_id

@@ -41,6 +41,13 @@ def test_visits_split_on_gaps_longer_than_five_minutes_and_dwell_is_last_minus_f
     got = check(table_env, tmp_path, events)
     assert got["favorite_shop_daily"][("m1", "2026-11-20", "d1")] == ("S1", "Shop S1", 2, 420)
     assert got["repeat_shops_daily"][("m1", "2026-11-20", "d1", "S1")] == ("Shop S1", 2)
+    # Every visit, to the shop and to the mall, keyed by when it started (epoch seconds).
+    second = (t0 + 12 * MINUTE + 1) // 1000
+    day = ("m1", "2026-11-20")
+    assert got["visits"] == {
+        (*day, "S1", "d1", t0 // 1000): ("Shop S1", 420), (*day, "S1", "d1", second): ("Shop S1", 0),
+        (*day, "", "d1", t0 // 1000): ("", 420), (*day, "", "d1", second): ("", 0),
+    }
 
 
 def test_days_and_hours_are_local_to_each_mall(table_env, tmp_path):
@@ -128,3 +135,5 @@ def test_engagement_buckets_take_each_bound_into_the_bucket_it_opens(table_env, 
     # in all, bounced 0, 299.999 s and 60 s.
     assert got["mall_engagement_daily"][("m1", "2026-11-20")] == (9, 3, 1, 3, 1, 1)
     assert got["shop_engagement_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 2, 1, 0, 1, 0, 0)
+    # A visit's dwell in whole seconds: 299.999 s is 299, still short of the 5-minute bucket.
+    assert got["visits"][("m1", "2026-11-20", "", "short", t0 // 1000)] == ("", 299)

@@ -25,6 +25,7 @@ CONTRACT = {
     "repeat_shops_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits"],
     "mall_engagement_daily": ["mall_id", "day", *ENGAGEMENT],
     "shop_engagement_daily": ["mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT],
+    "visits": ["mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds"],
     "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
 }
 KEYS = {
@@ -37,6 +38,7 @@ KEYS = {
     "repeat_shops_daily": "mall_id, day, device_id, shop_code",
     "mall_engagement_daily": "mall_id, day",
     "shop_engagement_daily": "mall_id, day, shop_code",
+    "visits": "mall_id, day, shop_code, device_id, started_at",
 }
 
 

@@ -132,3 +132,60 @@ CREATE TABLE IF NOT EXISTS ${database}.shop_engagement_daily (
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, shop_code);
+
+-- Every visit (docs/design.md §4 item 12): to the mall (shop_code '') or to a shop, when
+-- it started (UTC) and how long it lasted (last minus first report, whole seconds). A
+-- visit written again after a restart has the same key and replaces itself.
+CREATE TABLE IF NOT EXISTS ${database}.visits (
+    mall_id String,
+    day Date,
+    shop_code String,
+    device_id String,
+    started_at DateTime,
+    shop_name String,
+    dwell_seconds UInt32,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (mall_id, day, shop_code, device_id, started_at);
+
+-- What needs a whole day's visits, derived from `visits` when read (views hold no data,
+-- so they are made anew each time and always match this file).
+-- The median visit per mall (shop_code '') and per shop and day: the middle visit's
+-- dwell, or the mean of the two middle ones for an even count.
+DROP TABLE IF EXISTS ${database}.dwell_daily;
+CREATE VIEW ${database}.dwell_daily AS
+SELECT mall_id, day, shop_code, length(dwells) AS visits,
+    (dwells[intDiv(length(dwells) + 1, 2)] + dwells[intDiv(length(dwells), 2) + 1]) / 2 AS median_dwell_seconds
+FROM (
+    SELECT mall_id, day, shop_code, arraySort(groupArray(dwell_seconds)) AS dwells
+    FROM ${database}.visits FINAL
+    GROUP BY mall_id, day, shop_code
+);
+
+-- Journeys: each device's shop visits of a day in the order they started (then by shop
+-- code); every step from one shop to a different one is a transition.
+DROP TABLE IF EXISTS ${database}.shop_journeys_daily;
+CREATE VIEW ${database}.shop_journeys_daily AS
+SELECT mall_id, day, step.1 AS from_shop, step.2 AS to_shop, count() AS transitions
+FROM (
+    SELECT mall_id, day, arraySort(groupArray((started_at, shop_code))) AS path
+    FROM ${database}.visits FINAL
+    WHERE shop_code != ''
+    GROUP BY mall_id, day, device_id
+)
+ARRAY JOIN arrayFilter(s -> s.1 != s.2,
+                       arrayMap((a, b) -> (a.2, b.2), arrayPopBack(path), arrayPopFront(path))) AS step
+GROUP BY mall_id, day, from_shop, to_shop;
+
+-- Per mall and day: devices that visited a shop, and those that visited two or more.
+DROP TABLE IF EXISTS ${database}.shoppers_daily;
+CREATE VIEW ${database}.shoppers_daily AS
+SELECT mall_id, day, count() AS shoppers, countIf(shops >= 2) AS multi_shop_visitors
+FROM (
+    SELECT mall_id, day, device_id, uniqExact(shop_code) AS shops
+    FROM ${database}.visits FINAL
+    WHERE shop_code != ''
+    GROUP BY mall_id, day, device_id
+)
+GROUP BY mall_id, day;
