@@ -282,6 +282,28 @@ def engagement(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     return frame
 
 
+#: Loyalty classes (docs/design.md §4 item 13): the column, and its label, in order.
+LOYALTY = {"first_time": "first time", "daily": "daily", "weekly": "weekly", "monthly": "monthly",
+           "occasional": "occasional"}
+
+
+def loyalty(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
+    """The day's visitors by how often they come (the loyalty_daily view): one row per
+    class, in order (loyalty, visitors, share), with the day's visitors in `attrs`; empty
+    before any mall visit of the day has ended."""
+    rows = clickhouse.execute(
+        f"SELECT visitors, {', '.join(LOYALTY)} FROM loyalty_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    if not rows:
+        return pd.DataFrame(columns=["loyalty", "visitors", "share"])
+    visitors, *classes = (int(n) for n in rows[0])
+    frame = pd.DataFrame({"loyalty": list(LOYALTY.values()), "visitors": classes})
+    frame["share"] = frame["visitors"] / visitors if visitors else 0.0
+    frame.attrs["visitors"] = visitors
+    return frame
+
+
 def journeys(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """Steps from one shop to the next that day (the shop_journeys_daily view): from_shop,
     from_name, to_shop, to_name, transitions; most first, ties by the shops' codes. `attrs`

@@ -109,6 +109,22 @@ def engagement() -> None:
                "minutes; the buckets are Cisco Meraki's.")
 
 
+def loyalty() -> None:
+    st.subheader("How often they come")
+    frame = ui.history(data.loyalty, selection.mall_id, selection.day)
+    if frame.empty:
+        ui.no_data("ended visits", selection)
+        return
+    chart, numbers = st.columns([3, 1])
+    chart.altair_chart(charts.ranked_bars(frame, "loyalty", "visitors", "Visitors"), width="stretch")
+    numbers.metric("First time", f"{frame.at[0, 'share']:.0%}")
+    numbers.metric("Daily or weekly", f"{frame['share'].iloc[1:3].sum():.0%}")
+    st.caption(f"{frame.attrs['visitors']:,} visitors with an ended mall visit, by their visits on earlier days: "
+               "daily on 4 of the 7 days before, weekly in 3 of the 4 weeks before, monthly within 30 days, "
+               "occasional before that.")
+
+
 tiles()
 hours()
 engagement()
+loyalty()

@@ -124,6 +124,11 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
         visit(None, a, 0, 600), visit(None, b, 60, 1200), visit(None, c, 120, 3000),
         visit(first, a, 0, 300), visit(second, a, 20, 120), visit(first, a, 40, 900),
         visit(first, b, 60, 60), visit(second, c, 120, 30), visit(first, c, 150, 600)], [])
+    # Earlier mall visits, for loyalty: a came on 4 of the 7 days before (daily), b a week
+    # before (monthly), c never (first time).
+    writers.write("visits", [
+        {**visit(None, device, -1440 * back, 600), "day": (DAY - timedelta(days=back)).isoformat()}
+        for device, back in ((a, 1), (a, 2), (a, 3), (a, 5), (b, 7))], [])
     # As the job makes them: each favourite is its feed message, stamped once, written to
     # Redis by the sinks and published by Flink's Kafka sink (compact JSON, keyed by device).
     favourites = [

@@ -134,6 +134,14 @@ def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
         "shop_engagement_daily": 1, "visits": 9, "positions": 0}
 
 
+def test_loyalty_is_the_day_s_visitors_by_class(known_day, clickhouse):
+    frame = data.loyalty(clickhouse, known_day.mall.mall_id, DAY)
+    assert frame["loyalty"].tolist() == list(data.LOYALTY.values())
+    assert frame["visitors"].tolist() == [1, 1, 0, 1, 0]
+    assert frame.attrs == {"visitors": 3}
+    assert data.loyalty(clickhouse, known_day.mall.mall_id, DAY + timedelta(days=1)).empty
+
+
 def test_journeys_are_the_steps_between_shops_busiest_first(known_day, clickhouse):
     m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
     steps = data.journeys(clickhouse, m, DAY, layout_shops(known_day))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jobs.metrics.outputs import COLUMNS, OUTPUTS
 from jobs.metrics.sinks import output_of
-from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, Thresholds
+from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
@@ -127,6 +127,7 @@ VISIT_VIEWS = {
     "dwell_daily": (("mall_id", "day", "shop_code"), ("visits", "median_dwell_seconds")),
     "shop_journeys_daily": (("mall_id", "day", "from_shop", "to_shop"), ("transitions",)),
     "shoppers_daily": (("mall_id", "day"), ("shoppers", "multi_shop_visitors")),
+    "loyalty_daily": (("mall_id", "day"), ("visitors", *LOYALTY)),
 }
 
 

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -329,12 +329,46 @@ def shoppers_daily(visits: dict[tuple, tuple]) -> dict[tuple, tuple[int, int]]:
     return {key: (a, b) for key, (a, b) in out.items()}
 
 
+LOYALTY = ("first_time", "daily", "weekly", "monthly", "occasional")
+
+
+def loyalty_class(day: date, earlier: list[date]) -> str:
+    """A visitor's class on `day` from the days it visited the mall before (design §4
+    item 13): the first rule that applies."""
+    ago = [(day - d).days for d in earlier]
+    if not ago:
+        return "first_time"
+    if sum(1 for a in ago if a <= 7) >= 4:
+        return "daily"
+    if sum(any(7 * week < a <= 7 * (week + 1) for a in ago) for week in range(4)) >= 3:
+        return "weekly"
+    if any(a <= 30 for a in ago):
+        return "monthly"
+    return "occasional"
+
+
+def loyalty_daily(visits: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """(mall, day) -> (visitors, then visitors per loyalty class in LOYALTY order)."""
+    days: dict[tuple, set[date]] = defaultdict(set)
+    for (mall, day, shop, device, _started), _ in visits.items():
+        if not shop:
+            days[(mall, device)].add(date.fromisoformat(day))
+    out: dict[tuple, list[int]] = defaultdict(lambda: [0] * (1 + len(LOYALTY)))
+    for (mall, _device), visited in days.items():
+        for day in visited:
+            counts = out[(mall, day.isoformat())]
+            counts[0] += 1
+            counts[1 + LOYALTY.index(loyalty_class(day, [d for d in visited if d < day]))] += 1
+    return {key: tuple(counts) for key, counts in out.items()}
+
+
 def visit_views(visits: dict[tuple, tuple]) -> dict[str, dict]:
     """What ClickHouse's views derive from the `visits` table, keyed as they are read."""
     return {
         "dwell_daily": dwell_daily(visits),
         "shop_journeys_daily": shop_journeys_daily(visits),
         "shoppers_daily": shoppers_daily(visits),
+        "loyalty_daily": loyalty_daily(visits),
     }
 
 

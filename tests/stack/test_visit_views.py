@@ -5,7 +5,7 @@ through the job's own sink: the edges by hand, then a random day."""
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -74,11 +74,28 @@ def test_a_random_day_of_visits_matches_the_reference(stack: Settings, unique: s
     mall, rng = f"views-random-{unique}", random.Random(unique)
     shops = ["", "S01", "S02", "S03", "S04", "S05"]
     visits = {}
-    for n in range(400):
-        shop, start = rng.choice(shops), rng.randrange(0, 12 * 3600, 30)
-        day = str(date.fromisoformat(DAY))
-        visits[(mall, day, shop, f"device-{n % 60}", T0 + start)] = (shop, rng.randrange(0, 7200))
+    for n in range(1500):  # 60 devices over 45 days, most of them on a few days
+        shop, start, back = rng.choice(shops), rng.randrange(0, 12 * 3600, 30), rng.choice([0, 0, 0, *range(45)])
+        day = str(date.fromisoformat(DAY) - timedelta(days=back))
+        visits[(mall, day, shop, f"device-{n % 60}", T0 - back * 86400 + start)] = (shop, rng.randrange(0, 7200))
     write_visits(stack, visits)
     # Written twice (a replay after a restart): each visit replaces itself.
     write_visits(stack, visits)
     assert views(stack, mall) == reference.visit_views(visits)
+
+
+def test_loyalty_classes_at_their_bounds(stack: Settings, unique: str) -> None:
+    mall, day = f"views-loyalty-{unique}", date.fromisoformat(DAY)
+    histories = {  # device -> the days before DAY it visited the mall
+        "first": [], "daily": [1, 2, 3, 7], "not-daily": [1, 2, 8, 9, 15],  # 3 of 7: weekly
+        "weekly-edge": [7, 14, 28], "not-weekly": [7, 14, 29], "monthly": [30], "occasional": [31, 90],
+    }
+    visits = {}
+    for device, ago in histories.items():
+        for back in [0, *ago]:
+            visits[(mall, str(day - timedelta(days=back)), "", device, T0 - back * 86400)] = ("", 60)
+    write_visits(stack, visits)
+    got = views(stack, mall)["loyalty_daily"]
+    assert got == reference.loyalty_daily(visits)
+    # visitors, first_time, daily, weekly, monthly, occasional
+    assert got[(mall, DAY)] == (7, 1, 1, 2, 2, 1)

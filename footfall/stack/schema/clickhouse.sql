@@ -189,3 +189,34 @@ FROM (
     GROUP BY mall_id, day, device_id
 )
 GROUP BY mall_id, day;
+
+-- Loyalty: each device with a mall visit that day, classed by its mall visits on earlier
+-- days (the first that applies): first_time (none before), daily (on 4 or more of the 7
+-- days before), weekly (in 3 or more of the 4 weeks before, each week the 7 days of its
+-- own), monthly (one within the 30 days before), occasional (earlier, but none within
+-- the 30 days before).
+DROP TABLE IF EXISTS ${database}.loyalty_daily;
+CREATE VIEW ${database}.loyalty_daily AS
+SELECT mall_id, day, count() AS visitors,
+    countIf(class = 'first_time') AS first_time, countIf(class = 'daily') AS daily,
+    countIf(class = 'weekly') AS weekly, countIf(class = 'monthly') AS monthly,
+    countIf(class = 'occasional') AS occasional
+FROM (
+    SELECT mall_id, day,
+        multiIf(
+            NOT arrayExists(d -> d < day, days), 'first_time',
+            arrayCount(d -> d < day AND d >= day - 7, days) >= 4, 'daily',
+            arrayExists(d -> d < day AND d >= day - 7, days) + arrayExists(d -> d < day - 7 AND d >= day - 14, days)
+                + arrayExists(d -> d < day - 14 AND d >= day - 21, days)
+                + arrayExists(d -> d < day - 21 AND d >= day - 28, days) >= 3, 'weekly',
+            arrayExists(d -> d < day AND d >= day - 30, days), 'monthly',
+            'occasional') AS class
+    FROM (
+        SELECT mall_id, device_id, groupUniqArray(day) AS days
+        FROM ${database}.visits FINAL
+        WHERE shop_code = ''
+        GROUP BY mall_id, device_id
+    )
+    ARRAY JOIN days AS day
+)
+GROUP BY mall_id, day;
