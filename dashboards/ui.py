@@ -210,6 +210,17 @@ def _iso_date(text: str | None) -> date | None:
         return None
 
 
+def day_section(title: str, query: Callable[..., Any], selection: Selection, what: str, *args: Any) -> Any:
+    """A section of the picked mall and day: its heading, then `query`'s frame, or None
+    (with the empty state said) when there is nothing yet."""
+    st.subheader(title)
+    frame = history(query, selection.mall_id, selection.day, *args)
+    if frame.empty:
+        no_data(what, selection)
+        return None
+    return frame
+
+
 def no_data(what: str, selection: Selection) -> None:
     """The empty state: nothing yet for this mall and day, and why that may be."""
     st.info(f"No {what} for {selection.name} on {selection.day:%A %d %B %Y} yet. The metrics job writes them as "

@@ -92,10 +92,8 @@ def hours() -> None:
 
 
 def engagement() -> None:
-    st.subheader("How long visitors stay")
-    frame = ui.history(data.engagement, selection.mall_id, selection.day)
-    if frame.empty:
-        ui.no_data("ended visits", selection)
+    frame = ui.day_section("How long visitors stay", data.engagement, selection, "ended visits")
+    if frame is None:
         return
     visits = frame.attrs["visits"]
     chart, numbers = st.columns([3, 1])
@@ -110,10 +108,8 @@ def engagement() -> None:
 
 
 def loyalty() -> None:
-    st.subheader("How often they come")
-    frame = ui.history(data.loyalty, selection.mall_id, selection.day)
-    if frame.empty:
-        ui.no_data("ended visits", selection)
+    frame = ui.day_section("How often they come", data.loyalty, selection, "ended visits")
+    if frame is None:
         return
     chart, numbers = st.columns([3, 1])
     chart.altair_chart(charts.ranked_bars(frame, "loyalty", "visitors", "Visitors"), width="stretch")

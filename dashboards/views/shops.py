@@ -19,10 +19,8 @@ shops_layout = selection.shops
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def top() -> None:
-    st.subheader("Top shops")
-    ranked = ui.history(data.top_shops, selection.mall_id, selection.day)
-    if ranked.empty:
-        ui.no_data("shop rankings", selection)
+    ranked = ui.day_section("Top shops", data.top_shops, selection, "shop rankings")
+    if ranked is None:
         return
     best = ranked.iloc[0]
     leader, _ = st.columns([1, 3])
