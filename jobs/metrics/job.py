@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from kafka.errors import KafkaError
 from pyflink.common import Configuration, Types
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
@@ -82,11 +83,17 @@ def source_readers(settings: Settings) -> dict[str, int]:
     topics = (settings.kafka.wifi_probes_topic, settings.kafka.door_sensors_topic)
     if parallelism == 1:
         return dict.fromkeys(topics, 1)
-    consumer = clients.kafka_consumer(settings.kafka)
     try:
-        partitions = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
-    finally:
-        consumer.close()
+        consumer = clients.kafka_consumer(settings.kafka)
+        try:
+            partitions = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
+        finally:
+            consumer.close()
+    except KafkaError as err:
+        raise RuntimeError(
+            f"parallelism {parallelism}: could not ask the broker at {settings.kafka.servers} how many "
+            f"partitions {' and '.join(topics)} have ({err!r}); the job reads them with at most one reader each"
+        ) from err
     return {topic: min(parallelism, partitions[topic] or parallelism) for topic in topics}
 
 
