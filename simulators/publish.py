@@ -26,7 +26,9 @@ class KafkaSink:
     which the load mode needs. Only producing uses it: librdkafka's consumer groups do not
     work with the local broker (docs/design.md §2), so consumers stay on kafka-python."""
 
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, partition_of: Callable[[Record], int] | None = None) -> None:
+        #: Where each record goes; None: the partitioner below, by key.
+        self.partition_of = partition_of
         self.producer = Producer(
             {
                 "bootstrap.servers": settings.servers,
@@ -52,7 +54,12 @@ class KafkaSink:
     def send(self, record: Record) -> None:
         while True:
             try:
-                self.producer.produce(self.topics[record.topic], record.value, record.key, on_delivery=self._delivered)
+                if self.partition_of is None:
+                    self.producer.produce(self.topics[record.topic], record.value, record.key,
+                                          on_delivery=self._delivered)
+                else:
+                    self.producer.produce(self.topics[record.topic], record.value, record.key,
+                                          partition=self.partition_of(record), on_delivery=self._delivered)
                 break
             except BufferError:  # local queue full: let deliveries drain
                 self.producer.poll(0.05)

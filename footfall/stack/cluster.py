@@ -31,6 +31,7 @@ from footfall.stack.job import FlinkJob
 from footfall.stack.processes import flink_environment, port_in_use, wait_port_free
 from footfall.stack.services import StackError
 from jobs.metrics.job import worker_environment
+from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import latest_checkpoint
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
@@ -170,6 +171,7 @@ class ClusterMetricsJob(FlinkJob):
         return None
 
     def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
+        check_partitions(self.settings)
         if not self.cluster.running():
             self.cluster.start()
         if restore_from is None and resume:

@@ -33,11 +33,8 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
     -- reading, far below any idle timeout (FOOTFALL_JOB_IDLE_TIMEOUT_SECONDS).
     'properties.max.partition.fetch.bytes' = '1048576',
     'properties.fetch.max.bytes' = '4194304',
-    'format' = 'raw',
-    -- The job's parallelism, but at most one reader per partition (job.py source_readers).
-    'scan.parallelism' = ${wifi_probes_readers}
+    'format' = 'raw'
 );
 
 -- The same raw schema, watermark and consumer options; only the topic differs.
-CREATE TEMPORARY TABLE door_sensors_raw
-WITH ('topic' = ${door_sensors_topic}, 'scan.parallelism' = ${door_sensors_readers}) LIKE wifi_probes_raw;
+CREATE TEMPORARY TABLE door_sensors_raw WITH ('topic' = ${door_sensors_topic}) LIKE wifi_probes_raw;

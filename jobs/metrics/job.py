@@ -12,18 +12,17 @@ import os
 import sys
 from pathlib import Path
 
-from kafka.errors import KafkaError
 from pyflink.common import Configuration, Types
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
-from footfall import clients
 from footfall.flink import JOB_NAME
 from footfall.settings import ConfigError, JobSettings, Settings
 from footfall.stack.bootstrap import identifier
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
+from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_version
 from jobs.metrics.sinks import BufferedSink, SinkConfig
 from udfs import zones
@@ -38,12 +37,9 @@ log = logging.getLogger(NAME)
 DEAD_LETTER_RAW_CHARS = 65536
 
 
-def sql_values(settings: Settings, readers: dict[str, int] | None = None) -> dict[str, object]:
-    """Every ${placeholder} of the SQL files, from settings. No secret is among them.
-    `readers`: the source readers of each input topic (`source_readers`); by default
-    the job's parallelism."""
-    job, metrics, kafka = settings.job, settings.metrics, settings.kafka
-    readers = readers or {}
+def sql_values(settings: Settings) -> dict[str, object]:
+    """Every ${placeholder} of the SQL files, from settings. No secret is among them."""
+    job, metrics = settings.job, settings.metrics
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
         "position_delay": sql.day_to_second(job.position_delay_seconds),
@@ -53,8 +49,6 @@ def sql_values(settings: Settings, readers: dict[str, int] | None = None) -> dic
         "dead_letter_raw_chars": DEAD_LETTER_RAW_CHARS,
         "wifi_probes_topic": settings.kafka.wifi_probes_topic,
         "door_sensors_topic": settings.kafka.door_sensors_topic,
-        "wifi_probes_readers": str(readers.get(kafka.wifi_probes_topic, job.parallelism)),
-        "door_sensors_readers": str(readers.get(kafka.door_sensors_topic, job.parallelism)),
         "favorite_shops_topic": settings.kafka.favorite_shops_topic,
         "dead_letters_topic": settings.kafka.dead_letters_topic,
         "bootstrap_servers": settings.kafka.servers,
@@ -66,35 +60,6 @@ def sql_values(settings: Settings, readers: dict[str, int] | None = None) -> dic
         "history_ttl": f"{metrics.history_days}d",
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
     }
-
-
-def source_readers(settings: Settings) -> dict[str, int]:
-    """How many source readers each input topic gets: the job's parallelism, but never
-    more than the topic has partitions.
-
-    A reader without a partition emits no watermark and holds every window back; let it
-    go idle (FOOTFALL_JOB_IDLE_TIMEOUT_SECONDS) and the window operators then see a
-    channel come back from idle whenever the busy reader resumes after a pause, and take
-    the other channels' watermark before that channel's records arrive: one run in four
-    of the two-task-manager test lost most live positions that way. With no reader
-    without a partition, nothing need go idle. A topic the broker does not know (yet)
-    gets the parallelism."""
-    parallelism = settings.job.parallelism
-    topics = (settings.kafka.wifi_probes_topic, settings.kafka.door_sensors_topic)
-    if parallelism == 1:
-        return dict.fromkeys(topics, 1)
-    try:
-        consumer = clients.kafka_consumer(settings.kafka)
-        try:
-            partitions = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
-        finally:
-            consumer.close()
-    except KafkaError as err:
-        raise RuntimeError(
-            f"parallelism {parallelism}: could not ask the broker at {settings.kafka.servers} how many "
-            f"partitions {' and '.join(topics)} have ({err!r}); the job reads them with at most one reader each"
-        ) from err
-    return {topic: min(parallelism, partitions[topic] or parallelism) for topic in topics}
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -173,9 +138,8 @@ def build(table_env: StreamTableEnvironment, settings: Settings) -> list[str]:
     """Create the job's functions, tables and views: the SQL files in order, with the
     probe stream forked after ingestion. Returns the INSERT statements, for `pipeline`."""
     zones.register(table_env)
-    readers = source_readers(settings)
-    log.info("source readers (parallelism %d, at most one per partition): %s", settings.job.parallelism, readers)
-    values = sql_values(settings, readers)
+    check_partitions(settings)
+    values = sql_values(settings)
     files = [path.name for path in sql.numbered_files(FOLDER)]
     split = files.index(FORK_AFTER) + 1
     inserts = execute(table_env, values, files[:split])

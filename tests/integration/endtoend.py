@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +41,13 @@ FAULTS = Faults(duplicate_rate=0.02, out_of_order_rate=0.02, late_rate=0.005, ma
 
 
 @pytest.fixture
-def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Settings:
+def partitions() -> int:
+    """Partitions of the run's input topics; a test parametrized with `partitions` overrides it."""
+    return 1
+
+
+@pytest.fixture
+def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str, partitions: int) -> Settings:
     """Settings of a job of the test's own: its REST port, checkpoints, salt and group."""
     for name, value in {
         "FOOTFALL_VAR_DIR": str(tmp_path / "var"),
@@ -52,12 +60,11 @@ def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str) -> Setting
         "FOOTFALL_JOB_WATERMARK_DELAY_SECONDS": str(WATERMARK_DELAY_S),
         "FOOTFALL_JOB_POSITION_DELAY_SECONDS": str(POSITION_DELAY_S),
         "FOOTFALL_POSITION_TTL_SECONDS": str(POSITION_TTL_S),
-        # Topics of the test's own, one partition each: the job reads only this run's
-        # events, and "late" (behind the newest event of the topic, minus the delay) is
-        # decided in the order the reference sees. With several partitions the watermark
-        # is the slowest partition's, so how they interleave while catching up decides
-        # the borderline cases; this is Flink's usual per-partition watermark.
-        "FOOTFALL_KAFKA_PARTITIONS": "1",
+        # Topics of the test's own: the job reads only this run's events. Each record
+        # goes to the partition Run.partition names, so that "late" (behind the newest
+        # event of its partition, minus the delay) is decided in the order the reference
+        # sees; the watermark is the slowest partition's, which only ever keeps more in.
+        "FOOTFALL_KAFKA_PARTITIONS": str(partitions),
         **KafkaSettings.topics_environment(unique),
     }.items():
         monkeypatch.setenv(name, value)
@@ -160,13 +167,21 @@ class Run:
         return cls(settings, layout, config, records, expected_input, expected, expected_positions)
 
     def publish(self, records: list[Record]) -> None:
-        publish(records, KafkaSink(self.settings.kafka))
+        partitions = self.settings.kafka.partitions
+        publish(records, KafkaSink(self.settings.kafka, partition_of=partial(partition_of, partitions)))
+
+
+def partition_of(partitions: int, record: Record) -> int:
+    """The partition a run sends a record to: by a digest of its key (0 without one), the
+    same every time, so the reference knows it."""
+    return zlib.crc32(record.key) % partitions if record.key else 0
 
 
 def expect(settings: Settings, layout: Layout, records: list[Record]) -> tuple[Expected, dict[str, dict], Positions]:
-    """What the job must make of `records`, published in this order: the split of the
-    input, every output, and the positions."""
-    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000))
+    """What the job must make of `records`, published in this order (each to the partition
+    `partition_of` names): the split of the input, every output, and the positions."""
+    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
+                                  partition_of=partial(partition_of, settings.kafka.partitions))
     expected = metrics(expected_input.probes, expected_input.doors)
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
     shops = {m.mall_id: sorted(m.shops, key=lambda s: s.shop_code) for m in layout.malls}

@@ -11,7 +11,9 @@ import time
 import pytest
 
 from footfall import clients
+from footfall.settings import ConfigError, Settings
 from footfall.stack import lifecycle
+from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import MetricsJob
 from footfall.stack.services import StackError
 from jobs.metrics.plan import plan_version
@@ -81,10 +83,13 @@ def test_upgrade_keeps_the_state_of_an_unchanged_plan_and_replays_a_changed_one_
     finish(run)
 
 
-def test_the_job_spread_over_two_task_managers_matches_the_reference(run: Run, metrics_job, monkeypatch) -> None:
+@pytest.mark.parametrize("partitions", [2])
+def test_the_job_spread_over_two_task_managers_matches_the_reference(run: Run, metrics_job, monkeypatch,
+                                                                     partitions: int) -> None:
     """`footfall cluster start --taskmanagers 2 --parallelism 2` as a rehearsal of two
-    machines: every operator runs twice, its subtasks on both task managers, and the
-    outputs are still exactly the reference's."""
+    machines: every operator runs twice, its subtasks on both task managers, each source
+    reader with a partition of its own, and the outputs, live positions included, are
+    still exactly the reference's."""
     from footfall.flink import rest_get, vertices
 
     monkeypatch.setenv("FOOTFALL_JOB_PARALLELISM", "2")
@@ -92,14 +97,19 @@ def test_the_job_spread_over_two_task_managers_matches_the_reference(run: Run, m
     assert len(rest_get(job.rest, "/taskmanagers")["taskmanagers"]) == 2
     jid = job.overview()["jid"]
     graph = vertices(job.rest, jid)
-    # The run's topics have one partition each (for the reference's per-partition
-    # rules): one reader each, so that no reader without a partition holds the
-    # watermark back or has to be let go idle; every other operator runs twice.
-    readers = [v for v in graph if v["name"].startswith("Source")]
-    assert len(readers) == 2 and {v["parallelism"] for v in readers} == {1}
-    assert {v["parallelism"] for v in graph if v not in readers} == {2}
+    assert {v["parallelism"] for v in graph} == {2}
     sinks = next(v for v in graph if v["name"] == "sinks")
     placed = rest_get(job.rest, f"/jobs/{jid}/vertices/{sinks['id']}/taskmanagers")["taskmanagers"]
     assert len(placed) == 2  # the sinks' keys (output and mall) spread over both machines
     run.publish(run.records)
-    assert_every_output(run, wait_for(run.expected, run.settings, run.mall_ids, timeout=600))
+    # Within the test's time limit, so that a difference is reported rather than timed out.
+    assert_every_output(run, wait_for(run.expected, run.settings, run.mall_ids, timeout=360))
+
+
+def test_a_parallelism_above_the_topics_partitions_is_refused_with_the_setting_named(
+        job_settings, monkeypatch) -> None:
+    monkeypatch.setenv("FOOTFALL_JOB_PARALLELISM", "2")  # the run's topics have one partition
+    job = ClusterMetricsJob(Settings(), taskmanagers=1)
+    with pytest.raises(ConfigError, match="FOOTFALL_JOB_PARALLELISM=2 needs at least 2 partitions"):
+        job.start()
+    assert not job.cluster.running()  # refused before anything was started

@@ -428,19 +428,19 @@ class Expected:
     doors: list[DoorEvent]
     #: (source topic, reason) -> messages the job must reject
     rejects: dict[tuple[str, str], int]
-    #: For each of `probes`, the newest event time on its topic before it, as the job
+    #: For each of `probes`, the newest event time on its partition before it, as the job
     #: reads event times (rejected messages included): what its live watermark follows.
     probe_newest_before: list[int]
 
 
 def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: ignore[no-untyped-def]
-                 now_ms: int | None = None) -> Expected:
+                 now_ms: int | None = None, partition_of: Callable[..., int] = lambda record: 0) -> Expected:
     """Split published records as the contract says: accepted (on time for the windows or
     not), late, or rejected (and why).
 
     Each message is judged against the newest event time read from its partition up to
-    it (every message's, as the job's source reads them: `event_time_read`); the
-    end-to-end tests use one partition per topic, so that is the newest on its topic.
+    it (every message's, as the job's source reads them: `event_time_read`);
+    `partition_of(record)` says which partition of its topic a record went to.
     `now_ms` is the job's clock for the future rule (None: the wall clock)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     probes_by_mac = {p.ap_mac: (m.mall_id, p.shop_code) for m in layout.malls for p in m.probes}
@@ -448,11 +448,12 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
     shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
     rejects: dict[tuple[str, str], int] = defaultdict(int)
     valid: dict[str, list[tuple[bytes, bool]]] = defaultdict(list)
-    newest: dict[str, int] = defaultdict(lambda: -(2**62))
+    newest: dict[tuple[str, int], int] = defaultdict(lambda: -(2**62))
     probe_newest_before = []
     for record in records:
-        before = newest[record.topic]
-        newest[record.topic] = max(before, event_time_read(record.value, now_ms, limits))
+        partition = (record.topic, partition_of(record))
+        before = newest[partition]
+        newest[partition] = max(before, event_time_read(record.value, now_ms, limits))
         if record.topic == "wifi-probes":
             reason = probe_reason(record.value, probes_by_mac, now_ms, limits)
         else:
@@ -460,9 +461,9 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
         on_time = True
         if reason is None:
             occur = json.loads(record.value)["occur_time"]
-            if occur <= newest[record.topic] - limits.allowed_lateness_ms:
+            if occur <= newest[partition] - limits.allowed_lateness_ms:
                 reason = "late"
-            on_time = occur > newest[record.topic] - limits.watermark_delay_ms
+            on_time = occur > newest[partition] - limits.watermark_delay_ms
         if reason is None:
             valid[record.topic].append((record.value, on_time))
             if record.topic == "wifi-probes":
