@@ -19,10 +19,10 @@ def check_partitions(settings: Settings) -> None:
     (FOOTFALL_JOB_IDLE_TIMEOUT_SECONDS) lost live positions: when the busy reader came
     back from a pause, the window operators took the idle reader's watermark before the
     busy reader's records arrived (one run in four of the two-task-manager test). Fewer
-    readers than the parallelism is no way out either: the rows would be dealt round
-    between the readers and the per-partition time rules (02_ingest.sql), so a
-    partition's order, which those rules and a replay depend on, would be lost. A topic
-    the broker does not know yet is not checked."""
+    readers than the parallelism is no way out either: Flink would deal each reader's
+    rows round-robin to the operators between it and the per-partition time rules
+    (02_ingest.sql), losing the partition's order, on which those rules, and a replay
+    deciding as before, depend. A topic the broker does not know yet is not checked."""
     parallelism = settings.job.parallelism
     if parallelism == 1:
         return
