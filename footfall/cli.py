@@ -285,8 +285,8 @@ def parser() -> argparse.ArgumentParser:
     cluster.add_argument("--taskmanagers", type=int, default=1, metavar="N",
                          help="task managers to start (each its own JVM; default 1)")
     cluster.add_argument("--parallelism", type=int, metavar="P",
-                         help="the job's parallelism (default FOOTFALL_JOB_PARALLELISM, 1); the topics' partitions "
-                              "and the sinks' keys spread the work over the slots")
+                         help="the job's parallelism (sets FOOTFALL_JOB_PARALLELISM, default 1); each input topic "
+                              "needs at least P partitions, which with the sinks' keys spread the work over the slots")
     cluster.set_defaults(run=_cluster)
     job = commands.add_parser("job", help="the metrics job's lifecycle: status, savepoints, stop, start, upgrade")
     job.add_argument("action", choices=("status", "list", "savepoint", "stop", "start", "upgrade"),
