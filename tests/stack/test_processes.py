@@ -2,6 +2,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from footfall.stack.processes import PidFile, port_in_use, spawn, stop
@@ -18,6 +19,11 @@ def test_a_listening_port_is_in_use_and_a_free_one_is_not() -> None:
 
 def test_a_pid_file_owns_only_the_program_it_started(tmp_path) -> None:
     process = spawn([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "out.log", cwd=tmp_path)
+    # Popen returns once the child's exec has closed its descriptors, a moment before the
+    # kernel has set up its new command line (read as empty until then): wait for it.
+    deadline = time.monotonic() + 10
+    while not Path(f"/proc/{process.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         assert PidFile(tmp_path / "a.pid", "python").read() is None  # nothing written yet
         mine = PidFile(tmp_path / "a.pid", "time.sleep(30)")
