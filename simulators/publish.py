@@ -21,6 +21,10 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+#: librdkafka's "no partition given": its partitioner picks one by key.
+PARTITION_UA = -1
+
+
 class KafkaSink:
     """A librdkafka producer (confluent-kafka): about 30x kafka-python's send() rate here,
     which the load mode needs. Only producing uses it: librdkafka's consumer groups do not
@@ -54,12 +58,9 @@ class KafkaSink:
     def send(self, record: Record) -> None:
         while True:
             try:
-                if self.partition_of is None:
-                    self.producer.produce(self.topics[record.topic], record.value, record.key,
-                                          on_delivery=self._delivered)
-                else:
-                    self.producer.produce(self.topics[record.topic], record.value, record.key,
-                                          partition=self.partition_of(record), on_delivery=self._delivered)
+                partition = PARTITION_UA if self.partition_of is None else self.partition_of(record)
+                self.producer.produce(self.topics[record.topic], record.value, record.key, partition=partition,
+                                      on_delivery=self._delivered)
                 break
             except BufferError:  # local queue full: let deliveries drain
                 self.producer.poll(0.05)

@@ -31,6 +31,10 @@ def feed_text(message: dict[str, Any]) -> str:
     return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 
 
+#: Columns the job writes as epoch seconds and ClickHouse keeps as DateTime.
+EPOCH_SECONDS = frozenset({"ts", "started_at"})
+
+
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
 ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
 

@@ -42,6 +42,7 @@ from footfall.settings import ClickHouseSettings, RedisSettings
 from jobs.metrics.outputs import (
     COLUMNS,
     DEAD_LETTER_COUNTS,
+    EPOCH_SECONDS,
     FAVORITE,
     FEED_FIELDS,
     INGEST_COUNTS,
@@ -133,11 +134,11 @@ class SinkConfig:
 
 
 def _clickhouse_value(column: str, value: object) -> object:
-    """A payload value as the driver takes it: `day` is an ISO date, `ts` and `started_at`
+    """A payload value as the driver takes it: `day` is an ISO date, EPOCH_SECONDS columns
     epoch seconds."""
     if column == "day":
         return date.fromisoformat(value)  # type: ignore[arg-type]
-    if column in ("ts", "started_at"):
+    if column in EPOCH_SECONDS:
         return datetime.fromtimestamp(value, UTC)  # type: ignore[arg-type]
     return value
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from jobs.metrics.outputs import COLUMNS, OUTPUTS
+from jobs.metrics.outputs import COLUMNS, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
 from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds
 
@@ -116,7 +116,7 @@ def from_clickhouse(client) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     state: dict[str, dict] = {}
     for table, columns in COLUMNS.items():
         # DateTime columns as the epoch seconds the job writes.
-        selected = [f"toUnixTimestamp({c})" if c == "started_at" else c for c in columns]
+        selected = [f"toUnixTimestamp({c})" if c in EPOCH_SECONDS else c for c in columns]
         rows = client.execute(f"SELECT {', '.join(selected)} FROM {table} FINAL")
         state[table] = dict(split_row(table, dict(zip(columns, row))) for row in rows)
     return state
