@@ -1,11 +1,12 @@
-"""Event-to-Redis freshness: how long after a probe report its visitor, and its live
+"""Event-to-Redis freshness: how long after a probe report its device, and its live
 position, show in Redis.
 
     python -m bench.freshness [--samples 30] [--load-rate 2000]
 
 A mall of its own (`bench-freshness`) is put into PostgreSQL. Each sample publishes one
 probe report, stamped now, for a device never seen before, then polls the mall's
-`ff:{mall_id}:today` hash until its visitor count includes it and, under load, the
+`ff:{mall_id}:today` hash until its count of devices seen includes it (one report makes a
+passer-by, not a visitor) and, under load, the
 mall's `ff:{mall_id}:positions` hash until the device is in it. With --load-rate the
 simulator streams shoppers at that rate meanwhile (real time, so its events are not
 ahead of the samples' and do not make them late). The running metrics job is measured,
@@ -97,7 +98,7 @@ class SteadyLoad(threading.Thread):
 
 
 def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> tuple[list[float], list[float]]:
-    """Per sample, the delay until its visitor is counted, and (under load) until its
+    """Per sample, the delay until its device is counted as seen, and (under load) until its
     position is live."""
     probe = next(p for p in mall.probes if p.shop_code)
     sink = KafkaSink(settings.kafka)
@@ -111,7 +112,7 @@ def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> tuple[li
     counted, placed = [], []
     try:
         for n in range(config.samples):
-            before = int(redis.hget(key, "visitors") or 0)
+            before = int(redis.hget(key, "devices_seen") or 0)
             # Universally administered (not randomised), unique to this run and sample.
             mac = f"00:{run[:2]}:{run[2:4]}:{run[4:6]}:{n // 256:02x}:{n % 256:02x}"
             device = device_id(salt, mac)
@@ -120,7 +121,7 @@ def measure(settings: Settings, config: FreshnessConfig, mall: Mall) -> tuple[li
             sink.producer.flush()
             waiting_count, waiting_position = True, bool(config.load_rate)
             while (waiting_count or waiting_position) and time.time() - sent < config.timeout_s:
-                if waiting_count and int(redis.hget(key, "visitors") or 0) > before:
+                if waiting_count and int(redis.hget(key, "devices_seen") or 0) > before:
                     counted.append(time.time() - sent)
                     waiting_count = False
                 if waiting_position and redis.hexists(positions, device):
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             load.start()
             time.sleep(15)  # the job's steady state under the load
         counted, placed = measure(settings, config, malls[0])
-        result = {"visitor": summary(counted), **({"position": summary(placed)} if placed else {})}
+        result = {"seen": summary(counted), **({"position": summary(placed)} if placed else {})}
     finally:
         if load is not None:
             sent_rate = load.stop()

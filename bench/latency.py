@@ -4,8 +4,10 @@ in ClickHouse, while the production job takes a steady load.
 The load (bench.freshness.SteadyLoad, in a process of its own) streams probe reports
 stamped now for one mall. Meanwhile a marker, a report of a phone never seen before in a
 second mall, is sent every `marker_interval_s` to partition 0 of the input, so the job
-reads the markers in the order they were sent; a poller watches that mall's visitor count
-(Redis `ff:{mall}:today`, ClickHouse `mall_daily`) and positions (Redis
+reads the markers in the order they were sent; a poller watches that mall's count of
+devices seen (Redis `ff:{mall}:today`, ClickHouse `mall_daily`: a marker heard once is a
+passer-by, never a visitor, docs/design.md §4 item 1; the devices-seen count takes the
+path the visitor count took before visitors needed a minimum dwell) and positions (Redis
 `ff:{mall}:positions`, ClickHouse `positions`). Marker n is visible in a count once the
 count reaches n + 1; in positions once its device is there.
 """
@@ -31,7 +33,7 @@ from simulators.layout import Mall
 from simulators.source import probe_record
 from udfs.identity import device_id
 
-SINKS = ("redis_visitors", "clickhouse_visitors", "redis_position", "clickhouse_position")
+SINKS = ("redis_seen", "clickhouse_seen", "redis_position", "clickhouse_position")
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,15 @@ class Poller(threading.Thread):
 
     def poll(self, redis, clickhouse, today: str, positions: str) -> None:  # type: ignore[no-untyped-def]
         pipe = redis.pipeline()
-        pipe.hget(today, "visitors")
+        pipe.hget(today, "devices_seen")
         pipe.hkeys(positions)
         redis_count, redis_devices = pipe.execute()
         now = time.time()
-        seen_counts = {"redis_visitors": int(redis_count or 0)}
+        seen_counts = {"redis_seen": int(redis_count or 0)}
         seen_devices = {"redis_position": set(redis_devices)}
-        rows = clickhouse.execute("SELECT max(visitors) FROM mall_daily FINAL WHERE mall_id = %(m)s",
+        rows = clickhouse.execute("SELECT max(devices_seen) FROM mall_daily FINAL WHERE mall_id = %(m)s",
                                   {"m": self.mall.mall_id})
-        seen_counts["clickhouse_visitors"] = int(rows[0][0] or 0) if rows else 0
+        seen_counts["clickhouse_seen"] = int(rows[0][0] or 0) if rows else 0
         seen_devices["clickhouse_position"] = {
             row[0] for row in clickhouse.execute("SELECT DISTINCT device_id FROM positions WHERE mall_id = %(m)s",
                                                  {"m": self.mall.mall_id})}

@@ -13,8 +13,8 @@ matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 
 SINK_LABELS = {
-    "redis_visitors": "visitor count, Redis",
-    "clickhouse_visitors": "visitor count, ClickHouse",
+    "redis_seen": "devices-seen count, Redis",
+    "clickhouse_seen": "devices-seen count, ClickHouse",
     "redis_position": "position, Redis",
     "clickhouse_position": "position, ClickHouse",
 }
@@ -148,7 +148,7 @@ def markdown(result: dict[str, Any]) -> str:
             " / ".join(_seconds(phase["delays"][sink][q]) for q in ("p50_s", "p95_s", "p99_s")) for sink in SINK_LABELS
         ]
         missing = max(phase["delays"][sink]["not_seen"] for sink in SINK_LABELS)
-        markers = phase["delays"]["redis_visitors"]["markers"]
+        markers = phase["delays"]["redis_seen"]["markers"]
         lines.append(
             f"| {phase['rate']:,} | {phase['rate_sent']:,} | "
             + " | ".join(cells)

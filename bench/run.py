@@ -334,10 +334,10 @@ class Bench:
             "delays": delays,
             "resources": resources,
         }
-        visitors = delays["redis_visitors"]
+        seen = delays["redis_seen"]
         self.log(
-            f"live at {rate:,}/s (sent {sent_rate:,.0f}/s): visitor count in Redis "
-            f"p50 {visitors['p50_s']} s, p99 {visitors['p99_s']} s, {visitors['not_seen']} of {visitors['markers']} "
+            f"live at {rate:,}/s (sent {sent_rate:,.0f}/s): devices-seen count in Redis "
+            f"p50 {seen['p50_s']} s, p99 {seen['p99_s']} s, {seen['not_seen']} of {seen['markers']} "
             f"markers not seen{'' if phase['kept_up'] else ': fell behind'}"
         )
         return phase

@@ -20,6 +20,7 @@ from jobs.metrics.outputs import (
     POSITIONS,
     TODAY,
     capture_rate,
+    draw_rate,
 )
 
 POSITION_COLUMNS = ["device_id", "x", "y", "zone", "ts"]
@@ -130,16 +131,17 @@ def busiest_zone(positions: pd.DataFrame) -> tuple[str, int] | None:
 
 # --- history (ClickHouse; every versioned table read with FINAL) ------------------------
 
-SUMMARY_COLUMNS = [
+#: The counts mall_daily stores, then what is derived from them and from the peak hour.
+DAY_COUNTS = [
     "visitors",
     "new_visitors",
     "returning_visitors",
     "randomized_devices",
     "door_entries",
-    "capture_rate",
-    "peak_hour",
-    "peak_visitors",
+    "devices_seen",
+    "passers_by",
 ]
+SUMMARY_COLUMNS = [*DAY_COUNTS, "capture_rate", "draw_rate", "peak_hour", "peak_visitors"]
 
 
 def newest_day(clickhouse: ClickHouse, mall_id: str) -> date | None:
@@ -153,15 +155,15 @@ def newest_day(clickhouse: ClickHouse, mall_id: str) -> date | None:
 def day_summary(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The day's mall metrics in one row (SUMMARY_COLUMNS), or no row."""
     rows = clickhouse.execute(
-        "SELECT visitors, new_visitors, returning_visitors, randomized_devices, door_entries "
-        "FROM mall_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
+        f"SELECT {', '.join(DAY_COUNTS)} FROM mall_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s",
         {"m": mall_id, "d": day},
     )
-    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:5])
+    summary = pd.DataFrame(rows, columns=DAY_COUNTS)
     if summary.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     peak = peak_hour(clickhouse, mall_id, day)
     summary["capture_rate"] = capture_rate(summary.at[0, "visitors"], summary.at[0, "door_entries"])
+    summary["draw_rate"] = draw_rate(summary.at[0, "visitors"], summary.at[0, "devices_seen"])
     summary["peak_hour"] = peak.at[0, "hour"] if not peak.empty else None
     summary["peak_visitors"] = peak.at[0, "visitors"] if not peak.empty else None
     return summary
@@ -447,19 +449,11 @@ def live_summary(redis: Redis, mall_id: str) -> pd.DataFrame:
     row = {
         "day": date.fromisoformat(fields["day"]) if fields.get("day") else None,
         **{
-            name: number(name)
-            for name in (
-                "visitors",
-                "new_visitors",
-                "returning_visitors",
-                "randomized_devices",
-                "door_entries",
-                "peak_hour",
-                "peak_visitors",
-            )
+            name: number(name) for name in (*DAY_COUNTS, "peak_hour", "peak_visitors")
         },
         "occupancy": number("occupancy") if present or number("occupancy") is None else 0,
         "capture_rate": number("capture_rate", float),
+        "draw_rate": number("draw_rate", float),
         "occupancy_at": fields.get("occupancy_at"),
         "updated_at": fields.get("updated_at"),
     }

@@ -161,8 +161,10 @@ class MetricSettings(_Settings):
     #: An event qualifies for the mall / a shop from this signal strength (dBm) up.
     mall_min_rssi: int = Field(-85, ge=-120, le=0)
     shop_min_rssi: int = Field(-70, ge=-120, le=0)
-    #: Longest gap between events of one shop visit.
+    #: Longest gap between events of one visit (to the mall or to a shop).
     visit_gap_seconds: int = Field(300, ge=1)
+    #: A device is a mall visitor, not a passer-by, once a mall visit has lasted this long.
+    mall_min_dwell_seconds: int = Field(300, ge=0)
     #: How long a device is remembered for new / returning visitors.
     history_days: int = Field(180, ge=1)
     #: A device keeps its last live position this long after its last report.

@@ -63,12 +63,43 @@ FROM (
 )
 GROUP BY mall_id, `day`, device_id, shop_code;
 
-CREATE TEMPORARY VIEW b_hourly AS
-SELECT mall_id, `day`, `hour`,
-    COUNT(DISTINCT CASE WHEN NOT randomized THEN device_id END) AS visitors,
-    SUM(in_count) AS door_entries
+-- Visitors: each mall visit from a session window, joined back to all of its events (a
+-- regular join that holds every event); an event from the visit's start plus the minimum
+-- dwell on is heard while the device is a visitor.
+CREATE TEMPORARY VIEW b_mall_events AS
+SELECT mall_id, device_id, `day`, `hour`, occur_ms, event_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
+FROM b_probes
+WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
+
+CREATE TEMPORARY VIEW b_mall_visits AS
+SELECT visit_key, MIN(occur_ms) AS first_ms, MAX(occur_ms) AS last_ms
+FROM TABLE(SESSION(TABLE b_mall_events PARTITION BY visit_key,
+                   DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
+GROUP BY visit_key, window_start, window_end;
+
+CREATE TEMPORARY VIEW b_visitor_rows AS
+SELECT e.mall_id, e.`day`, e.`hour`, e.device_id
+FROM b_mall_events AS e
+JOIN b_mall_visits AS v
+    ON e.visit_key = v.visit_key AND e.occur_ms >= v.first_ms + ${mall_min_dwell_ms} AND e.occur_ms <= v.last_ms;
+
+-- Devices seen (any qualifying event, randomised ones apart), visitors and door entries.
+CREATE TEMPORARY VIEW b_presence AS
+SELECT mall_id, `day`, `hour`, CAST(NULL AS STRING) AS visitor,
+    CASE WHEN NOT randomized THEN device_id END AS seen,
+    CASE WHEN randomized THEN device_id END AS randomized_device, in_count
 FROM b_mall_rows
-GROUP BY mall_id, `day`, `hour`;
+UNION ALL
+SELECT mall_id, `day`, `hour`, device_id, CAST(NULL AS STRING), CAST(NULL AS STRING), 0 FROM b_visitor_rows;
+
+CREATE TEMPORARY VIEW b_hourly AS
+SELECT mall_id, `day`, `hour`, visitors, door_entries, devices_seen, devices_seen - visitors AS passers_by
+FROM (
+    SELECT mall_id, `day`, `hour`, COUNT(DISTINCT visitor) AS visitors, SUM(in_count) AS door_entries,
+        COUNT(DISTINCT seen) AS devices_seen
+    FROM b_presence
+    GROUP BY mall_id, `day`, `hour`
+);
 
 CREATE TEMPORARY VIEW b_shop_daily AS
 SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT device_id) AS visitors
@@ -97,7 +128,7 @@ GROUP BY mall_id, device_id, window_start, window_end;
 
 CREATE TEMPORARY TABLE out_mall_daily (
     mall_id STRING, `day` DATE, visitors BIGINT, randomized_devices BIGINT, door_entries BIGINT,
-    PRIMARY KEY (mall_id, `day`) NOT ENFORCED
+    devices_seen BIGINT, passers_by BIGINT, PRIMARY KEY (mall_id, `day`) NOT ENFORCED
 ) WITH (
     'connector' = 'upsert-kafka', 'topic' = ${mall_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
     'key.format' = 'json', 'value.format' = 'json'
@@ -111,8 +142,8 @@ CREATE TEMPORARY TABLE out_new_visitors (
 );
 
 CREATE TEMPORARY TABLE out_mall_hourly (
-    mall_id STRING, `day` DATE, `hour` INT, visitors BIGINT, door_entries BIGINT,
-    PRIMARY KEY (mall_id, `day`, `hour`) NOT ENFORCED
+    mall_id STRING, `day` DATE, `hour` INT, visitors BIGINT, door_entries BIGINT, devices_seen BIGINT,
+    passers_by BIGINT, PRIMARY KEY (mall_id, `day`, `hour`) NOT ENFORCED
 ) WITH (
     'connector' = 'upsert-kafka', 'topic' = ${mall_hourly_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
     'key.format' = 'json', 'value.format' = 'json'
@@ -175,19 +206,19 @@ CREATE TEMPORARY TABLE out_dead_letter_counts (
 -- One INSERT per metric.
 
 INSERT INTO out_mall_daily
-SELECT mall_id, `day`,
-    COUNT(DISTINCT CASE WHEN NOT randomized THEN device_id END),
-    COUNT(DISTINCT CASE WHEN randomized THEN device_id END),
-    SUM(in_count)
-FROM b_mall_rows
-GROUP BY mall_id, `day`;
+SELECT mall_id, `day`, visitors, randomized_devices, door_entries, devices_seen, devices_seen - visitors
+FROM (
+    SELECT mall_id, `day`, COUNT(DISTINCT visitor) AS visitors, COUNT(DISTINCT randomized_device) AS randomized_devices,
+        SUM(in_count) AS door_entries, COUNT(DISTINCT seen) AS devices_seen
+    FROM b_presence
+    GROUP BY mall_id, `day`
+);
 
 INSERT INTO out_new_visitors
 SELECT mall_id, first_day, COUNT(*)
 FROM (
     SELECT mall_id, device_id, MIN(`day`) AS first_day
-    FROM b_probes
-    WHERE rssi >= ${mall_min_rssi} AND NOT randomized
+    FROM b_visitor_rows
     GROUP BY mall_id, device_id
 )
 GROUP BY mall_id, first_day;

@@ -1,6 +1,7 @@
 """Overview: the day's visitors, new and returning, occupancy, door entries and capture
-rate as live tiles; visitors per hour with the peak hour, against the same weekday a week before;
-how long visitors stay (mall visits by dwell bucket)."""
+rate as live tiles, with the devices seen, passers-by and draw rate under them; visitors
+per hour with the peak hour, against the same weekday a week before; how long visitors stay
+(mall visits by dwell bucket)."""
 
 from __future__ import annotations
 
@@ -49,12 +50,13 @@ def tiles() -> None:
 
     visitors, new, returning, occupied, doors, capture = st.columns(6)
     visitors.metric("Visitors", shown("visitors"), versus("visitors"),
-                    help=f"Distinct devices in the mall; the change is against {week_before:%a %d %b}")
+                    help="Devices that stayed in the mall at least the minimum dwell (5 minutes unless set "
+                         f"otherwise); the change is against {week_before:%a %d %b}")
     share = f"{row['new_visitors'] / row['visitors']:.0%} of visitors" if row is not None and row["visitors"] else None
     new.metric("New visitors", shown("new_visitors"), share, delta_color="off", delta_arrow="off",
-               help="First seen in this mall on this day")
+               help="A visitor of this mall for the first time on this day")
     returning.metric("Returning visitors", shown("returning_visitors"), versus("returning_visitors"),
-                     help="Seen here on an earlier day too")
+                     help="A visitor here on an earlier day too")
     live_now = (live or selection.day == selection.local_today) and not occupancy.empty
     occupied.metric("Occupancy now", count(occupancy.at[0, "occupancy"]) if live_now else "—",
                     help="Devices with a live position now (only for the current day)")
@@ -62,6 +64,16 @@ def tiles() -> None:
     rate = None if row is None else row["capture_rate"]
     capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
+    seen, passers_by, draw, _ = st.columns([1, 1, 1, 3])
+    seen.metric("Devices seen", shown("devices_seen"), versus("devices_seen"),
+                help="Every device heard in the mall, however briefly (what 'visitors' counted before "
+                     "visitors needed a minimum dwell)")
+    passers_by.metric("Passers-by", shown("passers_by"), versus("passers_by"),
+                      help="Devices seen that never stayed the minimum dwell: people walking past the "
+                           "mall's front or through it")
+    drawn = None if row is None else row["draw_rate"]
+    draw.metric("Draw rate", "—" if drawn is None or pd.isna(drawn) else f"{drawn:.1%}",
+                help="Visitors per device seen: the share of the mall's passing traffic that came in")
     if row is None:
         ui.no_data("visitor metrics", selection)
     elif live:

@@ -1,7 +1,8 @@
 """Idempotent schema bootstrap: ClickHouse tables, PostgreSQL dimension tables, Kafka topics.
 
 Safe to run any number of times against a running stack or production systems: it only
-creates what is missing and never drops or alters anything that exists.
+creates what is missing (tables, topics, and columns a newer release added to a table) and
+never drops or changes data that exists; the ClickHouse views, which hold none, are made anew.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from jobs import sql
 SCHEMA = Path(__file__).parent / "schema"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+#: Columns added to a ClickHouse table after its first release, in the order of
+#: clickhouse.sql (where they come last): a table made before gets them from bootstrap, as
+#: ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS. Old rows read 0.
+ADDED_COLUMNS = {
+    "mall_daily": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
+    "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
+}
+
 
 def identifier(value: str, variable: str) -> str:
     """A database or schema name, checked before it is placed into DDL."""
@@ -46,6 +55,11 @@ def clickhouse_tables(settings: ClickHouseSettings) -> list[str]:
     try:
         for statement in render("clickhouse.sql", database=database):
             client.execute(statement)
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row[0] for row in client.execute(f"DESCRIBE TABLE {database}.{table}")}
+            for name, kind in columns:
+                if name not in present:
+                    client.execute(f"ALTER TABLE {database}.{table} ADD COLUMN {name} {kind}")
         return [row[0] for row in client.execute(f"SHOW TABLES FROM {database}")]
     finally:
         client.disconnect()

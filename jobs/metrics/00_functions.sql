@@ -10,6 +10,8 @@
 -- probe_layout(ap_mac), mall_zone(mall_id): the mall layout, from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
+-- visit_start(occur_ms, gap_ms): an OVER aggregate over one device's events in event-time
+--   order: when the visit of the current event started (a gap over gap_ms starts anew).
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
 
@@ -20,3 +22,5 @@ CREATE TEMPORARY FUNCTION parse_door AS 'footfall.udf.ParseDoor' LANGUAGE JAVA;
 CREATE TEMPORARY FUNCTION probe_layout AS 'footfall.udf.ProbeLayout' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION mall_zone AS 'footfall.udf.MallZone' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA;

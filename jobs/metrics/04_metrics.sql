@@ -63,54 +63,103 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
     FROM shop_events
 ) WHERE rn = 1;
 
--- The first local day each device was seen in each mall, remembered for the history TTL.
+-- 1 and 4: visitors against passers-by. A device becomes a visitor once a mall visit (a
+-- run of its qualifying mall events with gaps of at most the visit gap, as in item 11) has
+-- lasted the minimum dwell; from that event on it is a visitor of each (day, hour) it is
+-- heard in during that visit. Devices seen but never a visitor are passers-by. How long the
+-- visit has lasted at each event is an event-time OVER (visit_start: udfs/java
+-- VisitStart.java), so a visitor counts once the watermark passes the event that reaches
+-- the dwell, not when the visit ends; like visits, it takes on-time events only.
+CREATE TEMPORARY VIEW mall_visit_events AS
+SELECT mall_id, device_id, `day`, `hour`, occur_ms, visit_time, proc_time,
+    CONCAT_WS('|', mall_id, device_id) AS visit_key
+FROM probe_local
+WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
+
+CREATE TEMPORARY VIEW mall_presence AS
+SELECT mall_id, device_id, `day`, `hour`, proc_time,
+    occur_ms - visit_start(occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
+        PARTITION BY visit_key ORDER BY visit_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS visit_ms
+FROM mall_visit_events;
+
+CREATE TEMPORARY VIEW visitor_hours AS
+SELECT mall_id, `day`, `hour`, device_id, proc_time FROM (
+    SELECT mall_id, `day`, `hour`, device_id, proc_time,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, device_id ORDER BY proc_time) AS rn
+    FROM mall_presence
+    WHERE visit_ms >= ${mall_min_dwell_ms}
+) WHERE rn = 1;
+
+CREATE TEMPORARY VIEW visitor_days AS
+SELECT mall_id, `day`, device_id FROM (
+    SELECT mall_id, `day`, device_id,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, device_id ORDER BY proc_time) AS rn
+    FROM visitor_hours
+) WHERE rn = 1;
+
+-- 5: the first local day each device was a visitor of each mall, remembered for the
+-- history TTL.
 CREATE TEMPORARY VIEW first_seen AS
-SELECT /*+ STATE_TTL('dd' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS first_day
-FROM device_days AS dd
-WHERE NOT randomized
+SELECT /*+ STATE_TTL('vd' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS first_day
+FROM visitor_days AS vd
 GROUP BY mall_id, device_id;
 
--- 1, 5 and 10: visitors, new / returning, randomised devices and door entries per day.
+-- 1, 5 and 10: visitors, new / returning, devices seen, passers-by, randomised devices and
+-- door entries per day.
 CREATE TEMPORARY VIEW mall_daily AS
--- A device's first-day row reaches this aggregate by another path than its visitor row,
--- so for a moment it can be counted new before it is counted at all. New is capped at
--- visitors so that returning never goes negative and new + returning = visitors always;
--- once both rows are in, the cap changes nothing.
+-- A device's rows reach this aggregate by several paths, so for a moment it can be
+-- counted new before it is counted a visitor, or a visitor before it is seen. New is capped
+-- at visitors, and passers-by at zero, so that new + returning = visitors and
+-- visitors + passers-by = devices seen always; once all rows are in, the caps change nothing.
 SELECT mall_id, `day`, visitors,
     LEAST(new_visitors, visitors) AS new_visitors,
     visitors - LEAST(new_visitors, visitors) AS returning_visitors,
+    devices_seen, GREATEST(devices_seen - visitors, CAST(0 AS BIGINT)) AS passers_by,
     randomized_devices, door_entries
 FROM (
     SELECT mall_id, `day`,
         SUM(visitors) AS visitors,
         SUM(new_visitors) AS new_visitors,
+        SUM(devices_seen) AS devices_seen,
         SUM(randomized_devices) AS randomized_devices,
         SUM(door_entries) AS door_entries
     FROM (
         SELECT mall_id, `day`,
-            CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS visitors,
+            CAST(0 AS BIGINT) AS visitors,
             CAST(0 AS BIGINT) AS new_visitors,
+            CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS devices_seen,
             CAST(CASE WHEN randomized THEN 1 ELSE 0 END AS BIGINT) AS randomized_devices,
             CAST(0 AS BIGINT) AS door_entries
         FROM device_days
         UNION ALL
-        SELECT mall_id, first_day, 0, 1, 0, 0 FROM first_seen
+        SELECT mall_id, `day`, 1, 0, 0, 0, 0 FROM visitor_days
         UNION ALL
-        SELECT mall_id, `day`, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+        SELECT mall_id, first_day, 0, 1, 0, 0, 0 FROM first_seen
+        UNION ALL
+        SELECT mall_id, `day`, 0, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
     )
     GROUP BY mall_id, `day`
 );
 
--- 4 and 10: distinct visitors and door entries per local hour.
+-- 4 and 10: visitors, devices seen, passers-by and door entries per local hour.
 CREATE TEMPORARY VIEW mall_hourly AS
-SELECT mall_id, `day`, `hour`, SUM(visitors) AS visitors, SUM(door_entries) AS door_entries
+SELECT mall_id, `day`, `hour`, visitors, devices_seen,
+    GREATEST(devices_seen - visitors, CAST(0 AS BIGINT)) AS passers_by, door_entries
 FROM (
-    SELECT mall_id, `day`, `hour`, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS door_entries
-    FROM device_hours
-    UNION ALL
-    SELECT mall_id, `day`, `hour`, 0, CAST(in_count AS BIGINT) FROM door_local
-)
-GROUP BY mall_id, `day`, `hour`;
+    SELECT mall_id, `day`, `hour`, SUM(visitors) AS visitors, SUM(devices_seen) AS devices_seen,
+        SUM(door_entries) AS door_entries
+    FROM (
+        SELECT mall_id, `day`, `hour`, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS devices_seen,
+            CAST(0 AS BIGINT) AS door_entries
+        FROM visitor_hours
+        UNION ALL
+        SELECT mall_id, `day`, `hour`, 0, 1, 0 FROM device_hours
+        UNION ALL
+        SELECT mall_id, `day`, `hour`, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+    )
+    GROUP BY mall_id, `day`, `hour`
+);
 
 -- 4: the hour with most visitors; ties go to the earlier hour.
 CREATE TEMPORARY VIEW peak_hour_daily AS
@@ -178,12 +227,8 @@ WHERE visits >= 2;
 
 -- 11: engagement. A mall visit is a run of a device's qualifying mall events with gaps of
 -- at most the visit gap, as a shop visit is of its shop events (same rules: on-time events,
--- the day it starts, dwell = last minus first).
-CREATE TEMPORARY VIEW mall_visit_events AS
-SELECT mall_id, device_id, `day`, occur_ms, visit_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
-FROM probe_local
-WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
-
+-- the day it starts, dwell = last minus first). mall_visit_events is defined above, with
+-- the visitors.
 CREATE TEMPORARY VIEW mall_visits AS
 SELECT MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(`day`) AS `day`, MIN(occur_ms) AS started_ms,
     MAX(occur_ms) - MIN(occur_ms) AS dwell_ms

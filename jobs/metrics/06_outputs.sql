@@ -35,12 +35,14 @@ CREATE TEMPORARY VIEW outputs AS
 SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visitors' VALUE visitors,
     'new_visitors' VALUE new_visitors, 'returning_visitors' VALUE returning_visitors,
-    'randomized_devices' VALUE randomized_devices, 'door_entries' VALUE door_entries) AS payload
+    'randomized_devices' VALUE randomized_devices, 'door_entries' VALUE door_entries,
+    'devices_seen' VALUE devices_seen, 'passers_by' VALUE passers_by) AS payload
 FROM mall_daily
 UNION ALL
 SELECT 'mall_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
-    'visitors' VALUE visitors, 'door_entries' VALUE door_entries)
+    'visitors' VALUE visitors, 'door_entries' VALUE door_entries, 'devices_seen' VALUE devices_seen,
+    'passers_by' VALUE passers_by)
 FROM mall_hourly
 UNION ALL
 SELECT 'peak_hour_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(

@@ -55,8 +55,9 @@ OUTPUTS = {
     o.name: o
     for o in (
         Output("mall_daily", ("mall_id", "day"), ("mall_id", "day", "visitors", "new_visitors",
-               "returning_visitors", "randomized_devices", "door_entries")),
-        Output("mall_hourly", ("mall_id", "day", "hour"), ("mall_id", "day", "hour", "visitors", "door_entries")),
+               "returning_visitors", "randomized_devices", "door_entries", "devices_seen", "passers_by")),
+        Output("mall_hourly", ("mall_id", "day", "hour"),
+               ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by")),
         Output("peak_hour_daily", ("mall_id", "day"), ("mall_id", "day", "hour", "visitors")),
         Output("shop_daily", ("mall_id", "day", "shop_code"),
                ("mall_id", "day", "shop_code", "shop_name", "visitors")),
@@ -81,6 +82,12 @@ OUTPUTS = {
 def capture_rate(visitors: int, door_entries: int) -> float | None:
     """Mall visitors per door entry (docs/design.md §4 item 10); None without entries."""
     return visitors / door_entries if door_entries else None
+
+
+def draw_rate(visitors: int, devices_seen: int) -> float | None:
+    """The share of devices seen that became visitors (docs/design.md §4 item 1); None
+    before any device is seen."""
+    return visitors / devices_seen if devices_seen else None
 
 
 #: ClickHouse column order of each upserted (versioned) table.

@@ -53,6 +53,7 @@ from jobs.metrics.outputs import (
     TODAY,
     ZONES,
     capture_rate,
+    draw_rate,
     latest,
 )
 
@@ -202,13 +203,17 @@ class Writers:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             rate = capture_rate(row["visitors"], row["door_entries"])
+            draw = draw_rate(row["visitors"], row["devices_seen"])
             fields = {
                 "visitors": row["visitors"],
                 "new_visitors": row["new_visitors"],
                 "returning_visitors": row["returning_visitors"],
+                "devices_seen": row["devices_seen"],
+                "passers_by": row["passers_by"],
                 "randomized_devices": row["randomized_devices"],
                 "door_entries": row["door_entries"],
                 "capture_rate": "" if rate is None else f"{rate:.4f}",
+                "draw_rate": "" if draw is None else f"{draw:.4f}",
                 "updated_at": updated_at,
             }
             self._set_for_day(pipe, TODAY.format(**row), row["day"], fields)

@@ -28,10 +28,10 @@ def test_a_changed_value_and_a_missing_key_are_reported_per_table() -> None:
 
 
 def test_latency_summary_counts_markers_never_seen() -> None:
-    markers = [Marker(n, f"d{n}", 0.0, {"redis_visitors": n / 10, "clickhouse_visitors": 1.0}) for n in range(1, 101)]
+    markers = [Marker(n, f"d{n}", 0.0, {"redis_seen": n / 10, "clickhouse_seen": 1.0}) for n in range(1, 101)]
     markers.append(Marker(101, "d101", 0.0))
     summary = summarise(markers)
-    assert summary["redis_visitors"] == {
+    assert summary["redis_seen"] == {
         "markers": 101,
         "not_seen": 1,
         "p50_s": 5.1,

@@ -90,17 +90,21 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
         return {"mall_id": m, "day": day, "shop_code": s.shop_code, "shop_name": s.shop_name, "visitors": visitors}
 
     def daily(day: str, visitors: int, new: int, randomized: int, doors: int) -> dict:
+        # As many passers-by as visitors: a draw rate of one half.
         return {"mall_id": m, "day": day, "visitors": visitors, "new_visitors": new,
-                "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors}
+                "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors,
+                "devices_seen": 2 * visitors, "passers_by": visitors}
 
     writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis))
     # An older version of the day first: reads must see only the newer one.
     writers.write("mall_daily", [daily(d, 100, 70, 8, 180)], [])
     writers.write("mall_daily", [daily(w, 90, 50, 5, 150), daily(d, 120, 80, 9, 200)], [])
     writers.write("mall_hourly", [
-        {"mall_id": m, "day": d, "hour": 10, "visitors": 50, "door_entries": 80},
-        {"mall_id": m, "day": d, "hour": 14, "visitors": 70, "door_entries": 120},
-        {"mall_id": m, "day": w, "hour": 10, "visitors": 40, "door_entries": 60}], [])
+        {"mall_id": m, "day": d, "hour": 10, "visitors": 50, "door_entries": 80, "devices_seen": 60, "passers_by": 10},
+        {"mall_id": m, "day": d, "hour": 14, "visitors": 70, "door_entries": 120, "devices_seen": 90,
+         "passers_by": 20},
+        {"mall_id": m, "day": w, "hour": 10, "visitors": 40, "door_entries": 60, "devices_seen": 40,
+         "passers_by": 0}], [])
     writers.write("peak_hour_daily", [{"mall_id": m, "day": d, "hour": 14, "visitors": 70}], [])
     writers.write("shop_daily", [shop(d, first, 30), shop(d, second, 12), shop(w, first, 20),
                                  shop(before, first, 25)], [])

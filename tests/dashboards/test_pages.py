@@ -52,6 +52,7 @@ def test_overview_tiles_peak_and_comparison_with_last_week(known_day: KnownDay):
     assert page.sidebar.date_input[0].value == DAY
     assert metrics(page) == {"Visitors": "120", "New visitors": "80", "Returning visitors": "40",
                              "Occupancy now": "—", "Door entries": "200", "Capture rate": "60.0%",
+                             "Devices seen": "240", "Passers-by": "120", "Draw rate": "50.0%",
                              "Bounced": "20%", "Stayed an hour or more": "10%", "Median visit": "20 min",
                              "First time": "33%", "Daily or weekly": "33%"}
     assert "150 mall visits that ended" in texts(page)

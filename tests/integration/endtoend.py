@@ -269,11 +269,12 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     redis = clients.redis_client(run.settings.redis)
     for mall_id in run.mall_ids:
         newest = max(k for k in run.expected["mall_daily"] if k[0] == mall_id)
-        visitors, new, returning, randomized, doors = run.expected["mall_daily"][newest]
         today = redis.hgetall(f"ff:{mall_id}:today")
         assert today["day"] == newest[1]
-        fields = ("visitors", "new_visitors", "returning_visitors", "randomized_devices", "door_entries")
-        assert [int(today[f]) for f in fields] == [visitors, new, returning, randomized, doors]
+        fields = COLUMNS["mall_daily"][2:]  # after the key, in the reference's order
+        assert [int(today[f]) for f in fields] == list(run.expected["mall_daily"][newest])
+        visitors, seen = int(today["visitors"]), int(today["devices_seen"])
+        assert today["draw_rate"] == (f"{visitors / seen:.4f}" if seen else "")
     for (mall_id, day, device_id), (shop_code, _, visits, dwell) in run.expected["favorite_shop_daily"].items():
         entry = redis.hgetall(f"ff:{mall_id}:favorite:{device_id}")
         assert (entry["day"], entry["shop_code"], int(entry["visits"]), int(entry["dwell_seconds"])) == (

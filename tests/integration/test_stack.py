@@ -92,6 +92,30 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 
+def test_bootstrap_adds_the_columns_a_newer_release_added_and_keeps_the_rows(stack: Settings, unique: str) -> None:
+    scratch = stack.clickhouse.model_copy(update={"database": f"ff_test_{unique}"})
+    client = clients.clickhouse(scratch, database="")
+    try:
+        # mall_daily as the first release made it, with a row.
+        client.execute(f"CREATE DATABASE {scratch.database}")
+        client.execute(
+            f"CREATE TABLE {scratch.database}.mall_daily (mall_id String, day Date, visitors UInt64, "
+            "new_visitors UInt64, returning_visitors UInt64, randomized_devices UInt64, door_entries UInt64, "
+            "version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY (mall_id, day)"
+        )
+        client.execute(f"INSERT INTO {scratch.database}.mall_daily VALUES",
+                       [("m1", datetime.date(2026, 11, 20), 40, 10, 30, 2, 70, 1)])
+        bootstrap.clickhouse_tables(scratch)
+        bootstrap.clickhouse_tables(scratch)  # and once more: nothing to add
+        for table, added in bootstrap.ADDED_COLUMNS.items():
+            columns = [row[0] for row in client.execute(f"DESCRIBE TABLE {scratch.database}.{table}")]
+            assert columns[-len(added):] == [name for name, _ in added], table
+        assert client.execute(f"SELECT visitors, devices_seen, passers_by FROM {scratch.database}.mall_daily FINAL") \
+            == [(40, 0, 0)]
+    finally:
+        client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
+
+
 def _probe_event(unique: str) -> dict[str, object]:
     return {
         "event_id": f"it-{unique}",

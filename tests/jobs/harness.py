@@ -74,6 +74,8 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "mall_min_rssi": thresholds.mall_min_rssi,
         "shop_min_rssi": thresholds.shop_min_rssi,
         "visit_gap": sql.day_to_second(thresholds.visit_gap_ms // 1000),
+        "visit_gap_ms": thresholds.visit_gap_ms,
+        "mall_min_dwell_ms": thresholds.mall_min_dwell_ms,
         "history_ttl": "180d",
         "day_state_ttl": "36 hours",
         "wifi_probes_topic": "wifi-probes",

@@ -50,6 +50,7 @@ class Thresholds:
     mall_min_rssi: int = -85
     shop_min_rssi: int = -70
     visit_gap_ms: int = 300_000
+    mall_min_dwell_ms: int = 300_000
 
 
 DEFAULTS = Thresholds()
@@ -185,7 +186,6 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
                 day_devices[(e.mall_id, day)].add(e.device_id)
                 hour_devices[(e.mall_id, day, hour)].add(e.device_id)
                 key = (e.mall_id, e.device_id)
-                first_day[key] = min(first_day.get(key, day), day)
                 if e.on_time:
                     mall_times[key].add((e.occur_ms, e.tz))
         if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
@@ -198,20 +198,34 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
         door_day[(d.mall_id, day)] += d.in_count
         door_hour[(d.mall_id, day, hour)] += d.in_count
 
+    # Visitors: heard in a (day, hour) during a mall visit that had by then lasted the
+    # minimum dwell; first_day is the first day a device was one.
+    day_visitors: dict[tuple, set] = defaultdict(set)
+    hour_visitors: dict[tuple, set] = defaultdict(set)
+    for (mall, device), stamped in mall_times.items():
+        for occur_ms, tz in visiting(stamped, t.visit_gap_ms, t.mall_min_dwell_ms):
+            day, hour = local(occur_ms, tz)
+            day_visitors[(mall, day)].add(device)
+            hour_visitors[(mall, day, hour)].add(device)
+            first_day[(mall, device)] = min(first_day.get((mall, device), day), day)
+
     out: dict[str, dict] = {}
     new_count: dict[tuple, int] = defaultdict(int)
     for (mall, _), day in first_day.items():
         new_count[(mall, day)] += 1
     out["mall_daily"] = {
-        key: (len(day_devices[key]), new_count[key], len(day_devices[key]) - new_count[key],
-              len(day_randomized[key]), door_day[key])
+        key: (len(day_visitors[key]), new_count[key], len(day_visitors[key]) - new_count[key],
+              len(day_randomized[key]), door_day[key], len(day_devices[key]),
+              len(day_devices[key] - day_visitors[key]))
         for key in set(day_devices) | set(day_randomized) | set(door_day)
     }
     out["mall_hourly"] = {
-        key: (len(hour_devices[key]), door_hour[key]) for key in set(hour_devices) | set(door_hour)
+        key: (len(hour_visitors[key]), door_hour[key], len(hour_devices[key]),
+              len(hour_devices[key] - hour_visitors[key]))
+        for key in set(hour_devices) | set(door_hour)
     }
     by_day: dict[tuple, list] = defaultdict(list)
-    for (mall, day, hour), (visitors, _) in out["mall_hourly"].items():
+    for (mall, day, hour), (visitors, *_) in out["mall_hourly"].items():
         by_day[(mall, day)].append((-visitors, hour))
     out["peak_hour_daily"] = {key: (min(v)[1], -min(v)[0]) for key, v in by_day.items()}
 
@@ -273,6 +287,20 @@ def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int,
             found.append((local(start[0], start[1])[0], start[0], prev[0] - start[0]))
             start = current
         prev = current if current is not None else prev
+    return found
+
+
+def visiting(stamped: set[tuple[int, str]], gap_ms: int, min_dwell_ms: int) -> list[tuple[int, str]]:
+    """The (occur_ms, tz) times at which the visit they belong to (a run with gaps of at
+    most `gap_ms`) had lasted at least `min_dwell_ms`."""
+    found = []
+    start = last = None
+    for current in sorted(stamped):
+        if last is None or current[0] - last > gap_ms:
+            start = current[0]
+        last = current[0]
+        if current[0] - start >= min_dwell_ms:
+            found.append(current)
     return found
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +26,12 @@ def probe(device: str, at: int, shop: str | None = "S1", rssi: int = -60, mall: 
           tz: str = AMS, randomized: bool = False, event_id: str | None = None) -> ProbeEvent:
     return ProbeEvent(event_id or f"{device}-{at}-{shop}", mall, shop, f"Shop {shop}" if shop else None,
                       tz, rssi, at, device, randomized)
+
+
+def stay(device: str, start: int, dwell_ms: int, shop: str | None = None, **where: Any) -> list[ProbeEvent]:
+    """A device heard from `start` for `dwell_ms`, at most five minutes apart: one visit."""
+    times = list(range(start, start + dwell_ms, 5 * MINUTE)) + [start + dwell_ms]
+    return [probe(device, at, shop=shop, **where) for at in sorted(set(times))]
 
 
 def check(table_env, tmp_path, probes, doors=(), thresholds=DEFAULTS):  # type: ignore[no-untyped-def]
@@ -54,15 +62,17 @@ def test_days_and_hours_are_local_to_each_mall(table_env, tmp_path):
     # 23:30 and 00:30 in Amsterdam are two days; the same instants are one day in Tokyo.
     late_evening, after_midnight = ms("2026-11-20T23:30:00"), ms("2026-11-21T00:30:00")
     events = [
-        probe("d1", late_evening), probe("d1", after_midnight),
-        probe("d2", late_evening, mall="m2", tz=TOKYO), probe("d2", after_midnight, mall="m2", tz=TOKYO),
+        *stay("d1", late_evening, 10 * MINUTE), *stay("d1", after_midnight, 10 * MINUTE),
+        *stay("d2", late_evening, 10 * MINUTE, mall="m2", tz=TOKYO),
+        *stay("d2", after_midnight, 10 * MINUTE, mall="m2", tz=TOKYO),
     ]
     doors = [DoorEvent("m1", AMS, 3, late_evening), DoorEvent("m1", AMS, 4, after_midnight)]
     got = check(table_env, tmp_path, events, doors)
-    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 3)
-    assert got["mall_daily"][("m1", "2026-11-21")] == (1, 0, 1, 0, 4)  # returning the next day
-    assert got["mall_daily"][("m2", "2026-11-21")] == (1, 1, 0, 0, 0)  # 07:30 and 08:30 in Tokyo
-    assert got["mall_hourly"][("m1", "2026-11-21", 0)] == (1, 4)
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 3, 1, 0)
+    assert got["mall_daily"][("m1", "2026-11-21")] == (1, 0, 1, 0, 4, 1, 0)  # returning the next day
+    assert got["mall_daily"][("m2", "2026-11-21")] == (1, 1, 0, 0, 0, 1, 0)  # 07:30 and 08:30 in Tokyo
+    assert got["mall_hourly"][("m1", "2026-11-21", 0)] == (1, 4, 1, 0)
 
 
 def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
@@ -70,7 +80,8 @@ def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
     events = [probe("r1", t0, randomized=True), probe("r1", t0 + MINUTE, randomized=True),
               probe("r2", t0, randomized=True), probe("d1", t0)]
     got = check(table_env, tmp_path, events)
-    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 2, 0)
+    # d1, heard once, was seen and passed by; the randomised MACs count only as such.
+    assert got["mall_daily"][("m1", "2026-11-20")] == (0, 0, 0, 2, 0, 1, 1)
     assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
 
 
@@ -78,7 +89,7 @@ def test_thresholds_decide_mall_and_shop_qualification(table_env, tmp_path):
     t0 = ms("2026-11-20T10:00:00")
     events = [probe("weak", t0, rssi=-86), probe("mall-only", t0, rssi=-80), probe("both", t0, rssi=-70)]
     got = check(table_env, tmp_path, events)
-    assert got["mall_daily"][("m1", "2026-11-20")][0] == 2
+    assert got["mall_daily"][("m1", "2026-11-20")][5] == 2  # devices seen
     assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
 
 
@@ -87,13 +98,14 @@ def test_ties_rank_by_shop_code_hour_and_dwell(table_env, tmp_path):
     events = []
     for i, shop in enumerate(["S7", "S3", "S5", "S1", "S9", "S2"]):  # one visitor each: a six-way tie
         events.append(probe(f"t{i}", t0, shop=shop))
-    # Two hours with one visitor each: the earlier hour is the peak.
+    # Two hours with one visitor each (and more devices seen at 10): the earlier hour is the peak.
     # d9: two shops with one visit each and equal dwell: the lower code wins.
     events += [probe("d9", t0 + 60 * MINUTE, shop="S8"), probe("d9", t0 + 62 * MINUTE, shop="S8"),
                probe("d9", t0 + 60 * MINUTE, shop="S4"), probe("d9", t0 + 62 * MINUTE, shop="S4")]
+    events += stay("early", t0, 10 * MINUTE) + stay("late", t0 + 60 * MINUTE, 10 * MINUTE)
     got = check(table_env, tmp_path, events)
     assert [got["top_shops_daily"][("m1", "2026-11-20", r)][0] for r in range(1, 6)] == ["S1", "S2", "S3", "S4", "S5"]
-    assert got["peak_hour_daily"][("m1", "2026-11-20")] == (10, 6)
+    assert got["peak_hour_daily"][("m1", "2026-11-20")] == (10, 1)
     assert got["favorite_shop_daily"][("m1", "2026-11-20", "d9")][0] == "S4"
 
 
@@ -116,10 +128,6 @@ def test_random_day_with_duplicates_and_disorder_matches_the_reference(table_env
     check(table_env, tmp_path, events, doors)
 
 
-def stay(device: str, start: int, dwell_ms: int, shop: str | None = None) -> list[ProbeEvent]:
-    """A device heard from `start` for `dwell_ms`, at most five minutes apart: one visit."""
-    times = list(range(start, start + dwell_ms, 5 * MINUTE)) + [start + dwell_ms]
-    return [probe(device, at, shop=shop) for at in sorted(set(times))]
 
 
 def test_engagement_buckets_take_each_bound_into_the_bucket_it_opens(table_env, tmp_path):
@@ -137,3 +145,34 @@ def test_engagement_buckets_take_each_bound_into_the_bucket_it_opens(table_env, 
     assert got["shop_engagement_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 2, 1, 0, 1, 0, 0)
     # A visit's dwell in whole seconds: 299.999 s is 299, still short of the 5-minute bucket.
     assert got["visits"][("m1", "2026-11-20", "", "short", t0 // 1000)] == ("", 299)
+
+
+def test_a_device_is_a_visitor_from_the_moment_its_mall_visit_has_lasted_the_minimum_dwell(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = [
+        *stay("exactly", t0, 5 * MINUTE),  # a dwell of exactly the minimum: a visitor
+        *stay("short", t0, 5 * MINUTE - 1),  # one millisecond short: a passer-by
+        # Two runs of 4 and 3 minutes, 5:00.001 apart: the dwell starts again, a passer-by.
+        probe("split", t0), probe("split", t0 + 4 * MINUTE),
+        probe("split", t0 + 9 * MINUTE + 1), probe("split", t0 + 12 * MINUTE + 1),
+        # Heard at 10:56, 10:59 and 11:02: a visitor from 11:02 on, so of hour 11 and not 10.
+        probe("late", t0 + 56 * MINUTE), probe("late", t0 + 59 * MINUTE), probe("late", t0 + 62 * MINUTE),
+        # A passer-by yesterday, a visitor today: new today, as its first day as a visitor.
+        probe("again", t0 - 20 * 60 * MINUTE), *stay("again", t0, 30 * MINUTE),
+        # Weak reports (under the mall's threshold) neither make a device seen nor a visit.
+        *stay("weak", t0, 30 * MINUTE, rssi=-90),
+    ]
+    got = check(table_env, tmp_path, events)
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by
+    assert got["mall_daily"][("m1", "2026-11-20")] == (3, 3, 0, 0, 0, 5, 2)
+    assert got["mall_daily"][("m1", "2026-11-19")] == (0, 0, 0, 0, 0, 1, 1)
+    # visitors, door entries, devices seen, passers-by
+    assert got["mall_hourly"][("m1", "2026-11-20", 10)] == (2, 0, 5, 3)
+    assert got["mall_hourly"][("m1", "2026-11-20", 11)] == (1, 0, 1, 0)
+
+
+def test_the_minimum_dwell_is_a_setting(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = [*stay("a", t0, 2 * MINUTE), *stay("b", t0, MINUTE)]
+    got = check(table_env, tmp_path, events, thresholds=replace(DEFAULTS, mall_min_dwell_ms=2 * MINUTE))
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 0, 2, 1)

@@ -3,7 +3,9 @@
 -- key (the job writes its update time in epoch nanoseconds), so `SELECT … FINAL` reads the latest
 -- value and a replayed write is harmless. Syntax runs on ClickHouse 18.16 and current
 -- servers: new-style engine clauses, no DateTime64, no window functions, no table TTL.
--- `${database}` is the only substitution (FOOTFALL_CLICKHOUSE_DATABASE).
+-- `${database}` is the only substitution (FOOTFALL_CLICKHOUSE_DATABASE). Columns added after a
+-- table's first release come last, and footfall/stack/bootstrap.py (ADDED_COLUMNS) adds
+-- them to a table made before (18.16 has no ADD COLUMN IF NOT EXISTS).
 
 CREATE DATABASE IF NOT EXISTS ${database};
 
@@ -15,7 +17,9 @@ CREATE TABLE IF NOT EXISTS ${database}.mall_daily (
     returning_visitors UInt64,
     randomized_devices UInt64,
     door_entries UInt64,
-    version UInt64
+    version UInt64,
+    devices_seen UInt64,
+    passers_by UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day);
@@ -49,7 +53,9 @@ CREATE TABLE IF NOT EXISTS ${database}.mall_hourly (
     hour UInt8,
     visitors UInt64,
     door_entries UInt64,
-    version UInt64
+    version UInt64,
+    devices_seen UInt64,
+    passers_by UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, hour);
