@@ -33,7 +33,7 @@ from udfs import zones
 VARIANTS_FOLDER = Path(__file__).resolve().parent / "variants"
 #: The baseline's result topics, one per INSERT (PREFIX + name).
 BASELINE_OUTPUTS = (
-    "mall_daily", "new_visitors", "mall_hourly", "peak_hour_daily", "shop_daily", "top_shops_daily",
+    "mall_daily", "new_visitors", "mall_hourly", "peak_hour_daily", "shop_daily", "shop_hourly", "top_shops_daily",
     "favorite_shop_daily", "repeat_shops_daily", "positions", "dead_letter_counts",
 )
 log = logging.getLogger("bench.variant")

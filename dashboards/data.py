@@ -212,23 +212,27 @@ def top_shops(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
 def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """Every shop of the layout (and any other with visitors that day): shop_code,
     shop_name, category, visitors, share (of the mall's visitors), last_week (same
-    weekday a week before), change, visits (ended ones) and the share of those that
-    lasted 20 minutes or more and the median visit in minutes (NaN without visits); busiest
-    first, ties by shop_code."""
+    weekday a week before), change, walk_bys, conversion (visitors of those near the shop;
+    NaN with nobody near), visits (ended ones) and the share of those that lasted 20
+    minutes or more and the median visit in minutes (NaN without visits); busiest first,
+    ties by shop_code."""
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
-        "SELECT day, shop_code, shop_name, visitors FROM shop_daily FINAL "
+        "SELECT day, shop_code, shop_name, visitors, walk_bys FROM shop_daily FINAL "
         "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)",
         {"m": mall_id, "d": day, "w": week_before},
     )
-    counted = pd.DataFrame(rows, columns=["day", "shop_code", "counted_name", "visitors"])
+    counted = pd.DataFrame(rows, columns=["day", "shop_code", "counted_name", "visitors", "walk_bys"])
     now = counted[counted["day"] == day].drop(columns="day")
     before = counted[counted["day"] == week_before][["shop_code", "visitors"]].rename(columns={"visitors": "last_week"})
     frame = layout_shops[["shop_code", "shop_name", "category"]].merge(now, on="shop_code", how="outer")
     frame = frame.merge(before, on="shop_code", how="left")
     frame["shop_name"] = frame["shop_name"].fillna(frame["counted_name"])
     frame["category"] = frame["category"].fillna("")
-    frame[["visitors", "last_week"]] = frame[["visitors", "last_week"]].apply(pd.to_numeric).fillna(0).astype(int)
+    counts = ["visitors", "last_week", "walk_bys"]
+    frame[counts] = frame[counts].apply(pd.to_numeric).fillna(0).astype(int)
+    near = frame["visitors"] + frame["walk_bys"]
+    frame["conversion"] = (frame["visitors"] / near).where(near > 0)
     mall_visitors = day_summary(clickhouse, mall_id, day)
     total = int(mall_visitors.at[0, "visitors"]) if not mall_visitors.empty else 0
     frame["share"] = frame["visitors"] / total if total else 0.0
@@ -245,8 +249,8 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     medians = median_dwell(clickhouse, mall_id, day)
     frame["median_minutes"] = frame["shop_code"].map(medians) / 60
     frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
-    return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "visits",
-                  "stayed_20m", "median_minutes"]]
+    return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "walk_bys",
+                  "conversion", "visits", "stayed_20m", "median_minutes"]]
 
 
 def median_dwell(clickhouse: ClickHouse, mall_id: str, day: date) -> dict[str, float]:

@@ -165,6 +165,8 @@ class MetricSettings(_Settings):
     visit_gap_seconds: int = Field(300, ge=1)
     #: A device is a mall visitor, not a passer-by, once a mall visit has lasted this long.
     mall_min_dwell_seconds: int = Field(300, ge=0)
+    #: … and a shop's visitor, not a walk-by, once a visit to it has lasted this long.
+    shop_min_dwell_seconds: int = Field(120, ge=0)
     #: How long a device is remembered for new / returning visitors.
     history_days: int = Field(180, ge=1)
     #: A device keeps its last live position this long after its last report.

@@ -29,6 +29,10 @@ _UPSERTS = {
         ("ap_mac", "mall_id", "shop_code", "x", "y", "floor"),
         ("ap_mac",),
     ),
+    "shop_fronts": (
+        ("mall_id", "shop_code", "ap_mac"),
+        ("mall_id", "shop_code", "ap_mac"),
+    ),
     "entrances": (
         ("sensor_id", "mall_id", "name", "x", "y"),
         ("sensor_id",),
@@ -39,12 +43,19 @@ _UPSERTS = {
 def _upsert(schema: str, table: str) -> sql.Composed:
     columns, key = _UPSERTS[table]
     updates = [c for c in columns if c not in key]
-    return sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {set}").format(
+    conflict = (
+        sql.SQL("DO UPDATE SET {}").format(
+            sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updates)
+        )
+        if updates
+        else sql.SQL("DO NOTHING")
+    )
+    return sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) {conflict}").format(
         table=sql.Identifier(schema, table),
         columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
         values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
         key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        set=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updates),
+        conflict=conflict,
     )
 
 
@@ -57,16 +68,21 @@ def rows(layout: Layout) -> dict[str, list[tuple[Any, ...]]]:
             out["shops"].append((mall.mall_id, shop.shop_code, shop.shop_name, shop.category, polygon))
         for probe in mall.probes:
             out["probes"].append((probe.ap_mac, mall.mall_id, probe.shop_code, probe.x, probe.y, probe.floor))
+            out["shop_fronts"] += [(mall.mall_id, code, probe.ap_mac) for code in probe.fronts]
         for entrance in mall.entrances:
             out["entrances"].append((entrance.sensor_id, mall.mall_id, entrance.name, entrance.x, entrance.y))
     return out
 
 
 def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
-    """Upsert every mall, shop, probe and entrance; returns rows written per table."""
+    """Upsert every mall, shop, probe and entrance, and set the malls' shop fronts; returns
+    rows written per table."""
     schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     written = {}
     with clients.postgres(settings) as conn, conn.transaction():
+        # The fronts are the layout's as a whole: one taken out of it goes from the table too.
+        conn.execute(sql.SQL("DELETE FROM {} WHERE mall_id = ANY(%s)").format(sql.Identifier(schema, "shop_fronts")),
+                     ([mall.mall_id for mall in layout.malls],))
         for table, values in rows(layout).items():  # dict order = foreign-key order
             with conn.cursor() as cur:
                 cur.executemany(_upsert(schema, table), values)

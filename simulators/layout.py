@@ -8,6 +8,7 @@ Coordinates are metres from the mall's origin (docs/design.md §3). A layout is 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ class Probe:
     y: float
     shop_code: str | None = None  # None: a corridor probe
     floor: int = 0
+    #: A corridor probe's shops whose fronts it hears: a device heard here walked by them
+    #: (docs/design.md §4 item 2; PostgreSQL shop_fronts).
+    fronts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ def _mall_from_dict(item: dict[str, Any]) -> Mall:
         for s in item["shops"]
     )
     probes = tuple(
-        Probe(p["ap_mac"].lower(), float(p["x"]), float(p["y"]), p.get("shop_code"), int(p.get("floor", 0)))
+        Probe(p["ap_mac"].lower(), float(p["x"]), float(p["y"]), p.get("shop_code"), int(p.get("floor", 0)),
+              tuple(p.get("fronts", ())))
         for p in item["probes"]
     )
     entrances = tuple(Entrance(e["sensor_id"], e["name"], float(e["x"]), float(e["y"])) for e in item["entrances"])
@@ -187,6 +192,10 @@ def validate(layout: Layout) -> None:
             seen_macs.add(probe.ap_mac)
             if probe.shop_code is not None and probe.shop_code not in codes:
                 raise LayoutError(f"{where}: probe {probe.ap_mac} names unknown shop {probe.shop_code!r}")
+            if probe.fronts and probe.shop_code is not None:
+                raise LayoutError(f"{where}: probe {probe.ap_mac} is in a shop: only corridor probes face fronts")
+            if unknown := sorted(set(probe.fronts) - codes):
+                raise LayoutError(f"{where}: probe {probe.ap_mac} faces unknown shop {unknown[0]!r}")
         if not mall.entrances:
             raise LayoutError(f"{where}: needs at least one entrance")
 
@@ -290,6 +299,11 @@ def _l_shape(x: float, w: float, y0: float, y1: float, door_y: float) -> tuple[P
     return tuple((round(px, 2), round(py, 2)) for px, py in pts)
 
 
+#: A corridor probe of the built-in malls faces the fronts of the shops whose door is this
+#: close: 5 m across the corridor's near half, so each door has one or two such probes.
+FRONT_RANGE_M = 8.0
+
+
 def default_mall(index: int = 0) -> Mall:
     """A 240 m x 96 m single-floor mall: a corridor between two rows of 22 shops."""
     mall_id, name, tz, lat, lon = MALL_SITES[index % len(MALL_SITES)]
@@ -308,7 +322,9 @@ def default_mall(index: int = 0) -> Mall:
         py = y0 + (y1 - y0) * (0.35 if shop.door[1] == y1 else 0.65)
         probes.append(Probe(_mac(index, 1, i), round((x0 + x1) / 2, 2), round(py, 2), shop.shop_code))
     for i in range(40):
-        probes.append(Probe(_mac(index, 2, i), round(3 + i * 6.0, 2), 48.0 + (3.0 if i % 2 else -3.0)))
+        x, y = round(3 + i * 6.0, 2), 48.0 + (3.0 if i % 2 else -3.0)
+        fronts = tuple(s.shop_code for s in shops if math.dist((x, y), s.door) <= FRONT_RANGE_M)
+        probes.append(Probe(_mac(index, 2, i), x, y, fronts=fronts))
     entrances = (
         Entrance(f"{mall_id}-door-west", "West entrance", 0.0, 48.0),
         Entrance(f"{mall_id}-door-east", "East entrance", width, 48.0),

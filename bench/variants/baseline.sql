@@ -18,7 +18,8 @@ SELECT *,
     CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
     CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
 FROM (
-    SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time, on_time,
+    SELECT mall_id, shop_code, shop_name, fronts, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
+        on_time,
         CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
     FROM probe_ingested
     WHERE reason IS NULL
@@ -41,7 +42,7 @@ UNION ALL
 SELECT mall_id, `day`, `hour`, CAST(NULL AS STRING), FALSE, in_count FROM b_doors;
 
 CREATE TEMPORARY VIEW b_shop_events AS
-SELECT mall_id, shop_code, shop_name, device_id, `day`, occur_ms, event_time, on_time,
+SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, event_time, on_time,
     -- A view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM b_probes
@@ -101,10 +102,44 @@ FROM (
     GROUP BY mall_id, `day`, `hour`
 );
 
-CREATE TEMPORARY VIEW b_shop_daily AS
-SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT device_id) AS visitors
+-- Shop visitors as mall visitors are (each shop visit joined back to its events), devices
+-- near each shop (its own probe, or a corridor probe facing its front) and devices seen.
+CREATE TEMPORARY VIEW b_shop_sessions AS
+SELECT visit_key, MIN(occur_ms) AS first_ms, MAX(occur_ms) AS last_ms
+FROM TABLE(SESSION(TABLE b_window_events PARTITION BY visit_key,
+                   DESCRIPTOR(event_time), INTERVAL ${visit_gap} DAY TO SECOND))
+GROUP BY visit_key, window_start, window_end;
+
+CREATE TEMPORARY VIEW b_shop_presence AS
+SELECT e.mall_id, e.`day`, e.`hour`, e.shop_code, e.shop_name, e.device_id AS visitor,
+    CAST(NULL AS STRING) AS seen, CAST(NULL AS STRING) AS near
+FROM b_window_events AS e
+JOIN b_shop_sessions AS v
+    ON e.visit_key = v.visit_key AND e.occur_ms >= v.first_ms + ${shop_min_dwell_ms} AND e.occur_ms <= v.last_ms
+UNION ALL
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(NULL AS STRING), device_id, CAST(NULL AS STRING)
 FROM b_shop_events
+UNION ALL
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
+FROM b_probes
+WHERE shop_code IS NOT NULL AND (rssi >= ${mall_min_rssi} OR rssi >= ${shop_min_rssi}) AND NOT randomized
+UNION ALL
+SELECT mall_id, `day`, `hour`, front_code, front_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
+FROM b_probes CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
+WHERE fronts IS NOT NULL AND rssi >= ${mall_min_rssi} AND NOT randomized;
+
+CREATE TEMPORARY VIEW b_shop_daily AS
+SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT visitor) AS visitors,
+    COUNT(DISTINCT seen) AS devices_seen, COUNT(DISTINCT near) - COUNT(DISTINCT visitor) AS walk_bys
+FROM b_shop_presence
 GROUP BY mall_id, `day`, shop_code;
+
+CREATE TEMPORARY VIEW b_shop_hourly AS
+SELECT mall_id, `day`, `hour`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT visitor) AS visitors,
+    COUNT(DISTINCT near) - COUNT(DISTINCT visitor) AS walk_bys
+FROM b_shop_presence
+WHERE visitor IS NOT NULL OR near IS NOT NULL
+GROUP BY mall_id, `day`, `hour`, shop_code;
 
 CREATE TEMPORARY VIEW b_live_probes AS
 SELECT * FROM b_probes WHERE on_time;
@@ -157,10 +192,18 @@ CREATE TEMPORARY TABLE out_peak_hour_daily (
 );
 
 CREATE TEMPORARY TABLE out_shop_daily (
-    mall_id STRING, `day` DATE, shop_code STRING, shop_name STRING, visitors BIGINT,
-    PRIMARY KEY (mall_id, `day`, shop_code) NOT ENFORCED
+    mall_id STRING, `day` DATE, shop_code STRING, shop_name STRING, visitors BIGINT, devices_seen BIGINT,
+    walk_bys BIGINT, PRIMARY KEY (mall_id, `day`, shop_code) NOT ENFORCED
 ) WITH (
     'connector' = 'upsert-kafka', 'topic' = ${shop_daily_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
+    'key.format' = 'json', 'value.format' = 'json'
+);
+
+CREATE TEMPORARY TABLE out_shop_hourly (
+    mall_id STRING, `day` DATE, `hour` INT, shop_code STRING, shop_name STRING, visitors BIGINT, walk_bys BIGINT,
+    PRIMARY KEY (mall_id, `day`, `hour`, shop_code) NOT ENFORCED
+) WITH (
+    'connector' = 'upsert-kafka', 'topic' = ${shop_hourly_topic}, 'properties.bootstrap.servers' = ${bootstrap_servers},
     'key.format' = 'json', 'value.format' = 'json'
 );
 
@@ -232,6 +275,8 @@ SELECT mall_id, `day`, `hour`, visitors FROM (
 ) WHERE rn = 1;
 
 INSERT INTO out_shop_daily SELECT * FROM b_shop_daily;
+
+INSERT INTO out_shop_hourly SELECT * FROM b_shop_hourly;
 
 INSERT INTO out_top_shops_daily
 SELECT mall_id, `day`, rn, shop_code, shop_name, visitors FROM (

@@ -85,6 +85,12 @@ def table(all_shops: pd.DataFrame) -> None:
                                                  max_value=1),
         "last_week": st.column_config.NumberColumn("Same day last week", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+d"),
+        "walk_bys": st.column_config.NumberColumn(
+            "Walk-bys", format="%d", help="Devices heard near the shop (its front or its own probe) that did not "
+                                          "stay the shop's minimum dwell"),
+        "conversion": st.column_config.ProgressColumn(
+            "Conversion", format="percent", min_value=0, max_value=1,
+            help="Visitors of the devices near the shop: visitors / (visitors + walk-bys)"),
         "visits": st.column_config.NumberColumn("Visits", format="%d", help="Visits that have ended (item 11)"),
         "stayed_20m": st.column_config.ProgressColumn(
             "Stayed 20 min+", format="percent", min_value=0, max_value=1,

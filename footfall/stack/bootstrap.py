@@ -34,6 +34,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ADDED_COLUMNS = {
     "mall_daily": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
     "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
+    "shop_daily": (("devices_seen", "UInt64"), ("walk_bys", "UInt64")),
 }
 
 

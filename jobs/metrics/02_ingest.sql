@@ -43,6 +43,7 @@ CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
     c.ap_mac, c.device_id, c.randomized, c.rssi, c.occur_ms, p.mall_id, p.shop_code, p.x, p.y, p.shop_name, p.tz,
+    p.fronts,
     CASE
         WHEN c.reason IS NOT NULL THEN c.reason
         WHEN p.mall_id IS NULL THEN 'unknown_probe'
@@ -58,7 +59,7 @@ FROM (
         ) AS newest_time
     FROM probe_checked
 ) AS c
-LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz) ON TRUE;
+LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz, fronts) ON TRUE;
 
 -- The one read of the wifi-probes topic. The job forks this stream in two (see
 -- jobs/metrics/job.py): probe_log for the metrics, with visit_time as its time
@@ -76,7 +77,7 @@ SELECT
         ELSE body
     END AS body,
     kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
-    mall_id, shop_code, shop_name, tz, randomized, reason, on_time
+    mall_id, shop_code, shop_name, tz, fronts, randomized, reason, on_time
 FROM probe_enriched;
 
 CREATE TEMPORARY VIEW door_checked AS

@@ -50,7 +50,7 @@ SELECT mall_id, `day`, `hour`, device_id FROM (
 ) WHERE rn = 1;
 
 CREATE TEMPORARY VIEW shop_events AS
-SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, occur_ms, visit_time, proc_time, on_time,
+SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM probe_local
@@ -169,11 +169,92 @@ SELECT mall_id, `day`, `hour`, visitors FROM (
     FROM mall_hourly
 ) WHERE rn = 1;
 
--- 2: distinct visitors per shop and day.
+-- 2: shop visitors (walk-ins) and walk-bys, as the mall's visitors and passers-by are:
+-- a device is a visitor of a shop from the event at which its shop visit (item 6) has
+-- lasted the shop's minimum dwell; devices heard near the shop (by its own probe, or by a
+-- corridor probe facing its front) that never were are its walk-bys. Devices seen keeps
+-- the old count: any qualifying shop event.
+CREATE TEMPORARY VIEW shop_presence AS
+SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, proc_time,
+    occur_ms - visit_start(occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
+        PARTITION BY visit_key ORDER BY visit_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS visit_ms
+FROM shop_events
+WHERE on_time;
+
+CREATE TEMPORARY VIEW shop_visitor_hours AS
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (
+    SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, shop_code, device_id ORDER BY proc_time) AS rn
+    FROM shop_presence
+    WHERE visit_ms >= ${shop_min_dwell_ms}
+) WHERE rn = 1;
+
+CREATE TEMPORARY VIEW shop_visitor_days AS
+SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
+    SELECT mall_id, `day`, shop_code, shop_name, device_id,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, shop_code, device_id ORDER BY proc_time) AS rn
+    FROM shop_visitor_hours
+) WHERE rn = 1;
+
+-- Near a shop: heard by its own probe (qualifying for the mall or for the shop), or by a
+-- corridor probe facing its front (the layout's shop_fronts) qualifying for the mall.
+CREATE TEMPORARY VIEW shop_near_events AS
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time
+FROM probe_local
+WHERE shop_code IS NOT NULL AND (rssi >= ${mall_min_rssi} OR rssi >= ${shop_min_rssi}) AND NOT randomized
+UNION ALL
+SELECT mall_id, `day`, `hour`, front_code, front_name, device_id, proc_time
+FROM probe_local CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
+WHERE fronts IS NOT NULL AND rssi >= ${mall_min_rssi} AND NOT randomized;
+
+CREATE TEMPORARY VIEW shop_near_hours AS
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (
+    SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, shop_code, device_id ORDER BY proc_time) AS rn
+    FROM shop_near_events
+) WHERE rn = 1;
+
+CREATE TEMPORARY VIEW shop_near_days AS
+SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
+    SELECT mall_id, `day`, shop_code, shop_name, device_id,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, shop_code, device_id ORDER BY proc_time) AS rn
+    FROM shop_near_hours
+) WHERE rn = 1;
+
+-- Walk-bys are capped at zero for the moment a device's rows are on their way by
+-- different paths (as passers-by are in mall_daily).
 CREATE TEMPORARY VIEW shop_daily AS
-SELECT mall_id, `day`, shop_code, LAST_VALUE(shop_name) AS shop_name, COUNT(*) AS visitors
-FROM device_shop_days
-GROUP BY mall_id, `day`, shop_code;
+SELECT mall_id, `day`, shop_code, shop_name, visitors, devices_seen,
+    GREATEST(near - visitors, CAST(0 AS BIGINT)) AS walk_bys
+FROM (
+    SELECT mall_id, `day`, shop_code, LAST_VALUE(shop_name) AS shop_name, SUM(visitors) AS visitors,
+        SUM(devices_seen) AS devices_seen, SUM(near) AS near
+    FROM (
+        SELECT mall_id, `day`, shop_code, shop_name, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS devices_seen,
+            CAST(0 AS BIGINT) AS near
+        FROM shop_visitor_days
+        UNION ALL
+        SELECT mall_id, `day`, shop_code, shop_name, 0, 1, 0 FROM device_shop_days
+        UNION ALL
+        SELECT mall_id, `day`, shop_code, shop_name, 0, 0, 1 FROM shop_near_days
+    )
+    GROUP BY mall_id, `day`, shop_code
+);
+
+CREATE TEMPORARY VIEW shop_hourly AS
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, visitors, GREATEST(near - visitors, CAST(0 AS BIGINT)) AS walk_bys
+FROM (
+    SELECT mall_id, `day`, `hour`, shop_code, LAST_VALUE(shop_name) AS shop_name, SUM(visitors) AS visitors,
+        SUM(near) AS near
+    FROM (
+        SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS near
+        FROM shop_visitor_hours
+        UNION ALL
+        SELECT mall_id, `day`, `hour`, shop_code, shop_name, 0, 1 FROM shop_near_hours
+    )
+    GROUP BY mall_id, `day`, `hour`, shop_code
+);
 
 -- 3: the five shops with most visitors; ties by shop_code.
 CREATE TEMPORARY VIEW top_shops_daily AS

@@ -52,8 +52,14 @@ FROM peak_hour_daily
 UNION ALL
 SELECT 'shop_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
-    'shop_name' VALUE shop_name, 'visitors' VALUE visitors)
+    'shop_name' VALUE shop_name, 'visitors' VALUE visitors, 'devices_seen' VALUE devices_seen,
+    'walk_bys' VALUE walk_bys)
 FROM shop_daily
+UNION ALL
+SELECT 'shop_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
+    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`, 'shop_code' VALUE shop_code,
+    'shop_name' VALUE shop_name, 'visitors' VALUE visitors, 'walk_bys' VALUE walk_bys)
+FROM shop_hourly
 UNION ALL
 SELECT 'top_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'rank' VALUE `rank`,

@@ -59,6 +59,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "visit_gap": sql.day_to_second(metrics.visit_gap_seconds),
         "visit_gap_ms": metrics.visit_gap_seconds * 1000,
         "mall_min_dwell_ms": metrics.mall_min_dwell_seconds * 1000,
+        "shop_min_dwell_ms": metrics.shop_min_dwell_seconds * 1000,
         "history_ttl": f"{metrics.history_days}d",
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
     }

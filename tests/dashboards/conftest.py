@@ -87,7 +87,9 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     a, b, c = (f"{n}{unique}".ljust(16, "0")[:16] for n in "abc")
 
     def shop(day: str, s, visitors: int) -> dict:  # type: ignore[no-untyped-def]
-        return {"mall_id": m, "day": day, "shop_code": s.shop_code, "shop_name": s.shop_name, "visitors": visitors}
+        # Three walk-bys a visitor: a conversion of one in four.
+        return {"mall_id": m, "day": day, "shop_code": s.shop_code, "shop_name": s.shop_name, "visitors": visitors,
+                "devices_seen": visitors + 5, "walk_bys": 3 * visitors}
 
     def daily(day: str, visitors: int, new: int, randomized: int, doors: int) -> dict:
         # As many passers-by as visitors: a draw rate of one half.

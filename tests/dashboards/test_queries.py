@@ -57,13 +57,15 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
                                        "category": first.category, "visitors": 30, "share": 0.25,
-                                       "last_week": 20, "change": 10, "visits": 40,
+                                       "last_week": 20, "change": 10, "walk_bys": 90, "conversion": 0.25,
+                                       "visits": 40,
                                        "stayed_20m": 0.125, "median_minutes": 7.5}
     assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
         second.shop_code, 12, 0, 12, 0]
     assert pd.isna(every.iloc[1]["stayed_20m"])  # no visit of it has ended
     assert every.iloc[1]["median_minutes"] == 1.25  # (30 s + 120 s) / 2
     assert every.iloc[2:]["median_minutes"].isna().all()
+    assert every.iloc[2:]["conversion"].isna().all()  # nobody near them
     assert (every.iloc[2:]["visitors"] == 0).all()
     assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
 

@@ -88,7 +88,7 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
         assert client.execute(f"SELECT hour, visitors FROM {scratch.database}.peak_hour_daily FINAL") == [(17, 42)]
     finally:
         client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
-    assert bootstrap.postgres_tables(stack.postgres) == ["entrances", "malls", "probes", "shops"]
+    assert bootstrap.postgres_tables(stack.postgres) == ["entrances", "malls", "probes", "shop_fronts", "shops"]
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 

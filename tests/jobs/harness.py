@@ -13,7 +13,8 @@ from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thres
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
-    event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
+    event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING,
+    fronts ARRAY<ROW<shop_code STRING, shop_name STRING>>, tz STRING, rssi INT,
     occur_ms BIGINT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
@@ -43,8 +44,16 @@ CREATE TEMPORARY TABLE rejects (
 
 
 def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
-    path.write_text("".join(json.dumps(dataclasses.asdict(r)) + "\n" for r in rows))  # type: ignore[call-overload]
+    path.write_text("".join(json.dumps(_json_row(r)) + "\n" for r in rows))
     return path
+
+
+def _json_row(row: object) -> dict:
+    fields = dataclasses.asdict(row)  # type: ignore[call-overload]
+    if "fronts" in fields:  # as probe_layout gives them: rows, or null for none
+        fronts = [{"shop_code": code, "shop_name": name} for code, name in fields["fronts"]]
+        fields["fronts"] = fronts or None
+    return fields
 
 
 def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]],
@@ -76,6 +85,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "visit_gap": sql.day_to_second(thresholds.visit_gap_ms // 1000),
         "visit_gap_ms": thresholds.visit_gap_ms,
         "mall_min_dwell_ms": thresholds.mall_min_dwell_ms,
+        "shop_min_dwell_ms": thresholds.shop_min_dwell_ms,
         "history_ttl": "180d",
         "day_state_ttl": "36 hours",
         "wifi_probes_topic": "wifi-probes",

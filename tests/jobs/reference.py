@@ -35,6 +35,8 @@ class ProbeEvent:
     #: False for an event the watermark may have passed (at least the watermark delay
     #: behind the newest read before it): it counts, but in no visit and no position.
     on_time: bool = True
+    #: The shops whose fronts the probe faces (layout shop_fronts): (shop_code, shop_name).
+    fronts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Thresholds:
     shop_min_rssi: int = -70
     visit_gap_ms: int = 300_000
     mall_min_dwell_ms: int = 300_000
+    shop_min_dwell_ms: int = 120_000
 
 
 DEFAULTS = Thresholds()
@@ -138,17 +141,20 @@ def probe_reason(body: bytes, probes: dict[str, tuple[str, str | None]], now_ms:
 
 
 def probe_events(bodies: list[tuple[bytes, bool]], salt: str, probes: dict[str, tuple[str, str | None]],
-                 malls: dict[str, str], shop_names: dict[tuple[str, str], str]) -> list[ProbeEvent]:
+                 malls: dict[str, str], shop_names: dict[tuple[str, str], str],
+                 fronts: dict[str, tuple[str, ...]] | None = None) -> list[ProbeEvent]:
     """Accepted messages (body, on time for the windows) as ProbeEvents; `probes` maps
-    ap_mac -> (mall_id, shop_code)."""
+    ap_mac -> (mall_id, shop_code), `fronts` ap_mac -> the shop codes whose fronts it faces."""
+    fronts = fronts or {}
     events = []
     for body, on_time in bodies:
         m = json.loads(body)
-        mall_id, shop_code = probes[m["ap_mac"].lower().replace("-", ":")]
+        ap_mac = m["ap_mac"].lower().replace("-", ":")
+        mall_id, shop_code = probes[ap_mac]
         events.append(ProbeEvent(
             m["event_id"], mall_id, shop_code, shop_names.get((mall_id, shop_code or "")), malls[mall_id],
             m["rssi"], m["occur_time"], device_id(salt, m["device_mac"]), is_randomized(m["device_mac"]),
-            m["ap_mac"].lower().replace("-", ":"), on_time,
+            ap_mac, on_time, tuple((code, shop_names[(mall_id, code)]) for code in fronts.get(ap_mac, ())),
         ))
     return events
 
@@ -170,6 +176,8 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     day_randomized: dict[tuple, set] = defaultdict(set)
     hour_devices: dict[tuple, set] = defaultdict(set)
     shop_devices: dict[tuple, set] = defaultdict(set)
+    near_day: dict[tuple, set] = defaultdict(set)
+    near_hour: dict[tuple, set] = defaultdict(set)
     shop_names: dict[tuple, str] = {}
     shop_times: dict[tuple, set] = defaultdict(set)
     mall_times: dict[tuple, set] = defaultdict(set)
@@ -188,6 +196,14 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
                 key = (e.mall_id, e.device_id)
                 if e.on_time:
                     mall_times[key].add((e.occur_ms, e.tz))
+        if not e.randomized:  # near a shop: its own probe, or a corridor probe facing its front
+            near = [(e.shop_code, e.shop_name or "")] if e.shop_code and e.rssi >= min(
+                t.mall_min_rssi, t.shop_min_rssi) else []
+            near += list(e.fronts) if e.rssi >= t.mall_min_rssi else []
+            for shop, name in near:
+                near_day[(e.mall_id, day, shop)].add(e.device_id)
+                near_hour[(e.mall_id, day, hour, shop)].add(e.device_id)
+                shop_names[(e.mall_id, shop)] = name
         if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
             shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
             shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
@@ -229,11 +245,26 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
         by_day[(mall, day)].append((-visitors, hour))
     out["peak_hour_daily"] = {key: (min(v)[1], -min(v)[0]) for key, v in by_day.items()}
 
+    # Shop visitors (walk-ins) as mall visitors are, with the shop's minimum dwell; walk-bys:
+    # devices near the shop that were not.
+    walkin_day: dict[tuple, set] = defaultdict(set)
+    walkin_hour: dict[tuple, set] = defaultdict(set)
+    for (mall, device, shop), stamped in shop_times.items():
+        for occur_ms, tz in visiting(stamped, t.visit_gap_ms, t.shop_min_dwell_ms):
+            day, hour = local(occur_ms, tz)
+            walkin_day[(mall, day, shop)].add(device)
+            walkin_hour[(mall, day, hour, shop)].add(device)
     out["shop_daily"] = {
-        key: (shop_names[(key[0], key[2])], len(devices)) for key, devices in shop_devices.items()
+        key: (shop_names[(key[0], key[2])], len(walkin_day[key]), len(shop_devices[key]),
+              len(near_day[key] - walkin_day[key]))
+        for key in set(shop_devices) | set(near_day) | set(walkin_day)
+    }
+    out["shop_hourly"] = {
+        key: (shop_names[(key[0], key[3])], len(walkin_hour[key]), len(near_hour[key] - walkin_hour[key]))
+        for key in set(near_hour) | set(walkin_hour)
     }
     ranked: dict[tuple, list] = defaultdict(list)
-    for (mall, day, shop), (name, visitors) in out["shop_daily"].items():
+    for (mall, day, shop), (name, visitors, *_) in out["shop_daily"].items():
         ranked[(mall, day)].append((-visitors, shop, name))
     out["top_shops_daily"] = {
         (mall, day, rank): (shop, name, -neg)
@@ -472,6 +503,7 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
     `now_ms` is the job's clock for the future rule (None: the wall clock)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     probes_by_mac = {p.ap_mac: (m.mall_id, p.shop_code) for m in layout.malls for p in m.probes}
+    fronts = {p.ap_mac: p.fronts for m in layout.malls for p in m.probes if p.fronts}
     malls = {m.mall_id: m.tz for m in layout.malls}
     shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
     rejects: dict[tuple[str, str], int] = defaultdict(int)
@@ -499,7 +531,7 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
         else:
             rejects[(record.topic, reason)] += 1
     return Expected(
-        probe_events(valid["wifi-probes"], salt, probes_by_mac, malls, shop_names),
+        probe_events(valid["wifi-probes"], salt, probes_by_mac, malls, shop_names, fronts),
         door_events([body for body, _ in valid["door-sensors"]], malls),
         dict(rejects),
         probe_newest_before,

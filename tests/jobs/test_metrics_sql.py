@@ -82,7 +82,8 @@ def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
     got = check(table_env, tmp_path, events)
     # d1, heard once, was seen and passed by; the randomised MACs count only as such.
     assert got["mall_daily"][("m1", "2026-11-20")] == (0, 0, 0, 2, 0, 1, 1)
-    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
+    # name, visitors (heard once: none), devices seen, walk-bys
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 1)
 
 
 def test_thresholds_decide_mall_and_shop_qualification(table_env, tmp_path):
@@ -90,16 +91,17 @@ def test_thresholds_decide_mall_and_shop_qualification(table_env, tmp_path):
     events = [probe("weak", t0, rssi=-86), probe("mall-only", t0, rssi=-80), probe("both", t0, rssi=-70)]
     got = check(table_env, tmp_path, events)
     assert got["mall_daily"][("m1", "2026-11-20")][5] == 2  # devices seen
-    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1)
+    # Near the shop from the mall's threshold, seen from the shop's.
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 2)
 
 
 def test_ties_rank_by_shop_code_hour_and_dwell(table_env, tmp_path):
     t0 = ms("2026-11-20T10:00:00")
     events = []
     for i, shop in enumerate(["S7", "S3", "S5", "S1", "S9", "S2"]):  # one visitor each: a six-way tie
-        events.append(probe(f"t{i}", t0, shop=shop))
+        events += [probe(f"t{i}", t0, shop=shop), probe(f"t{i}", t0 + 2 * MINUTE, shop=shop)]
     # Two hours with one visitor each (and more devices seen at 10): the earlier hour is the peak.
-    # d9: two shops with one visit each and equal dwell: the lower code wins.
+    # d9: two shops with one visit each and equal dwell (each a visitor too): the lower code wins.
     events += [probe("d9", t0 + 60 * MINUTE, shop="S8"), probe("d9", t0 + 62 * MINUTE, shop="S8"),
                probe("d9", t0 + 60 * MINUTE, shop="S4"), probe("d9", t0 + 62 * MINUTE, shop="S4")]
     events += stay("early", t0, 10 * MINUTE) + stay("late", t0 + 60 * MINUTE, 10 * MINUTE)
@@ -176,3 +178,29 @@ def test_the_minimum_dwell_is_a_setting(table_env, tmp_path):
     events = [*stay("a", t0, 2 * MINUTE), *stay("b", t0, MINUTE)]
     got = check(table_env, tmp_path, events, thresholds=replace(DEFAULTS, mall_min_dwell_ms=2 * MINUTE))
     assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 0, 2, 1)
+
+
+def test_shop_visitors_stay_the_shops_minimum_dwell_and_walk_bys_are_heard_near_its_front(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    front = (("S1", "Shop S1"), ("S2", "Shop S2"))  # a corridor probe between two shop fronts
+
+    def corridor(device: str, at: int, rssi: int = -80) -> ProbeEvent:
+        return replace(probe(device, at, shop=None, rssi=rssi), fronts=front)
+
+    events = [
+        probe("exactly", t0), probe("exactly", t0 + 2 * MINUTE),  # two minutes: a visitor
+        probe("short", t0), probe("short", t0 + 2 * MINUTE - 1),  # a millisecond short: a walk-by
+        probe("outside", t0, rssi=-80),  # the shop's probe, under the shop's threshold: a walk-by
+        corridor("passing", t0), corridor("passing", t0 + MINUTE),  # past both fronts
+        corridor("faint", t0, rssi=-90),  # under the mall's threshold: not near
+        # In at 10:59, a visitor from 11:01: of hour 11 only, a walk-by of hour 10.
+        probe("late", t0 + 59 * MINUTE), probe("late", t0 + 61 * MINUTE),
+    ]
+    got = check(table_env, tmp_path, events)
+    # name, visitors, devices seen, walk-bys
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 2, 3, 3)
+    assert got["shop_daily"][("m1", "2026-11-20", "S2")] == ("Shop S2", 0, 0, 1)
+    # name, visitors, walk-bys
+    assert got["shop_hourly"][("m1", "2026-11-20", 10, "S1")] == ("Shop S1", 1, 4)
+    assert got["shop_hourly"][("m1", "2026-11-20", 11, "S1")] == ("Shop S1", 1, 0)
+    assert [got["top_shops_daily"][("m1", "2026-11-20", r)][0] for r in (1, 2)] == ["S1", "S2"]

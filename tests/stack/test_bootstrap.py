@@ -19,7 +19,8 @@ CONTRACT = {
         "devices_seen",
         "passers_by",
     ],
-    "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors"],
+    "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys"],
+    "shop_hourly": ["mall_id", "day", "hour", "shop_code", "shop_name", "visitors", "walk_bys"],
     "top_shops_daily": ["mall_id", "day", "rank", "shop_code", "shop_name", "visitors"],
     "mall_hourly": ["mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by"],
     "peak_hour_daily": ["mall_id", "day", "hour", "visitors"],
@@ -33,6 +34,7 @@ CONTRACT = {
 KEYS = {
     "mall_daily": "mall_id, day",
     "shop_daily": "mall_id, day, shop_code",
+    "shop_hourly": "mall_id, day, hour, shop_code",
     "top_shops_daily": "mall_id, day, rank",
     "mall_hourly": "mall_id, day, hour",
     "peak_hour_daily": "mall_id, day",
@@ -84,6 +86,7 @@ def test_postgres_schema_renders_into_the_configured_schema() -> None:
         "malls",
         "shops",
         "probes",
+        "shop_fronts",
         "entrances",
     ]
 

@@ -30,10 +30,25 @@ CREATE TABLE IF NOT EXISTS ${database}.shop_daily (
     shop_code String,
     shop_name String,
     visitors UInt64,
-    version UInt64
+    version UInt64,
+    devices_seen UInt64,
+    walk_bys UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, shop_code);
+
+CREATE TABLE IF NOT EXISTS ${database}.shop_hourly (
+    mall_id String,
+    day Date,
+    hour UInt8,
+    shop_code String,
+    shop_name String,
+    visitors UInt64,
+    walk_bys UInt64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (mall_id, day, hour, shop_code);
 
 CREATE TABLE IF NOT EXISTS ${database}.top_shops_daily (
     mall_id String,

@@ -33,6 +33,16 @@ CREATE TABLE IF NOT EXISTS ${schema}.probes (
     FOREIGN KEY (mall_id, shop_code) REFERENCES ${schema}.shops (mall_id, shop_code)
 );
 
+-- The shop fronts each corridor probe hears: a device heard there walked by the shop
+-- (docs/design.md §4 item 2). A probe may face several shops, a shop several probes.
+CREATE TABLE IF NOT EXISTS ${schema}.shop_fronts (
+    mall_id     text NOT NULL,
+    shop_code   text NOT NULL,
+    ap_mac      text NOT NULL REFERENCES ${schema}.probes (ap_mac),
+    PRIMARY KEY (mall_id, shop_code, ap_mac),
+    FOREIGN KEY (mall_id, shop_code) REFERENCES ${schema}.shops (mall_id, shop_code)
+);
+
 -- Entrances with their door counters: not read by the job (door events carry their
 -- mall_id), but part of the layout the dashboards draw.
 CREATE TABLE IF NOT EXISTS ${schema}.entrances (

@@ -13,7 +13,9 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executors;
@@ -39,11 +41,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 1;
+    private static final int SNAPSHOT_VERSION = 2;
     private static final long RETRY_MILLIS = 5_000;
     private static final Map<String, Layout> SHARED = new HashMap<>();
 
-    /** A probe as the ingestion needs it; shopCode and shopName may be null (a corridor probe). */
+    /**
+     * A probe as the ingestion needs it; shopCode and shopName may be null (a corridor
+     * probe). frontCodes and frontNames: the shops whose fronts a corridor probe hears
+     * (table shop_fronts), empty for most probes.
+     */
     public static final class Probe {
         public final String mallId;
         public final String shopCode;
@@ -51,6 +57,8 @@ public final class Layout {
         public final double y;
         public final String shopName;
         public final String tz;
+        public final List<String> frontCodes = new ArrayList<>();
+        public final List<String> frontNames = new ArrayList<>();
 
         Probe(String mallId, String shopCode, double x, double y, String shopName, String tz) {
             this.mallId = mallId;
@@ -244,6 +252,18 @@ public final class Layout {
                             rows.getDouble(5), rows.getString(6), tz));
                 }
             }
+            try (ResultSet rows = statement.executeQuery(
+                    "SELECT f.ap_mac, f.shop_code, sh.shop_name FROM " + s + ".shop_fronts AS f"
+                            + " JOIN " + s + ".shops AS sh ON sh.mall_id = f.mall_id AND sh.shop_code = f.shop_code"
+                            + " ORDER BY f.ap_mac, f.shop_code")) {
+                while (rows.next()) {
+                    Probe probe = probes.get(rows.getString(1));
+                    if (probe != null) {
+                        probe.frontCodes.add(rows.getString(2));
+                        probe.frontNames.add(rows.getString(3));
+                    }
+                }
+            }
         }
         return new Snapshot(probes, zones);
     }
@@ -281,6 +301,11 @@ public final class Layout {
                     out.writeDouble(p.y);
                     writeNullable(out, p.shopName);
                     out.writeUTF(p.tz);
+                    out.writeInt(p.frontCodes.size());
+                    for (int i = 0; i < p.frontCodes.size(); i++) {
+                        out.writeUTF(p.frontCodes.get(i));
+                        out.writeUTF(p.frontNames.get(i));
+                    }
                 }
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -304,8 +329,14 @@ public final class Layout {
             }
             Map<String, Probe> probes = new HashMap<>();
             for (int n = in.readInt(); n > 0; n--) {
-                probes.put(in.readUTF(), new Probe(in.readUTF(), readNullable(in), in.readDouble(), in.readDouble(),
-                        readNullable(in), in.readUTF()));
+                String apMac = in.readUTF();
+                Probe probe = new Probe(in.readUTF(), readNullable(in), in.readDouble(), in.readDouble(),
+                        readNullable(in), in.readUTF());
+                for (int fronts = in.readInt(); fronts > 0; fronts--) {
+                    probe.frontCodes.add(in.readUTF());
+                    probe.frontNames.add(in.readUTF());
+                }
+                probes.put(apMac, probe);
             }
             return new Snapshot(probes, zones);
         } catch (IOException e) {
