@@ -71,8 +71,9 @@ def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list[Any]
     day = unused_past_day()
     start = datetime.combine(day, datetime.min.time().replace(hour=14), ZoneInfo(mall.tz)).timestamp()
     truth = Positions()
-    config = SimulationConfig(start=start, end=start + minutes * 60, seed=11,
-                              behaviour=Behaviour(visitors_per_day=visitors_per_day))
+    # People in the mall only: street passers-by outside it have no zone to get right.
+    behaviour = Behaviour(visitors_per_day=visitors_per_day, street_passers_per_visitor=0.0)
+    config = SimulationConfig(start=start, end=start + minutes * 60, seed=11, behaviour=behaviour)
     records = list(Simulation(Layout((mall,)), config, truth).records())
     # A randomised phone a minute after the end moves the watermark past the last second.
     end = start + minutes * 60 + 60

@@ -69,6 +69,10 @@ def positive_float(text: str) -> float:
     return _number(text, lambda v: v > 0, "above 0")
 
 
+def non_negative_float(text: str) -> float:
+    return _number(text, lambda v: v >= 0, "0 or more")
+
+
 def share(text: str) -> float:
     return _number(text, lambda v: 0 <= v <= 1, "between 0 and 1")
 
@@ -127,6 +131,9 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
         default=Behaviour.staff_per_mall,
         help="all-day staff devices per mall",
     )
+    g.add_argument("--street-passers", dest="street_passers_per_visitor", type=non_negative_float,
+                   default=Behaviour.street_passers_per_visitor,
+                   help="people walking past the front outside, per visitor (default 0.6)")  # fmt: skip
     g.add_argument("--probe-interval", type=seconds_range, default=Behaviour.probe_interval, metavar="MIN-MAX",
                    help="seconds between a phone's probe requests (default 20-120)")  # fmt: skip
     r = parser.add_argument_group("radio")

@@ -5,7 +5,8 @@ mall's size and its weekly pattern.
 A visit walks the corridor from an entrance to a few shops, dwells minutes in each,
 sometimes comes back to one, and leaves by an entrance. A share of visitors return on
 later days with the same phone; a share of phones randomise their MAC and rotate it; a
-share carry no phone that probes (door counters still count them); staff stay all day.
+share carry no phone that probes (door counters still count them); staff stay all day;
+street passers-by walk past an entrance outside and never come in.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ HOURLY_CURVE = {
     21: 0.4,
 }
 WALK_SPEED = 1.2  # m/s
+#: A street passer-by walks this far outside the entrance's doors, and this far either side.
+STREET_OFFSET_M = 6.0
+STREET_WALK_M = 40.0
 CATEGORY_DWELL_MIN = {"Food": 18.0, "Services": 5.0}  # median dwell, minutes; others 8
 
 
@@ -49,6 +53,9 @@ class Behaviour:
     revisit_share: float = 0.2  # visits that come back to a shop seen earlier that day
     staff_per_mall: int = 6
     probe_interval: tuple[float, float] = (20.0, 120.0)  # seconds between probe requests
+    #: People walking past the mall's front outside, never coming in, per visitor: heard by
+    #: the probes near an entrance for a moment (passers-by, docs/design.md §4 item 1).
+    street_passers_per_visitor: float = 0.6
 
     def __post_init__(self) -> None:
         for name in ("return_share", "randomized_share", "phoneless_share", "revisit_share"):
@@ -58,8 +65,8 @@ class Behaviour:
         low, high = self.probe_interval
         if not 0 < low <= high:
             raise ValueError(f"probe interval {low}-{high} s is not a range of positive seconds")
-        if self.visitors_per_day < 0 or self.staff_per_mall < 0:
-            raise ValueError("visitors per day and staff must be >= 0")
+        if self.visitors_per_day < 0 or self.staff_per_mall < 0 or self.street_passers_per_visitor < 0:
+            raise ValueError("visitors per day, staff and street passers must be >= 0")
 
 
 @dataclass
@@ -108,6 +115,8 @@ class Trip:
     entrance_in: int
     entrance_out: int
     legs: list[Leg] = field(default_factory=list)
+    #: A street passer-by: walks past the front outside and never comes in (no door count).
+    passing: bool = False
     _starts: list[float] = field(default_factory=list)
 
     def finish(self) -> None:
@@ -126,6 +135,16 @@ class Trip:
 
     def stays(self) -> list[Leg]:
         return [leg for leg in self.legs if leg.shop >= 0]
+
+    def fronts_passed(self, mall: Mall) -> set[int]:
+        """The shops whose door this trip walked past along the corridor (window shopping
+        included: in or not, it went by)."""
+        passed = set()
+        for leg in self.legs:
+            if leg.shop < 0 and leg.a != leg.b and not self.passing:
+                x0, x1 = sorted((leg.a[0], leg.b[0]))
+                passed.update(i for i, shop in enumerate(mall.shops) if x0 <= shop.door[0] <= x1)
+        return passed
 
 
 def random_point_in(shop: Shop, rng: np.random.Generator) -> tuple[float, float]:
@@ -203,6 +222,25 @@ class Itineraries:
         exit_ = mall.entrances[entrance_out]
         t = self._walk(trip, t, here, (exit_.x, self.walk_y))
         self._walk(trip, t, (exit_.x, self.walk_y), (exit_.x, exit_.y))
+        trip.finish()
+        return trip
+
+    def pass_by(self, person: Person, at: float, rng: np.random.Generator) -> Trip:
+        """A street passer-by: walks past an entrance outside the mall, STREET_OFFSET_M
+        beyond its doors, STREET_WALK_M either side of it, and never comes in."""
+        mall = self.mall
+        entrance_index = int(rng.integers(0, len(mall.entrances)))
+        entrance = mall.entrances[entrance_index]
+        # Outwards: from the middle of the mall through the entrance; the street runs across.
+        out_x, out_y = entrance.x - mall.width / 2, entrance.y - mall.depth / 2
+        norm = math.hypot(out_x, out_y) or 1.0
+        out_x, out_y = out_x / norm, out_y / norm
+        along = (-out_y, out_x) if rng.random() < 0.5 else (out_y, -out_x)
+        kerb = (entrance.x + out_x * STREET_OFFSET_M, entrance.y + out_y * STREET_OFFSET_M)
+        a = (kerb[0] - along[0] * STREET_WALK_M, kerb[1] - along[1] * STREET_WALK_M)
+        b = (kerb[0] + along[0] * STREET_WALK_M, kerb[1] + along[1] * STREET_WALK_M)
+        trip = Trip(person, self.mall_index, at, at, entrance_index, entrance_index, passing=True)
+        self._walk(trip, at, a, b)
         trip.finish()
         return trip
 

@@ -84,7 +84,7 @@ class SimulationConfig:
 RETURNING_POOL_LIMIT = 200_000
 
 # Heap item kinds, in the order they run when due at the same instant.
-_DAY, _ARRIVE, _PING, _LEAVE, _DOOR, _EMIT = range(6)
+_DAY, _ARRIVE, _PASS, _PING, _LEAVE, _DOOR, _EMIT = range(7)
 
 
 class _MallState:
@@ -146,6 +146,8 @@ class Simulation:
                     yield from self._ping(t, item)  # type: ignore[arg-type]
                 elif kind == _ARRIVE:
                     self._arrive(t, *item)  # type: ignore[misc]
+                elif kind == _PASS:
+                    self._pass_by(t, item)  # type: ignore[arg-type]
                 elif kind == _LEAVE:
                     leaving: Trip = item[1]  # type: ignore[index]
                     item[0].door_out[leaving.entrance_out] += 1  # type: ignore[index]
@@ -170,6 +172,10 @@ class Simulation:
         for arrive in arrival_times(mall, midnight, config.behaviour, share, self.rng):
             if arrive >= t:
                 self._push(arrive, _ARRIVE, (state, None))
+        passers = share * config.behaviour.street_passers_per_visitor
+        for at in arrival_times(mall, midnight, config.behaviour, passers, self.rng) if passers else ():
+            if at >= t:
+                self._push(at, _PASS, state)
         if config.worker == 0:
             open_at = (midnight + timedelta(hours=mall.opening_hour)).timestamp()
             close_at = (midnight + timedelta(hours=mall.closing_hour)).timestamp()
@@ -220,6 +226,12 @@ class Simulation:
             self._push(t + rng.uniform(0, person.interval), _PING, (state, trip))
         self._push(trip.leave, _LEAVE, (state, trip))
 
+    def _pass_by(self, t: float, state: _MallState) -> None:
+        trip = state.itineraries.pass_by(self._new_person(), t, self.rng)
+        self.truth.trip(state.mall, trip)
+        if not trip.person.phoneless:
+            self._push(t + self.rng.uniform(0, trip.person.interval), _PING, (state, trip))
+
     def _visitor(self, state: _MallState) -> Person:
         """Someone seen on an earlier day (return share), else a new person."""
         pool = state.returning
@@ -242,7 +254,8 @@ class Simulation:
         x, y, shop = trip.where(t, self.rng, state.mall)
         heard, rssi = state.radio.hear(x, y, shop, self.rng)
         mac = person.mac_at(t, self.config.behaviour.rotation_minutes * 60)
-        self.truth.position(state.mall, t, mac, x, y, state.mall.shops[shop].shop_code if shop >= 0 else "corridor")
+        zone = "outside" if trip.passing else state.mall.shops[shop].shop_code if shop >= 0 else "corridor"
+        self.truth.position(state.mall, t, mac, x, y, zone)
         macs = state.radio.macs
         for probe, level in zip(heard.tolist(), rssi.tolist()):
             self._events += 1

@@ -5,7 +5,9 @@ Record types: `trip` (one person's stay in a mall, with every MAC they used), `v
 (one stay in a shop), `position` (where a phone was at each probe request), `door`
 (each door counter report), `fault` (each deliberately faulty record) and, last, one
 `summary` per mall and local day: people, phone-carrying visitors (not randomised),
-randomised phones, door entries, and visitors per shop.
+randomised phones, visitors per shop, street passers-by with a stable phone (each also a
+`passer` record), and per shop the stable phones that walked past its door without
+going in (walk-bys).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class TruthFile(Truth):
         self.randomized: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.entries: dict[tuple[str, str], int] = defaultdict(int)
         self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.passers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.shop_passed: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     def _write(self, record: dict[str, Any]) -> None:
         self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -60,9 +64,24 @@ class TruthFile(Truth):
             if person.phoneless
             else sorted({person.mac_at(t, self.rotation) for t in _every(trip.arrive, trip.leave, self.rotation)})
         )
+        stable_phone = not person.phoneless and not person.randomized
+        if trip.passing:
+            if stable_phone:
+                self.passers[key].add(person.person_id)
+            self._write(
+                {
+                    "type": "passer", "mall_id": mall.mall_id, "day": day, "person": person.person_id,
+                    "phoneless": person.phoneless, "randomized": person.randomized, "macs": macs,
+                    "start": trip.arrive, "end": trip.leave,
+                }
+            )  # fmt: skip
+            return
         self.people[key].add(person.person_id)
         if not person.phoneless:
             (self.randomized if person.randomized else self.phones)[key].add(person.person_id)
+        if stable_phone:
+            for index in trip.fronts_passed(mall):
+                self.shop_passed[key][mall.shops[index].shop_code].add(person.person_id)
         self._write(
             {
                 "type": "trip", "mall_id": mall.mall_id, "day": day, "person": person.person_id,
@@ -122,6 +141,11 @@ class TruthFile(Truth):
                     "people": len(self.people[key]), "visitors": len(self.phones[key]),
                     "randomized_phones": len(self.randomized[key]),
                     "shop_visitors": {shop: len(p) for shop, p in sorted(self.shop_visitors[key].items())},
+                    "street_passers": len(self.passers[key]),
+                    "shop_walk_bys": {
+                        shop: len(p - self.shop_visitors[key][shop])
+                        for shop, p in sorted(self.shop_passed[key].items())
+                    },
                 }
             )  # fmt: skip
         self.out.close()

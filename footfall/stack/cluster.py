@@ -172,12 +172,18 @@ class ClusterMetricsJob(FlinkJob):
 
     def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
         check_partitions(self.settings)
-        if not self.cluster.running():
+        started_here = not self.cluster.running()
+        if started_here:
             self.cluster.start()
         if restore_from is None and resume:
             restore_from = latest_checkpoint(self.settings.job.checkpoint_dir)
-        self.cluster.submit(restore_from)
-        self.await_running(timeout, self.cluster.home / "log")
+        try:
+            self.cluster.submit(restore_from)
+            self.await_running(timeout, self.cluster.home / "log")
+        except BaseException:
+            if started_here:  # a cluster left behind would hold its ports for the next start
+                self.cluster.stop()
+            raise
         return 0
 
     def stop(self, timeout: float = 30.0) -> bool:

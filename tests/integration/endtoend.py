@@ -81,8 +81,8 @@ def metrics_job(job_settings: Settings):
     def start(resume: bool = False, mode: str = "embedded", taskmanagers: int = 1) -> FlinkJob:
         settings = Settings()  # the test's environment as it is now (a parallelism it set)
         job = ClusterMetricsJob(settings, taskmanagers) if mode == "cluster" else MetricsJob(settings)
+        jobs.append(job)  # before it starts: one that fails half-way is stopped all the same
         job.start(resume=resume)
-        jobs.append(job)
         return job
 
     yield start

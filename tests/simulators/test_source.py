@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import re
 from datetime import datetime
 
@@ -12,6 +13,7 @@ import pytest
 from simulators.faults import Faults
 from simulators.layout import default_layout
 from simulators.shoppers import Behaviour
+from simulators.truth import TruthFile
 
 MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
 PROBES = {p.ap_mac for m in default_layout(2).malls for p in m.probes}
@@ -151,7 +153,8 @@ def test_randomised_macs_are_locally_administered_and_rotate(simulate) -> None:
 
 def test_visitors_come_back_on_later_days(simulate) -> None:
     behaviour = Behaviour(
-        visitors_per_day=400, return_share=0.4, randomized_share=0.0, phoneless_share=0.0, staff_per_mall=0
+        visitors_per_day=400, return_share=0.4, randomized_share=0.0, phoneless_share=0.0, staff_per_mall=0,
+        street_passers_per_visitor=0.0,  # new people every day: they would dilute the returning share
     )
     records = simulate(hours=48, start="2026-11-19T00:00", behaviour=behaviour)
     zone = default_layout().malls[0].zone
@@ -181,3 +184,27 @@ def test_door_counters_count_everyone_including_phoneless_visitors(simulate) -> 
         if d["in_count"]
     )
     assert hours[12] + hours[18] > hours[9] + hours[10]  # lunch and evening peaks beat the morning
+
+
+
+def test_street_passers_by_are_heard_only_near_an_entrance_and_never_come_in(simulate, tmp_path) -> None:
+    mall = default_layout().malls[0]
+    path = tmp_path / "truth.jsonl"
+    behaviour = Behaviour(visitors_per_day=3000, street_passers_per_visitor=1.0, randomized_share=0.0)
+    records = simulate(hours=0.5, behaviour=behaviour, truth=TruthFile(path, 900))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    passers = [r for r in rows if r["type"] == "passer"]
+    people = {r["person"] for r in rows if r["type"] == "trip"}
+    assert len(passers) > 50 and not people & {p["person"] for p in passers}
+    (summary,) = [r for r in rows if r["type"] == "summary"]
+    assert summary["street_passers"] == sum(1 for p in passers if not p["phoneless"])
+    passer_macs = {mac for p in passers for mac in p["macs"]}
+    probes = {p.ap_mac: p for p in mall.probes}
+    heard = [json.loads(r.value) for r in records if r.topic == "wifi-probes"]
+    # Heard loud enough to qualify for the mall mostly by probes near an entrance (they walk
+    # 6 m outside one, 40 m either side of it).
+    loud = [probes[e["ap_mac"]] for e in heard if e["device_mac"] in passer_macs and e["rssi"] >= -85]
+    close = [p for p in loud if min(math.hypot(p.x - e.x, p.y - e.y) for e in mall.entrances) < 50]
+    assert loud and len(close) >= 0.85 * len(loud)
+    # Walk-bys of the truth: stable phones that passed a shop's door and did not go in.
+    assert summary["shop_walk_bys"] and set(summary["shop_walk_bys"]) <= {s.shop_code for s in mall.shops}
