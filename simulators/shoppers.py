@@ -139,7 +139,7 @@ class Trip:
     def fronts_passed(self, mall: Mall) -> set[int]:
         """The shops whose door this trip walked past along the corridor (window shopping
         included: in or not, it went by)."""
-        passed = set()
+        passed: set[int] = set()
         for leg in self.legs:
             if leg.shop < 0 and leg.a != leg.b and not self.passing:
                 x0, x1 = sorted((leg.a[0], leg.b[0]))
