@@ -38,14 +38,22 @@ def _count(conn, table: str, mall_id: str) -> int:
 
 def test_the_layout_loads_into_postgres_idempotently_and_updates_in_place(stack: Settings, test_mall: Layout) -> None:
     mall = test_mall.malls[0]
-    assert load_layout(test_mall, stack.postgres) == {"malls": 1, "shops": 44, "probes": 84, "entrances": 2}
+    fronts = sum(len(p.fronts) for p in mall.probes)
+    assert fronts >= 44  # every shop has a corridor probe facing its front
+    assert load_layout(test_mall, stack.postgres) == {
+        "malls": 1, "shops": 44, "probes": 84, "shop_fronts": fronts, "entrances": 2}
     load_layout(test_mall, stack.postgres)  # again: nothing new
+    # A shop renamed, and a corridor probe that no longer faces any front.
+    facing = next(i for i, p in enumerate(mall.probes) if p.fronts)
+    probes = list(mall.probes)
+    probes[facing] = dataclasses.replace(probes[facing], fronts=())
     renamed = dataclasses.replace(
-        mall, shops=(dataclasses.replace(mall.shops[0], shop_name="Renamed"), *mall.shops[1:])
+        mall, shops=(dataclasses.replace(mall.shops[0], shop_name="Renamed"), *mall.shops[1:]), probes=tuple(probes)
     )
     load_layout(Layout((renamed,)), stack.postgres)
     with clients.postgres(stack.postgres) as conn:
         assert [_count(conn, t, mall.mall_id) for t in ("shops", "probes", "entrances")] == [44, 84, 2]
+        assert _count(conn, "shop_fronts", mall.mall_id) == fronts - len(mall.probes[facing].fronts)
         name, polygon = conn.execute(
             "SELECT shop_name, polygon FROM footfall.shops WHERE mall_id = %s AND shop_code = %s",
             (mall.mall_id, mall.shops[0].shop_code),

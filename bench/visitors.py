@@ -1,0 +1,155 @@
+"""Visitor accuracy: the job's visitors, passers-by and walk-bys against the simulator's
+ground truth.
+
+    python -m bench.visitors [--days 1] [--visitors-per-day 1500]
+
+Runs a metrics job of its own (own topics, consumer group, REST port, checkpoints and a
+temporary var folder, as bench.positions does) over whole simulated days of a mall of its
+own (`bench-visitors`), street passers-by and staff included, with no faults. Then, per
+day, it compares what the job wrote to ClickHouse with what the simulator knows happened,
+counting phones with a stable MAC (the job cannot count others):
+
+- mall visitors: `mall_daily.visitors` against the people with such a phone who came in
+  (staff included);
+- passers-by: `mall_daily.passers_by` against the street passers-by with such a phone;
+- devices seen: against both together;
+- shop visitors: `shop_daily.visitors` against the people who stayed in each shop, summed
+  over shops, and the mean absolute error per shop;
+- walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door
+  and did not go in.
+
+Prints one JSON object per day and one for all days, errors as fractions of the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.positions import own_settings
+from footfall import clients
+from footfall.settings import ConfigError, Settings
+from footfall.stack.bootstrap import kafka_topics
+from footfall.stack.job import MetricsJob
+from simulators.dimensions import load_layout, remove_malls
+from simulators.layout import Layout, Mall, standalone_mall
+from simulators.publish import KafkaSink, publish
+from simulators.shoppers import Behaviour
+from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
+from simulators.truth import TruthFile
+
+MALL_ID, MALL_INDEX = "bench-visitors", 248
+
+
+def simulate(mall: Mall, days: int, visitors_per_day: int, truth_path: Path) -> list[Record]:
+    """Whole local days ending before today, and one randomised report an hour after the
+    last so the watermark passes every visit."""
+    first = unused_past_day() - timedelta(days=days - 1)
+    start = datetime.combine(first, datetime.min.time(), mall.zone).timestamp()
+    end = datetime.combine(first + timedelta(days=days), datetime.min.time(), mall.zone).timestamp()
+    config = SimulationConfig(start=start, end=end, seed=13, behaviour=Behaviour(visitors_per_day=visitors_per_day))
+    records = list(Simulation(Layout((mall,)), config, TruthFile(truth_path, config.behaviour.rotation_minutes * 60))
+                   .records())
+    closing = end + 3600
+    records.append(probe_record("closing", mall.probes[-1].ap_mac, "06:00:00:00:00:01", -50, int(closing * 1000),
+                                closing))
+    return records
+
+
+def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> dict[str, dict[str, Any]]:
+    """mall_daily and shop_daily of `days`, once they have stopped changing for 20 s."""
+    client = clients.clickhouse(settings.clickhouse)
+    deadline, stable, last = time.monotonic() + timeout, 0, None
+    while time.monotonic() < deadline and stable < 10:
+        time.sleep(2)
+        mall = client.execute("SELECT toString(day), visitors, devices_seen, passers_by FROM mall_daily FINAL "
+                              "WHERE mall_id = %(m)s", {"m": MALL_ID})
+        shops = client.execute("SELECT toString(day), shop_code, visitors, walk_bys FROM shop_daily FINAL "
+                               "WHERE mall_id = %(m)s", {"m": MALL_ID})
+        now = (sorted(mall), sorted(shops))
+        stable = stable + 1 if now == last and days <= {row[0] for row in mall} else 0
+        last = now
+    if last is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for day, visitors, seen, passers in last[0]:
+        out[day] = {"visitors": visitors, "devices_seen": seen, "passers_by": passers, "shops": {}}
+    for day, shop, visitors, walk_bys in last[1]:
+        out.setdefault(day, {"shops": {}})["shops"][shop] = (visitors, walk_bys)
+    return out
+
+
+def error(got: float, truth: float) -> float | None:
+    return round((got - truth) / truth, 4) if truth else None
+
+
+def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    shops = sorted(set(job.get("shops", {})) | set(truth["shop_visitors"]) | set(truth["shop_walk_bys"]))
+    got_in = {s: job.get("shops", {}).get(s, (0, 0))[0] for s in shops}
+    got_by = {s: job.get("shops", {}).get(s, (0, 0))[1] for s in shops}
+    true_in = {s: truth["shop_visitors"].get(s, 0) for s in shops}
+    true_by = {s: truth["shop_walk_bys"].get(s, 0) for s in shops}
+    heard = truth["visitors"] + truth["street_passers"]
+    return {
+        "day": day,
+        "mall_visitors": [job.get("visitors", 0), truth["visitors"], error(job.get("visitors", 0), truth["visitors"])],
+        "passers_by": [job.get("passers_by", 0), truth["street_passers"],
+                       error(job.get("passers_by", 0), truth["street_passers"])],
+        "devices_seen": [job.get("devices_seen", 0), heard, error(job.get("devices_seen", 0), heard)],
+        "shop_visitors": [sum(got_in.values()), sum(true_in.values()),
+                          error(sum(got_in.values()), sum(true_in.values()))],
+        "shop_visitors_mean_abs_error": round(
+            sum(abs(got_in[s] - true_in[s]) / true_in[s] for s in shops if true_in[s]) / max(1, sum(
+                1 for s in shops if true_in[s])), 4),
+        "walk_bys": [sum(got_by.values()), sum(true_by.values()), error(sum(got_by.values()), sum(true_by.values()))],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.visitors", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=1, help="simulated days (default 1)")
+    parser.add_argument("--visitors-per-day", type=int, default=1500, help="the mall's visitors (default 1500)")
+    args = parser.parse_args(argv)
+    if args.days < 1 or args.visitors_per_day < 1:
+        parser.error("--days and --visitors-per-day must be at least 1")
+    unique = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as var_dir:
+        try:
+            settings = own_settings(unique, var_dir)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        mall = standalone_mall(MALL_INDEX, MALL_ID)
+        for table in ("mall_daily", "shop_daily"):
+            clients.clickhouse(settings.clickhouse).execute(f"ALTER TABLE {table} DELETE WHERE mall_id = '{MALL_ID}'")
+        load_layout(Layout((mall,)), settings.postgres)
+        kafka_topics(settings.kafka)
+        truth_path = Path(var_dir) / "truth.jsonl"
+        records = simulate(mall, args.days, args.visitors_per_day, truth_path)
+        truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())
+                  if row["type"] == "summary"}
+        job = MetricsJob(settings)
+        try:
+            job.start()
+            publish(records, KafkaSink(settings.kafka))
+            got = wait_for_days(settings, set(truths))
+        finally:
+            job.stop()
+            remove_malls([MALL_ID], settings.postgres)
+    rows = [compare(day, got.get(day, {}), truths[day]) for day in sorted(truths)]
+    for row in rows:
+        print(json.dumps(row))
+    print(json.dumps({"days": len(rows), "records": len(records), "visitors_per_day": args.visitors_per_day}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
