@@ -121,12 +121,11 @@ SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(NULL AS STRING), devic
 FROM b_shop_events
 UNION ALL
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
-FROM b_probes
-WHERE shop_code IS NOT NULL AND (rssi >= ${mall_min_rssi} OR rssi >= ${shop_min_rssi}) AND NOT randomized
+FROM b_shop_events
 UNION ALL
 SELECT mall_id, `day`, `hour`, front_code, front_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
 FROM b_probes CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
-WHERE fronts IS NOT NULL AND rssi >= ${mall_min_rssi} AND NOT randomized;
+WHERE fronts IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW b_shop_daily AS
 SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT visitor) AS visitors,

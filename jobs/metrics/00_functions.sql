@@ -10,8 +10,9 @@
 -- probe_layout(ap_mac), mall_zone(mall_id): the mall layout, from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
--- visit_start(occur_ms, gap_ms): an OVER aggregate over one device's events in event-time
---   order: when the visit of the current event started (a gap over gap_ms starts anew).
+-- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
+--   event-time order: when the visit of the current second started (a gap over gap_ms
+--   from the last event of the second before starts anew).
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
 

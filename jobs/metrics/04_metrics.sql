@@ -66,22 +66,32 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
 -- 1 and 4: visitors against passers-by. A device becomes a visitor once a mall visit (a
 -- run of its qualifying mall events with gaps of at most the visit gap, as in item 11) has
 -- lasted the minimum dwell; from that event on it is a visitor of each (day, hour) it is
--- heard in during that visit. Devices seen but never a visitor are passers-by. How long the
--- visit has lasted at each event is an event-time OVER (visit_start: udfs/java
--- VisitStart.java), so a visitor counts once the watermark passes the event that reaches
--- the dwell, not when the visit ends; like visits, it takes on-time events only.
+-- heard in during that visit. Devices seen but never a visitor are passers-by. Like visits,
+-- this takes on-time events only.
+-- A probe request is heard by many probes at the same time, so the events are first put
+-- together per device and second (a tumbling window, pre-aggregated before the shuffle)
+-- with their first and last time; that is exact, as events within a second are less than
+-- the visit gap apart and a second lies in one hour. How long the visit has lasted at each
+-- second is then an event-time OVER (visit_start: udfs/java VisitStart.java), so a visitor
+-- counts once the watermark passes the second that reaches the dwell, not when the visit
+-- ends.
 CREATE TEMPORARY VIEW mall_visit_events AS
-SELECT mall_id, device_id, `day`, `hour`, occur_ms, visit_time, proc_time,
-    CONCAT_WS('|', mall_id, device_id) AS visit_key
+SELECT mall_id, device_id, `day`, `hour`, occur_ms, visit_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
 FROM probe_local
 WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
 
+CREATE TEMPORARY VIEW mall_seconds AS
+SELECT visit_key, MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(`day`) AS `day`, MIN(`hour`) AS `hour`,
+    MIN(occur_ms) AS first_ms, MAX(occur_ms) AS last_ms, window_time AS second_time
+FROM TABLE(TUMBLE(TABLE mall_visit_events, DESCRIPTOR(visit_time), INTERVAL '1' SECOND))
+GROUP BY visit_key, window_start, window_end, window_time;
+
 CREATE TEMPORARY VIEW mall_presence AS
-SELECT mall_id, device_id, `day`, `hour`, proc_time,
-    occur_ms - visit_start(occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
-        PARTITION BY visit_key ORDER BY visit_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+SELECT mall_id, device_id, `day`, `hour`, PROCTIME() AS proc_time,
+    last_ms - visit_start(first_ms, last_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
+        PARTITION BY visit_key ORDER BY second_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS visit_ms
-FROM mall_visit_events;
+FROM mall_seconds;
 
 CREATE TEMPORARY VIEW visitor_hours AS
 SELECT mall_id, `day`, `hour`, device_id, proc_time FROM (
@@ -176,7 +186,7 @@ SELECT mall_id, `day`, `hour`, visitors FROM (
 -- the old count: any qualifying shop event.
 CREATE TEMPORARY VIEW shop_presence AS
 SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, proc_time,
-    occur_ms - visit_start(occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
+    occur_ms - visit_start(occur_ms, occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
         PARTITION BY visit_key ORDER BY visit_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS visit_ms
 FROM shop_events
@@ -197,16 +207,15 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
     FROM shop_visitor_hours
 ) WHERE rn = 1;
 
--- Near a shop: heard by its own probe (qualifying for the mall or for the shop), or by a
--- corridor probe facing its front (the layout's shop_fronts) qualifying for the mall.
+-- Near a shop: heard at the shop's threshold by its own probe (a shop event), or by a
+-- corridor probe facing its front (the layout's shop_fronts): a few metres from its door.
 CREATE TEMPORARY VIEW shop_near_events AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time
-FROM probe_local
-WHERE shop_code IS NOT NULL AND (rssi >= ${mall_min_rssi} OR rssi >= ${shop_min_rssi}) AND NOT randomized
+FROM shop_events
 UNION ALL
 SELECT mall_id, `day`, `hour`, front_code, front_name, device_id, proc_time
 FROM probe_local CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
-WHERE fronts IS NOT NULL AND rssi >= ${mall_min_rssi} AND NOT randomized;
+WHERE fronts IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW shop_near_hours AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (

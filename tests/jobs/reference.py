@@ -196,11 +196,9 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
                 key = (e.mall_id, e.device_id)
                 if e.on_time:
                     mall_times[key].add((e.occur_ms, e.tz))
-        if not e.randomized:  # near a shop: its own probe, or a corridor probe facing its front
-            near = [(e.shop_code, e.shop_name or "")] if e.shop_code and e.rssi >= min(
-                t.mall_min_rssi, t.shop_min_rssi) else []
-            near += list(e.fronts) if e.rssi >= t.mall_min_rssi else []
-            for shop, name in near:
+        if not e.randomized and e.rssi >= t.shop_min_rssi:  # near: its own probe, or one facing its front
+            near = [(e.shop_code, e.shop_name or "")] if e.shop_code else []
+            for shop, name in near + list(e.fronts):
                 near_day[(e.mall_id, day, shop)].add(e.device_id)
                 near_hour[(e.mall_id, day, hour, shop)].add(e.device_id)
                 shop_names[(e.mall_id, shop)] = name
