@@ -24,7 +24,7 @@ Report = Callable[[str], None]
 #: Redis keys the product writes (jobs/metrics/outputs.py); nothing else in the database.
 REDIS_PATTERN = "ff:*"
 #: PostgreSQL layout tables, children first (foreign keys).
-LAYOUT_TABLES = ("entrances", "probes", "shops", "malls")
+LAYOUT_TABLES = ("shop_fronts", "entrances", "probes", "shops", "malls")
 
 
 def clear_clickhouse(settings: Settings) -> int:

@@ -62,6 +62,7 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
         "malls": "mall_id",
         "shops": "mall_id,shop_code",
         "probes": "ap_mac",
+        "shop_fronts": "mall_id,shop_code,ap_mac",
         "entrances": "sensor_id",
     }
 
