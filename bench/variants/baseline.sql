@@ -18,7 +18,7 @@ SELECT *,
     CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
     CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
 FROM (
-    SELECT mall_id, shop_code, shop_name, fronts, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
+    SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
         on_time,
         CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
     FROM probe_ingested
@@ -123,9 +123,9 @@ UNION ALL
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
 FROM b_shop_events
 UNION ALL
-SELECT mall_id, `day`, `hour`, front_code, front_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
-FROM b_probes CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
-WHERE fronts IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+SELECT mall_id, `day`, `hour`, f.shop_code, f.shop_name, CAST(NULL AS STRING), CAST(NULL AS STRING), device_id
+FROM b_probes, LATERAL TABLE(probe_fronts(ap_mac)) AS f(shop_code, shop_name)
+WHERE b_probes.shop_code IS NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW b_shop_daily AS
 SELECT mall_id, `day`, shop_code, MAX(shop_name) AS shop_name, COUNT(DISTINCT visitor) AS visitors,

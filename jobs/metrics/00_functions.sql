@@ -7,9 +7,12 @@
 -- parse_probe(body, max_chars), parse_door(body, max_chars): a message parsed,
 --   validated, normalised and (probes) hashed in one pass, with the reason it is turned
 --   away; once per message (table functions).
--- probe_layout(ap_mac), mall_zone(mall_id): the mall layout, from memory; reloaded
+-- probe_layout(ap_mac), probe_fronts(ap_mac), mall_zone(mall_id): the mall layout
+--   (a probe's place, the shop fronts it hears, a mall's time zone), from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
+-- local_clock(event_time, tz): the local day and hour in a mall's time zone (once per
+--   message, before the fork).
 -- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
 --   event-time order: when the visit of the current second started (a gap over gap_ms
 --   from the last event of the second before starts anew).
@@ -22,6 +25,10 @@ CREATE TEMPORARY FUNCTION parse_door AS 'footfall.udf.ParseDoor' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION probe_layout AS 'footfall.udf.ProbeLayout' LANGUAGE JAVA;
 
+CREATE TEMPORARY FUNCTION probe_fronts AS 'footfall.udf.ProbeFronts' LANGUAGE JAVA;
+
 CREATE TEMPORARY FUNCTION mall_zone AS 'footfall.udf.MallZone' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA;

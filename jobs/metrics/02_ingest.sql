@@ -43,7 +43,6 @@ CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
     c.ap_mac, c.device_id, c.randomized, c.rssi, c.occur_ms, p.mall_id, p.shop_code, p.x, p.y, p.shop_name, p.tz,
-    p.fronts,
     CASE
         WHEN c.reason IS NOT NULL THEN c.reason
         WHEN p.mall_id IS NULL THEN 'unknown_probe'
@@ -59,14 +58,15 @@ FROM (
         ) AS newest_time
     FROM probe_checked
 ) AS c
-LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz, fronts) ON TRUE;
+LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz) ON TRUE;
 
 -- The one read of the wifi-probes topic. The job forks this stream in two (see
 -- jobs/metrics/job.py): probe_log for the metrics, with visit_time as its time
 -- attribute, and probe_log_live for live positions, on event_time. A view cannot declare
 -- a new time attribute, so the fork goes through the DataStream API, all in the JVM.
 -- The raw body is carried only for rejected messages (dead letters need it), and only
--- its first ${dead_letter_raw_chars} characters.
+-- its first ${dead_letter_raw_chars} characters. An accepted event's local day and hour
+-- are worked out here, once (local_clock), for every metric after the fork.
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
     CASE
@@ -77,8 +77,10 @@ SELECT
         ELSE body
     END AS body,
     kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
-    mall_id, shop_code, shop_name, tz, fronts, randomized, reason, on_time
-FROM probe_enriched;
+    mall_id, shop_code, shop_name, tz, k.local_day, k.local_hour, randomized, reason, on_time
+FROM probe_enriched AS e
+LEFT JOIN LATERAL TABLE(local_clock(e.event_time, CASE WHEN e.reason IS NULL THEN e.tz END))
+    AS k(local_day, local_hour) ON TRUE;
 
 CREATE TEMPORARY VIEW door_checked AS
 SELECT

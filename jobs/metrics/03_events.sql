@@ -14,8 +14,8 @@
 -- message turned away, with its reason).
 
 CREATE TEMPORARY VIEW probe_events AS
-SELECT event_id, mall_id, shop_code, shop_name, fronts, tz, rssi, occur_ms, event_time, visit_time, proc_time,
-    device_id, randomized, on_time
+SELECT event_id, ap_mac, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, visit_time, proc_time,
+    local_day AS `day`, local_hour AS `hour`, device_id, randomized, on_time
 FROM probe_log
 WHERE reason IS NULL;
 

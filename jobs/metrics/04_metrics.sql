@@ -1,6 +1,7 @@
 -- Metrics of docs/design.md §4 items 1-8 and 10-12, as functions of probe_events and door_events.
 --
--- Days and hours are the mall's local calendar (the session time zone is UTC, so
+-- Days and hours are the mall's local calendar: a probe event's are worked out once, in
+-- the ingestion (local_clock); a door report's here (the session time zone is UTC, so
 -- DATE_FORMAT gives UTC and CONVERT_TZ moves it into the mall's zone).
 -- Distinct counts are built from first-sightings: a keep-first deduplication emits one
 -- row per (mall, day, device) and the like, so a count is a plain COUNT over an
@@ -13,15 +14,6 @@
 -- Shop visits are event-time session windows (gap ${visit_gap} seconds) on visit_time
 -- (event time shifted by a constant, see 03_events.sql), released when the watermark
 -- passes the end of the visit; they take only `on_time` events (see 02_ingest.sql).
-
-CREATE TEMPORARY VIEW probe_local AS
-SELECT *,
-    CAST(SUBSTRING(local_time FROM 1 FOR 10) AS DATE) AS `day`,
-    CAST(SUBSTRING(local_time FROM 12 FOR 2) AS INT) AS `hour`
-FROM (
-    SELECT *, CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
-    FROM probe_events
-);
 
 CREATE TEMPORARY VIEW door_local AS
 SELECT mall_id, in_count,
@@ -37,7 +29,7 @@ CREATE TEMPORARY VIEW device_days AS
 SELECT mall_id, `day`, device_id, randomized FROM (
     SELECT mall_id, `day`, device_id, randomized,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, device_id ORDER BY proc_time) AS rn
-    FROM probe_local
+    FROM probe_events
     WHERE rssi >= ${mall_min_rssi}
 ) WHERE rn = 1;
 
@@ -45,7 +37,7 @@ CREATE TEMPORARY VIEW device_hours AS
 SELECT mall_id, `day`, `hour`, device_id FROM (
     SELECT mall_id, `day`, `hour`, device_id,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, device_id ORDER BY proc_time) AS rn
-    FROM probe_local
+    FROM probe_events
     WHERE rssi >= ${mall_min_rssi} AND NOT randomized
 ) WHERE rn = 1;
 
@@ -53,7 +45,7 @@ CREATE TEMPORARY VIEW shop_events AS
 SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
-FROM probe_local
+FROM probe_events
 WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW device_shop_days AS
@@ -77,7 +69,7 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
 -- ends.
 CREATE TEMPORARY VIEW mall_visit_events AS
 SELECT mall_id, device_id, `day`, `hour`, occur_ms, visit_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
-FROM probe_local
+FROM probe_events
 WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
 
 CREATE TEMPORARY VIEW mall_seconds AS
@@ -213,9 +205,9 @@ CREATE TEMPORARY VIEW shop_near_events AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time
 FROM shop_events
 UNION ALL
-SELECT mall_id, `day`, `hour`, front_code, front_name, device_id, proc_time
-FROM probe_local CROSS JOIN UNNEST(fronts) AS f(front_code, front_name)
-WHERE fronts IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+SELECT mall_id, `day`, `hour`, f.shop_code, f.shop_name, device_id, proc_time
+FROM probe_events, LATERAL TABLE(probe_fronts(ap_mac)) AS f(shop_code, shop_name)
+WHERE probe_events.shop_code IS NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW shop_near_hours AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (

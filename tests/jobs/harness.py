@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jobs.metrics.outputs import COLUMNS, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
@@ -13,9 +15,8 @@ from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thres
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
-    event_id STRING, mall_id STRING, shop_code STRING, shop_name STRING,
-    fronts ARRAY<ROW<shop_code STRING, shop_name STRING>>, tz STRING, rssi INT,
-    occur_ms BIGINT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN,
+    event_id STRING, ap_mac STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
+    occur_ms BIGINT, `day` DATE, `hour` INT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
     WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
@@ -50,10 +51,32 @@ def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
 
 def _json_row(row: object) -> dict:
     fields = dataclasses.asdict(row)  # type: ignore[call-overload]
-    if "fronts" in fields:  # as probe_layout gives them: rows, or null for none
-        fronts = [{"shop_code": code, "shop_name": name} for code, name in fields["fronts"]]
-        fields["fronts"] = fronts or None
+    if isinstance(row, ProbeEvent):
+        fields.pop("fronts")  # the layout's, asked by ap_mac: register_fronts
+        # The local day and hour, as the ingestion gives them (local_clock).
+        local = datetime.fromtimestamp(row.occur_ms / 1000, ZoneInfo(row.tz))
+        fields.update({"day": local.date().isoformat(), "hour": local.hour})
     return fields
+
+
+def register_fronts(table_env, probes: list[ProbeEvent]) -> None:  # type: ignore[no-untyped-def]
+    """probe_fronts (udfs/java ProbeFronts.java reads the layout from PostgreSQL) answered
+    from the events' own `fronts`, by ap_mac."""
+    from pyflink.table import DataTypes
+    from pyflink.table.udf import udtf
+
+    fronts: dict[str, tuple[tuple[str, str], ...]] = {}
+    for e in probes:
+        if e.fronts:
+            assert e.ap_mac is not None, f"{e.event_id}: a probe facing shop fronts needs its ap_mac"
+            fronts[e.ap_mac] = e.fronts
+
+    @udtf(result_types=[DataTypes.STRING(), DataTypes.STRING()])
+    def probe_fronts(ap_mac: str | None) -> Iterator[tuple[str, str]]:
+        yield from fronts.get(ap_mac or "", ())
+
+    table_env.execute_sql("DROP TEMPORARY FUNCTION IF EXISTS probe_fronts")
+    table_env.create_temporary_function("probe_fronts", probe_fronts)
 
 
 def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]],
@@ -76,6 +99,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
     table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json"))
     table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes)))
+    register_fronts(table_env, probes)
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors)))
     (folder / "rejects.json").write_text("")
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))

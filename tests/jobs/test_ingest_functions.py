@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,3 +128,43 @@ def test_event_millis_reads_the_time_and_refuses_the_future(table_env) -> None:
     with table_env.sql_query(query).execute().collect() as result:
         got = dict((row[0], row[1]) for row in result)
     assert [got[n] for n in range(len(cases))] == list(cases.values())
+
+
+def test_local_clock_gives_the_local_day_and_hour_as_convert_tz_does(table_env) -> None:
+    """local_clock against the conversion it replaced (CONVERT_TZ of the formatted UTC time)
+    and the reference's (zoneinfo), on a night of each daylight-saving change, midnight and
+    zones either side of UTC; an unknown zone is GMT, as for CONVERT_TZ."""
+    from tests.jobs.reference import local
+
+    cases = [(ms, tz) for tz in ("Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "UTC")
+             for day in ("2026-03-29", "2026-03-08", "2026-10-25", "2026-11-01", "2026-12-31")
+             for ms in range(int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) - 3_600_000,
+                             int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) + 12 * 3_600_000,
+                             1_799_999)]
+    cases += [(0, "Nowhere/Atlantis"), (1_780_000_000_000, "Nowhere/Atlantis")]
+    rows = [(n, ms, tz) for n, (ms, tz) in enumerate(cases)]
+    table_env.create_temporary_view("instants", table_env.from_elements(rows, ["n", "ms", "tz"]))
+    query = """
+        SELECT n, k.local_day, k.local_hour,
+            CONVERT_TZ(DATE_FORMAT(TO_TIMESTAMP_LTZ(ms, 3), 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz)
+        FROM instants, LATERAL TABLE(local_clock(TO_TIMESTAMP_LTZ(ms, 3), tz)) AS k(local_day, local_hour)
+    """
+    with table_env.sql_query(query).execute().collect() as result:
+        got = {row[0]: (row[1].isoformat(), row[2], row[3]) for row in result}
+    table_env.drop_temporary_view("instants")
+    assert sorted(got) == list(range(len(cases))), "one row per instant"
+    for n, (ms, tz) in enumerate(cases):
+        day, hour, converted = got[n]
+        assert (day, hour) == (converted[:10], int(converted[11:13])), (ms, tz)
+        if not tz.startswith("Nowhere"):
+            assert (day, hour) == local(ms, tz), (ms, tz)
+    assert got[len(cases) - 2][:2] == ("1970-01-01", 0)  # GMT
+
+
+def test_local_clock_gives_no_row_without_a_zone_or_a_time(table_env) -> None:
+    query = """
+        SELECT k.local_day FROM (VALUES (CAST(NULL AS STRING), 0), ('UTC', CAST(NULL AS BIGINT))) AS v(tz, ms),
+            LATERAL TABLE(local_clock(TO_TIMESTAMP_LTZ(ms, 3), tz)) AS k(local_day, local_hour)
+    """
+    with table_env.sql_query(query).execute().collect() as result:
+        assert list(result) == []

@@ -185,7 +185,7 @@ def test_shop_visitors_stay_the_shops_minimum_dwell_and_walk_bys_are_heard_near_
     front = (("S1", "Shop S1"), ("S2", "Shop S2"))  # a corridor probe between two shop fronts
 
     def corridor(device: str, at: int, rssi: int = -65) -> ProbeEvent:
-        return replace(probe(device, at, shop=None, rssi=rssi), fronts=front)
+        return replace(probe(device, at, shop=None, rssi=rssi), ap_mac="front-probe", fronts=front)
 
     events = [
         probe("exactly", t0), probe("exactly", t0 + 2 * MINUTE),  # two minutes: a visitor

@@ -5,26 +5,18 @@ import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.types.Row;
 
 /**
- * probe_layout(ap_mac): the probe's mall, shop, position, the mall's time zone and the shops
- * whose fronts it hears (null for none), one row, or no row for a probe the layout does not
- * know (use with LEFT JOIN LATERAL ... ON TRUE). A table function, so it runs once per
+ * probe_layout(ap_mac): the probe's mall, shop, position and the mall's time zone, one row,
+ * or no row for a probe the layout does not know (use with LEFT JOIN LATERAL ... ON TRUE).
+ * The shops whose fronts it hears are probe_fronts'. A table function, so it runs once per
  * message (a scalar one returning a ROW would run once per field read).
  */
 @FunctionHint(output = @DataTypeHint(
-        "ROW<mall_id STRING, shop_code STRING, x DOUBLE, y DOUBLE, shop_name STRING, tz STRING, "
-                + "fronts ARRAY<ROW<shop_code STRING, shop_name STRING>>>"))
+        "ROW<mall_id STRING, shop_code STRING, x DOUBLE, y DOUBLE, shop_name STRING, tz STRING>"))
 public class ProbeLayout extends LayoutFunction {
     public void eval(String apMac) {
         Layout.Probe probe = layout.probe(apMac);
         if (probe != null) {
-            Row[] fronts = null;
-            if (!probe.frontCodes.isEmpty()) {
-                fronts = new Row[probe.frontCodes.size()];
-                for (int i = 0; i < fronts.length; i++) {
-                    fronts[i] = Row.of(probe.frontCodes.get(i), probe.frontNames.get(i));
-                }
-            }
-            collect(Row.of(probe.mallId, probe.shopCode, probe.x, probe.y, probe.shopName, probe.tz, fronts));
+            collect(Row.of(probe.mallId, probe.shopCode, probe.x, probe.y, probe.shopName, probe.tz));
         }
     }
 }
