@@ -44,10 +44,12 @@ simulate: up ## load the demo mall into PostgreSQL and stream simulated traffic 
 	@$(FOOTFALL) simulate run $(SIMULATE_ARGS)
 
 BENCH_ARGS ?=
-bench: up ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 13 min)
+bench: setup ## throughput, latency and scaling against a ceiling and a baseline (bench/results/; about 13 min)
+	@$(FOOTFALL) up --no-job
 	@$(PY) -m bench $(BENCH_ARGS)
 
-bench-scaleout: up ## the job on a standalone cluster, 1 task manager x parallelism 1 against 2 x 2 (bench/results/scaleout.md; about 6 min)
+bench-scaleout: setup ## the job on a standalone cluster, 1 task manager x parallelism 1 against 2 x 2 (bench/results/scaleout.md; about 6 min)
+	@$(FOOTFALL) up --no-job
 	@$(PY) -m bench.scaleout $(BENCH_ARGS)
 
 check: setup ## lint (ruff) and static types (mypy, strict on the packages): both must be clean

@@ -15,32 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.ownjob import SALT, job_over, own_mall
 from bench.stats import percentile
 from footfall import clients
-from footfall.settings import ConfigError, KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.job import MetricsJob
-from footfall.stack.processes import free_port
-from simulators.dimensions import load_layout, remove_malls
+from footfall.settings import ConfigError, Settings
 from simulators.layout import Layout, Mall, standalone_mall
-from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig, probe_record, unused_past_day
 from simulators.truth import Truth
 from udfs.identity import device_id
 
 MALL_ID, MALL_INDEX = "bench-accuracy", 249
-SALT = "bench-accuracy-salt"
 
 
 class Positions(Truth):
@@ -51,20 +43,6 @@ class Positions(Truth):
 
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None:
         self.at.setdefault((mac, int(t)), (x, y, zone))
-
-
-def own_settings(unique: str, var_dir: str) -> Settings:
-    """The stack's services, with topics, group, port, folders and salt of this run."""
-    os.environ.update({
-        "FOOTFALL_VAR_DIR": var_dir,
-        "FOOTFALL_SALT": SALT,
-        "FOOTFALL_JOB_REST_PORT": str(free_port()),
-        "FOOTFALL_JOB_CHECKPOINT_DIR": os.path.join(var_dir, "checkpoints"),
-        "FOOTFALL_JOB_GROUP_ID": f"bench-accuracy-{unique}",
-        "FOOTFALL_KAFKA_PARTITIONS": "1",
-        **KafkaSettings.topics_environment(f"bench-{unique}"),
-    })
-    return Settings()
 
 
 def simulate(mall: Mall, minutes: int, visitors_per_day: int) -> tuple[list[Any], Positions]:
@@ -125,26 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.minutes < 1 or args.visitors_per_day < 1:
         parser.error("--minutes and --visitors-per-day must be at least 1")
-    unique = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as var_dir:
-        try:
-            settings = own_settings(unique, var_dir)
-        except ConfigError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        mall = standalone_mall(MALL_INDEX, MALL_ID)
-        clients.clickhouse(settings.clickhouse).execute(f"ALTER TABLE positions DELETE WHERE mall_id = '{MALL_ID}'")
-        load_layout(Layout((mall,)), settings.postgres)
-        kafka_topics(settings.kafka)
-        records, truth = simulate(mall, args.minutes, args.visitors_per_day)
-        job = MetricsJob(settings)
-        try:
-            job.start()
-            publish(records, KafkaSink(settings.kafka))
-            rows = wait_for_positions(settings)
-        finally:
-            job.stop()
-            remove_malls([MALL_ID], settings.postgres)
+    mall = standalone_mall(MALL_INDEX, MALL_ID)
+    try:
+        with own_mall(mall, ("positions",)) as (settings, _):
+            records, truth = simulate(mall, args.minutes, args.visitors_per_day)
+            with job_over(settings, records):
+                rows = wait_for_positions(settings)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(json.dumps({"minutes": args.minutes, "records": len(records), **accuracy(rows, truth)}))
     return 0
 

@@ -47,7 +47,7 @@ from typing import Any
 import psutil
 from kafka.admin import NewTopic
 
-from bench import inputs, report
+from bench import inputs, quiet, report
 from bench.flinkwatch import BenchError, JobWatch
 from bench.inputs import Input
 from bench.latency import (
@@ -476,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if (problem := quiet.refusal(settings)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     bench = Bench(config, settings)
     failed = True

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import inputs
+from bench import inputs, quiet
 from bench.flinkwatch import BenchError, JobWatch
 from bench.inputs import Input
 from bench.results import Metrics, production_metrics
@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if (problem := quiet.refusal(settings)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     bench = ScaleOut(BenchConfig(events=args.events, scales=(1,), baseline_events=1000), settings)
     failed = True

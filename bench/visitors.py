@@ -26,21 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.positions import own_settings
+from bench.ownjob import job_over, own_mall
 from footfall import clients
 from footfall.settings import ConfigError, Settings
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.job import MetricsJob
-from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
-from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
 from simulators.truth import TruthFile
@@ -120,30 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 1 or args.visitors_per_day < 1:
         parser.error("--days and --visitors-per-day must be at least 1")
-    unique = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as var_dir:
-        try:
-            settings = own_settings(unique, var_dir)
-        except ConfigError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        mall = standalone_mall(MALL_INDEX, MALL_ID)
-        for table in ("mall_daily", "shop_daily"):
-            clients.clickhouse(settings.clickhouse).execute(f"ALTER TABLE {table} DELETE WHERE mall_id = '{MALL_ID}'")
-        load_layout(Layout((mall,)), settings.postgres)
-        kafka_topics(settings.kafka)
-        truth_path = Path(var_dir) / "truth.jsonl"
-        records = simulate(mall, args.days, args.visitors_per_day, truth_path)
-        truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())
-                  if row["type"] == "summary"}
-        job = MetricsJob(settings)
-        try:
-            job.start()
-            publish(records, KafkaSink(settings.kafka))
-            got = wait_for_days(settings, set(truths))
-        finally:
-            job.stop()
-            remove_malls([MALL_ID], settings.postgres)
+    mall = standalone_mall(MALL_INDEX, MALL_ID)
+    try:
+        with own_mall(mall, ("mall_daily", "shop_daily")) as (settings, var_dir):
+            truth_path = var_dir / "truth.jsonl"
+            records = simulate(mall, args.days, args.visitors_per_day, truth_path)
+            truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())
+                      if row["type"] == "summary"}
+            with job_over(settings, records):
+                got = wait_for_days(settings, set(truths))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     rows = [compare(day, got.get(day, {}), truths[day]) for day in sorted(truths)]
     for row in rows:
         print(json.dumps(row))

@@ -58,6 +58,23 @@ def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart | alt.Fac
     return alt.layer(line, marker).properties(height=260)
 
 
+def shop_hours(frame: pd.DataFrame) -> alt.Chart:
+    """A shop's hours: walk-ins (visitors) and walk-bys stacked, conversion in the tooltip."""
+    long = frame.melt(id_vars=["hour", "conversion"], value_vars=["visitors", "walk_bys"], var_name="kind",
+                      value_name="devices")
+    long["kind"] = long["kind"].map({"visitors": "Walk-ins (visitors)", "walk_bys": "Walk-bys"})
+    chart: alt.Chart = alt.Chart(long).mark_bar().encode(
+        x=alt.X("hour:O", title="Hour (mall time)"),
+        y=alt.Y("devices:Q", title="Devices", stack="zero"),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["Walk-ins (visitors)", "Walk-bys"],
+                                                             range=[ACCENT, MUTED])),
+        order=alt.Order("kind:N", sort="descending"),
+        tooltip=[alt.Tooltip("hour:O", title="Hour"), alt.Tooltip("kind:N", title=""),
+                 alt.Tooltip("devices:Q", format=","), alt.Tooltip("conversion:Q", title="Conversion", format=".0%")],
+    ).properties(height=260)
+    return chart
+
+
 def journeys_sankey(frame: pd.DataFrame, top: int = 20) -> go.Figure:
     """The `top` busiest steps between shops (data.journeys) as a Sankey diagram: the
     shop a step leaves on the left, the shop it reaches on the right, so a pair walked

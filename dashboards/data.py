@@ -353,6 +353,21 @@ def shop_trend(clickhouse: ClickHouse, mall_id: str, shop_code: str, until: date
     return frame.sort_values("day", ignore_index=True)
 
 
+def shop_hours(clickhouse: ClickHouse, mall_id: str, shop_code: str, day: date) -> pd.DataFrame:
+    """A shop's day by hour (shop_hourly): hour, visitors, walk_bys, conversion
+    (visitors / (visitors + walk-bys), NaN for an hour nobody was near); only hours with
+    anyone near the shop."""
+    rows = clickhouse.execute(
+        "SELECT hour, visitors, walk_bys FROM shop_hourly FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = %(s)s ORDER BY hour",
+        {"m": mall_id, "d": day, "s": shop_code},
+    )
+    frame = pd.DataFrame(rows, columns=["hour", "visitors", "walk_bys"]).astype(int)
+    near = frame["visitors"] + frame["walk_bys"]
+    frame["conversion"] = (frame["visitors"] / near.where(near > 0)).astype(float)
+    return frame
+
+
 def favourite_shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
     """How many devices have each shop as their favourite that day: shop_code, shop_name,
     category, devices; most first, ties by shop_code."""

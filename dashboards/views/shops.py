@@ -1,5 +1,6 @@
-"""Shops: the day's top shops, how shoppers move between shops, one shop's daily trend,
-and every shop in a sortable, searchable table with a CSV download."""
+"""Shops: the day's top shops, how shoppers move between shops, one shop's daily trend
+and its picked day by hour (walk-ins, walk-bys, conversion), and every shop in a
+sortable, searchable table with a CSV download."""
 
 from __future__ import annotations
 
@@ -69,6 +70,15 @@ def trend(all_shops: pd.DataFrame) -> None:
     st.altair_chart(charts.trend(frame, selection.day), width="stretch")
     st.caption(f"Visitors per day over the {TREND_DAYS} days up to the picked day (dashed); a day the mall "
                "counted but the shop had nobody shows 0.")
+    hours = ui.history(data.shop_hours, selection.mall_id, code, selection.day)
+    if hours.empty:
+        return
+    walk_ins, walk_bys = int(hours["visitors"].sum()), int(hours["walk_bys"].sum())
+    st.altair_chart(charts.shop_hours(hours), width="stretch")
+    st.caption(f"{labels[code]} on {selection.day:%d %B} by hour: walk-ins (visitors: they stayed the shop's "
+               "minimum dwell) and walk-bys (heard near its front, not visitors); each bar's tooltip has the hour's "
+               f"conversion. A device counts in every hour it was near, so the hours ({walk_ins:,} walk-ins, "
+               f"{walk_bys:,} walk-bys) can add up to more than the day.")
 
 
 def table(all_shops: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ from footfall import clients
 from footfall.settings import (
     ClickHouseSettings,
     KafkaSettings,
+    MetricSettings,
     PostgresSettings,
     Settings,
 )
@@ -50,11 +51,14 @@ def render(name: str, **identifiers: str) -> list[str]:
     return sql.split(Template((SCHEMA / name).read_text()).substitute(identifiers))
 
 
-def clickhouse_tables(settings: ClickHouseSettings) -> list[str]:
+def clickhouse_tables(settings: ClickHouseSettings, metrics: MetricSettings | None = None) -> list[str]:
+    """Create the missing tables, add columns to tables made before, and make the views
+    anew (loyalty_daily with `metrics`' mall minimum dwell; by default the environment's)."""
     database = identifier(settings.database, ClickHouseSettings.env_name("database"))
+    dwell = (metrics or Settings().metrics).mall_min_dwell_seconds
     client = clients.clickhouse(settings, database="")
     try:
-        for statement in render("clickhouse.sql", database=database):
+        for statement in render("clickhouse.sql", database=database, mall_min_dwell_seconds=str(dwell)):
             client.execute(statement)
         for table, columns in ADDED_COLUMNS.items():
             present = {row[0] for row in client.execute(f"DESCRIBE TABLE {database}.{table}")}
@@ -113,6 +117,6 @@ def kafka_topics(settings: KafkaSettings) -> list[str]:
 
 
 def bootstrap(settings: Settings, report: Callable[[str], None] = print) -> None:
-    report(f"clickhouse  tables: {', '.join(clickhouse_tables(settings.clickhouse))}")
+    report(f"clickhouse  tables: {', '.join(clickhouse_tables(settings.clickhouse, settings.metrics))}")
     report(f"postgres    tables: {', '.join(postgres_tables(settings.postgres))}")
     report(f"kafka       topics: {', '.join(kafka_topics(settings.kafka))}")

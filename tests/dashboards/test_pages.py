@@ -84,6 +84,7 @@ def test_shops_page_ranks_lists_searches_and_downloads(known_day: KnownDay):
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0][["shop_code", "visitors", "last_week", "change"]].tolist() == [first.shop_code, 30, 20, 10]
     assert page.selectbox(key="trend-shop").value == first.shop_code
+    assert "by hour: walk-ins" in texts(page) and "(6 walk-ins, 22 walk-bys)" in texts(page)
     assert metrics(page) == {"Top shop": first.shop_name, "Visited two shops or more": "67%",
                              "Steps between shops": "3"}
     page.text_input(key="shop-search").input(second.shop_name.upper()).run()

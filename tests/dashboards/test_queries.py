@@ -76,6 +76,11 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     assert data.shop_trend(clickhouse, m, second.shop_code, DAY).values.tolist() == [[WEEK_BEFORE, 0], [DAY, 12]]
     assert data.shop_trend(clickhouse, m, first.shop_code, date(2031, 2, 1)).empty
 
+    hours = data.shop_hours(clickhouse, m, first.shop_code, DAY)
+    assert hours.to_dict("records") == [{"hour": 10, "visitors": 6, "walk_bys": 18, "conversion": 0.25},
+                                        {"hour": 14, "visitors": 0, "walk_bys": 4, "conversion": 0.0}]
+    assert data.shop_hours(clickhouse, m, second.shop_code, DAY).empty
+
 
 def test_favourite_and_repeat_shops_by_shop_and_category(known_day, clickhouse):
     m, first, second = known_day.mall.mall_id, known_day.first, known_day.second

@@ -404,11 +404,12 @@ def loyalty_class(day: date, earlier: list[date]) -> str:
     return "occasional"
 
 
-def loyalty_daily(visits: dict[tuple, tuple]) -> dict[tuple, tuple]:
-    """(mall, day) -> (visitors, then visitors per loyalty class in LOYALTY order)."""
+def loyalty_daily(visits: dict[tuple, tuple], thresholds: Thresholds = DEFAULTS) -> dict[tuple, tuple]:
+    """(mall, day) -> (visitors, then visitors per loyalty class in LOYALTY order), from the
+    mall visits that lasted at least the mall's minimum dwell (visitors' visits)."""
     days: dict[tuple, set[date]] = defaultdict(set)
-    for (mall, day, shop, device, _started), _ in visits.items():
-        if not shop:
+    for (mall, day, shop, device, _started), (_name, dwell_seconds) in visits.items():
+        if not shop and dwell_seconds * 1000 >= thresholds.mall_min_dwell_ms:
             days[(mall, device)].add(date.fromisoformat(day))
     out: dict[tuple, list[int]] = defaultdict(lambda: [0] * (1 + len(LOYALTY)))
     for (mall, _device), visited in days.items():

@@ -90,12 +90,19 @@ def test_loyalty_classes_at_their_bounds(stack: Settings, unique: str) -> None:
         "first": [], "daily": [1, 2, 3, 7], "not-daily": [1, 2, 8, 9, 15],  # 3 of 7: weekly
         "weekly-edge": [7, 14, 28], "not-weekly": [7, 14, 29], "monthly": [30], "occasional": [31, 90],
     }
+    dwell = reference.DEFAULTS.mall_min_dwell_ms // 1000  # a visitor's visit lasts at least this
     visits = {}
     for device, ago in histories.items():
         for back in [0, *ago]:
-            visits[(mall, str(day - timedelta(days=back)), "", device, T0 - back * 86400)] = ("", 60)
+            visits[(mall, str(day - timedelta(days=back)), "", device, T0 - back * 86400)] = ("", dwell)
+    # A passer-by on the days before (a second short of the dwell) is a first-time visitor
+    # today; one today is no visitor at all.
+    for back in (0, 1, 2, 3, 4):
+        visits[(mall, str(day - timedelta(days=back)), "", "passed-before", T0 - back * 86400)] = (
+            "", dwell if back == 0 else dwell - 1)
+    visits[(mall, DAY, "", "passing", T0)] = ("", dwell - 1)
     write_visits(stack, visits)
     got = views(stack, mall)["loyalty_daily"]
     assert got == reference.loyalty_daily(visits)
     # visitors, first_time, daily, weekly, monthly, occasional
-    assert got[(mall, DAY)] == (7, 1, 1, 2, 2, 1)
+    assert got[(mall, DAY)] == (8, 2, 1, 2, 2, 1)

@@ -211,8 +211,10 @@ FROM (
 )
 GROUP BY mall_id, day;
 
--- Loyalty: each device with a mall visit that day, classed by its mall visits on earlier
--- days (the first that applies): first_time (none before), daily (on 4 or more of the 7
+-- Loyalty: each visitor of the day (a device with a mall visit that lasted the mall's
+-- minimum dwell, ${mall_min_dwell_seconds} s, rendered in by `footfall bootstrap` from
+-- FOOTFALL_MALL_MIN_DWELL_SECONDS), classed by its visitor visits on earlier days (the
+-- first that applies): first_time (none before), daily (on 4 or more of the 7
 -- days before), weekly (in 3 or more of the 4 weeks before, each week the 7 days of its
 -- own), monthly (one within the 30 days before), occasional (earlier, but none within
 -- the 30 days before).
@@ -235,7 +237,7 @@ FROM (
     FROM (
         SELECT mall_id, device_id, groupUniqArray(day) AS days
         FROM ${database}.visits FINAL
-        WHERE shop_code = ''
+        WHERE shop_code = '' AND dwell_seconds >= ${mall_min_dwell_seconds}
         GROUP BY mall_id, device_id
     )
     ARRAY JOIN days AS day

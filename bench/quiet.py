@@ -1,0 +1,32 @@
+"""The bench measures on a quiet machine: the stack's own metrics job (embedded or on
+its standalone cluster) and the demo's simulator would share its two cores with every
+job it times, and their figures would be theirs as much as the bench's."""
+
+from __future__ import annotations
+
+from footfall.settings import Settings
+from footfall.stack.cluster import ClusterMetricsJob
+from footfall.stack.demo import Demo
+from footfall.stack.job import MetricsJob
+
+
+def busy(settings: Settings) -> list[str]:
+    """What of the stack's own runs: the metrics job, the cluster, the demo's simulator."""
+    found = []
+    if (pid := MetricsJob(settings).pid()) is not None:
+        found.append(f"the metrics job (pid {pid})")
+    if ClusterMetricsJob(settings).cluster.running():
+        found.append("the standalone Flink cluster")
+    if (pid := Demo(settings).simulator().pid()) is not None:
+        found.append(f"the demo's simulator (pid {pid})")
+    return found
+
+
+def refusal(settings: Settings) -> str | None:
+    """The one-line error when the machine is not quiet, or None."""
+    found = busy(settings)
+    if not found:
+        return None
+    them = "it" if len(found) == 1 else "them"
+    return (f"{' and '.join(found)} would share the CPU with every run measured: stop {them} first "
+            "(`footfall down`, then `footfall up --no-job`)")
