@@ -139,7 +139,7 @@ def test_engagement_is_the_day_s_visits_by_dwell_bucket(known_day, clickhouse):
 def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
     rows = health.stored_rows(clickhouse, known_day.mall.mall_id, DAY, known_day.mall.tz)
     assert dict(zip(rows["output"], rows["rows"])) == {
-        "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "shop_hourly": 0,
+        "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "shop_hourly": 2,
         "top_shops_daily": 2,
         "favorite_shop_daily": 3, "repeat_shops_daily": 3, "mall_engagement_daily": 1,
         "shop_engagement_daily": 1, "visits": 9, "positions": 0}
