@@ -13,7 +13,8 @@ counting phones with a stable MAC (the job cannot count others):
   (staff included);
 - passers-by: `mall_daily.passers_by` against the street passers-by with such a phone;
 - devices seen: against both together;
-- shop visitors: `shop_daily.visitors` against the people who stayed in each shop, summed
+- shop visitors: `shop_daily.visitors` against the people who stayed in each shop at least
+  the minimum dwell (two minutes), summed
   over shops, and the mean absolute error per shop;
 - walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door
   and did not go in.
@@ -85,10 +86,10 @@ def error(got: float, truth: float) -> float | None:
 
 
 def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
-    shops = sorted(set(job.get("shops", {})) | set(truth["shop_visitors"]) | set(truth["shop_walk_bys"]))
+    shops = sorted(set(job.get("shops", {})) | set(truth["shop_dwell_visitors"]) | set(truth["shop_walk_bys"]))
     got_in = {s: job.get("shops", {}).get(s, (0, 0))[0] for s in shops}
     got_by = {s: job.get("shops", {}).get(s, (0, 0))[1] for s in shops}
-    true_in = {s: truth["shop_visitors"].get(s, 0) for s in shops}
+    true_in = {s: truth["shop_dwell_visitors"].get(s, 0) for s in shops}
     true_by = {s: truth["shop_walk_bys"].get(s, 0) for s in shops}
     heard = truth["visitors"] + truth["street_passers"]
     return {

@@ -5,9 +5,11 @@ Record types: `trip` (one person's stay in a mall, with every MAC they used), `v
 (one stay in a shop), `position` (where a phone was at each probe request), `door`
 (each door counter report), `fault` (each deliberately faulty record) and, last, one
 `summary` per mall and local day: people, phone-carrying visitors (not randomised),
-randomised phones, visitors per shop, street passers-by with a stable phone (each also a
-`passer` record), and per shop the stable phones that walked past its door without
-going in (walk-bys).
+randomised phones, visitors per shop (any stay: `shop_visitors`; a stay of at least the
+shop's minimum dwell: `shop_dwell_visitors`, the design's shop visitors), street
+passers-by with a stable phone (each also a `passer` record), and per shop the stable
+phones that walked past its door or stepped in for less than the dwell, and were not
+its dwell visitors that day (`shop_walk_bys`, the design's walk-bys).
 """
 
 from __future__ import annotations
@@ -38,10 +40,16 @@ class Truth:
     def close(self) -> None: ...
 
 
+#: The design's default shop minimum dwell (FOOTFALL_SHOP_MIN_DWELL_SECONDS).
+SHOP_MIN_DWELL_SECONDS = 120.0
+
+
 class TruthFile(Truth):
-    def __init__(self, path: Path, rotation_seconds: float) -> None:
+    def __init__(self, path: Path, rotation_seconds: float, shop_min_dwell_seconds: float = SHOP_MIN_DWELL_SECONDS
+                 ) -> None:
         self.path = path
         self.rotation = rotation_seconds
+        self.shop_min_dwell = shop_min_dwell_seconds
         self.out: IO[str] = open(path, "w")  # noqa: SIM115 - closed in close()
         # (mall_id, day) -> counters
         self.people: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -49,6 +57,7 @@ class TruthFile(Truth):
         self.randomized: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.entries: dict[tuple[str, str], int] = defaultdict(int)
         self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.shop_dwellers: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.passers: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.shop_passed: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
@@ -93,8 +102,10 @@ class TruthFile(Truth):
         )  # fmt: skip
         for leg in trip.stays():
             shop = mall.shops[leg.shop].shop_code
-            if not person.phoneless and not person.randomized:
+            if stable_phone:
                 self.shop_visitors[key][shop].add(person.person_id)
+                if leg.end - leg.start >= self.shop_min_dwell:
+                    self.shop_dwellers[key][shop].add(person.person_id)
             self._write(
                 {
                     "type": "visit", "mall_id": mall.mall_id, "day": day, "person": person.person_id,
@@ -142,9 +153,11 @@ class TruthFile(Truth):
                     "randomized_phones": len(self.randomized[key]),
                     "shop_visitors": {shop: len(p) for shop, p in sorted(self.shop_visitors[key].items())},
                     "street_passers": len(self.passers[key]),
+                    "shop_dwell_visitors": {shop: len(p) for shop, p in sorted(self.shop_dwellers[key].items())},
                     "shop_walk_bys": {
-                        shop: len(p - self.shop_visitors[key][shop])
-                        for shop, p in sorted(self.shop_passed[key].items())
+                        shop: len((self.shop_passed[key][shop] | self.shop_visitors[key][shop])
+                                  - self.shop_dwellers[key][shop])
+                        for shop in sorted(set(self.shop_passed[key]) | set(self.shop_visitors[key]))
                     },
                 }
             )  # fmt: skip

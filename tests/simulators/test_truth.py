@@ -25,6 +25,13 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
     assert sum(summary["shop_visitors"].values()) >= len(
         {v["person"] for v in kinds["visit"] if v["person"] in with_phone}
     )
+    # The design's shop visitors stayed the minimum dwell (two minutes) in one visit; the
+    # walk-bys that stepped in for less are among the walk-bys.
+    for shop, n in summary["shop_visitors"].items():
+        stayed = {v["person"] for v in kinds["visit"]
+                  if v["shop_code"] == shop and v["person"] in with_phone and v["end"] - v["start"] >= 120}
+        assert summary["shop_dwell_visitors"].get(shop, 0) == len(stayed) <= n
+        assert summary["shop_walk_bys"][shop] >= n - len(stayed)
     assert len(kinds["fault"]) == sum(1 for r in records if r.kind.startswith("malformed"))
     # One position per probe request: every wifi event's MAC and time is among them.
     pings = {(p["mac"], round(p["t"], 3)) for p in kinds["position"]}
