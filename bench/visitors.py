@@ -13,11 +13,11 @@ counting phones with a stable MAC (the job cannot count others):
   (staff included);
 - passers-by: `mall_daily.passers_by` against the street passers-by with such a phone;
 - devices seen: against both together;
-- shop visitors: `shop_daily.visitors` against the people who stayed in each shop at least
-  the minimum dwell (two minutes), summed
-  over shops, and the mean absolute error per shop;
-- walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door
-  and did not go in.
+- shop visitors: `shop_daily.visitors` against the people who stayed in each shop at
+  least the minimum dwell (two minutes), summed over shops, and the mean absolute error
+  per shop;
+- walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door, or
+  stepped in for less than the dwell, and were not its visitors that day.
 
 Prints one JSON object per day and one for all days, errors as fractions of the truth.
 """
