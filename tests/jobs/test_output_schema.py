@@ -15,7 +15,7 @@ from jobs.metrics.plan import FOLDER
 def ddl() -> dict[str, tuple[list[str], list[str], str]]:
     """Table -> (columns, ORDER BY columns, engine) from the schema file."""
     tables = {}
-    for statement in render("clickhouse.sql", database="db"):
+    for statement in render("clickhouse.sql", database="db", mall_min_dwell_seconds="300"):
         match = re.match(r"CREATE TABLE IF NOT EXISTS db\.(\w+) \((.*)\) ENGINE = (\w+)\(.*ORDER BY \(([^)]*)\)",
                          statement, re.DOTALL)
         if match:

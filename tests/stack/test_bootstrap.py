@@ -47,7 +47,7 @@ KEYS = {
 
 
 def _tables() -> dict[str, str]:
-    statements = render("clickhouse.sql", database="footfall")
+    statements = render("clickhouse.sql", database="footfall", mall_min_dwell_seconds="300")
     found = {}
     for statement in statements:
         match = re.match(r"CREATE TABLE IF NOT EXISTS footfall\.(\w+)", statement)
@@ -74,7 +74,7 @@ def test_metric_tables_replace_by_version_on_their_contract_key() -> None:
 
 
 def test_clickhouse_schema_avoids_what_18_16_lacks() -> None:
-    text = " ".join(render("clickhouse.sql", database="footfall"))
+    text = " ".join(render("clickhouse.sql", database="footfall", mall_min_dwell_seconds="300"))
     for unsupported in ("DateTime64", " TTL ", "OVER ("):
         assert unsupported not in text
 
