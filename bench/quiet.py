@@ -11,7 +11,7 @@ from footfall.stack.job import MetricsJob
 
 
 def busy(settings: Settings) -> list[str]:
-    """What of the stack's own runs: the metrics job, the cluster, the demo's simulator."""
+    """Which of the stack's own processes run: the metrics job, its cluster, the demo's simulator."""
     found = []
     if (pid := MetricsJob(settings).pid()) is not None:
         found.append(f"the metrics job (pid {pid})")
