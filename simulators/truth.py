@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from footfall.settings import MetricSettings
 from simulators.layout import Mall
 from simulators.shoppers import Trip
 
@@ -40,8 +41,8 @@ class Truth:
     def close(self) -> None: ...
 
 
-#: The design's default shop minimum dwell (FOOTFALL_SHOP_MIN_DWELL_SECONDS).
-SHOP_MIN_DWELL_SECONDS = 120.0
+#: The job's default shop minimum dwell (FOOTFALL_SHOP_MIN_DWELL_SECONDS).
+SHOP_MIN_DWELL_SECONDS = float(MetricSettings.model_fields["shop_min_dwell_seconds"].default)
 
 
 class TruthFile(Truth):

@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jobs.metrics.outputs import COLUMNS, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
-from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds
+from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds, local
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
@@ -54,8 +52,7 @@ def _json_row(row: object) -> dict:
     if isinstance(row, ProbeEvent):
         fields.pop("fronts")  # the layout's, asked by ap_mac: register_fronts
         # The local day and hour, as the ingestion gives them (local_clock).
-        local = datetime.fromtimestamp(row.occur_ms / 1000, ZoneInfo(row.tz))
-        fields.update({"day": local.date().isoformat(), "hour": local.hour})
+        fields["day"], fields["hour"] = local(row.occur_ms, row.tz)
     return fields
 
 
