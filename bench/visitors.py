@@ -9,15 +9,18 @@ own (`bench-visitors`), street passers-by and staff included, with no faults. Th
 day, it compares what the job wrote to ClickHouse with what the simulator knows happened,
 counting phones with a stable MAC (the job cannot count others):
 
-- mall visitors: `mall_daily.visitors` against the people with such a phone who came in
-  (staff included);
+- mall visitors: `mall_daily.visitors` against the people with such a phone who came in,
+  staff left out (the job counts staff as visitors until it has detected them);
 - passers-by: `mall_daily.passers_by` against the street passers-by with such a phone;
 - devices seen: against both together;
 - shop visitors: `shop_daily.visitors` against the people who stayed in each shop at
   least the minimum dwell (two minutes), summed over shops, and the mean absolute error
   per shop;
 - walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door, or
-  stepped in for less than the dwell, and were not its visitors that day.
+  stepped in for less than the dwell, and were not its visitors that day;
+- staff: `mall_daily.staff_devices` against the simulator's staff with such a phone, and
+  for all days, the staff the job detected (`staff_detected`) against them: found, missed,
+  and devices taken for staff that were not.
 
 Prints one JSON object per day and one for all days, errors as fractions of the truth.
 """
@@ -32,13 +35,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.ownjob import job_over, own_mall
+from bench.ownjob import SALT, job_over, own_mall
 from footfall import clients
 from footfall.settings import ConfigError, Settings
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
 from simulators.truth import TruthFile
+from udfs.identity import device_id
 
 MALL_ID, MALL_INDEX = "bench-visitors", 248
 
@@ -64,8 +68,8 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
     deadline, stable, last = time.monotonic() + timeout, 0, None
     while time.monotonic() < deadline and stable < 10:
         time.sleep(2)
-        mall = client.execute("SELECT toString(day), visitors, devices_seen, passers_by FROM mall_daily FINAL "
-                              "WHERE mall_id = %(m)s", {"m": MALL_ID})
+        mall = client.execute("SELECT toString(day), visitors, devices_seen, passers_by, staff_devices "
+                              "FROM mall_daily FINAL WHERE mall_id = %(m)s", {"m": MALL_ID})
         shops = client.execute("SELECT toString(day), shop_code, visitors, walk_bys FROM shop_daily FINAL "
                                "WHERE mall_id = %(m)s", {"m": MALL_ID})
         now = (sorted(mall), sorted(shops))
@@ -74,8 +78,8 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
     if last is None:
         return {}
     out: dict[str, dict[str, Any]] = {}
-    for day, visitors, seen, passers in last[0]:
-        out[day] = {"visitors": visitors, "devices_seen": seen, "passers_by": passers, "shops": {}}
+    for day, visitors, seen, passers, staff in last[0]:
+        out[day] = {"visitors": visitors, "devices_seen": seen, "passers_by": passers, "staff": staff, "shops": {}}
     for day, shop, visitors, walk_bys in last[1]:
         out.setdefault(day, {"shops": {}})["shops"][shop] = (visitors, walk_bys)
     return out
@@ -91,7 +95,7 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
     got_by = {s: job.get("shops", {}).get(s, (0, 0))[1] for s in shops}
     true_in = {s: truth["shop_dwell_visitors"].get(s, 0) for s in shops}
     true_by = {s: truth["shop_walk_bys"].get(s, 0) for s in shops}
-    heard = truth["visitors"] + truth["street_passers"]
+    heard = truth["visitors"] + truth["street_passers"] + truth["staff"]
     return {
         "day": day,
         "mall_visitors": [job.get("visitors", 0), truth["visitors"], error(job.get("visitors", 0), truth["visitors"])],
@@ -104,7 +108,22 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
             sum(abs(got_in[s] - true_in[s]) / true_in[s] for s in shops if true_in[s]) / max(1, sum(
                 1 for s in shops if true_in[s])), 4),
         "walk_bys": [sum(got_by.values()), sum(true_by.values()), error(sum(got_by.values()), sum(true_by.values()))],
+        "staff": [job.get("staff", 0), truth["staff"]],
     }
+
+
+def staff_found(settings: Settings, truths: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The staff the job detected against the simulator's (stable-MAC) staff."""
+    client = clients.clickhouse(settings.clickhouse)
+    try:
+        detected = dict(client.execute("SELECT device_id, toString(since_day) FROM staff_detected FINAL "
+                                       "WHERE mall_id = %(m)s", {"m": MALL_ID}))
+    finally:
+        client.disconnect()
+    true = {device_id(SALT, mac) for truth in truths.values() for mac in truth["staff_macs"]}
+    return {"staff_true": len(true), "staff_found": len(true & set(detected)),
+            "staff_missed": len(true - set(detected)), "staff_wrongly_detected": len(set(detected) - true),
+            "staff_since_days": sorted(set(detected.values()))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,20 +136,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--days and --visitors-per-day must be at least 1")
     mall = standalone_mall(MALL_INDEX, MALL_ID)
     try:
-        with own_mall(mall, ("mall_daily", "shop_daily")) as (settings, var_dir):
+        with own_mall(mall, ("mall_daily", "shop_daily", "staff_detected")) as (settings, var_dir):
             truth_path = var_dir / "truth.jsonl"
             records = simulate(mall, args.days, args.visitors_per_day, truth_path)
             truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())
                       if row["type"] == "summary"}
             with job_over(settings, records):
                 got = wait_for_days(settings, set(truths))
+                found = staff_found(settings, truths)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     rows = [compare(day, got.get(day, {}), truths[day]) for day in sorted(truths)]
     for row in rows:
         print(json.dumps(row))
-    print(json.dumps({"days": len(rows), "records": len(records), "visitors_per_day": args.visitors_per_day}))
+    print(json.dumps({"days": len(rows), "records": len(records), "visitors_per_day": args.visitors_per_day,
+                      **found}))
     return 0
 
 

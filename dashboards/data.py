@@ -140,6 +140,7 @@ DAY_COUNTS = [
     "door_entries",
     "devices_seen",
     "passers_by",
+    "staff_devices",
 ]
 SUMMARY_COLUMNS = [*DAY_COUNTS, "capture_rate", "draw_rate", "peak_hour", "peak_visitors"]
 
@@ -163,7 +164,7 @@ def day_summary(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     peak = peak_hour(clickhouse, mall_id, day)
     summary["capture_rate"] = capture_rate(summary.at[0, "visitors"], summary.at[0, "door_entries"])
-    summary["draw_rate"] = draw_rate(summary.at[0, "visitors"], summary.at[0, "devices_seen"])
+    summary["draw_rate"] = draw_rate(summary.at[0, "visitors"], summary.at[0, "passers_by"])
     summary["peak_hour"] = peak.at[0, "hour"] if not peak.empty else None
     summary["peak_visitors"] = peak.at[0, "visitors"] if not peak.empty else None
     return summary

@@ -209,14 +209,18 @@ def accounting(redis: Redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFra
 
 def stored_rows(clickhouse: ClickHouse, mall_id: str, day: date, tz: str) -> pd.DataFrame:
     """Rows each ClickHouse output holds for the mall and local day (the versioned tables
-    read with FINAL; `positions` by the day's seconds): output, rows."""
+    read with FINAL; `positions` by the day's seconds; `staff_detected`, the devices
+    detected by then): output, rows."""
     start, end = day_bounds(day, ZoneInfo(tz))
     parts, names = [], []
     for output in OUTPUTS.values():
         if not output.columns:
             continue
         names.append(output.name)
-        where = "ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)" if not output.versioned else "day = %(d)s"
+        if not output.versioned:
+            where = "ts >= toDateTime(%(a)s) AND ts < toDateTime(%(b)s)"
+        else:
+            where = "day = %(d)s" if "day" in output.columns else "qualified_day <= %(d)s"
         final = " FINAL" if output.versioned else ""
         parts.append(
             f"SELECT '{output.name}' AS output, count() AS rows FROM {output.name}{final} "

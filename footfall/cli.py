@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 
 import clickhouse_driver.errors
 import psycopg
@@ -243,6 +244,39 @@ def _check_dashboard_port(settings: Settings) -> None:
         )
 
 
+def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    from footfall import staff
+
+    if args.action == "list":
+        rows = staff.staff_list(settings.postgres, args.mall)
+        for row in rows:
+            print(staff.describe(row))
+        print(f"{len(rows)} device{'s' if len(rows) != 1 else ''}")
+        return 0
+    if not args.mall or not args.device:
+        raise ValueError(f"staff {args.action}: give --mall and --device")
+    if args.action == "clear":
+        found = staff.clear_override(settings.postgres, args.mall, args.device)
+        print("override removed" if found else "no override for that device")
+        return 0
+    if args.as_what is None:
+        raise ValueError("staff set: give --as staff or --as visitor")
+    if args.since is not None and args.as_what == "visitor":
+        raise ValueError("staff set: --since is for --as staff")
+    staff.set_override(settings.postgres, staff.Override(
+        args.mall, args.device, args.as_what == "staff", args.since, args.note))
+    print(f"{args.device} of {args.mall}: {args.as_what}; the job applies it at its next layout reload "
+          f"(within {settings.job.lookup_cache_seconds} s)")
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
     """The dashboards in the foreground (Ctrl-C stops)."""
     _check_dashboard_port(settings)
@@ -299,6 +333,16 @@ def parser() -> argparse.ArgumentParser:
     job.add_argument("--replay", action="store_true",
                      help="upgrade: when the SQL changed, start the new version from the topics")
     job.set_defaults(run=_job)
+    staff = commands.add_parser("staff", help="staff and fixed devices: list them, or override a classification")
+    staff.add_argument("action", choices=("list", "set", "clear"),
+                       help="list the detected and overridden devices; set an override; clear one")
+    staff.add_argument("--mall", help="a mall id (list: only this mall)")
+    staff.add_argument("--device", help="a device id (as the outputs show it)")
+    staff.add_argument("--as", dest="as_what", choices=("staff", "visitor"), help="set: what the device is")
+    staff.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
+                       help="set --as staff: from this local day on (default: every day)")
+    staff.add_argument("--note", default="", help="set: why, for the list")
+    staff.set_defaults(run=_staff)
     # Listed for --help only: main() hands everything after `simulate` to the simulator.
     commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root

@@ -116,6 +116,7 @@ class JobHealth:
 _FAILING_GAUGES = {
     "footfall_sink.clickhouseFailingSince": "clickhouse",
     "footfall_sink.redisFailingSince": "redis",
+    "footfall_sink.postgresFailingSince": "postgres",
     "footfall_layout.failingSince": "postgres",
 }
 

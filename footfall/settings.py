@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The repository root: the project is installed editable, so this is the checkout.
@@ -171,6 +171,20 @@ class MetricSettings(_Settings):
     history_days: int = Field(180, ge=1)
     #: A device keeps its last live position this long after its last report.
     position_ttl_seconds: int = Field(300, ge=1)
+    #: Staff and fixed devices (docs/design.md §4 item 14): a device heard in a mall for
+    #: more than staff_min_hours on a day (its mall visits' total dwell), on staff_min_days
+    #: of staff_window_days days in a row, is staff from the next day on.
+    staff_min_hours: float = Field(4.0, gt=0, le=24)
+    staff_min_days: int = Field(3, ge=1)
+    staff_window_days: int = Field(7, ge=1)
+
+    @model_validator(mode="after")
+    def _staff_rule(self) -> MetricSettings:
+        if self.staff_min_days > self.staff_window_days:
+            raise ValueError(
+                f"FOOTFALL_STAFF_MIN_DAYS ({self.staff_min_days}) is more than FOOTFALL_STAFF_WINDOW_DAYS "
+                f"({self.staff_window_days})")
+        return self
 
     def salt_value(self, var_dir: Path) -> str:
         if self.salt is not None and self.salt.get_secret_value():

@@ -94,7 +94,7 @@ def remove_malls(mall_ids: list[str], settings: PostgresSettings) -> None:
     """Delete these malls and everything of theirs (children first), in one transaction."""
     schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     with clients.postgres(settings) as conn, conn.transaction():
-        for table in reversed(_UPSERTS):
+        for table in ("staff_detected", "staff_overrides", *reversed(_UPSERTS)):
             query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(
                 sql.Identifier(schema), sql.Identifier(table)
             )

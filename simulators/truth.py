@@ -60,6 +60,8 @@ class TruthFile(Truth):
         self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.shop_dwellers: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.passers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        #: Staff with a stable-MAC phone: their MACs (not visitors, in no visitor count).
+        self.staff: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.shop_passed: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -87,8 +89,12 @@ class TruthFile(Truth):
             )  # fmt: skip
             return
         self.people[key].add(person.person_id)
-        if not person.phoneless:
+        is_staff = person.staff_shop is not None
+        if is_staff and stable_phone:
+            self.staff[key].update(macs)
+        elif not person.phoneless:
             (self.randomized if person.randomized else self.phones)[key].add(person.person_id)
+        stable_phone = stable_phone and not is_staff  # from here on: a visitor's stable phone
         if stable_phone:
             for index in trip.fronts_passed(mall):
                 self.shop_passed[key][mall.shops[index].shop_code].add(person.person_id)
@@ -154,6 +160,7 @@ class TruthFile(Truth):
                     "randomized_phones": len(self.randomized[key]),
                     "shop_visitors": {shop: len(p) for shop, p in sorted(self.shop_visitors[key].items())},
                     "street_passers": len(self.passers[key]),
+                "staff": len(self.staff[key]), "staff_macs": sorted(self.staff[key]),
                     "shop_dwell_visitors": {shop: len(p) for shop, p in sorted(self.shop_dwellers[key].items())},
                     "shop_walk_bys": {
                         shop: len((self.shop_passed[key][shop] | self.shop_visitors[key][shop])

@@ -2,7 +2,8 @@
 a degraded state (a store or PostgreSQL the job cannot reach, since when, the rows
 waiting, its restarts), events/s in and read, every input message accounted for
 (accepted + rejected = read), rejected input by reason, when each output was last
-written, and what the outputs hold for the picked mall and day. A service that is down
+written, the mall's staff and fixed devices, and what the outputs hold for the picked
+mall and day. A service that is down
 takes only its own part of the page with it."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import health, ui
+from footfall import staff
 from footfall.stack.job import MetricsJob
 
 REFRESH_SECONDS = 3
@@ -123,6 +125,26 @@ def rejected_and_written() -> None:
                                                                       "written": "Last written"})
 
 
+@st.cache_data(ttl=ui.HISTORY_TTL_SECONDS, show_spinner=False)
+def staff_devices(mall_id: str) -> pd.DataFrame:
+    return pd.DataFrame(staff.staff_list(ui.settings().postgres, mall_id), columns=list(staff.COLUMNS))
+
+
+def staff_list() -> None:
+    st.subheader(f"Staff and fixed devices of {selection.name}")
+    st.caption("Heard more than the staff hours a day on enough recent days: counted on their own and left out of "
+               "every visitor metric from the day after. Override one with `footfall staff set`.")
+    rows = ui.attempt("PostgreSQL", lambda: staff_devices(selection.mall_id))
+    if rows is None:
+        return
+    if rows.empty:
+        st.info("No staff or fixed device detected or set for this mall yet.")
+        return
+    st.dataframe(rows.drop(columns=["mall_id"]), hide_index=True, width="stretch", column_config={
+        "device_id": "Device", "status": "Counted as", "since_day": "From", "qualified_day": "Rule met on",
+        "source": "Decided by", "note": "Note", "updated_at": "Updated"})
+
+
 def stored() -> None:
     st.subheader(f"Stored for {selection.name} on {selection.day:%A %d %B %Y}")
     rows = ui.attempt("ClickHouse", lambda: health.stored_rows(ui.clickhouse(), selection.mall_id, selection.day,
@@ -138,4 +160,5 @@ def stored() -> None:
 
 pipeline()
 rejected_and_written()
+staff_list()
 stored()

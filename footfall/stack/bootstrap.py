@@ -33,8 +33,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: clickhouse.sql (where they come last): a table made before gets them from bootstrap, as
 #: ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS. Old rows read 0.
 ADDED_COLUMNS = {
-    "mall_daily": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
-    "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64")),
+    "mall_daily": (("devices_seen", "UInt64"), ("passers_by", "UInt64"), ("staff_devices", "UInt64")),
+    "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64"), ("staff_devices", "UInt64")),
     "shop_daily": (("devices_seen", "UInt64"), ("walk_bys", "UInt64")),
 }
 

@@ -2,9 +2,10 @@
 
 Removes what the product stored: every ClickHouse table's rows, the Redis keys under
 `ff:`, the Kafka topics (recreated empty) and the job's consumer group, the PostgreSQL
-layout, the job's checkpoints and savepoints, and the demo's state. Tables, topics and the services stay,
-so `footfall demo` or `footfall up` starts again from nothing. The metrics job and the
-simulator are stopped first (the job's state would otherwise remember every device).
+layout and staff tables, the job's checkpoints and savepoints, and the demo's state.
+Tables, topics and the services stay, so `footfall demo` or `footfall up` starts again
+from nothing. The metrics job and the simulator are stopped first (the job's state would
+otherwise remember every device).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ Report = Callable[[str], None]
 
 #: Redis keys the product writes (jobs/metrics/outputs.py); nothing else in the database.
 REDIS_PATTERN = "ff:*"
-#: PostgreSQL layout tables, children first (foreign keys).
+#: PostgreSQL layout tables, children first (foreign keys), and the staff tables.
 LAYOUT_TABLES = ("shop_fronts", "entrances", "probes", "shops", "malls")
+STAFF_TABLES = ("staff_detected", "staff_overrides")
 
 
 def clear_clickhouse(settings: Settings) -> int:
@@ -81,7 +83,7 @@ def clear_kafka(settings: Settings) -> list[str]:
 def clear_postgres(settings: Settings) -> None:
     schema = identifier(settings.postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
     with clients.postgres(settings.postgres) as conn:
-        conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in LAYOUT_TABLES)}")
+        conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in LAYOUT_TABLES + STAFF_TABLES)}")
 
 
 def reset(settings: Settings, report: Report = print) -> None:
@@ -90,7 +92,7 @@ def reset(settings: Settings, report: Report = print) -> None:
     report(f"{'redis':<11} removed {clear_redis(settings):,} keys ({REDIS_PATTERN})")
     report(f"{'kafka':<11} recreated empty: {', '.join(clear_kafka(settings))}")
     clear_postgres(settings)
-    report(f"{'postgres':<11} emptied the layout ({', '.join(LAYOUT_TABLES)})")
+    report(f"{'postgres':<11} emptied the layout and the staff ({', '.join(LAYOUT_TABLES + STAFF_TABLES)})")
     for folder, what in ((settings.job.checkpoint_dir, "checkpoints"), (settings.job.savepoint_dir, "savepoints"),
                          (settings.stack.var_dir / "demo", "demo state")):
         shutil.rmtree(folder, ignore_errors=True)

@@ -13,6 +13,8 @@
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
 -- local_clock(event_time, tz): the local day and hour in a mall's time zone (once per
 --   message, before the fork).
+-- staff_device(mall_id, device_id, day): whether the device is staff of the mall on that
+--   local day (tables staff_detected and staff_overrides, read with the layout).
 -- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
 --   event-time order: when the visit of the current second started (a gap over gap_ms
 --   from the last event of the second before starts anew).
@@ -30,5 +32,7 @@ CREATE TEMPORARY FUNCTION probe_fronts AS 'footfall.udf.ProbeFronts' LANGUAGE JA
 CREATE TEMPORARY FUNCTION mall_zone AS 'footfall.udf.MallZone' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION staff_device AS 'footfall.udf.StaffDevice' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA;

@@ -66,7 +66,9 @@ LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, 
 -- a new time attribute, so the fork goes through the DataStream API, all in the JVM.
 -- The raw body is carried only for rejected messages (dead letters need it), and only
 -- its first ${dead_letter_raw_chars} characters. An accepted event's local day and hour
--- are worked out here, once (local_clock), for every metric after the fork.
+-- are worked out here, once (local_clock), for every metric after the fork, and whether its
+-- device is staff of the mall on that day (staff_device: udfs/java StaffDevice.java, from
+-- the tables staff_detected and staff_overrides, read with the layout).
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
     CASE
@@ -77,7 +79,8 @@ SELECT
         ELSE body
     END AS body,
     kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
-    mall_id, shop_code, shop_name, tz, k.local_day, k.local_hour, randomized, reason, on_time
+    mall_id, shop_code, shop_name, tz, k.local_day, k.local_hour, randomized, reason, on_time,
+    staff_device(mall_id, device_id, k.local_day) AS staff
 FROM probe_enriched AS e
 LEFT JOIN LATERAL TABLE(local_clock(e.event_time, CASE WHEN e.reason IS NULL THEN e.tz END))
     AS k(local_day, local_hour) ON TRUE;

@@ -10,21 +10,22 @@
 -- trails by the full watermark delay. Both stay per partition, as Flink's Kafka source
 -- computes them, however the partitions are read.
 -- Output: probe_events (accepted, enriched; `on_time` says whether the event-time
--- windows may take it), position_reports (on time only) and rejects (one row per
--- message turned away, with its reason).
+-- windows may take it, `staff` whether its device is staff of the mall that day),
+-- position_reports (on time only) and rejects (one row per message turned away, with its
+-- reason).
 
 CREATE TEMPORARY VIEW probe_events AS
 SELECT event_id, ap_mac, mall_id, shop_code, shop_name, tz, rssi, occur_ms, event_time, visit_time, proc_time,
-    local_day AS `day`, local_hour AS `hour`, device_id, randomized, on_time
+    local_day AS `day`, local_hour AS `hour`, device_id, randomized, on_time, staff
 FROM probe_log
 WHERE reason IS NULL;
 
 -- Positions are of visitors: reports that qualify for the mall, of devices that are not
--- randomised (a rotating MAC would be one phone seen as many).
+-- randomised (a rotating MAC would be one phone seen as many) and not staff.
 CREATE TEMPORARY VIEW position_reports AS
 SELECT mall_id, device_id, ap_mac, x, y, rssi, event_time
 FROM probe_log_live
-WHERE reason IS NULL AND on_time AND NOT randomized AND rssi >= ${mall_min_rssi};
+WHERE reason IS NULL AND on_time AND NOT randomized AND NOT staff AND rssi >= ${mall_min_rssi};
 
 CREATE TEMPORARY VIEW rejects AS
 SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time

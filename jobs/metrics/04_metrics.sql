@@ -1,4 +1,4 @@
--- Metrics of docs/design.md §4 items 1-8 and 10-12, as functions of probe_events and door_events.
+-- Metrics of docs/design.md §4 items 1-8 and 10-14, as functions of probe_events and door_events.
 --
 -- Days and hours are the mall's local calendar: a probe event's are worked out once, in
 -- the ingestion (local_clock); a door report's here (the session time zone is UTC, so
@@ -24,42 +24,51 @@ FROM (
     FROM door_events
 );
 
--- One row the first time a device is heard in a mall on a day (randomised ones too).
+-- One row the first time a device is heard in a mall on a day (randomised ones and staff
+-- too: devices seen keeps its first meaning).
 CREATE TEMPORARY VIEW device_days AS
-SELECT mall_id, `day`, device_id, randomized FROM (
-    SELECT mall_id, `day`, device_id, randomized,
+SELECT mall_id, `day`, device_id, randomized, staff FROM (
+    SELECT mall_id, `day`, device_id, randomized, staff,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, device_id ORDER BY proc_time) AS rn
     FROM probe_events
     WHERE rssi >= ${mall_min_rssi}
 ) WHERE rn = 1;
 
 CREATE TEMPORARY VIEW device_hours AS
-SELECT mall_id, `day`, `hour`, device_id FROM (
-    SELECT mall_id, `day`, `hour`, device_id,
+SELECT mall_id, `day`, `hour`, device_id, staff FROM (
+    SELECT mall_id, `day`, `hour`, device_id, staff,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, `hour`, device_id ORDER BY proc_time) AS rn
     FROM probe_events
     WHERE rssi >= ${mall_min_rssi} AND NOT randomized
 ) WHERE rn = 1;
 
+-- Qualifying shop events: of every device (a shop's devices seen), and of visitors, staff
+-- left out (every shop metric but devices seen).
+CREATE TEMPORARY VIEW shop_heard_events AS
+SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time, staff
+FROM probe_events
+WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+
 CREATE TEMPORARY VIEW shop_events AS
 SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
-FROM probe_events
-WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+FROM shop_heard_events
+WHERE NOT staff;
 
 CREATE TEMPORARY VIEW device_shop_days AS
 SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
     SELECT mall_id, `day`, shop_code, shop_name, device_id,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, shop_code, device_id ORDER BY proc_time) AS rn
-    FROM shop_events
+    FROM shop_heard_events
 ) WHERE rn = 1;
 
 -- 1 and 4: visitors against passers-by. A device becomes a visitor once a mall visit (a
 -- run of its qualifying mall events with gaps of at most the visit gap, as in item 11) has
 -- lasted the minimum dwell; from that event on it is a visitor of each (day, hour) it is
--- heard in during that visit. Devices seen but never a visitor are passers-by. Like visits,
--- this takes on-time events only.
+-- heard in during that visit. Devices seen but never a visitor are passers-by, unless they
+-- are staff (item 14: counted on their own, in no visitor metric). Like visits, this takes
+-- on-time events only.
 -- A probe request is heard by many probes at the same time, so the events are first put
 -- together per device and second (a tumbling window, pre-aggregated before the shuffle)
 -- with their first and last time; that is exact, as events within a second are less than
@@ -70,7 +79,7 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
 CREATE TEMPORARY VIEW mall_visit_events AS
 SELECT mall_id, device_id, `day`, `hour`, occur_ms, visit_time, CONCAT_WS('|', mall_id, device_id) AS visit_key
 FROM probe_events
-WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND on_time;
+WHERE rssi >= ${mall_min_rssi} AND NOT randomized AND NOT staff AND on_time;
 
 CREATE TEMPORARY VIEW mall_seconds AS
 SELECT visit_key, MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(`day`) AS `day`, MIN(`hour`) AS `hour`,
@@ -107,58 +116,61 @@ SELECT /*+ STATE_TTL('vd' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS
 FROM visitor_days AS vd
 GROUP BY mall_id, device_id;
 
--- 1, 5 and 10: visitors, new / returning, devices seen, passers-by, randomised devices and
--- door entries per day.
+-- 1, 5, 10 and 14: visitors, new / returning, devices seen, passers-by, staff, randomised
+-- devices and door entries per day.
 CREATE TEMPORARY VIEW mall_daily AS
 -- A device's rows reach this aggregate by several paths, so for a moment it can be
 -- counted new before it is counted a visitor, or a visitor before it is seen. New is capped
 -- at visitors, and passers-by at zero, so that new + returning = visitors and
--- visitors + passers-by = devices seen always; once all rows are in, the caps change nothing.
+-- visitors + passers-by + staff = devices seen always; once all rows are in, the caps
+-- change nothing.
 SELECT mall_id, `day`, visitors,
     LEAST(new_visitors, visitors) AS new_visitors,
     visitors - LEAST(new_visitors, visitors) AS returning_visitors,
-    devices_seen, GREATEST(devices_seen - visitors, CAST(0 AS BIGINT)) AS passers_by,
-    randomized_devices, door_entries
+    devices_seen, GREATEST(devices_seen - visitors - staff_devices, CAST(0 AS BIGINT)) AS passers_by,
+    randomized_devices, door_entries, staff_devices
 FROM (
     SELECT mall_id, `day`,
         SUM(visitors) AS visitors,
         SUM(new_visitors) AS new_visitors,
         SUM(devices_seen) AS devices_seen,
         SUM(randomized_devices) AS randomized_devices,
-        SUM(door_entries) AS door_entries
+        SUM(door_entries) AS door_entries,
+        SUM(staff_devices) AS staff_devices
     FROM (
         SELECT mall_id, `day`,
             CAST(0 AS BIGINT) AS visitors,
             CAST(0 AS BIGINT) AS new_visitors,
             CAST(CASE WHEN randomized THEN 0 ELSE 1 END AS BIGINT) AS devices_seen,
             CAST(CASE WHEN randomized THEN 1 ELSE 0 END AS BIGINT) AS randomized_devices,
-            CAST(0 AS BIGINT) AS door_entries
+            CAST(0 AS BIGINT) AS door_entries,
+            CAST(CASE WHEN staff AND NOT randomized THEN 1 ELSE 0 END AS BIGINT) AS staff_devices
         FROM device_days
         UNION ALL
-        SELECT mall_id, `day`, 1, 0, 0, 0, 0 FROM visitor_days
+        SELECT mall_id, `day`, 1, 0, 0, 0, 0, 0 FROM visitor_days
         UNION ALL
-        SELECT mall_id, first_day, 0, 1, 0, 0, 0 FROM first_seen
+        SELECT mall_id, first_day, 0, 1, 0, 0, 0, 0 FROM first_seen
         UNION ALL
-        SELECT mall_id, `day`, 0, 0, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+        SELECT mall_id, `day`, 0, 0, 0, 0, CAST(in_count AS BIGINT), 0 FROM door_local
     )
     GROUP BY mall_id, `day`
 );
 
--- 4 and 10: visitors, devices seen, passers-by and door entries per local hour.
+-- 4, 10 and 14: visitors, devices seen, passers-by, staff and door entries per local hour.
 CREATE TEMPORARY VIEW mall_hourly AS
 SELECT mall_id, `day`, `hour`, visitors, devices_seen,
-    GREATEST(devices_seen - visitors, CAST(0 AS BIGINT)) AS passers_by, door_entries
+    GREATEST(devices_seen - visitors - staff_devices, CAST(0 AS BIGINT)) AS passers_by, door_entries, staff_devices
 FROM (
     SELECT mall_id, `day`, `hour`, SUM(visitors) AS visitors, SUM(devices_seen) AS devices_seen,
-        SUM(door_entries) AS door_entries
+        SUM(door_entries) AS door_entries, SUM(staff_devices) AS staff_devices
     FROM (
         SELECT mall_id, `day`, `hour`, CAST(1 AS BIGINT) AS visitors, CAST(0 AS BIGINT) AS devices_seen,
-            CAST(0 AS BIGINT) AS door_entries
+            CAST(0 AS BIGINT) AS door_entries, CAST(0 AS BIGINT) AS staff_devices
         FROM visitor_hours
         UNION ALL
-        SELECT mall_id, `day`, `hour`, 0, 1, 0 FROM device_hours
+        SELECT mall_id, `day`, `hour`, 0, 1, 0, CAST(CASE WHEN staff THEN 1 ELSE 0 END AS BIGINT) FROM device_hours
         UNION ALL
-        SELECT mall_id, `day`, `hour`, 0, 0, CAST(in_count AS BIGINT) FROM door_local
+        SELECT mall_id, `day`, `hour`, 0, 0, CAST(in_count AS BIGINT), 0 FROM door_local
     )
     GROUP BY mall_id, `day`, `hour`
 );
@@ -207,7 +219,7 @@ FROM shop_events
 UNION ALL
 SELECT mall_id, `day`, `hour`, f.shop_code, f.shop_name, device_id, proc_time
 FROM probe_events, LATERAL TABLE(probe_fronts(ap_mac)) AS f(shop_code, shop_name)
-WHERE probe_events.shop_code IS NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
+WHERE probe_events.shop_code IS NULL AND rssi >= ${shop_min_rssi} AND NOT randomized AND NOT staff;
 
 CREATE TEMPORARY VIEW shop_near_hours AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (
@@ -350,3 +362,56 @@ SELECT mall_id, `day`, shop_code, shop_name, visits, bounced, visits_5_20m, visi
     visits_6h_plus
 FROM engagement_daily
 WHERE shop_code <> '';
+
+-- 14: staff and fixed devices. A device heard in a mall for more than the staff hours on a
+-- day (the total dwell of its mall visits that started that day) qualifies that day; once
+-- it has qualified on the staff days of a window of days in a row, it is staff
+-- from the next day on. The rule is met on a qualifying day D with that many or more
+-- qualifying days in the window of days that ends on D: its first such day is the
+-- device's qualified_day. Mall visits already leave out a device's days as staff, and a
+-- staff device stays staff (staff_overrides, in PostgreSQL, can say otherwise).
+-- The job decides on event time, so a replay decides alike; the ingestion learns a new
+-- staff device from PostgreSQL (staff_detected, written by the sinks) at its next reload,
+-- before the next day starts in any mall that closes at night.
+CREATE TEMPORARY VIEW mall_visits_heard AS
+SELECT mall_id, device_id, `day`, dwell_ms, PROCTIME() AS proc_time FROM mall_visits;
+
+-- A device's qualifying days, once each: the running total of its day's visits passes
+-- the staff hours (an OVER aggregate, so the stream stays append-only).
+CREATE TEMPORARY VIEW staff_days AS
+SELECT mall_id, device_id, `day` FROM (
+    SELECT mall_id, device_id, `day`,
+        ROW_NUMBER() OVER (PARTITION BY mall_id, device_id, `day` ORDER BY proc_time) AS rn
+    FROM (
+        SELECT mall_id, device_id, `day`, proc_time,
+            SUM(dwell_ms) OVER (
+                PARTITION BY mall_id, device_id, `day` ORDER BY proc_time
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS heard_ms
+        FROM mall_visits_heard
+    )
+    WHERE heard_ms > ${staff_min_heard_ms}
+) WHERE rn = 1;
+
+-- Each qualifying day with the device's qualifying days of the window that ends on it.
+-- Few devices ever qualify, so the join's state is small; it is kept as long as the
+-- first-seen history.
+CREATE TEMPORARY VIEW staff_day_pairs AS
+SELECT /*+ STATE_TTL('a' = ${history_ttl}, 'b' = ${history_ttl}) */ a.mall_id, a.device_id, a.`day`
+FROM staff_days AS a
+JOIN staff_days AS b
+    ON a.mall_id = b.mall_id AND a.device_id = b.device_id
+    AND b.`day` <= a.`day` AND b.`day` > a.`day` - INTERVAL ${staff_window} DAY TO SECOND;
+
+CREATE TEMPORARY VIEW staff_rule_days AS
+SELECT /*+ STATE_TTL('p' = ${history_ttl}) */ mall_id, device_id, `day`
+FROM staff_day_pairs AS p
+GROUP BY mall_id, device_id, `day`
+HAVING COUNT(*) >= ${staff_min_days};
+
+CREATE TEMPORARY VIEW staff_detected AS
+SELECT mall_id, device_id, qualified_day, qualified_day + INTERVAL '1' DAY AS since_day FROM (
+    SELECT /*+ STATE_TTL('r' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS qualified_day
+    FROM staff_rule_days AS r
+    GROUP BY mall_id, device_id
+);

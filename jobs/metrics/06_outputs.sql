@@ -36,13 +36,13 @@ SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visitors' VALUE visitors,
     'new_visitors' VALUE new_visitors, 'returning_visitors' VALUE returning_visitors,
     'randomized_devices' VALUE randomized_devices, 'door_entries' VALUE door_entries,
-    'devices_seen' VALUE devices_seen, 'passers_by' VALUE passers_by) AS payload
+    'devices_seen' VALUE devices_seen, 'passers_by' VALUE passers_by, 'staff_devices' VALUE staff_devices) AS payload
 FROM mall_daily
 UNION ALL
 SELECT 'mall_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
     'visitors' VALUE visitors, 'door_entries' VALUE door_entries, 'devices_seen' VALUE devices_seen,
-    'passers_by' VALUE passers_by)
+    'passers_by' VALUE passers_by, 'staff_devices' VALUE staff_devices)
 FROM mall_hourly
 UNION ALL
 SELECT 'peak_hour_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
@@ -100,6 +100,12 @@ SELECT 'visits/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'device_id' VALUE device_id, 'started_at' VALUE started_ms / 1000, 'shop_name' VALUE shop_name,
     'dwell_seconds' VALUE dwell_ms / 1000)
 FROM visits
+UNION ALL
+-- Also written to PostgreSQL (staff_detected), where the ingestion reads it back.
+SELECT 'staff_detected/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
+    'mall_id' VALUE mall_id, 'device_id' VALUE device_id, 'qualified_day' VALUE CAST(qualified_day AS STRING),
+    'since_day' VALUE CAST(since_day AS STRING))
+FROM staff_detected
 UNION ALL
 SELECT 'positions/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'mall_id' VALUE mall_id, 'ts' VALUE ts, 'device_id' VALUE device_id,

@@ -61,6 +61,9 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "mall_min_dwell_ms": metrics.mall_min_dwell_seconds * 1000,
         "shop_min_dwell_ms": metrics.shop_min_dwell_seconds * 1000,
         "history_ttl": f"{metrics.history_days}d",
+        "staff_min_heard_ms": round(metrics.staff_min_hours * 3_600_000),
+        "staff_min_days": metrics.staff_min_days,
+        "staff_window": sql.day_to_second(metrics.staff_window_days * 86400),
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
     }
 
@@ -244,6 +247,7 @@ def pipeline(
     sink = SinkConfig(
         clickhouse=settings.clickhouse,
         redis=settings.redis,
+        postgres=settings.postgres,
         flush_interval_ms=settings.job.flush_interval_ms,
         position_ttl_seconds=settings.metrics.position_ttl_seconds,
         buffer_rows=settings.job.sink_buffer_rows,

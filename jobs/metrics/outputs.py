@@ -33,6 +33,8 @@ def feed_text(message: dict[str, Any]) -> str:
 
 #: Columns the job writes as epoch seconds and ClickHouse keeps as DateTime.
 EPOCH_SECONDS = frozenset({"ts", "started_at"})
+#: Columns the job writes as ISO dates and ClickHouse keeps as Date.
+DATES = frozenset({"day", "qualified_day", "since_day"})
 
 
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
@@ -55,9 +57,10 @@ OUTPUTS = {
     o.name: o
     for o in (
         Output("mall_daily", ("mall_id", "day"), ("mall_id", "day", "visitors", "new_visitors",
-               "returning_visitors", "randomized_devices", "door_entries", "devices_seen", "passers_by")),
+               "returning_visitors", "randomized_devices", "door_entries", "devices_seen", "passers_by",
+               "staff_devices")),
         Output("mall_hourly", ("mall_id", "day", "hour"),
-               ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by")),
+               ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by", "staff_devices")),
         Output("peak_hour_daily", ("mall_id", "day"), ("mall_id", "day", "hour", "visitors")),
         Output("shop_daily", ("mall_id", "day", "shop_code"),
                ("mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys")),
@@ -74,6 +77,7 @@ OUTPUTS = {
                ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT)),
         Output("visits", ("mall_id", "day", "shop_code", "device_id", "started_at"),
                ("mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds")),
+        Output("staff_detected", ("mall_id", "device_id"), ("mall_id", "device_id", "qualified_day", "since_day")),
         Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
                versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),
@@ -86,10 +90,11 @@ def capture_rate(visitors: int, door_entries: int) -> float | None:
     return visitors / door_entries if door_entries else None
 
 
-def draw_rate(visitors: int, devices_seen: int) -> float | None:
-    """The share of devices seen that became visitors (docs/design.md §4 item 1); None
-    before any device is seen."""
-    return visitors / devices_seen if devices_seen else None
+def draw_rate(visitors: int, passers_by: int) -> float | None:
+    """The share of the devices heard that became visitors, staff left out: visitors /
+    (visitors + passers-by) (docs/design.md §4 item 1); None before any is heard."""
+    heard = visitors + passers_by
+    return visitors / heard if heard else None
 
 
 #: ClickHouse column order of each upserted (versioned) table.

@@ -1,5 +1,6 @@
-"""Sinks of the metrics job for ClickHouse and Redis: buffered in Flink state, written in
-batches, idempotent, and patient with stores that are down. (The favourite-shop feed and
+"""Sinks of the metrics job for ClickHouse and Redis (and PostgreSQL, for the staff the
+job detects): buffered in Flink state, written in batches, idempotent, and patient with
+stores that are down. (The favourite-shop feed and
 the dead letters go to Kafka through Flink's own Kafka sink: 07_kafka_outputs.sql.)
 
 Every result row reaches `BufferedSink` keyed by its output and, for per-mall outputs,
@@ -38,9 +39,10 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from redis.client import Pipeline
 
-from footfall.settings import ClickHouseSettings, RedisSettings
+from footfall.settings import ClickHouseSettings, PostgresSettings, RedisSettings
 from jobs.metrics.outputs import (
     COLUMNS,
+    DATES,
     DEAD_LETTER_COUNTS,
     EPOCH_SECONDS,
     FAVORITE,
@@ -123,6 +125,7 @@ return occupancy
 class SinkConfig:
     clickhouse: ClickHouseSettings
     redis: RedisSettings
+    postgres: PostgresSettings
     flush_interval_ms: int = 1000
     #: A device's favourite-shop entry in Redis outlives its day by this much.
     favorite_ttl_seconds: int = 2 * 86400
@@ -135,9 +138,9 @@ class SinkConfig:
 
 
 def _clickhouse_value(column: str, value: object) -> object:
-    """A payload value as the driver takes it: `day` is an ISO date, EPOCH_SECONDS columns
+    """A payload value as the driver takes it: DATES are ISO dates, EPOCH_SECONDS columns
     epoch seconds."""
-    if column == "day":
+    if column in DATES:
         return date.fromisoformat(value)  # type: ignore[arg-type]
     if column in EPOCH_SECONDS:
         return datetime.fromtimestamp(value, UTC)  # type: ignore[arg-type]
@@ -159,10 +162,13 @@ class Writers:
         self.redis = clients.redis_client(config.redis)
         self.set_for_day = self.redis.register_script(_SET_FOR_DAY)
         self.update_positions = self.redis.register_script(_UPDATE_POSITIONS)
+        self._postgres: Any = None  # connected when first needed, again after a failure
 
     def close(self) -> None:
         self.clickhouse.disconnect()
         self.redis.close()
+        if self._postgres is not None:
+            self._postgres.close()
 
     def steps(self, output: str, upserts: list[dict[str, Any]]) -> list[tuple[str, Callable[[], None]]]:
         """What writing a batch of `output` takes: (destination, write) in order. A step
@@ -174,6 +180,9 @@ class Writers:
         if handler is not None:
             updated_at = _now_iso()
             steps.append(("redis", lambda: handler(upserts, updated_at)))
+        writer = getattr(self, f"_{output}_postgres", None)
+        if writer is not None and upserts:
+            steps.append(("postgres", lambda: writer(upserts)))
         return steps
 
     def write(self, output: str, upserts: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> None:
@@ -203,13 +212,14 @@ class Writers:
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
             rate = capture_rate(row["visitors"], row["door_entries"])
-            draw = draw_rate(row["visitors"], row["devices_seen"])
+            draw = draw_rate(row["visitors"], row["passers_by"])
             fields = {
                 "visitors": row["visitors"],
                 "new_visitors": row["new_visitors"],
                 "returning_visitors": row["returning_visitors"],
                 "devices_seen": row["devices_seen"],
                 "passers_by": row["passers_by"],
+                "staff_devices": row["staff_devices"],
                 "randomized_devices": row["randomized_devices"],
                 "door_entries": row["door_entries"],
                 "capture_rate": "" if rate is None else f"{rate:.4f}",
@@ -265,6 +275,28 @@ class Writers:
             mapping[f"{row['source_topic']}:late_for_windows"] = row["late_for_windows"]
         if mapping:
             self.redis.hset(INGEST_COUNTS, mapping=mapping)
+
+    def _staff_detected_postgres(self, upserts: list[dict[str, Any]]) -> None:
+        """The staff the job detected, where the ingestion reads them (udfs/java Layout.java);
+        the job's latest word on a device replaces the row."""
+        from footfall import clients
+        from footfall.stack.bootstrap import identifier
+
+        schema = identifier(self.config.postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+        try:
+            if self._postgres is None or self._postgres.closed:
+                self._postgres = clients.postgres(self.config.postgres, autocommit=True)
+            with self._postgres.transaction():
+                self._postgres.cursor().executemany(
+                    f"INSERT INTO {schema}.staff_detected (mall_id, device_id, qualified_day, since_day)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (mall_id, device_id) DO UPDATE"
+                    " SET qualified_day = EXCLUDED.qualified_day, since_day = EXCLUDED.since_day, detected_at = now()",
+                    [(r["mall_id"], r["device_id"], r["qualified_day"], r["since_day"]) for r in upserts],
+                )
+        except Exception:
+            if self._postgres is not None:
+                self._postgres.close()
+            raise
 
     def _set_for_day(self, pipe: Pipeline, key: str, day: str, fields: dict[str, Any], ttl: int = 0) -> None:
         args: list[object] = [day, ttl]
@@ -379,7 +411,7 @@ class BufferedSink(KeyedProcessFunction):
 class StoreHealth:
     """Since when each destination has been failing, logged once per outage."""
 
-    DESTINATIONS = ("clickhouse", "redis")
+    DESTINATIONS = ("clickhouse", "redis", "postgres")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock

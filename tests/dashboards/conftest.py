@@ -52,7 +52,7 @@ def crowded(stack: Settings, mall):  # type: ignore[no-untyped-def]
              "zone": shop.shop_code} for n in range(CROWD)]
     rows += [{"mall_id": mall.mall_id, "ts": now - 60, "device_id": f"walker-{n}", "x": x0 + 10 * (n + 1),
               "y": (y0 + y1) / 2, "zone": "corridor"} for n in range(WALKERS)]
-    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis))
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, postgres=stack.postgres))
     writers.write("positions", rows, [])
     writers.close()
     return mall, shop
@@ -97,7 +97,7 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
                 "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors,
                 "devices_seen": 2 * visitors, "passers_by": visitors}
 
-    writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis))
+    writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis, postgres=settings.postgres))
     # An older version of the day first: reads must see only the newer one.
     writers.write("mall_daily", [daily(d, 100, 70, 8, 180)], [])
     writers.write("mall_daily", [daily(w, 90, 50, 5, 150), daily(d, 120, 80, 9, 200)], [])

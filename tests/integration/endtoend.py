@@ -6,12 +6,13 @@ The fixtures are registered for tests/integration by its conftest."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -30,8 +31,18 @@ from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
 from tests.helpers import free_port, own_mall, read_topic
+from tests.jobs import reference
 from tests.jobs.harness import from_clickhouse, visit_views_from_clickhouse
-from tests.jobs.reference import Expected, Limits, Positions, from_records, metrics, positions, visit_views
+from tests.jobs.reference import (
+    Expected,
+    Limits,
+    Positions,
+    from_records,
+    metrics,
+    positions,
+    visit_views,
+    with_staff,
+)
 
 SALT = "end-to-end-test-salt"
 WATERMARK_DELAY_S = 120
@@ -104,7 +115,13 @@ def scenario(stack: Settings, unique: str):
         start=start, end=start + 5400, seed=int(time.time()) % 100_000,
         behaviour=Behaviour(visitors_per_day=600, staff_per_mall=3), faults=FAULTS,
     )
-    records = list(Simulation(layout, config).records())
+    records = [*fixed_device(layout, start), *heapq.merge(
+        Simulation(layout, config).records(), staff_devices(layout, config.seed, start), key=lambda r: r.t)]
+    with clients.postgres(stack.postgres) as conn:
+        for table, rows in staff_rows(layout, start).items():
+            for row in rows:
+                conn.execute(f"INSERT INTO {stack.postgres.schema_name}.{table} VALUES ({', '.join(['%s'] * len(row))})"
+                             " ON CONFLICT DO NOTHING", row)
     for mall in layout.malls:
         probe = mall.probes[-1]  # a corridor probe; a randomised MAC counts only as such
         for n in range(8):  # several keys, so that every partition's watermark moves on
@@ -112,6 +129,62 @@ def scenario(stack: Settings, unique: str):
                                         f"06:00:00:00:00:{n:02x}", -50, int((start + 86400) * 1000), start + 86400))
     yield layout, config, records
     remove_malls([m.mall_id for m in layout.malls], stack.postgres)
+
+
+# Staff and fixed devices of the first mall (docs/design.md §4 item 14), on MACs the
+# simulator does not hand out: one the job must detect (heard 4.5 hours a day on the three
+# days that end three days before the scenario's), and three heard in a shop through the
+# scenario: one PostgreSQL holds as detected staff from the scenario's day, one detected
+# but overridden as a visitor, and one an operator made staff for every day.
+FIXED_MAC = "a4:5e:60:00:00:0f"
+DETECTED_MAC, KEPT_MAC, OVERRIDDEN_MAC = "a4:5e:60:00:00:01", "a4:5e:60:00:00:02", "a4:5e:60:00:00:03"
+
+
+def fixed_device(layout: Layout, start: float) -> list[Record]:
+    probe = layout.malls[0].probes[-1]
+    return [
+        probe_record(f"fixed-{layout.malls[0].mall_id}-{days}-{m}", probe.ap_mac, FIXED_MAC, -60,
+                     int((at := start - days * 86400 - 3600 + m * 60) * 1000), at)
+        for days in (5, 4, 3) for m in range(271)
+    ]
+
+
+def staff_devices(layout: Layout, seed: int, start: float) -> list[Record]:
+    mall = layout.malls[0]
+    probe = next(p for p in mall.probes if p.shop_code)
+    return sorted((
+        probe_record(f"staff-{mall.mall_id}-{seed}-{mac}-{m}", probe.ap_mac, mac, -55,
+                     int((start + 60 * m) * 1000), start + 60 * m)
+        for mac in (DETECTED_MAC, KEPT_MAC, OVERRIDDEN_MAC) for m in range(90)
+    ), key=lambda r: r.t)
+
+
+def staff_rows(layout: Layout, start: float) -> dict[str, list[tuple]]:
+    mall_id, day, now = layout.malls[0].mall_id, scenario_day(layout, start), datetime.now()
+    before = day - timedelta(days=1)
+    device = partial(reference.device_id, SALT)
+    return {
+        "staff_detected": [(mall_id, device(mac), before, day) for mac in (DETECTED_MAC, KEPT_MAC)],
+        "staff_overrides": [(mall_id, device(KEPT_MAC), False, None, "a shopper", now),
+                            (mall_id, device(OVERRIDDEN_MAC), True, None, "a kiosk", now)],
+    }
+
+
+def scenario_day(layout: Layout, start: float) -> date:
+    return datetime.fromtimestamp(start, ZoneInfo(layout.malls[0].tz)).date()
+
+
+def staff_map(layout: Layout, start: float) -> dict[tuple[str, str], str | None]:
+    """What the ingestion makes of staff_rows: (mall, device) -> staff from (None: always)."""
+    rows = staff_rows(layout, start)
+    staff: dict[tuple[str, str], str | None] = {
+        (mall, device): since.isoformat() for mall, device, _, since in rows["staff_detected"]}
+    for mall, device, is_staff, since, *_ in rows["staff_overrides"]:
+        if is_staff:
+            staff[(mall, device)] = since
+        else:
+            staff.pop((mall, device), None)
+    return staff
 
 
 def ours(results: dict[str, dict], mall_ids: set[str]) -> dict[str, dict]:
@@ -159,7 +232,7 @@ class Run:
 
     @classmethod
     def of(cls, settings: Settings, layout: Layout, config: SimulationConfig, records: list[Record]) -> Run:
-        expected_input, expected, expected_positions = expect(settings, layout, records)
+        expected_input, expected, expected_positions = expect(settings, layout, records, config.start)
         assert all(expected[name] for name in COLUMNS), "the scenario must produce every output"
         # Out-of-order faults (2 % of reports, each heard by several probes) leave about one
         # second in ten undecided; the rest must come out exactly.
@@ -177,11 +250,13 @@ def partition_of(partitions: int, record: Record) -> int:
     return zlib.crc32(record.key) % partitions if record.key else 0
 
 
-def expect(settings: Settings, layout: Layout, records: list[Record]) -> tuple[Expected, dict[str, dict], Positions]:
+def expect(settings: Settings, layout: Layout, records: list[Record],
+           start: float) -> tuple[Expected, dict[str, dict], Positions]:
     """What the job must make of `records`, published in this order (each to the partition
     `partition_of` names): the split of the input, every output, and the positions."""
     expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
                                   partition_of=partial(partition_of, settings.kafka.partitions))
+    expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
     expected = metrics(expected_input.probes, expected_input.doors)
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
     shops = {m.mall_id: sorted(m.shops, key=lambda s: s.shop_code) for m in layout.malls}
@@ -273,8 +348,9 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
         assert today["day"] == newest[1]
         fields = COLUMNS["mall_daily"][2:]  # after the key, in the reference's order
         assert [int(today[f]) for f in fields] == list(run.expected["mall_daily"][newest])
-        visitors, seen = int(today["visitors"]), int(today["devices_seen"])
-        assert today["draw_rate"] == (f"{visitors / seen:.4f}" if seen else "")
+        visitors, passers_by = int(today["visitors"]), int(today["passers_by"])
+        heard = visitors + passers_by
+        assert today["draw_rate"] == (f"{visitors / heard:.4f}" if heard else "")
     for (mall_id, day, device_id), (shop_code, _, visits, dwell) in run.expected["favorite_shop_daily"].items():
         entry = redis.hgetall(f"ff:{mall_id}:favorite:{device_id}")
         assert (entry["day"], entry["shop_code"], int(entry["visits"]), int(entry["dwell_seconds"])) == (
@@ -294,6 +370,15 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
         (v["mall_id"], v["day"], d): (v["shop_code"], v["shop_name"], v["visits"], v["dwell_seconds"])
         for d, v in feed.items()
     } == run.expected["favorite_shop_daily"]
+
+    # PostgreSQL: the staff the job detected, where its ingestion reads them back, beside
+    # the rows the scenario put there.
+    with clients.postgres(run.settings.postgres) as conn:
+        detected = conn.execute(
+            f"SELECT mall_id, device_id, qualified_day::text, since_day::text FROM {run.settings.postgres.schema_name}"
+            ".staff_detected WHERE mall_id = ANY(%s)", (list(run.mall_ids),)).fetchall()
+    preset = {(mall, device) for mall, device, *_ in staff_rows(run.layout, run.config.start)["staff_detected"]}
+    assert {(m, d): (q, s) for m, d, q, s in detected if (m, d) not in preset} == run.expected["staff_detected"]
 
     # Dead letters: every rejected message of ours, for the reason it was rejected for. The
     # key names the rejected message, so a copy sent again after a restart is the same one.

@@ -19,7 +19,8 @@ T0 = 1_900_000_000  # epoch seconds
 
 @pytest.fixture
 def writers(stack: Settings):  # type: ignore[no-untyped-def]
-    config = SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, position_ttl_seconds=TTL)
+    config = SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, postgres=stack.postgres,
+                        position_ttl_seconds=TTL)
     made = Writers(config)
     yield made
     made.close()

@@ -7,14 +7,14 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from jobs.metrics.outputs import COLUMNS, EPOCH_SECONDS, OUTPUTS
+from jobs.metrics.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
 from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds, local
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
     event_id STRING, ap_mac STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
-    occur_ms BIGINT, `day` DATE, `hour` INT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN,
+    occur_ms BIGINT, `day` DATE, `hour` INT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN, staff BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
     WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
@@ -82,7 +82,7 @@ def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, 
     return [
         {"mall_id": e.mall_id, "device_id": e.device_id, "ap_mac": e.ap_mac, "x": probe_xy[e.ap_mac][0],
          "y": probe_xy[e.ap_mac][1], "rssi": e.rssi, "occur_ms": e.occur_ms}
-        for e in probes if not e.randomized and e.rssi >= thresholds.mall_min_rssi
+        for e in probes if not e.randomized and not e.staff and e.rssi >= thresholds.mall_min_rssi
     ]
 
 
@@ -107,6 +107,9 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "visit_gap_ms": thresholds.visit_gap_ms,
         "mall_min_dwell_ms": thresholds.mall_min_dwell_ms,
         "shop_min_dwell_ms": thresholds.shop_min_dwell_ms,
+        "staff_min_heard_ms": thresholds.staff_min_heard_ms,
+        "staff_min_days": thresholds.staff_min_days,
+        "staff_window": sql.day_to_second(thresholds.staff_window_days * 86400),
         "history_ttl": "180d",
         "day_state_ttl": "36 hours",
         "wifi_probes_topic": "wifi-probes",
@@ -139,8 +142,8 @@ def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
 
 def split_row(output: str, row: dict) -> tuple[tuple, tuple]:
     key_columns = OUTPUTS[output].key
-    key = tuple(str(row[c]) if c == "day" else row[c] for c in key_columns)
-    values = tuple(row[c] for c in COLUMNS[output] if c not in key_columns)
+    key = tuple(str(row[c]) if c in DATES else row[c] for c in key_columns)
+    values = tuple(str(row[c]) if c in DATES else row[c] for c in COLUMNS[output] if c not in key_columns)
     return key, values
 
 

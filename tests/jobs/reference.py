@@ -6,6 +6,7 @@ same events. Everything is held in memory: meant for test-sized inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -37,6 +38,9 @@ class ProbeEvent:
     on_time: bool = True
     #: The shops whose fronts the probe faces (layout shop_fronts): (shop_code, shop_name).
     fronts: tuple[tuple[str, str], ...] = ()
+    #: The device is staff of the mall on the event's local day (what the ingestion reads
+    #: from staff_detected and staff_overrides).
+    staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ class Thresholds:
     visit_gap_ms: int = 300_000
     mall_min_dwell_ms: int = 300_000
     shop_min_dwell_ms: int = 120_000
+    #: Staff (item 14): heard more than this on a day, on staff_min_days of
+    #: staff_window_days days in a row.
+    staff_min_heard_ms: int = 4 * 3600_000
+    staff_min_days: int = 3
+    staff_window_days: int = 7
 
 
 DEFAULTS = Thresholds()
@@ -174,7 +183,9 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     """Every output keyed as its ClickHouse table is: {output: {key tuple: values tuple}}."""
     day_devices: dict[tuple, set] = defaultdict(set)
     day_randomized: dict[tuple, set] = defaultdict(set)
+    day_staff: dict[tuple, set] = defaultdict(set)
     hour_devices: dict[tuple, set] = defaultdict(set)
+    hour_staff: dict[tuple, set] = defaultdict(set)
     shop_devices: dict[tuple, set] = defaultdict(set)
     near_day: dict[tuple, set] = defaultdict(set)
     near_hour: dict[tuple, set] = defaultdict(set)
@@ -193,20 +204,25 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
             else:
                 day_devices[(e.mall_id, day)].add(e.device_id)
                 hour_devices[(e.mall_id, day, hour)].add(e.device_id)
-                key = (e.mall_id, e.device_id)
-                if e.on_time:
-                    mall_times[key].add((e.occur_ms, e.tz))
+                if e.staff:  # counted on their own, in no visitor metric
+                    day_staff[(e.mall_id, day)].add(e.device_id)
+                    hour_staff[(e.mall_id, day, hour)].add(e.device_id)
+                elif e.on_time:
+                    mall_times[(e.mall_id, e.device_id)].add((e.occur_ms, e.tz))
+        if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:  # devices seen: staff too
+            shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
+            shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
+        if e.staff:
+            continue
         if not e.randomized and e.rssi >= t.shop_min_rssi:  # near: its own probe, or one facing its front
             near = [(e.shop_code, e.shop_name or "")] if e.shop_code else []
             for shop, name in near + list(e.fronts):
                 near_day[(e.mall_id, day, shop)].add(e.device_id)
                 near_hour[(e.mall_id, day, hour, shop)].add(e.device_id)
                 shop_names[(e.mall_id, shop)] = name
-        if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized:
-            shop_devices[(e.mall_id, day, e.shop_code)].add(e.device_id)
-            shop_names[(e.mall_id, e.shop_code)] = e.shop_name or ""
-            if e.on_time:  # visits are windows: what the watermark passed is not in them
-                shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
+        if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized and e.on_time:
+            # visits are windows: what the watermark passed is not in them
+            shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
     for d in doors:
         day, hour = local(d.occur_ms, d.tz)
         door_day[(d.mall_id, day)] += d.in_count
@@ -230,12 +246,12 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     out["mall_daily"] = {
         key: (len(day_visitors[key]), new_count[key], len(day_visitors[key]) - new_count[key],
               len(day_randomized[key]), door_day[key], len(day_devices[key]),
-              len(day_devices[key] - day_visitors[key]))
+              len(day_devices[key] - day_visitors[key] - day_staff[key]), len(day_staff[key]))
         for key in set(day_devices) | set(day_randomized) | set(door_day)
     }
     out["mall_hourly"] = {
         key: (len(hour_visitors[key]), door_hour[key], len(hour_devices[key]),
-              len(hour_devices[key] - hour_visitors[key]))
+              len(hour_devices[key] - hour_visitors[key] - hour_staff[key]), len(hour_staff[key]))
         for key in set(hour_devices) | set(door_hour)
     }
     by_day: dict[tuple, list] = defaultdict(list)
@@ -299,10 +315,30 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     for (mall, day, _device, shop), dwells in visits.items():
         shop_dwells[(mall, day, shop)] += dwells
     out["mall_engagement_daily"] = {key: engagement(dwells) for key, dwells in mall_dwells.items()}
+    out["staff_detected"] = staff_detected(mall_times, t)
     out["shop_engagement_daily"] = {
         key: (shop_names[(key[0], key[2])], *engagement(dwells)) for key, dwells in shop_dwells.items()
     }
     return out
+
+
+def staff_detected(mall_times: dict[tuple, set], t: Thresholds = DEFAULTS) -> dict[tuple, tuple[str, str]]:
+    """(mall, device) -> (qualified_day, since_day): a day qualifies when the device's mall
+    visits that started on it lasted more than the staff hours in all; the rule is met on
+    the first qualifying day D with at least staff_min_days qualifying days among the
+    staff_window_days days that end on D; the device is staff from the day after."""
+    found = {}
+    for key, stamped in mall_times.items():
+        heard: dict[date, int] = defaultdict(int)
+        for day, _started, dwell in sessions(stamped, t.visit_gap_ms):
+            heard[date.fromisoformat(day)] += dwell
+        qualifying = sorted(day for day, ms in heard.items() if ms > t.staff_min_heard_ms)
+        for day in qualifying:
+            window = [d for d in qualifying if 0 <= (day - d).days < t.staff_window_days]
+            if len(window) >= t.staff_min_days:
+                found[key] = (day.isoformat(), date.fromordinal(day.toordinal() + 1).isoformat())
+                break
+    return found
 
 
 def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int, int]]:
@@ -458,7 +494,7 @@ def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]]
     for i, e in enumerate(probes):
         before = newest if newest_before is None else newest_before[i]
         newest = max(newest, e.occur_ms)
-        if e.randomized or e.rssi < t.mall_min_rssi or not e.on_time or e.event_id in seen:
+        if e.randomized or e.staff or e.rssi < t.mall_min_rssi or not e.on_time or e.event_id in seen:
             continue
         seen.add(e.event_id)
         key = (e.mall_id, e.occur_ms // 1000, e.device_id)
@@ -535,6 +571,18 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
         dict(rejects),
         probe_newest_before,
     )
+
+
+def with_staff(probes: list[ProbeEvent], staff: dict[tuple[str, str], str | None]) -> list[ProbeEvent]:
+    """`probes` with `staff` set as the ingestion sets it: the device is in `staff`
+    ((mall_id, device_id) -> the local day it is staff from, None for every day)."""
+    def is_staff(e: ProbeEvent) -> bool:
+        if (e.mall_id, e.device_id) not in staff:
+            return False
+        since = staff[(e.mall_id, e.device_id)]
+        return since is None or local(e.occur_ms, e.tz)[0] >= since
+
+    return [dataclasses.replace(e, staff=True) if is_staff(e) else e for e in probes]
 
 
 def event_time_read(body: bytes, now_ms: int, limits: Limits = LIMITS) -> int:

@@ -68,11 +68,11 @@ def test_days_and_hours_are_local_to_each_mall(table_env, tmp_path):
     ]
     doors = [DoorEvent("m1", AMS, 3, late_evening), DoorEvent("m1", AMS, 4, after_midnight)]
     got = check(table_env, tmp_path, events, doors)
-    # visitors, new, returning, randomised, door entries, devices seen, passers-by
-    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 3, 1, 0)
-    assert got["mall_daily"][("m1", "2026-11-21")] == (1, 0, 1, 0, 4, 1, 0)  # returning the next day
-    assert got["mall_daily"][("m2", "2026-11-21")] == (1, 1, 0, 0, 0, 1, 0)  # 07:30 and 08:30 in Tokyo
-    assert got["mall_hourly"][("m1", "2026-11-21", 0)] == (1, 4, 1, 0)
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by, staff
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 3, 1, 0, 0)
+    assert got["mall_daily"][("m1", "2026-11-21")] == (1, 0, 1, 0, 4, 1, 0, 0)  # returning the next day
+    assert got["mall_daily"][("m2", "2026-11-21")] == (1, 1, 0, 0, 0, 1, 0, 0)  # 07:30 and 08:30 in Tokyo
+    assert got["mall_hourly"][("m1", "2026-11-21", 0)] == (1, 4, 1, 0, 0)
 
 
 def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
@@ -81,7 +81,7 @@ def test_randomized_macs_count_only_as_randomized_devices(table_env, tmp_path):
               probe("r2", t0, randomized=True), probe("d1", t0)]
     got = check(table_env, tmp_path, events)
     # d1, heard once, was seen and passed by; the randomised MACs count only as such.
-    assert got["mall_daily"][("m1", "2026-11-20")] == (0, 0, 0, 2, 0, 1, 1)
+    assert got["mall_daily"][("m1", "2026-11-20")] == (0, 0, 0, 2, 0, 1, 1, 0)
     # name, visitors (heard once: none), devices seen, walk-bys
     assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 1)
 
@@ -165,19 +165,19 @@ def test_a_device_is_a_visitor_from_the_moment_its_mall_visit_has_lasted_the_min
         *stay("weak", t0, 30 * MINUTE, rssi=-90),
     ]
     got = check(table_env, tmp_path, events)
-    # visitors, new, returning, randomised, door entries, devices seen, passers-by
-    assert got["mall_daily"][("m1", "2026-11-20")] == (3, 3, 0, 0, 0, 5, 2)
-    assert got["mall_daily"][("m1", "2026-11-19")] == (0, 0, 0, 0, 0, 1, 1)
-    # visitors, door entries, devices seen, passers-by
-    assert got["mall_hourly"][("m1", "2026-11-20", 10)] == (2, 0, 5, 3)
-    assert got["mall_hourly"][("m1", "2026-11-20", 11)] == (1, 0, 1, 0)
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by, staff
+    assert got["mall_daily"][("m1", "2026-11-20")] == (3, 3, 0, 0, 0, 5, 2, 0)
+    assert got["mall_daily"][("m1", "2026-11-19")] == (0, 0, 0, 0, 0, 1, 1, 0)
+    # visitors, door entries, devices seen, passers-by, staff
+    assert got["mall_hourly"][("m1", "2026-11-20", 10)] == (2, 0, 5, 3, 0)
+    assert got["mall_hourly"][("m1", "2026-11-20", 11)] == (1, 0, 1, 0, 0)
 
 
 def test_the_minimum_dwell_is_a_setting(table_env, tmp_path):
     t0 = ms("2026-11-20T10:00:00")
     events = [*stay("a", t0, 2 * MINUTE), *stay("b", t0, MINUTE)]
     got = check(table_env, tmp_path, events, thresholds=replace(DEFAULTS, mall_min_dwell_ms=2 * MINUTE))
-    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 0, 2, 1)
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 0, 2, 1, 0)
 
 
 def test_shop_visitors_stay_the_shops_minimum_dwell_and_walk_bys_are_heard_near_its_front(table_env, tmp_path):
@@ -204,3 +204,54 @@ def test_shop_visitors_stay_the_shops_minimum_dwell_and_walk_bys_are_heard_near_
     assert got["shop_hourly"][("m1", "2026-11-20", 10, "S1")] == ("Shop S1", 1, 3)
     assert got["shop_hourly"][("m1", "2026-11-20", 11, "S1")] == ("Shop S1", 1, 0)
     assert [got["top_shops_daily"][("m1", "2026-11-20", r)][0] for r in (1, 2)] == ["S1", "S2"]
+
+
+def test_a_device_heard_over_the_staff_hours_on_three_days_of_seven_is_staff_from_the_next_day(table_env, tmp_path):
+    hour = 60 * MINUTE
+
+    def heard(device: str, day: int, dwell_ms: int) -> list[ProbeEvent]:
+        return stay(device, ms(f"2026-11-{day:02d}T09:00:00"), dwell_ms)
+
+    over, exactly = 4 * hour + 1000, 4 * hour  # more than four hours qualifies; four do not
+    events = [
+        # Days 1, 3 and 7: day 1 is the last day of the seven that end on day 7. Staff from 8.
+        *(e for day in (1, 3, 7) for e in heard("edge", day, over)),
+        # Days 1, 3 and 8: day 1 is out of the seven that end on day 8. Not staff.
+        *(e for day in (1, 3, 8) for e in heard("outside", day, over)),
+        # Exactly four hours on three days in a row: never more than the staff hours.
+        *(e for day in (1, 2, 3) for e in heard("four-hours", day, exactly)),
+        # Two visits on day 2 that make more than four hours together (the second visit
+        # is of the same day), and days 1 and 4: met on day 4.
+        *heard("split", 1, over), *heard("split", 2, 2 * hour),
+        *stay("split", ms("2026-11-02T14:00:00"), 2 * hour + 1000),
+        *heard("split", 4, over),
+    ]
+    # In time order: the test table's watermark trails by a day, and these span eight.
+    got = check(table_env, tmp_path, sorted(events, key=lambda e: e.occur_ms))
+    assert got["staff_detected"] == {
+        ("m1", "edge"): ("2026-11-07", "2026-11-08"),
+        ("m1", "split"): ("2026-11-04", "2026-11-05"),
+    }
+
+
+def test_staff_are_counted_on_their_own_and_left_out_of_every_visitor_metric(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    front = (("S2", "Shop S2"),)
+    events = [
+        # A member of staff in their shop all morning, and passing another shop's front.
+        *(replace(e, staff=True) for e in stay("staff", t0, 3 * 60 * MINUTE, shop="S1")),
+        replace(probe("staff", t0 + 10, shop=None, rssi=-60), ap_mac="front-probe", fronts=front, staff=True),
+        # A shopper, and a device heard once: a visitor and a passer-by.
+        *stay("shopper", t0, 30 * MINUTE, shop="S1"),
+        probe("once", t0, shop=None),
+    ]
+    got = check(table_env, tmp_path, events)
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by, staff
+    assert got["mall_daily"][("m1", "2026-11-20")] == (1, 1, 0, 0, 0, 3, 1, 1)
+    assert got["mall_hourly"][("m1", "2026-11-20", 10)] == (1, 0, 3, 1, 1)
+    # A shop's devices seen keeps its first meaning (any device heard at it); staff are
+    # neither its visitors nor walk-bys, and make no visit.
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 1, 2, 0)
+    assert ("m1", "2026-11-20", "S2") not in got["shop_daily"]
+    assert {key[3] for key in got["visits"]} == {"shopper", "once"}
+    assert got["staff_detected"] == {}

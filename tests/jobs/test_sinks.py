@@ -90,7 +90,7 @@ class Stores:
 
 @pytest.fixture
 def sink(monkeypatch) -> tuple[BufferedSink, Stores]:  # type: ignore[no-untyped-def]
-    sink = BufferedSink(SinkConfig(clickhouse=None, redis=None, buffer_rows=10,  # type: ignore[arg-type]
+    sink = BufferedSink(SinkConfig(clickhouse=None, redis=None, postgres=None, buffer_rows=10,  # type: ignore[arg-type]
                                    max_backoff_seconds=4))
     stores = Stores()
     sink.buffer, sink.inflight, sink.reached = ListState(), ListState(), ValueState()

@@ -16,8 +16,10 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
     (summary,) = kinds["summary"]
     trips = kinds["trip"]
     assert summary["people"] == len({t["person"] for t in trips})
-    with_phone = {t["person"] for t in trips if not t["phoneless"] and not t["randomized"]}
+    with_phone = {t["person"] for t in trips if not t["phoneless"] and not t["randomized"] and not t["staff"]}
     assert summary["visitors"] == len(with_phone)
+    staff = [t for t in trips if t["staff"] and not t["phoneless"] and not t["randomized"]]
+    assert staff and summary["staff"] == len(staff) and summary["staff_macs"] == sorted(t["macs"][0] for t in staff)
     assert summary["randomized_phones"] == len({t["person"] for t in trips if not t["phoneless"] and t["randomized"]})
     for visit in kinds["visit"]:
         trip = next(t for t in trips if t["person"] == visit["person"])

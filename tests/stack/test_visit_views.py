@@ -27,7 +27,7 @@ def write_visits(stack: Settings, visits: dict[tuple, tuple]) -> None:
          "shop_name": name, "dwell_seconds": dwell}
         for (mall, day, shop, device, started), (name, dwell) in visits.items()
     ]
-    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis))
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, postgres=stack.postgres))
     try:
         writers.write("visits", rows, [])
     finally:

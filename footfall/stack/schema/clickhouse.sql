@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS ${database}.mall_daily (
     door_entries UInt64,
     version UInt64,
     devices_seen UInt64,
-    passers_by UInt64
+    passers_by UInt64,
+    staff_devices UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day);
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS ${database}.mall_hourly (
     door_entries UInt64,
     version UInt64,
     devices_seen UInt64,
-    passers_by UInt64
+    passers_by UInt64,
+    staff_devices UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, hour);
@@ -169,6 +171,18 @@ CREATE TABLE IF NOT EXISTS ${database}.visits (
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, shop_code, device_id, started_at);
+
+-- Staff and fixed devices the job detected (docs/design.md §4 item 14): the day the
+-- rule was met, and the day from which the device is left out of every visitor metric.
+-- Operators' overrides live in PostgreSQL (staff_overrides), with the copy the job reads.
+CREATE TABLE IF NOT EXISTS ${database}.staff_detected (
+    mall_id String,
+    device_id String,
+    qualified_day Date,
+    since_day Date,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (mall_id, device_id);
 
 -- What needs a whole day's visits, derived from `visits` when read (views hold no data,
 -- so they are made anew each time and always match this file).

@@ -52,3 +52,27 @@ CREATE TABLE IF NOT EXISTS ${schema}.entrances (
     x           double precision NOT NULL,
     y           double precision NOT NULL
 );
+
+-- Staff and fixed devices (docs/design.md §4 item 14). staff_detected is written by the
+-- metrics job (a device that met the staff rule: staff from since_day on); operators write
+-- staff_overrides (`footfall staff`), which wins: is_staff false keeps a device a visitor,
+-- true makes it staff from since_day (NULL: every day). The job reads both with the
+-- layout, so a change takes effect within FOOTFALL_JOB_LOOKUP_CACHE_SECONDS.
+CREATE TABLE IF NOT EXISTS ${schema}.staff_detected (
+    mall_id       text NOT NULL,
+    device_id     text NOT NULL,
+    qualified_day date NOT NULL,            -- the day the rule was met
+    since_day     date NOT NULL,            -- staff from this local day on
+    detected_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mall_id, device_id)
+);
+
+CREATE TABLE IF NOT EXISTS ${schema}.staff_overrides (
+    mall_id     text NOT NULL,
+    device_id   text NOT NULL,
+    is_staff    boolean NOT NULL,
+    since_day   date,
+    note        text NOT NULL DEFAULT '',
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mall_id, device_id)
+);

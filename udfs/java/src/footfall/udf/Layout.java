@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mall layout (probes with their mall, shop, position and time zone; malls with their
- * time zone) held in memory, reloaded from PostgreSQL in the background.
+ * time zone) and the malls' staff devices, held in memory, reloaded from PostgreSQL in the
+ * background.
  *
  * <p>Why not Flink's JDBC lookup join: it queries PostgreSQL on a cache miss and fails the
  * task when the database does not answer, and it connects in open(), so a job cannot even
@@ -41,7 +42,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 2;
+    private static final int SNAPSHOT_VERSION = 3;
+    /** A staff device's first day when it is staff on every day (an override with no day). */
+    static final long ALWAYS = Long.MIN_VALUE;
     private static final long RETRY_MILLIS = 5_000;
     private static final Map<String, Layout> SHARED = new HashMap<>();
 
@@ -73,10 +76,13 @@ public final class Layout {
     private static final class Snapshot {
         final Map<String, Probe> probes;
         final Map<String, String> mallZones;
+        /** mall_id -> device_id -> the local day (epoch day) from which it is staff. */
+        final Map<String, Map<String, Long>> staff;
 
-        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones) {
+        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff) {
             this.probes = probes;
             this.mallZones = mallZones;
+            this.staff = staff;
         }
     }
 
@@ -183,6 +189,24 @@ public final class Layout {
         return mallId == null ? null : snapshot().mallZones.get(mallId);
     }
 
+    /** Whether the device is staff of the mall on the local day `epochDay`. */
+    public boolean isStaff(String mallId, String deviceId, long epochDay) {
+        if (mallId == null || deviceId == null) {
+            return false;
+        }
+        Map<String, Long> devices = snapshot().staff.get(mallId);
+        if (devices == null) {
+            return false;
+        }
+        Long since = devices.get(deviceId);
+        return since != null && since <= epochDay;
+    }
+
+    public int staffCount() {
+        Snapshot snapshot = current;
+        return snapshot == null ? 0 : snapshot.staff.values().stream().mapToInt(Map::size).sum();
+    }
+
     /** Epoch ms of the last good read of PostgreSQL (0: none in this JVM). */
     public long loadedAt() {
         return loadedAt;
@@ -226,6 +250,7 @@ public final class Layout {
         String s = quoted(schema);
         Map<String, Probe> probes = new HashMap<>();
         Map<String, String> zones = new HashMap<>();
+        Map<String, Map<String, Long>> staff = new HashMap<>();
         // The driver class comes with the job's jars; no DriverManager, whose class-loader
         // rules do not see a job's own jars.
         Connection opened = new org.postgresql.Driver().connect(url, credentials);
@@ -264,8 +289,28 @@ public final class Layout {
                     }
                 }
             }
+            // The job's detections, then the operators' overrides, which win.
+            try (ResultSet rows = statement.executeQuery(
+                    "SELECT mall_id, device_id, since_day - DATE '1970-01-01', NULL FROM " + s + ".staff_detected"
+                            + " UNION ALL SELECT mall_id, device_id, since_day - DATE '1970-01-01', is_staff FROM "
+                            + s + ".staff_overrides ORDER BY 4 NULLS FIRST")) {
+                while (rows.next()) {
+                    String mallId = rows.getString(1);
+                    String deviceId = rows.getString(2);
+                    long since = rows.getLong(3);
+                    boolean always = rows.wasNull();
+                    boolean isStaff = rows.getBoolean(4);
+                    boolean override = !rows.wasNull();
+                    Map<String, Long> devices = staff.computeIfAbsent(mallId, k -> new HashMap<>());
+                    if (override && !isStaff) {
+                        devices.remove(deviceId);
+                    } else {
+                        devices.put(deviceId, always ? ALWAYS : since);
+                    }
+                }
+            }
         }
-        return new Snapshot(probes, zones);
+        return new Snapshot(probes, zones, staff);
     }
 
     private static void writeNullable(DataOutputStream out, String value) throws IOException {
@@ -307,6 +352,15 @@ public final class Layout {
                         out.writeUTF(p.frontNames.get(i));
                     }
                 }
+                out.writeInt(snapshot.staff.size());
+                for (Map.Entry<String, Map<String, Long>> mall : snapshot.staff.entrySet()) {
+                    out.writeUTF(mall.getKey());
+                    out.writeInt(mall.getValue().size());
+                    for (Map.Entry<String, Long> device : mall.getValue().entrySet()) {
+                        out.writeUTF(device.getKey());
+                        out.writeLong(device.getValue());
+                    }
+                }
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -338,7 +392,14 @@ public final class Layout {
                 }
                 probes.put(apMac, probe);
             }
-            return new Snapshot(probes, zones);
+            Map<String, Map<String, Long>> staff = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                Map<String, Long> devices = staff.computeIfAbsent(in.readUTF(), k -> new HashMap<>());
+                for (int d = in.readInt(); d > 0; d--) {
+                    devices.put(in.readUTF(), in.readLong());
+                }
+            }
+            return new Snapshot(probes, zones, staff);
         } catch (IOException e) {
             LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
             return null;

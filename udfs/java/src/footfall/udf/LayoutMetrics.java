@@ -14,5 +14,6 @@ final class LayoutMetrics {
         group.gauge("loadedAt", (Gauge<Long>) layout::loadedAt);
         group.gauge("failingSince", (Gauge<Long>) layout::failingSince);
         group.gauge("probes", (Gauge<Integer>) layout::probeCount);
+        group.gauge("staff", (Gauge<Integer>) layout::staffCount);
     }
 }
