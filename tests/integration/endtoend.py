@@ -116,7 +116,7 @@ def scenario(stack: Settings, unique: str):
         behaviour=Behaviour(visitors_per_day=600, staff_per_mall=3), faults=FAULTS,
     )
     records = [*fixed_device(layout, start), *heapq.merge(
-        Simulation(layout, config).records(), staff_devices(layout, config.seed, start), key=lambda r: r.t)]
+        Simulation(layout, config).records(), staff_devices(layout, config.seed, start), key=lambda r: r.time)]
     with clients.postgres(stack.postgres) as conn:
         for table, rows in staff_rows(layout, start).items():
             for row in rows:
@@ -156,7 +156,7 @@ def staff_devices(layout: Layout, seed: int, start: float) -> list[Record]:
         probe_record(f"staff-{mall.mall_id}-{seed}-{mac}-{m}", probe.ap_mac, mac, -55,
                      int((start + 60 * m) * 1000), start + 60 * m)
         for mac in (DETECTED_MAC, KEPT_MAC, OVERRIDDEN_MAC) for m in range(90)
-    ), key=lambda r: r.t)
+    ), key=lambda r: r.time)
 
 
 def staff_rows(layout: Layout, start: float) -> dict[str, list[tuple]]:
