@@ -204,8 +204,7 @@ class JobSettings(_Settings):
     """How the metrics job runs: parallelism, checkpoints, watermarks, state and sinks."""
 
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_JOB_")
-    #: At most the job's key groups (MAX_PARALLELISM in jobs/metrics/job.py).
-    parallelism: int = Field(1, ge=1, le=128)
+    parallelism: int = Field(1, ge=1)
     checkpoint_interval_seconds: float = Field(10.0, gt=0)
     #: Checkpoints are kept here (one folder per job run) so a restart can resume.
     checkpoint_dir: Path = ROOT / "var" / "flink" / "checkpoints"

@@ -72,7 +72,6 @@ def build_functions(jars_dir: Path) -> bool:
     classpath = [
         *sorted(flink_lib.glob("flink-table-api-java-uber-*.jar")),
         *sorted(flink_lib.glob("flink-dist-*.jar")),
-        *sorted(flink_lib.glob("flink-table-runtime-*.jar")),
         jars_dir / "postgresql.jar",
     ]
     with tempfile.TemporaryDirectory() as classes:

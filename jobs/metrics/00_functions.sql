@@ -11,8 +11,6 @@
 --   (a probe's place, the shop fronts it hears, a mall's time zone), from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
 --   from its snapshot file after a restart) while PostgreSQL does not answer.
--- partition_key(kafka_partition, parallelism, max_parallelism): a key per Kafka partition
---   that Flink's hash exchange sends to subtask partition mod parallelism.
 -- local_clock(event_time, tz): the local day and hour in a mall's time zone (once per
 --   message, before the fork).
 -- staff_device(mall_id, device_id, day): whether the device is staff of the mall on that
@@ -34,8 +32,6 @@ CREATE TEMPORARY FUNCTION probe_fronts AS 'footfall.udf.ProbeFronts' LANGUAGE JA
 CREATE TEMPORARY FUNCTION mall_zone AS 'footfall.udf.MallZone' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA;
-
-CREATE TEMPORARY FUNCTION partition_key AS 'footfall.udf.PartitionKey' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION staff_device AS 'footfall.udf.StaffDevice' LANGUAGE JAVA;
 

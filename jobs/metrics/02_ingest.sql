@@ -18,12 +18,7 @@
 --     windows (visits, live positions), which the watermark has closed; counted as such.
 -- The newest time per partition is an OVER aggregate, so it is in the checkpoint: a
 -- restarted job replays and decides exactly as before (a watermark starts from nothing
--- after a restore), and how partitions interleave never matters. It is partitioned by a
--- key of each Kafka partition's own (partition_key: udfs/java PartitionKey.java) that
--- sends partition p to subtask p mod ${parallelism}, so the ingestion is spread over
--- every subtask (by the partition number, two partitions could share one). A restore at
--- another parallelism gives the partitions new keys: their newest times start from
--- nothing, as the watermark does. `on_time` events are
+-- after a restore), and how partitions interleave never matters. `on_time` events are
 -- never behind the metrics' watermark (the source's, read on visit_time: see
 -- 03_events.sql), so the windows downstream drop none of them.
 
@@ -34,7 +29,6 @@
 CREATE TEMPORARY VIEW probe_checked AS
 SELECT
     r.body, r.kafka_partition, r.kafka_offset, r.event_time, r.proc_time,
-    partition_key(r.kafka_partition, ${parallelism}, ${max_parallelism}) AS partition_key,
     p.event_id, p.ap_mac, p.device_id, p.randomized, p.rssi, p.occur_ms,
     COALESCE(p.reason, CASE WHEN r.event_time < TO_TIMESTAMP_LTZ(0, 3) THEN 'future' END) AS reason
 FROM wifi_probes_raw AS r,
@@ -60,7 +54,7 @@ FROM (
         CASE WHEN reason IS NULL THEN ap_mac END AS lookup_mac,
         -- Every message's event time, as the source's watermark reads them (0 for none).
         MAX(event_time) OVER (
-            PARTITION BY partition_key ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS newest_time
     FROM probe_checked
 ) AS c

@@ -35,9 +35,6 @@ log = logging.getLogger(NAME)
 #: A dead letter carries at most this much of the message it rejects (a message may be
 #: as long as FOOTFALL_JOB_MAX_MESSAGE_BYTES; a dead letter must stay a small message).
 DEAD_LETTER_RAW_CHARS = 65536
-#: Key groups of every keyed operator (pipeline.max-parallelism): Flink's default for a
-#: parallelism up to 85, fixed so that partition_key knows it.
-MAX_PARALLELISM = 128
 
 
 def sql_values(settings: Settings) -> dict[str, object]:
@@ -57,8 +54,6 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "bootstrap_servers": settings.kafka.servers,
         "group_id": job.group_id,
         "startup_mode": job.startup_mode,
-        "parallelism": job.parallelism,
-        "max_parallelism": MAX_PARALLELISM,
         "mall_min_rssi": metrics.mall_min_rssi,
         "shop_min_rssi": metrics.shop_min_rssi,
         "visit_gap": sql.day_to_second(metrics.visit_gap_seconds),
@@ -99,9 +94,6 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         "pipeline.global-job-parameters": f"plan_version:{plan_version()}",
         "pipeline.jars": pipeline_jars(settings.flink.jars_dir),
         "parallelism.default": str(job.parallelism),
-        # Fixed (it is Flink's default for these parallelisms), so partition_key can work
-        # out where the hash exchange sends a key.
-        "pipeline.max-parallelism": str(MAX_PARALLELISM),
         "python.executable": sys.executable,
         "python.client.executable": sys.executable,
         "python.fn-execution.bundle.size": "1000",
