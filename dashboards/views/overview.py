@@ -64,16 +64,19 @@ def tiles() -> None:
     rate = None if row is None else row["capture_rate"]
     capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
-    seen, passers_by, draw, _ = st.columns([1, 1, 1, 3])
+    seen, passers_by, draw, staff, _ = st.columns([1, 1, 1, 1, 2])
     seen.metric("Devices seen", shown("devices_seen"), versus("devices_seen"),
-                help="Every device heard in the mall, however briefly (what 'visitors' counted before "
-                     "visitors needed a minimum dwell)")
+                help="Every device heard in the mall, however briefly, staff included (what 'visitors' "
+                     "counted before visitors needed a minimum dwell)")
     passers_by.metric("Passers-by", shown("passers_by"), versus("passers_by"),
                       help="Devices seen that never stayed the minimum dwell: people walking past the "
                            "mall's front or through it")
     drawn = None if row is None else row["draw_rate"]
     draw.metric("Draw rate", "—" if drawn is None or pd.isna(drawn) else f"{drawn:.1%}",
-                help="Visitors per device seen: the share of the mall's passing traffic that came in")
+                help="Visitors per visitor or passer-by: the share of the mall's passing traffic that came in")
+    staff.metric("Staff", shown("staff_devices"), versus("staff_devices"),
+                 help="Staff and fixed devices heard today (heard for hours on most days): in no visitor count; "
+                      "listed on the System page")
     if row is None:
         ui.no_data("visitor metrics", selection)
     elif live:

@@ -2,19 +2,20 @@ from bench.visitors import compare
 
 
 def test_each_count_is_scored_against_the_truth_of_its_day() -> None:
-    job = {"visitors": 90, "devices_seen": 150, "passers_by": 60, "shops": {"S1": (10, 30), "S2": (5, 0)}}
-    truth = {"visitors": 100, "street_passers": 50, "shop_dwell_visitors": {"S1": 8, "S2": 5, "S3": 2},
+    job = {"visitors": 90, "devices_seen": 154, "passers_by": 60, "staff": 4, "shops": {"S1": (10, 30), "S2": (5, 0)}}
+    truth = {"visitors": 100, "street_passers": 50, "staff": 4, "shop_dwell_visitors": {"S1": 8, "S2": 5, "S3": 2},
              "shop_walk_bys": {"S1": 40}}
     row = compare("2026-11-20", job, truth)
     assert row["mall_visitors"] == [90, 100, -0.1]
     assert row["passers_by"] == [60, 50, 0.2]
-    assert row["devices_seen"] == [150, 150, 0.0]
+    assert row["devices_seen"] == [154, 154, 0.0]
+    assert row["staff"] == [4, 4]
     assert row["shop_visitors"] == [15, 15, 0.0]  # S3 missed, S1 over: the sums agree ...
     assert row["shop_visitors_mean_abs_error"] == round((0.25 + 0 + 1) / 3, 4)  # ... the shops do not
     assert row["walk_bys"] == [30, 40, -0.25]
 
 
 def test_a_day_the_job_missed_counts_zero() -> None:
-    truth = {"visitors": 10, "street_passers": 0, "shop_dwell_visitors": {}, "shop_walk_bys": {}}
+    truth = {"visitors": 10, "street_passers": 0, "staff": 0, "shop_dwell_visitors": {}, "shop_walk_bys": {}}
     row = compare("2026-11-20", {}, truth)
     assert row["mall_visitors"] == [0, 10, -1.0] and row["passers_by"] == [0, 0, None]

@@ -92,21 +92,22 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
                 "devices_seen": visitors + 5, "walk_bys": 3 * visitors}
 
     def daily(day: str, visitors: int, new: int, randomized: int, doors: int) -> dict:
-        # As many passers-by as visitors: a draw rate of one half.
+        # As many passers-by as visitors: a draw rate of one half, whatever the staff.
         return {"mall_id": m, "day": day, "visitors": visitors, "new_visitors": new,
                 "returning_visitors": visitors - new, "randomized_devices": randomized, "door_entries": doors,
-                "devices_seen": 2 * visitors, "passers_by": visitors}
+                "devices_seen": 2 * visitors + 3, "passers_by": visitors, "staff_devices": 3}
 
     writers = Writers(SinkConfig(clickhouse=settings.clickhouse, redis=settings.redis, postgres=settings.postgres))
     # An older version of the day first: reads must see only the newer one.
     writers.write("mall_daily", [daily(d, 100, 70, 8, 180)], [])
     writers.write("mall_daily", [daily(w, 90, 50, 5, 150), daily(d, 120, 80, 9, 200)], [])
     writers.write("mall_hourly", [
-        {"mall_id": m, "day": d, "hour": 10, "visitors": 50, "door_entries": 80, "devices_seen": 60, "passers_by": 10},
+        {"mall_id": m, "day": d, "hour": 10, "visitors": 50, "door_entries": 80, "devices_seen": 60, "passers_by": 10,
+         "staff_devices": 0},
         {"mall_id": m, "day": d, "hour": 14, "visitors": 70, "door_entries": 120, "devices_seen": 90,
-         "passers_by": 20},
+         "passers_by": 20, "staff_devices": 0},
         {"mall_id": m, "day": w, "hour": 10, "visitors": 40, "door_entries": 60, "devices_seen": 40,
-         "passers_by": 0}], [])
+         "passers_by": 0, "staff_devices": 0}], [])
     writers.write("peak_hour_daily", [{"mall_id": m, "day": d, "hour": 14, "visitors": 70}], [])
     writers.write("shop_daily", [shop(d, first, 30), shop(d, second, 12), shop(w, first, 20),
                                  shop(before, first, 25)], [])

@@ -52,7 +52,7 @@ def test_overview_tiles_peak_and_comparison_with_last_week(known_day: KnownDay):
     assert page.sidebar.date_input[0].value == DAY
     assert metrics(page) == {"Visitors": "120", "New visitors": "80", "Returning visitors": "40",
                              "Occupancy now": "—", "Door entries": "200", "Capture rate": "60.0%",
-                             "Devices seen": "240", "Passers-by": "120", "Draw rate": "50.0%",
+                             "Devices seen": "243", "Passers-by": "120", "Draw rate": "50.0%", "Staff": "3",
                              "Bounced": "20%", "Stayed an hour or more": "10%", "Median visit": "20 min",
                              "First time": "33%", "Daily or weekly": "33%"}
     assert "150 mall visits that ended" in texts(page)
@@ -113,8 +113,16 @@ def test_customers_page_distributions_and_the_device_lookup(known_day: KnownDay)
     assert any("neither a device id" in w.value for w in page.warning)
 
 
-def test_system_page_without_the_job_still_shows_rejects_outputs_and_storage(known_day: KnownDay, monkeypatch):
+def test_system_page_without_the_job_still_shows_rejects_outputs_staff_and_storage(known_day: KnownDay, monkeypatch):
     monkeypatch.setenv("FOOTFALL_JOB_REST_PORT", str(free_port()))
+    from footfall import clients
+    from footfall.staff import Override, set_override
+
+    pg = known_day.settings.postgres
+    with clients.postgres(pg) as conn:
+        conn.execute(f"INSERT INTO {pg.schema_name}.staff_detected (mall_id, device_id, qualified_day, since_day) "
+                     "VALUES (%s, %s, %s, %s)", (known_day.mall.mall_id, known_day.devices[0], DAY, DAY))
+    set_override(pg, Override(known_day.mall.mall_id, known_day.devices[1], is_staff=False))
     page = open_page("system", known_day.mall.mall_id, DAY.isoformat())
     assert not page.exception
     assert any(e.value.startswith("The metrics job's REST API is not reachable at http://127.0.0.1:")
@@ -122,6 +130,10 @@ def test_system_page_without_the_job_still_shows_rejects_outputs_and_storage(kno
     assert metrics(page)["Consumer lag"].replace(",", "").isdigit()
     stored = next(f for f in frames(page) if "output" in f and "rows" in f)
     assert dict(zip(stored["output"], stored["rows"]))["favorite_shop_daily"] == 3
+    # The staff list: one detected, one an operator keeps a visitor.
+    staff = next(f for f in frames(page) if "status" in f)
+    assert sorted(zip(staff["device_id"], staff["status"], staff["source"])) == [
+        (known_day.devices[0], "staff", "detected"), (known_day.devices[1], "visitor", "operator")]
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -33,8 +33,8 @@ def test_the_day_summary_is_the_newest_version_with_capture_rate_and_peak(known_
     summary = data.day_summary(clickhouse, m, DAY)
     assert summary.to_dict("records") == [{
         "visitors": 120, "new_visitors": 80, "returning_visitors": 40, "randomized_devices": 9,
-        "door_entries": 200, "devices_seen": 240, "passers_by": 120, "capture_rate": 0.6, "draw_rate": 0.5,
-        "peak_hour": 14, "peak_visitors": 70}]
+        "door_entries": 200, "devices_seen": 243, "passers_by": 120, "staff_devices": 3, "capture_rate": 0.6,
+        "draw_rate": 0.5, "peak_hour": 14, "peak_visitors": 70}]
     assert data.day_summary(clickhouse, m, date(2031, 3, 6)).empty
     assert data.newest_day(clickhouse, "no-such-mall") is None
 
@@ -119,11 +119,11 @@ def test_the_live_summary_is_the_redis_hash_typed(known_day):
     live = data.live_summary(clients.redis_client(known_day.settings.redis), known_day.mall.mall_id)
     row = live.iloc[0].to_dict()
     assert {k: row[k] for k in ("day", "visitors", "new_visitors", "returning_visitors", "randomized_devices",
-                                "door_entries", "devices_seen", "passers_by", "capture_rate", "draw_rate",
-                                "peak_hour", "peak_visitors")} == {
+                                "door_entries", "devices_seen", "passers_by", "staff_devices", "capture_rate",
+                                "draw_rate", "peak_hour", "peak_visitors")} == {
         "day": DAY, "visitors": 120, "new_visitors": 80, "returning_visitors": 40, "randomized_devices": 9,
-        "door_entries": 200, "devices_seen": 240, "passers_by": 120, "capture_rate": 0.6, "draw_rate": 0.5,
-        "peak_hour": 14, "peak_visitors": 70}
+        "door_entries": 200, "devices_seen": 243, "passers_by": 120, "staff_devices": 3, "capture_rate": 0.6,
+        "draw_rate": 0.5, "peak_hour": 14, "peak_visitors": 70}
     assert data.live_summary(clients.redis_client(known_day.settings.redis), "no-such-mall").empty
 
 
