@@ -18,17 +18,20 @@ CONTRACT = {
         "door_entries",
         "devices_seen",
         "passers_by",
+        "staff_devices",
     ],
     "shop_daily": ["mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys"],
     "shop_hourly": ["mall_id", "day", "hour", "shop_code", "shop_name", "visitors", "walk_bys"],
     "top_shops_daily": ["mall_id", "day", "rank", "shop_code", "shop_name", "visitors"],
-    "mall_hourly": ["mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by"],
+    "mall_hourly": ["mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by",
+                    "staff_devices"],
     "peak_hour_daily": ["mall_id", "day", "hour", "visitors"],
     "favorite_shop_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds"],
     "repeat_shops_daily": ["mall_id", "day", "device_id", "shop_code", "shop_name", "visits"],
     "mall_engagement_daily": ["mall_id", "day", *ENGAGEMENT],
     "shop_engagement_daily": ["mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT],
     "visits": ["mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds"],
+    "staff_detected": ["mall_id", "device_id", "qualified_day", "since_day"],
     "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
 }
 KEYS = {
@@ -43,6 +46,7 @@ KEYS = {
     "mall_engagement_daily": "mall_id, day",
     "shop_engagement_daily": "mall_id, day, shop_code",
     "visits": "mall_id, day, shop_code, device_id, started_at",
+    "staff_detected": "mall_id, device_id",
 }
 
 
@@ -88,6 +92,8 @@ def test_postgres_schema_renders_into_the_configured_schema() -> None:
         "probes",
         "shop_fronts",
         "entrances",
+        "staff_detected",
+        "staff_overrides",
     ]
 
 
