@@ -18,6 +18,8 @@ counting phones with a stable MAC (the job cannot count others):
   per shop;
 - walk-bys: `shop_daily.walk_bys` against the people who walked past each shop's door, or
   stepped in for less than the dwell, and were not its visitors that day;
+- conversion: walk-ins / (walk-ins + walk-bys) over all shops, the job's against the
+  truth's;
 - staff: `mall_daily.staff_devices` against the simulator's staff with such a phone, and
   for all days, the staff the job detected (`staff_detected`) against them: found, missed,
   and devices taken for staff that were not.
@@ -89,6 +91,10 @@ def error(got: float, truth: float) -> float | None:
     return round((got - truth) / truth, 4) if truth else None
 
 
+def conversion(walk_ins: int, walk_bys: int) -> float | None:
+    return round(walk_ins / (walk_ins + walk_bys), 4) if walk_ins + walk_bys else None
+
+
 def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     shops = sorted(set(job.get("shops", {})) | set(truth["shop_dwell_visitors"]) | set(truth["shop_walk_bys"]))
     got_in = {s: job.get("shops", {}).get(s, (0, 0))[0] for s in shops}
@@ -108,6 +114,9 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
             sum(abs(got_in[s] - true_in[s]) / true_in[s] for s in shops if true_in[s]) / max(1, sum(
                 1 for s in shops if true_in[s])), 4),
         "walk_bys": [sum(got_by.values()), sum(true_by.values()), error(sum(got_by.values()), sum(true_by.values()))],
+        # Conversion over all shops: walk-ins / (walk-ins + walk-bys).
+        "conversion": [conversion(sum(got_in.values()), sum(got_by.values())),
+                       conversion(sum(true_in.values()), sum(true_by.values()))],
         "staff": [job.get("staff", 0), truth["staff"]],
     }
 

@@ -13,6 +13,7 @@ def test_each_count_is_scored_against_the_truth_of_its_day() -> None:
     assert row["shop_visitors"] == [15, 15, 0.0]  # S3 missed, S1 over: the sums agree ...
     assert row["shop_visitors_mean_abs_error"] == round((0.25 + 0 + 1) / 3, 4)  # ... the shops do not
     assert row["walk_bys"] == [30, 40, -0.25]
+    assert row["conversion"] == [round(15 / 45, 4), round(15 / 55, 4)]
 
 
 def test_a_day_the_job_missed_counts_zero() -> None:
