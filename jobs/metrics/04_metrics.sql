@@ -370,9 +370,10 @@ WHERE shop_code <> '';
 -- qualifying days in the window of days that ends on D: its first such day is the
 -- device's qualified_day. Mall visits already leave out a device's days as staff, and a
 -- staff device stays staff (staff_overrides, in PostgreSQL, can say otherwise).
--- The job decides on event time, so a replay decides alike; the ingestion learns a new
--- staff device from PostgreSQL (staff_detected, written by the sinks) at its next reload,
--- before the next day starts in any mall that closes at night.
+-- The rule is decided on event time; the ingestion learns a new staff device from
+-- PostgreSQL (staff_detected, written by the sinks) at its next reload, before the next
+-- day starts in any mall that closes at night (a backfill faster than real time reads on
+-- before that reload: design §4 item 14).
 CREATE TEMPORARY VIEW mall_visits_heard AS
 SELECT mall_id, device_id, `day`, dwell_ms, PROCTIME() AS proc_time FROM mall_visits;
 
