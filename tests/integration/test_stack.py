@@ -64,6 +64,8 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
         "probes": "ap_mac",
         "shop_fronts": "mall_id,shop_code,ap_mac",
         "entrances": "sensor_id",
+        "staff_detected": "mall_id,device_id",
+        "staff_overrides": "mall_id,device_id",
     }
 
 
@@ -89,7 +91,8 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
         assert client.execute(f"SELECT hour, visitors FROM {scratch.database}.peak_hour_daily FINAL") == [(17, 42)]
     finally:
         client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
-    assert bootstrap.postgres_tables(stack.postgres) == ["entrances", "malls", "probes", "shop_fronts", "shops"]
+    assert bootstrap.postgres_tables(stack.postgres) == [
+        "entrances", "malls", "probes", "shop_fronts", "shops", "staff_detected", "staff_overrides"]
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 
