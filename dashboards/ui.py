@@ -23,7 +23,7 @@ import streamlit as st
 from dashboards import data, health
 from footfall import clients
 from footfall.settings import Settings
-from footfall.stack.bootstrap import identifier
+from footfall.stack.bootstrap import postgres_schema
 
 #: What each service raises when it cannot be reached or answer.
 DOWN = {
@@ -69,7 +69,7 @@ def input_topics() -> list[str]:
 
 
 def pg_schema() -> str:
-    return identifier(settings().postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    return postgres_schema(settings().postgres)
 
 
 def address(name: str) -> str:

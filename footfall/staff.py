@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from footfall import clients
 from footfall.settings import PostgresSettings
-from footfall.stack.bootstrap import identifier
+from footfall.stack.bootstrap import postgres_schema as _schema
 
 #: Columns of `staff_list`, in order.
 COLUMNS = ("mall_id", "device_id", "status", "since_day", "qualified_day", "source", "note", "updated_at")
@@ -40,10 +40,6 @@ class Override:
     is_staff: bool
     since: date | None = None
     note: str = ""
-
-
-def _schema(settings: PostgresSettings) -> str:
-    return identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
 
 
 def staff_list(settings: PostgresSettings, mall_id: str | None = None) -> list[tuple[object, ...]]:

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from footfall import clients
 from footfall.settings import PostgresSettings
-from footfall.stack.bootstrap import identifier
+from footfall.stack.bootstrap import STAFF_TABLES, postgres_schema
 from simulators.layout import Layout
 
 _UPSERTS = {
@@ -77,7 +77,7 @@ def rows(layout: Layout) -> dict[str, list[tuple[Any, ...]]]:
 def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
     """Upsert every mall, shop, probe and entrance, and set the malls' shop fronts; returns
     rows written per table."""
-    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    schema = postgres_schema(settings)
     written = {}
     with clients.postgres(settings) as conn, conn.transaction():
         # The fronts are the layout's as a whole: one taken out of it goes from the table too.
@@ -92,9 +92,9 @@ def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
 
 def remove_malls(mall_ids: list[str], settings: PostgresSettings) -> None:
     """Delete these malls and everything of theirs (children first), in one transaction."""
-    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    schema = postgres_schema(settings)
     with clients.postgres(settings) as conn, conn.transaction():
-        for table in ("staff_detected", "staff_overrides", *reversed(_UPSERTS)):
+        for table in (*STAFF_TABLES, *reversed(_UPSERTS)):
             query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(
                 sql.Identifier(schema), sql.Identifier(table)
             )

@@ -94,8 +94,8 @@ class TruthFile(Truth):
             self.staff[key].update(macs)
         elif not person.phoneless:
             (self.randomized if person.randomized else self.phones)[key].add(person.person_id)
-        stable_phone = stable_phone and not is_staff  # from here on: a visitor's stable phone
-        if stable_phone:
+        visitor_phone = stable_phone and not is_staff  # staff are in no visitor count
+        if visitor_phone:
             for index in trip.fronts_passed(mall):
                 self.shop_passed[key][mall.shops[index].shop_code].add(person.person_id)
         self._write(
@@ -109,7 +109,7 @@ class TruthFile(Truth):
         )  # fmt: skip
         for leg in trip.stays():
             shop = mall.shops[leg.shop].shop_code
-            if stable_phone:
+            if visitor_phone:
                 self.shop_visitors[key][shop].add(person.person_id)
                 if leg.end - leg.start >= self.shop_min_dwell:
                     self.shop_dwellers[key][shop].add(person.person_id)

@@ -70,8 +70,17 @@ def clickhouse_tables(settings: ClickHouseSettings, metrics: MetricSettings | No
         client.disconnect()
 
 
+#: PostgreSQL tables of the staff (postgres.sql): written by the job and by operators.
+STAFF_TABLES = ("staff_detected", "staff_overrides")
+
+
+def postgres_schema(settings: PostgresSettings) -> str:
+    """The PostgreSQL schema's name, checked before it is placed into SQL."""
+    return identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+
+
 def postgres_tables(settings: PostgresSettings) -> list[str]:
-    schema = identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    schema = postgres_schema(settings)
     _ensure_database(settings)
     with clients.postgres(settings) as conn:
         for statement in render("postgres.sql", schema=schema):

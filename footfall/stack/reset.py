@@ -18,15 +18,14 @@ from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartiti
 from footfall import clients
 from footfall.settings import Settings
 from footfall.stack import bootstrap
-from footfall.stack.bootstrap import identifier
+from footfall.stack.bootstrap import STAFF_TABLES, identifier, postgres_schema
 
 Report = Callable[[str], None]
 
 #: Redis keys the product writes (jobs/metrics/outputs.py); nothing else in the database.
 REDIS_PATTERN = "ff:*"
-#: PostgreSQL layout tables, children first (foreign keys), and the staff tables.
+#: PostgreSQL layout tables, children first (foreign keys).
 LAYOUT_TABLES = ("shop_fronts", "entrances", "probes", "shops", "malls")
-STAFF_TABLES = ("staff_detected", "staff_overrides")
 
 
 def clear_clickhouse(settings: Settings) -> int:
@@ -81,7 +80,7 @@ def clear_kafka(settings: Settings) -> list[str]:
 
 
 def clear_postgres(settings: Settings) -> None:
-    schema = identifier(settings.postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    schema = postgres_schema(settings.postgres)
     with clients.postgres(settings.postgres) as conn:
         conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in LAYOUT_TABLES + STAFF_TABLES)}")
 

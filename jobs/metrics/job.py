@@ -19,7 +19,7 @@ from pyflink.table import Schema, StreamTableEnvironment
 
 from footfall.flink import JOB_NAME
 from footfall.settings import ConfigError, JobSettings, Settings
-from footfall.stack.bootstrap import identifier
+from footfall.stack.bootstrap import postgres_schema
 from footfall.stack.jars import pipeline_jars
 from jobs import sql
 from jobs.metrics.partitions import check_partitions
@@ -78,7 +78,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         "FOOTFALL_LAYOUT_JDBC_URL": f"jdbc:postgresql://{pg.host}:{pg.port}/{pg.database}",
         "FOOTFALL_LAYOUT_USER": pg.user,
         "FOOTFALL_LAYOUT_PASSWORD": pg.password.get_secret_value(),
-        "FOOTFALL_LAYOUT_SCHEMA": identifier(pg.schema_name, "FOOTFALL_POSTGRES_SCHEMA"),
+        "FOOTFALL_LAYOUT_SCHEMA": postgres_schema(pg),
         "FOOTFALL_LAYOUT_RELOAD_SECONDS": str(job.lookup_cache_seconds),
         "FOOTFALL_LAYOUT_SNAPSHOT": str(job.checkpoint_dir / "layout.snapshot"),
     }

@@ -280,9 +280,9 @@ class Writers:
         """The staff the job detected, where the ingestion reads them (udfs/java Layout.java);
         the job's latest word on a device replaces the row."""
         from footfall import clients
-        from footfall.stack.bootstrap import identifier
+        from footfall.stack.bootstrap import postgres_schema
 
-        schema = identifier(self.config.postgres.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+        schema = postgres_schema(self.config.postgres)
         try:
             if self._postgres is None or self._postgres.closed:
                 self._postgres = clients.postgres(self.config.postgres, autocommit=True)
