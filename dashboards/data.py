@@ -170,6 +170,20 @@ def day_summary(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame
     return summary
 
 
+PEOPLE_COLUMNS = ["estimated_people", "people_per_visitor", "entries_per_visitor", "basis"]
+
+
+def people(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
+    """The day's estimated people (the people_daily view: door entries over entries per
+    visitor), in one row of PEOPLE_COLUMNS, or no row. estimated_people and
+    people_per_visitor are None where `basis` says there is no estimate."""
+    rows = clickhouse.execute(
+        f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM people_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    return pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+
+
 def peak_hour(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The job's peak hour of the day: hour, visitors (one row, or none)."""
     rows = clickhouse.execute(
@@ -215,7 +229,8 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     shop_name, category, visitors, share (of the mall's visitors), last_week (same
     weekday a week before), change, walk_bys, conversion (visitors of those near the shop;
     NaN with nobody near), visits (ended ones) and the share of those that lasted 20
-    minutes or more and the median visit in minutes (NaN without visits); busiest first,
+    minutes or more and the median visit in minutes (NaN without visits), and
+    estimated_people (the shop_people_daily view; NaN without an estimate); busiest first,
     ties by shop_code."""
     week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
@@ -247,11 +262,18 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     frame = frame.merge(pd.DataFrame(dwell, columns=["shop_code", "visits", "stayed_20m"]),
                         on="shop_code", how="left")
     frame["visits"] = pd.to_numeric(frame["visits"]).fillna(0).astype(int)
+    estimates = clickhouse.execute(
+        "SELECT shop_code, estimated_people FROM shop_people_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
+    )
+    frame = frame.merge(pd.DataFrame(estimates, columns=["shop_code", "estimated_people"]), on="shop_code",
+                        how="left")
+    frame["estimated_people"] = pd.to_numeric(frame["estimated_people"])
     medians = median_dwell(clickhouse, mall_id, day)
     frame["median_minutes"] = frame["shop_code"].map(medians) / 60
     frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
     return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "walk_bys",
-                  "conversion", "visits", "stayed_20m", "median_minutes"]]
+                  "conversion", "visits", "stayed_20m", "median_minutes", "estimated_people"]]
 
 
 def median_dwell(clickhouse: ClickHouse, mall_id: str, day: date) -> dict[str, float]:

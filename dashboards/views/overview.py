@@ -1,7 +1,7 @@
 """Overview: the day's visitors, new and returning, occupancy, door entries and capture
-rate as live tiles, with the devices seen, passers-by and draw rate under them; visitors
-per hour with the peak hour, against the same weekday a week before; how long visitors stay
-(mall visits by dwell bucket)."""
+rate as live tiles, with the devices seen, passers-by, draw rate, staff and estimated
+people under them; visitors per hour with the peak hour, against the same weekday a week
+before; how long visitors stay (mall visits by dwell bucket)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def tiles() -> None:
     rate = None if row is None else row["capture_rate"]
     capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
-    seen, passers_by, draw, staff, _ = st.columns([1, 1, 1, 1, 2])
+    seen, passers_by, draw, staff, people, _ = st.columns(6)
     seen.metric("Devices seen", shown("devices_seen"), versus("devices_seen"),
                 help="Every device heard in the mall, however briefly, staff included (what 'visitors' "
                      "counted before visitors needed a minimum dwell)")
@@ -77,6 +77,8 @@ def tiles() -> None:
     staff.metric("Staff", shown("staff_devices"), versus("staff_devices"),
                  help="Staff and fixed devices heard today (heard for hours on most days): in no visitor count; "
                       "listed on the System page")
+    estimate = ui.history(data.people, selection.mall_id, selection.day)
+    people_tile(people, estimate.iloc[0] if not estimate.empty else None)
     if row is None:
         ui.no_data("visitor metrics", selection)
     elif live:
@@ -85,6 +87,22 @@ def tiles() -> None:
     else:
         st.caption(f"From ClickHouse; refreshes every {LIVE_REFRESH_SECONDS} s. "
                    f"Changes are against {week_before:%A %d %B}.")
+
+
+def people_tile(tile: Any, estimate: pd.Series | None) -> None:
+    """Estimated people (design §4 item 15), labelled as an estimate, with the factor it
+    used; without door counts it says so instead of a number."""
+    if estimate is None or pd.isna(estimate["estimated_people"]):
+        tile.metric("People (estimate)", "—", "no door counts" if estimate is not None else None,
+                    delta_color="off", delta_arrow="off",
+                    help="Estimated from the door counters, which this mall has not reported for this day")
+        return
+    factor = estimate["people_per_visitor"]
+    tile.metric("People (estimate)", f"≈ {int(estimate['estimated_people']):,}",
+                None if pd.isna(factor) else f"{factor:.2f} per visitor", delta_color="off", delta_arrow="off",
+                help="An estimate, not a count: door entries divided by the entries per visitor seen in the WiFi "
+                     f"sample ({estimate['entries_per_visitor']:.2f}); people per visitor scales the shops' and "
+                     "hours' visitors")
 
 
 @st.fragment(run_every=CHART_REFRESH_SECONDS)

@@ -107,6 +107,10 @@ def table(all_shops: pd.DataFrame) -> None:
             help="Share of the shop's ended visits that lasted 20 minutes or more"),
         "median_minutes": st.column_config.NumberColumn(
             "Median visit", format="%.1f min", help="The middle of the shop's ended visits by length"),
+        "estimated_people": st.column_config.NumberColumn(
+            "People (estimate)", format="%d",
+            help="An estimate, not a count: the shop's visitors times the mall's people per visitor that day "
+                 "(door entries against visitors with a stable MAC); empty without door counts"),
     })
     st.caption(f"{len(shown)} of {len(all_shops)} shops; click a column header to sort.")
     st.download_button("Download CSV", shown.to_csv(index=False).encode(),

@@ -53,7 +53,8 @@ def render(name: str, **identifiers: str) -> list[str]:
 
 def clickhouse_tables(settings: ClickHouseSettings, metrics: MetricSettings | None = None) -> list[str]:
     """Create the missing tables, add columns to tables made before, and make the views
-    anew (loyalty_daily with `metrics`' mall minimum dwell; by default the environment's)."""
+    anew (loyalty_daily and people_daily with `metrics`' mall minimum dwell; by default the
+    environment's)."""
     database = identifier(settings.database, ClickHouseSettings.env_name("database"))
     dwell = (metrics or Settings().metrics).mall_min_dwell_seconds
     client = clients.clickhouse(settings, database="")

@@ -53,11 +53,13 @@ def test_overview_tiles_peak_and_comparison_with_last_week(known_day: KnownDay):
     assert metrics(page) == {"Visitors": "120", "New visitors": "80", "Returning visitors": "40",
                              "Occupancy now": "—", "Door entries": "200", "Capture rate": "60.0%",
                              "Devices seen": "243", "Passers-by": "120", "Draw rate": "50.0%", "Staff": "3",
+                             "People (estimate)": "≈ 200",
                              "Bounced": "20%", "Stayed an hour or more": "10%", "Median visit": "20 min",
                              "First time": "33%", "Daily or weekly": "33%"}
     assert "150 mall visits that ended" in texts(page)
     deltas = {m.label: m.proto.delta for m in page.metric}
     assert deltas["Visitors"] == "30" and deltas["Door entries"] == "50" and deltas["New visitors"] == "67% of visitors"
+    assert deltas["People (estimate)"] == "1.67 per visitor"  # 200 entries, one each, over 120 visitors
     assert "Live from Redis" in texts(page)
     assert "**Peak hour** 14:00–15:00 with **70** visitors" in texts(page)
     chart = json.loads(page.get("vega_lite_chart")[0].proto.spec)

@@ -39,6 +39,16 @@ def test_the_day_summary_is_the_newest_version_with_capture_rate_and_peak(known_
     assert data.newest_day(clickhouse, "no-such-mall") is None
 
 
+def test_people_are_the_day_s_door_entries_over_entries_per_visitor(known_day, clickhouse):
+    m = known_day.mall.mall_id
+    # Three visitors with one mall visit each: one entry per visitor, so 200 entries are
+    # 200 people, 200 / 120 per visitor counted.
+    assert data.people(clickhouse, m, DAY).to_dict("records") == [{
+        "estimated_people": 200, "people_per_visitor": 200 / 120, "entries_per_visitor": 1.0,
+        "basis": "door counts"}]
+    assert data.people(clickhouse, m, date(2031, 3, 6)).empty
+
+
 def test_hours_cover_the_whole_day_next_to_the_same_weekday_a_week_before(known_day, clickhouse):
     hours = data.hourly(clickhouse, known_day.mall.mall_id, DAY).set_index("hour")
     assert list(hours.index) == list(range(24))
@@ -59,13 +69,16 @@ def test_shops_ranked_listed_and_trended(known_day, clickhouse):
                                        "category": first.category, "visitors": 30, "share": 0.25,
                                        "last_week": 20, "change": 10, "walk_bys": 90, "conversion": 0.25,
                                        "visits": 40,
-                                       "stayed_20m": 0.125, "median_minutes": 7.5}
+                                       "stayed_20m": 0.125, "median_minutes": 7.5,
+                                       "estimated_people": 50.0}  # 30 visitors x 200 / 120
     assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
         second.shop_code, 12, 0, 12, 0]
     assert pd.isna(every.iloc[1]["stayed_20m"])  # no visit of it has ended
     assert every.iloc[1]["median_minutes"] == 1.25  # (30 s + 120 s) / 2
     assert every.iloc[2:]["median_minutes"].isna().all()
     assert every.iloc[2:]["conversion"].isna().all()  # nobody near them
+    assert every.iloc[1]["estimated_people"] == 20
+    assert every.iloc[2:]["estimated_people"].isna().all()  # no visitors counted: no row to scale
     assert (every.iloc[2:]["visitors"] == 0).all()
     assert list(every.iloc[2:]["shop_code"]) == sorted(every.iloc[2:]["shop_code"])  # ties by code
 

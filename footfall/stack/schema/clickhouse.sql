@@ -257,3 +257,53 @@ FROM (
     ARRAY JOIN days AS day
 )
 GROUP BY mall_id, day;
+
+-- Estimated people (docs/design.md §4 item 15): the device counts above are exact but count
+-- phones with a stable MAC only; people without one (a randomised MAC, no phone that
+-- probes) are estimated from the door counters, which count everyone who comes in.
+-- Per mall and day: entries per visitor is the day's closed mall visits of its visitors
+-- (devices with a visit of at least the mall's minimum dwell, ${mall_min_dwell_seconds} s)
+-- over those visitors, at least 1 (1 before any visit has closed); estimated people =
+-- door entries / entries per visitor; people per visitor (the factor, used for the hours and
+-- the shops) = estimated people / visitors. A mall and day without door entries has no
+-- estimate (NULL): `basis` says so rather than a number being guessed.
+DROP TABLE IF EXISTS ${database}.people_daily;
+CREATE VIEW ${database}.people_daily AS
+SELECT mall_id, day, visitors, door_entries, entries_per_visitor,
+    if(door_entries = 0, CAST(NULL AS Nullable(UInt64)), toUInt64(round(door_entries / entries_per_visitor)))
+        AS estimated_people,
+    if(door_entries = 0 OR visitors = 0, CAST(NULL AS Nullable(Float64)), estimated_people / visitors)
+        AS people_per_visitor,
+    multiIf(door_entries = 0, 'no door counts', visitors = 0, 'door counts, no stable-MAC visitors', 'door counts')
+        AS basis
+FROM (
+    SELECT mall_id, day, visitors, door_entries, greatest(entries_per_visitor, 1) AS entries_per_visitor
+    FROM (SELECT mall_id, day, visitors, door_entries FROM ${database}.mall_daily FINAL)
+    ANY LEFT JOIN (
+        SELECT mall_id, day, count() / uniqExact(device_id) AS entries_per_visitor
+        FROM ${database}.visits FINAL
+        WHERE shop_code = '' AND (mall_id, day, device_id) IN (
+            SELECT mall_id, day, device_id FROM ${database}.visits FINAL
+            WHERE shop_code = '' AND dwell_seconds >= ${mall_min_dwell_seconds}
+        )
+        GROUP BY mall_id, day
+    ) USING (mall_id, day)
+);
+
+-- Estimated people per mall, day and hour: the hour's visitors times the day's people per
+-- visitor (NULL where the day has no estimate). door_entries are the hour's entries.
+DROP TABLE IF EXISTS ${database}.people_hourly;
+CREATE VIEW ${database}.people_hourly AS
+SELECT mall_id, day, hour, visitors, door_entries, people_per_visitor,
+    toUInt64(round(visitors * people_per_visitor)) AS estimated_people, basis
+FROM (SELECT mall_id, day, hour, visitors, door_entries FROM ${database}.mall_hourly FINAL)
+ANY LEFT JOIN (SELECT mall_id, day, people_per_visitor, basis FROM ${database}.people_daily) USING (mall_id, day);
+
+-- Estimated people per shop and day: the shop's visitors times its mall's people per
+-- visitor that day (NULL where the mall's day has no estimate).
+DROP TABLE IF EXISTS ${database}.shop_people_daily;
+CREATE VIEW ${database}.shop_people_daily AS
+SELECT mall_id, day, shop_code, shop_name, visitors, people_per_visitor,
+    toUInt64(round(visitors * people_per_visitor)) AS estimated_people, basis
+FROM (SELECT mall_id, day, shop_code, shop_name, visitors FROM ${database}.shop_daily FINAL)
+ANY LEFT JOIN (SELECT mall_id, day, people_per_visitor, basis FROM ${database}.people_daily) USING (mall_id, day);
