@@ -20,6 +20,10 @@ counting phones with a stable MAC (the job cannot count others):
   stepped in for less than the dwell, and were not its visitors that day;
 - conversion: walk-ins / (walk-ins + walk-bys) over all shops, the job's against the
   truth's;
+- people (estimates, design §4 item 15): `people_daily.estimated_people` against everyone
+  who came in (any phone or none, staff included, as the door counters count them), and
+  `shop_people_daily.estimated_people` against everyone who stayed a shop's minimum dwell
+  (staff left out), summed over shops and as the mean absolute error per shop;
 - staff: `mall_daily.staff_devices` against the simulator's staff with such a phone, and
   for all days, the staff the job detected (`staff_detected`) against them: found, missed,
   and devices taken for staff that were not.
@@ -74,7 +78,11 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
                               "FROM mall_daily FINAL WHERE mall_id = %(m)s", {"m": MALL_ID})
         shops = client.execute("SELECT toString(day), shop_code, visitors, walk_bys FROM shop_daily FINAL "
                                "WHERE mall_id = %(m)s", {"m": MALL_ID})
-        now = (sorted(mall), sorted(shops))
+        people = client.execute("SELECT toString(day), estimated_people FROM people_daily WHERE mall_id = %(m)s",
+                                {"m": MALL_ID})
+        shop_people = client.execute("SELECT toString(day), shop_code, estimated_people FROM shop_people_daily "
+                                     "WHERE mall_id = %(m)s", {"m": MALL_ID})
+        now = (sorted(mall), sorted(shops), sorted(people, key=repr), sorted(shop_people, key=repr))
         stable = stable + 1 if now == last and days <= {row[0] for row in mall} else 0
         last = now
     if last is None:
@@ -84,6 +92,10 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
         out[day] = {"visitors": visitors, "devices_seen": seen, "passers_by": passers, "staff": staff, "shops": {}}
     for day, shop, visitors, walk_bys in last[1]:
         out.setdefault(day, {"shops": {}})["shops"][shop] = (visitors, walk_bys)
+    for day, estimate in last[2]:
+        out.setdefault(day, {"shops": {}})["people"] = estimate
+    for day, shop, estimate in last[3]:
+        out.setdefault(day, {"shops": {}}).setdefault("shop_people", {})[shop] = estimate
     return out
 
 
@@ -95,6 +107,12 @@ def conversion(walk_ins: int, walk_bys: int) -> float | None:
     return round(walk_ins / (walk_ins + walk_bys), 4) if walk_ins + walk_bys else None
 
 
+def mean_abs_error(got: dict[str, float], truth: dict[str, int]) -> float:
+    """The mean of |got - truth| / truth over the shops with a truth above zero."""
+    shops = [s for s in truth if truth[s]]
+    return round(sum(abs(got.get(s, 0) - truth[s]) / truth[s] for s in shops) / max(1, len(shops)), 4)
+
+
 def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     shops = sorted(set(job.get("shops", {})) | set(truth["shop_dwell_visitors"]) | set(truth["shop_walk_bys"]))
     got_in = {s: job.get("shops", {}).get(s, (0, 0))[0] for s in shops}
@@ -102,7 +120,7 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
     true_in = {s: truth["shop_dwell_visitors"].get(s, 0) for s in shops}
     true_by = {s: truth["shop_walk_bys"].get(s, 0) for s in shops}
     heard = truth["visitors"] + truth["street_passers"] + truth["staff"]
-    return {
+    row: dict[str, Any] = {
         "day": day,
         "mall_visitors": [job.get("visitors", 0), truth["visitors"], error(job.get("visitors", 0), truth["visitors"])],
         "passers_by": [job.get("passers_by", 0), truth["street_passers"],
@@ -110,15 +128,22 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
         "devices_seen": [job.get("devices_seen", 0), heard, error(job.get("devices_seen", 0), heard)],
         "shop_visitors": [sum(got_in.values()), sum(true_in.values()),
                           error(sum(got_in.values()), sum(true_in.values()))],
-        "shop_visitors_mean_abs_error": round(
-            sum(abs(got_in[s] - true_in[s]) / true_in[s] for s in shops if true_in[s]) / max(1, sum(
-                1 for s in shops if true_in[s])), 4),
+        "shop_visitors_mean_abs_error": mean_abs_error(got_in, true_in),
         "walk_bys": [sum(got_by.values()), sum(true_by.values()), error(sum(got_by.values()), sum(true_by.values()))],
         # Conversion over all shops: walk-ins / (walk-ins + walk-bys).
         "conversion": [conversion(sum(got_in.values()), sum(got_by.values())),
                        conversion(sum(true_in.values()), sum(true_by.values()))],
         "staff": [job.get("staff", 0), truth["staff"]],
     }
+    if "people" in truth:  # estimated people (people_daily, shop_people_daily) against everyone
+        estimate, shop_people = job.get("people"), job.get("shop_people", {})
+        true_people = truth["shop_dwell_people"]
+        got_people = {s: v for s, v in shop_people.items() if v is not None}
+        row["people"] = [estimate, truth["people"], None if estimate is None else error(estimate, truth["people"])]
+        row["shop_people"] = [sum(got_people.values()), sum(true_people.values()),
+                              error(sum(got_people.values()), sum(true_people.values()))]
+        row["shop_people_mean_abs_error"] = mean_abs_error(got_people, true_people)
+    return row
 
 
 def staff_found(settings: Settings, truths: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -145,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--days and --visitors-per-day must be at least 1")
     mall = standalone_mall(MALL_INDEX, MALL_ID)
     try:
-        with own_mall(mall, ("mall_daily", "shop_daily", "staff_detected")) as (settings, var_dir):
+        with own_mall(mall, ("mall_daily", "shop_daily", "staff_detected", "visits")) as (settings, var_dir):
             truth_path = var_dir / "truth.jsonl"
             records = simulate(mall, args.days, args.visitors_per_day, truth_path)
             truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())

@@ -6,7 +6,8 @@ Record types: `trip` (one person's stay in a mall, with every MAC they used), `v
 (each door counter report), `fault` (each deliberately faulty record) and, last, one
 `summary` per mall and local day: people, phone-carrying visitors (not randomised),
 randomised phones, visitors per shop (any stay: `shop_visitors`; a stay of at least the
-shop's minimum dwell: `shop_dwell_visitors`, the design's shop visitors), street
+shop's minimum dwell: `shop_dwell_visitors`, the design's shop visitors; and everyone,
+with any phone or none, who stayed that long, staff left out: `shop_dwell_people`), street
 passers-by with a stable phone (each also a `passer` record), and per shop the stable
 phones that walked past its door or stepped in for less than the dwell, and were not
 its dwell visitors that day (`shop_walk_bys`, the design's walk-bys).
@@ -63,6 +64,8 @@ class TruthFile(Truth):
         #: Staff with a stable-MAC phone: their MACs (not visitors, in no visitor count).
         self.staff: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.shop_passed: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        #: Everyone (any phone or none, staff left out) who stayed in a shop at least its dwell.
+        self.shop_dwell_people: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     def _write(self, record: dict[str, Any]) -> None:
         self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -109,9 +112,12 @@ class TruthFile(Truth):
         )  # fmt: skip
         for leg in trip.stays():
             shop = mall.shops[leg.shop].shop_code
+            dwelt = leg.end - leg.start >= self.shop_min_dwell
+            if dwelt and not is_staff:
+                self.shop_dwell_people[key][shop].add(person.person_id)
             if visitor_phone:
                 self.shop_visitors[key][shop].add(person.person_id)
-                if leg.end - leg.start >= self.shop_min_dwell:
+                if dwelt:
                     self.shop_dwellers[key][shop].add(person.person_id)
             self._write(
                 {
@@ -162,6 +168,7 @@ class TruthFile(Truth):
                     "street_passers": len(self.passers[key]),
                 "staff": len(self.staff[key]), "staff_macs": sorted(self.staff[key]),
                     "shop_dwell_visitors": {shop: len(p) for shop, p in sorted(self.shop_dwellers[key].items())},
+                    "shop_dwell_people": {shop: len(p) for shop, p in sorted(self.shop_dwell_people[key].items())},
                     "shop_walk_bys": {
                         shop: len((self.shop_passed[key][shop] | self.shop_visitors[key][shop])
                                   - self.shop_dwellers[key][shop])

@@ -34,6 +34,12 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
                   if v["shop_code"] == shop and v["person"] in with_phone and v["end"] - v["start"] >= 120}
         assert summary["shop_dwell_visitors"].get(shop, 0) == len(stayed) <= n
         assert summary["shop_walk_bys"][shop] >= n - len(stayed)
+    # People in shops: everyone who stayed the dwell, any phone or none, staff left out.
+    staff_people = {t["person"] for t in trips if t["staff"]}
+    for shop in {v["shop_code"] for v in kinds["visit"]}:
+        stayed = {v["person"] for v in kinds["visit"]
+                  if v["shop_code"] == shop and v["person"] not in staff_people and v["end"] - v["start"] >= 120}
+        assert summary["shop_dwell_people"].get(shop, 0) == len(stayed) >= summary["shop_dwell_visitors"].get(shop, 0)
     assert len(kinds["fault"]) == sum(1 for r in records if r.kind.startswith("malformed"))
     # One position per probe request: every wifi event's MAC and time is among them.
     pings = {(p["mac"], round(p["t"], 3)) for p in kinds["position"]}
