@@ -1,10 +1,12 @@
-"""The `zone` UDF: the shop a position is in, from the shop polygons in PostgreSQL.
+"""The position UDFs, over each mall's floor plan in PostgreSQL: `place_device` (a table
+function: where a device is and in which zone, from the probes that heard it in a second;
+udfs/positioning.py) and `zone` (the shop a point is in; the bench's baseline variant).
 
-Positions arrive aggregated (one row per device and second), so this Python function
-sees few rows. Each mall's polygons are read once and kept for the lookup-cache
+Positions arrive aggregated (one row per device and second), so these Python functions
+see few rows. Each mall's shops and probes are read once and kept for the lookup-cache
 expiry (FOOTFALL_JOB_LOOKUP_CACHE_SECONDS), like the job's layout: a shop added or
 redrawn in PostgreSQL is picked up without a restart. While PostgreSQL does not answer,
-the polygons last read are kept (and asked for again every few seconds); a mall never
+the plan last read is kept (and asked for again every few seconds); a mall never
 read before waits for it, so the job pauses rather than failing.
 """
 
@@ -18,29 +20,31 @@ if TYPE_CHECKING:
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from pyflink.table import DataTypes, TableEnvironment
-from pyflink.table.udf import FunctionContext, ScalarFunction, udf
+from pyflink.table.udf import FunctionContext, ScalarFunction, TableFunction, udf, udtf
 
 from udfs.geometry import Point, zone_of
+from udfs.positioning import FloorPlan, Heard, locate
 
 Shops = list[tuple[str, Sequence[Point]]]
 log = logging.getLogger(__name__)
 
 
 class PolygonCache:
-    """Shop polygons per mall, each mall reloaded `max_age_s` after it was read. A failed
-    reload keeps the polygons and tries again `retry_s` later; a mall with none yet is
+    """Floor plans per mall, each mall reloaded `max_age_s` after it was read. A failed
+    reload keeps the plan and tries again `retry_s` later; a mall with none yet is
     asked for until it answers (backoff up to `retry_s`)."""
 
-    def __init__(self, load: Callable[[str], Shops], max_age_s: float, clock: Callable[[], float] = time.monotonic,
-                 retry_s: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, load: Callable[[str], FloorPlan], max_age_s: float,
+                 clock: Callable[[], float] = time.monotonic, retry_s: float = 5.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._load, self._max_age_s, self._clock = load, max_age_s, clock
         self._retry_s, self._sleep = retry_s, sleep
-        self._malls: dict[str, tuple[float, Shops]] = {}
+        self._malls: dict[str, tuple[float, FloorPlan]] = {}
 
-    def shops(self, mall_id: str) -> Shops:
+    def plan(self, mall_id: str) -> FloorPlan:
         now = self._clock()
         cached = self._malls.get(mall_id)
         if cached is not None and now - cached[0] < self._max_age_s:
@@ -55,19 +59,33 @@ class PolygonCache:
                 if cached is not None:
                     # Keep what was read; ask again in retry_s, not at every row.
                     self._malls[mall_id] = (now - self._max_age_s + self._retry_s, cached[1])
-                    log.warning("zone: keeping %s's polygons, PostgreSQL did not answer: %s", mall_id, err)
+                    log.warning("zone: keeping %s's floor plan, PostgreSQL did not answer: %s", mall_id, err)
                     return cached[1]
-                log.warning("zone: waiting for %s's polygons, PostgreSQL did not answer: %s", mall_id, err)
+                log.warning("zone: waiting for %s's floor plan, PostgreSQL did not answer: %s", mall_id, err)
                 self._sleep(delay)
                 delay = min(delay * 2, self._retry_s)
 
     def zone(self, mall_id: str, x: float, y: float) -> str:
-        return zone_of(x, y, self.shops(mall_id))
+        return zone_of(x, y, self.plan(mall_id).shops)
 
 
 def parse_polygon(text: str) -> tuple[Point, ...]:
     """The `polygon` column: JSON [[x, y], ...]."""
     return tuple((float(x), float(y)) for x, y in json.loads(text))
+
+
+def load_plan(postgres_settings: PostgresSettings, mall_id: str) -> FloorPlan:
+    """The mall's floor plan: its shops' polygons and its probes' places."""
+    from psycopg import sql
+
+    from footfall import clients
+    from footfall.stack.bootstrap import identifier
+
+    schema = identifier(postgres_settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
+    query = sql.SQL("SELECT x, y FROM {}.probes WHERE mall_id = %s").format(sql.Identifier(schema))
+    with clients.postgres(postgres_settings, autocommit=True) as conn:
+        probes = [(float(x), float(y)) for x, y in conn.execute(query, (mall_id,))]
+    return FloorPlan(load_shops(postgres_settings, mall_id), probes)
 
 
 def load_shops(postgres_settings: PostgresSettings, mall_id: str) -> Shops:
@@ -83,27 +101,28 @@ def load_shops(postgres_settings: PostgresSettings, mall_id: str) -> Shops:
         return [(code, parse_polygon(polygon)) for code, polygon in conn.execute(query, (mall_id,))]
 
 
-class Zone(ScalarFunction):
-    """zone(mall_id, x, y): the shop_code containing the point, else 'corridor'.
-
-    Shop polygons come from PostgreSQL, or from `layout` ({mall_id: shops}) when one is
+def plan_cache(layout: dict[str, Shops] | None) -> PolygonCache:
+    """Plans from PostgreSQL, or from `layout` ({mall_id: shops}, no probes) when one is
     given (a fixed layout, for running the SQL on bounded rows)."""
+    if layout is not None:
+        plans = {mall_id: FloorPlan(shops) for mall_id, shops in layout.items()}
+        return PolygonCache(lambda mall_id: plans.get(mall_id) or FloorPlan([]), float("inf"))
+    # The worker inherits the job's FOOTFALL_* environment (a cluster's task manager
+    # is started with it), so it reads the same settings as the job.
+    from footfall.settings import Settings
+
+    settings = Settings()
+    return PolygonCache(lambda mall_id: load_plan(settings.postgres, mall_id), settings.job.lookup_cache_seconds)
+
+
+class Zone(ScalarFunction):
+    """zone(mall_id, x, y): the shop_code containing the point, else 'corridor'."""
 
     def __init__(self, layout: dict[str, Shops] | None = None) -> None:
         self.layout = layout
 
     def open(self, function_context: FunctionContext) -> None:
-        if self.layout is not None:
-            layout = self.layout
-            self.cache = PolygonCache(lambda mall_id: layout.get(mall_id, []), float("inf"))
-            return
-        # The worker inherits the job's FOOTFALL_* environment (a cluster's task manager
-        # is started with it), so it reads the same settings as the job.
-        from footfall.settings import Settings
-
-        settings = Settings()
-        self.cache = PolygonCache(lambda mall_id: load_shops(settings.postgres, mall_id),
-                                  settings.job.lookup_cache_seconds)
+        self.cache = plan_cache(self.layout)
 
     def eval(self, mall_id: str | None, x: float | None, y: float | None) -> str | None:
         if mall_id is None or x is None or y is None:
@@ -111,5 +130,28 @@ class Zone(ScalarFunction):
         return self.cache.zone(mall_id, x, y)
 
 
+class PlaceDevice(TableFunction):
+    """place_device(mall_id, xs, ys, rssis, threshold_dbm): one row (x, y, zone) for a device's
+    second, from the places and strongest RSSI of the probes that heard it (the arrays
+    line up) and the RSSI below which a report is not used (udfs/positioning.py)."""
+
+    def __init__(self, layout: dict[str, Shops] | None = None) -> None:
+        self.layout = layout
+
+    def open(self, function_context: FunctionContext) -> None:
+        self.cache = plan_cache(self.layout)
+
+    def eval(self, mall_id: str | None, xs: list[float] | None, ys: list[float] | None, rssis: list[int] | None,
+             threshold_dbm: int | None) -> Iterator[tuple[float, float, str]]:
+        if mall_id is None or not xs or not ys or not rssis:
+            return
+        heard = [Heard(x, y, rssi) for x, y, rssi in zip(xs, ys, rssis, strict=True)]
+        yield locate(self.cache.plan(mall_id), heard, threshold_dbm)
+
+
 def register(table_env: TableEnvironment, layout: dict[str, Shops] | None = None) -> None:
     table_env.create_temporary_function("zone", udf(Zone(layout), result_type=DataTypes.STRING(), deterministic=True))
+    table_env.create_temporary_function(
+        "place_device",
+        udtf(PlaceDevice(layout), result_types=[DataTypes.DOUBLE(), DataTypes.DOUBLE(), DataTypes.STRING()],
+             deterministic=True))

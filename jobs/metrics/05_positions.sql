@@ -2,11 +2,14 @@
 --
 -- Each second of event time is a tumbling window on the source's short watermark
 -- (FOOTFALL_JOB_POSITION_DELAY_SECONDS behind the slowest partition), so a device's
--- second is final a few seconds after it ends, not a watermark delay later. The first window keeps each probe's
--- strongest report (duplicates change nothing); the second, cascaded on its window
--- time, takes the centroid of those probes weighted by 10^(rssi/10). Only then does
--- the Python zone() UDF see a row: one per device and second. How long a position stays
--- live after its second (position_ttl) is applied where it is kept, in Redis.
+-- second is final a few seconds after it ends, not a watermark delay later. The first
+-- window keeps each probe's strongest report (duplicates change nothing); the second,
+-- cascaded on its window time, gathers those probes' places and levels. Only then does
+-- Python see a row, one per device and second: the place_device() table function
+-- (udfs/zones.py, udfs/positioning.py) places the device on the mall's floor plan with a
+-- path-loss model, also using the probes that did not hear it at ${mall_min_rssi} dBm or
+-- more, and gives the zone. How long a position stays live after its second (position_ttl) is applied where
+-- it is kept, in Redis.
 
 CREATE TEMPORARY VIEW probe_strongest AS
 SELECT mall_id, device_id, ap_mac, window_time AS second_end,
@@ -14,16 +17,15 @@ SELECT mall_id, device_id, ap_mac, window_time AS second_end,
 FROM TABLE(TUMBLE(TABLE position_reports, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
 GROUP BY mall_id, device_id, ap_mac, window_start, window_end, window_time;
 
+-- The three arrays line up: each aggregate appends the same rows in the same order, and
+-- the two-phase window aggregate merges the accumulators of each in the same order too.
 CREATE TEMPORARY VIEW positions AS
-SELECT mall_id, device_id,
-    -- window_start is UTC wall time (the session time zone), as epoch seconds.
-    UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) AS ts,
-    x, y, zone(mall_id, x, y) AS zone
+SELECT mall_id, device_id, ts, p.x, p.y, p.zone
 FROM (
-    SELECT mall_id, device_id, window_start, SUM(w * x) / SUM(w) AS x, SUM(w * y) / SUM(w) AS y
-    FROM (
-        SELECT *, POWER(10.0, rssi / 10.0) AS w
-        FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
-    )
+    SELECT mall_id, device_id,
+        -- window_start is UTC wall time (the session time zone), as epoch seconds.
+        UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) AS ts,
+        ARRAY_AGG(x) AS xs, ARRAY_AGG(y) AS ys, ARRAY_AGG(rssi) AS rssis
+    FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, window_start, window_end
-);
+) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi})) AS p(x, y, zone);

@@ -26,7 +26,7 @@ from footfall.stack.job import FlinkJob, MetricsJob
 from jobs.metrics.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
 from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
-from simulators.layout import Layout, point_in_polygon
+from simulators.layout import Layout
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
 from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
@@ -43,6 +43,7 @@ from tests.jobs.reference import (
     visit_views,
     with_staff,
 )
+from udfs.positioning import FloorPlan
 
 SALT = "end-to-end-test-salt"
 WATERMARK_DELAY_S = 120
@@ -259,12 +260,10 @@ def expect(settings: Settings, layout: Layout, records: list[Record],
     expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
     expected = metrics(expected_input.probes, expected_input.doors)
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
-    shops = {m.mall_id: sorted(m.shops, key=lambda s: s.shop_code) for m in layout.malls}
-
-    def zone(mall_id: str, x: float, y: float) -> str:  # the simulator's geometry, not the UDF's
-        return next((s.shop_code for s in shops[mall_id] if point_in_polygon(x, y, s.polygon)), "corridor")
-
-    expected_positions = positions(expected_input.probes, probe_xy, zone, POSITION_DELAY_S * 1000,
+    # The floor plans from the simulator's layout, not from PostgreSQL as the job reads them.
+    plans = {m.mall_id: FloorPlan([(s.shop_code, s.polygon) for s in m.shops], [(p.x, p.y) for p in m.probes])
+             for m in layout.malls}
+    expected_positions = positions(expected_input.probes, probe_xy, plans.__getitem__, POSITION_DELAY_S * 1000,
                                    expected_input.probe_newest_before)
     return expected_input, expected, expected_positions
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from udfs.positioning import FloorPlan, Heard, locate
+
 
 @dataclass(frozen=True)
 class ProbeEvent:
@@ -481,10 +483,12 @@ class Positions:
 
 
 def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]],
-              zone: Callable[[str, float, float], str], delay_ms: int,
+              plans: Callable[[str], FloorPlan], delay_ms: int,
               newest_before: list[int] | None = None, t: Thresholds = DEFAULTS) -> Positions:
-    """Item 9 over valid, on-time events in arrival order: per device and second, the
-    centroid of the probes that heard it (strongest report each), weight 10^(rssi/10).
+    """Item 9 over valid, on-time events in arrival order: per device and second, where
+    udfs.positioning.locate places it on its mall's floor plan (`plans`) from the probes
+    that heard it (strongest report each) at or above the mall threshold. (The estimator
+    itself is tested alone, against known answers: tests/udfs/test_positioning.py.)
 
     `newest_before[i]` is the newest event time the job had read before probes[i] (by
     default, the newest of the probes before it)."""
@@ -506,11 +510,8 @@ def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]]
     for key, heard in strongest.items():
         if key in uncertain:
             continue
-        weights = {ap: 10 ** (rssi / 10) for ap, rssi in heard.items()}
-        total = sum(weights.values())
-        x = sum(w * probe_xy[ap][0] for ap, w in weights.items()) / total
-        y = sum(w * probe_xy[ap][1] for ap, w in weights.items()) / total
-        certain[key] = (x, y, zone(key[0], x, y))
+        reports = [Heard(*probe_xy[ap], rssi) for ap, rssi in heard.items()]
+        certain[key] = locate(plans(key[0]), reports, t.mall_min_rssi)
     return Positions(certain, uncertain)
 
 

@@ -1,5 +1,6 @@
-"""Live positions (05_positions.sql) on bounded rows: known answers, and the plain-Python
-reference on random reports."""
+"""Live positions (05_positions.sql) on bounded rows: the windows hand place_device() each
+device's second (the estimator is tested alone: tests/udfs/test_positioning.py), and the
+plain-Python reference on random reports."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 
 from tests.jobs.conftest import TEST_LAYOUT
 from tests.jobs.harness import position_reports, run_metrics
-from tests.jobs.reference import ProbeEvent, positions
-from udfs.geometry import zone_of
+from tests.jobs.reference import DEFAULTS, ProbeEvent, positions
+from udfs.positioning import FloorPlan, Heard, locate
 
 T0 = 1_795_000_000_000  # a whole second, in ms
 PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
@@ -27,26 +28,35 @@ def placed(table_env, tmp_path, events: list[ProbeEvent]) -> dict:  # type: igno
     return run_metrics(table_env, tmp_path, [], [], reports=position_reports(events, PROBES))["positions"]
 
 
-def test_a_device_equidistant_from_three_probes_lands_on_their_centroid(table_env, tmp_path):
+PLAN = FloorPlan(TEST_LAYOUT["m1"])  # what place_device() reads for m1 here: the shops, no probes
+
+
+def at(heard: dict[str, int]) -> tuple[float, float, str]:
+    """Where the estimator puts a device these probes heard at these levels."""
+    return locate(PLAN, [Heard(*PROBES[ap], rssi) for ap, rssi in heard.items()], DEFAULTS.mall_min_rssi)
+
+
+def test_a_device_is_placed_by_the_estimator_from_its_second_s_probes(table_env, tmp_path):
     got = placed(
         table_env, tmp_path, [report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))]
     )
     assert list(got) == [("m1", T0 // 1000, "d1")]
     x, y, zone = got[("m1", T0 // 1000, "d1")]
-    assert (x, y) == pytest.approx((10.0, 10 / math.sqrt(3)), abs=0.01)
-    assert zone == "S1"  # on the shop's right edge (x = 10): inside
+    assert (x, y, zone) == pytest.approx(at({"ap-a": -62, "ap-b": -62, "ap-c": -62}), abs=0.006)
+    assert zone in {"S1", "S2", "corridor"} and 0 <= x <= 40 and 0 <= y <= 20  # on the plan
 
 
-def test_each_probe_counts_once_with_its_strongest_report_and_weights_are_ten_to_rssi_over_ten(table_env, tmp_path):
+def test_each_probe_counts_once_with_its_strongest_report(table_env, tmp_path):
     events = [
         report("d1", "ap-a", -70),
         report("d1", "ap-a", -50, T0 + 300),  # the strongest of ap-a: -50
         report("d1", "ap-a", -50, T0 + 300),  # a duplicate changes nothing
-        report("d1", "ap-b", -60, T0 + 900),  # 10 dB weaker: a tenth of the weight
+        report("d1", "ap-b", -60, T0 + 900),
+        report("d1", "ap-c", -86, T0 + 950),  # below the mall threshold: not a report
     ]
     x, y, zone = placed(table_env, tmp_path, events)[("m1", T0 // 1000, "d1")]
-    assert (x, y) == pytest.approx((20 / 11, 0.0), abs=0.01)
-    assert zone == "S1"  # on the shop's bottom edge: inside
+    assert (x, y) == pytest.approx(at({"ap-a": -50, "ap-b": -60})[:2], abs=0.006)
+    assert zone == at({"ap-a": -50, "ap-b": -60})[2] == "S1"  # loudest by ap-a, in S1's corner
 
 
 def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path):
@@ -57,12 +67,16 @@ def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path
         report("d2", "ap-b", -60, T0 - 1),
     ]
     got = placed(table_env, tmp_path, events)
-    assert got == {
-        ("m1", T0 // 1000, "d1"): (0.0, 0.0, "S1"),  # a vertex of S1
-        ("m1", T0 // 1000 + 1, "d1"): (20.0, 0.0, "S2"),  # a vertex of S2
-        ("m1", T0 // 1000, "d2"): (35.0, 15.0, "corridor"),  # in the notch of the L-shaped S2
-        ("m1", T0 // 1000 - 1, "d2"): (20.0, 0.0, "S2"),
+    want = {
+        ("m1", T0 // 1000, "d1"): at({"ap-a": -60}),
+        ("m1", T0 // 1000 + 1, "d1"): at({"ap-b": -60}),
+        ("m1", T0 // 1000, "d2"): at({"ap-d": -55}),
+        ("m1", T0 // 1000 - 1, "d2"): at({"ap-b": -60}),
     }
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=0.006), key
+    assert got[("m1", T0 // 1000, "d1")][2] == "S1" and got[("m1", T0 // 1000 + 1, "d1")][2] == "S2"
 
 
 def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
@@ -80,7 +94,7 @@ def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
     ]
     events.sort(key=lambda e: e.occur_ms)  # in order: no report is behind the position delay
     got = placed(table_env, tmp_path, events)
-    want = positions(events, PROBES, lambda mall, x, y: zone_of(x, y, TEST_LAYOUT[mall]), delay_ms=2000)
+    want = positions(events, PROBES, lambda mall: PLAN, delay_ms=2000)
     assert not want.uncertain
     assert got.keys() == want.certain.keys()
     for key, (x, y, zone) in want.certain.items():

@@ -1,4 +1,4 @@
-"""The zone lookup's polygon cache: read once per mall, reloaded after its expiry."""
+"""The position functions' floor-plan cache: read once per mall, reloaded after its expiry."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, standalone_mall
-from udfs.zones import PolygonCache, load_shops, parse_polygon
+from udfs.positioning import FloorPlan
+from udfs.zones import PolygonCache, load_plan, load_shops, parse_polygon
 
 SHOP = ("S01", ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)))
 MOVED = ("S01", ((20.0, 0.0), (30.0, 0.0), (30.0, 10.0), (20.0, 10.0)))
@@ -26,7 +27,7 @@ def test_each_mall_is_read_once_until_its_entry_expires() -> None:
 
     def load(mall_id: str):  # type: ignore[no-untyped-def]
         loads.append(mall_id)
-        return table.get(mall_id, [])
+        return FloorPlan(table.get(mall_id, []))
 
     clock = Clock()
     cache = PolygonCache(load, max_age_s=60, clock=clock)
@@ -51,7 +52,7 @@ def test_an_outage_keeps_the_polygons_read_and_a_new_mall_waits_for_them() -> No
     def load(mall_id: str):  # type: ignore[no-untyped-def]
         if down["yes"]:
             raise OSError("connection refused")
-        return table[mall_id]
+        return FloorPlan(table[mall_id])
 
     clock = Clock()
 
@@ -80,10 +81,12 @@ def test_polygons_come_from_the_dimension_table(stack, unique: str) -> None:
     load_layout(Layout((mall,)), stack.postgres)
     try:
         shops = dict(load_shops(stack.postgres, mall.mall_id))
+        plan = load_plan(stack.postgres, mall.mall_id)
     finally:
         remove_malls([mall.mall_id], stack.postgres)
     assert shops == {shop.shop_code: shop.polygon for shop in mall.shops}
-    cache = PolygonCache(lambda mall_id: list(shops.items()), max_age_s=60)
+    assert sorted(plan.probes) == sorted((probe.x, probe.y) for probe in mall.probes)
+    cache = PolygonCache(lambda mall_id: plan, max_age_s=60)
     for shop in mall.shops[:5]:
         x, y = shop.door  # on the shop's front wall
         assert cache.zone(mall.mall_id, x, y) == shop.shop_code
