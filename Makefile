@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout test unit integration faults clean
+.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout accuracy test unit integration faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ bench: setup ## throughput, latency and scaling against a ceiling and a baseline
 bench-scaleout: setup ## the job on a standalone cluster, 1 task manager x parallelism 1 against 2 x 2 (bench/results/scaleout.md; about 6 min)
 	@$(FOOTFALL) up --no-job
 	@$(PY) -m bench.scaleout $(BENCH_ARGS)
+
+ACCURACY_ARGS ?=
+accuracy: setup ## visitors, estimated people and positions against the simulator's truth, for five radio settings (bench/results/accuracy.md; about 15 min)
+	@$(FOOTFALL) up --no-job
+	@$(PY) -m bench.accuracy $(ACCURACY_ARGS)
 
 check: setup ## lint (ruff) and static types (mypy, strict on the packages): both must be clean
 	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators bench tests

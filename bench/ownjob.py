@@ -1,13 +1,14 @@
-"""The accuracy benches' own metrics job (bench.positions, bench.visitors): its own topics,
-consumer group, REST port, checkpoints, salt and a temporary var folder, so the stack's
-job and data are left alone, over a mall of its own that it loads and removes."""
+"""The accuracy benches' own metrics job (bench.accuracy, bench.positions, bench.visitors):
+its own topics, consumer group, REST port, checkpoints, salt and a temporary var folder,
+so the stack's job and data are left alone, over malls of its own that it loads and
+removes."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,24 +40,26 @@ def own_settings(unique: str, var_dir: str) -> Settings:
 
 
 @contextmanager
-def own_mall(mall: Mall, tables: Iterable[str]) -> Iterator[tuple[Settings, Path]]:
-    """Settings of a run of its own and its var folder, with `mall` loaded into PostgreSQL
-    and its earlier rows gone from the ClickHouse `tables`; the mall is removed after.
-    Raises ConfigError for a bad setting."""
+def own_mall(mall: Mall | Sequence[Mall], tables: Iterable[str]) -> Iterator[tuple[Settings, Path]]:
+    """Settings of a run of its own and its var folder, with `mall` (or several) loaded into
+    PostgreSQL and their earlier rows gone from the ClickHouse `tables`; the malls are
+    removed after. Raises ConfigError for a bad setting."""
+    malls = (mall,) if isinstance(mall, Mall) else tuple(mall)
+    mall_ids = [m.mall_id for m in malls]
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as var_dir:
         settings = own_settings(uuid.uuid4().hex[:8], var_dir)
         client = clients.clickhouse(settings.clickhouse)
         try:
             for table in tables:
-                client.execute(f"ALTER TABLE {table} DELETE WHERE mall_id = %(m)s", {"m": mall.mall_id})
+                client.execute(f"ALTER TABLE {table} DELETE WHERE mall_id IN %(m)s", {"m": tuple(mall_ids)})
         finally:
             client.disconnect()
-        load_layout(Layout((mall,)), settings.postgres)
+        load_layout(Layout(malls), settings.postgres)
         kafka_topics(settings.kafka)
         try:
             yield settings, Path(var_dir)
         finally:
-            remove_malls([mall.mall_id], settings.postgres)
+            remove_malls(mall_ids, settings.postgres)
 
 
 @contextmanager

@@ -1,0 +1,243 @@
+"""Accuracy against the simulator's ground truth, across radio settings (`make accuracy`).
+
+    python -m bench.accuracy [--malls 2] [--visitors-per-day 1000] [--radio 2.7/6,2.2/4,...]
+
+For each radio setting (path-loss exponent / shadowing in dB; the simulator allows
+2.2-3.0 and 4-8 dB), a metrics job of its own (bench.ownjob: own topics, group, REST
+port, checkpoints) reads one whole simulated day of `--malls` malls of its own, with
+street passers-by, window shoppers, staff, randomised and phoneless visitors and no
+faults. The job's estimator is the same for every setting: it is never told the
+simulator's radio. Then the report compares what the job wrote with what happened:
+
+- mall visitors: `mall_daily.visitors` against the people with a stable-MAC phone who
+  came in, staff left out (phones: what the job can count);
+- shop visitors: `shop_daily.visitors` against the stable-MAC people who stayed a shop's
+  minimum dwell, summed over the shops, and the mean absolute error per shop;
+- estimated people: `people_daily.estimated_people` against everyone who came in, and
+  `shop_people_daily.estimated_people` against everyone who stayed a shop's dwell
+  (design §4 item 15);
+- positions: every second the job placed a visitor matched with where the simulator put
+  that phone at that probe request: the median and 90th-percentile error in metres and the
+  share of seconds in the right zone.
+
+Errors are signed fractions of the truth, over all malls together. Prints the table
+and writes it, with the machine and the date, to bench/results/accuracy.md (and every
+figure to accuracy.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.ownjob import SALT, job_over, own_mall
+from bench.stats import percentile
+from footfall import clients
+from footfall.settings import ConfigError, Settings
+from simulators.layout import Layout, Mall, standalone_mall
+from simulators.radio import RadioModel
+from simulators.shoppers import Behaviour
+from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
+from simulators.truth import TruthFile
+from udfs.identity import device_id
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: The built-in mall layouts the report's malls are copies of (the same site and week:
+#: one local day is the same stretch of time for all of them).
+MALL_INDEXES = (240, 236, 232, 228)
+#: (path-loss exponent, shadowing dB): the simulator's default, its gentlest and harshest
+#: corners, and the two mixed ones.
+RADIO = ((2.7, 6.0), (2.2, 4.0), (2.2, 8.0), (3.0, 4.0), (3.0, 8.0))
+TABLES = ("mall_daily", "shop_daily", "visits", "positions")
+
+
+def simulate(malls: tuple[Mall, ...], visitors_per_day: int, radio: RadioModel,
+             truth_path: Path) -> list[Record]:
+    """One whole local day ending before today, and a randomised report an hour after it
+    in each mall, so the watermark passes every visit."""
+    zone = malls[0].zone
+    day = unused_past_day()
+    start = datetime.combine(day, datetime.min.time(), zone).timestamp()
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp()
+    config = SimulationConfig(start=start, end=end, seed=17, radio=radio,
+                              behaviour=Behaviour(visitors_per_day=visitors_per_day))
+    truth = TruthFile(truth_path, config.behaviour.rotation_minutes * 60)
+    records = list(Simulation(Layout(malls), config, truth).records())
+    closing = end + 3600
+    for mall in malls:
+        records.append(probe_record(f"closing-{mall.mall_id}", mall.probes[-1].ap_mac, "06:00:00:00:00:01", -50,
+                                    int(closing * 1000), closing))
+    return records
+
+
+def read_truth(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, int], tuple[float, float, str]]]:
+    """The summaries per mall, and where each phone was at each probe request: (device id,
+    second) -> (x, y, zone)."""
+    summaries: dict[str, dict[str, Any]] = {}
+    where: dict[tuple[str, int], tuple[float, float, str]] = {}
+    with path.open() as lines:
+        for line in lines:
+            row = json.loads(line)
+            if row["type"] == "summary":
+                summaries[row["mall_id"]] = row
+            elif row["type"] == "position":
+                where.setdefault((device_id(SALT, row["mac"]), int(row["t"])), (row["x"], row["y"], row["zone"]))
+    return summaries, where
+
+
+def wait_for_outputs(settings: Settings, mall_ids: list[str], timeout: float = 900) -> dict[str, list[tuple[Any, ...]]]:
+    """What the job wrote for the malls, once it has stopped changing for 20 s."""
+    queries = {
+        "mall": "SELECT mall_id, visitors FROM mall_daily FINAL WHERE mall_id IN %(m)s",
+        "shops": "SELECT mall_id, shop_code, visitors FROM shop_daily FINAL WHERE mall_id IN %(m)s",
+        "people": "SELECT mall_id, estimated_people FROM people_daily WHERE mall_id IN %(m)s",
+        "shop_people": "SELECT mall_id, shop_code, estimated_people FROM shop_people_daily WHERE mall_id IN %(m)s",
+        "positions": "SELECT device_id, toUnixTimestamp(ts), x, y, zone FROM positions WHERE mall_id IN %(m)s",
+    }
+    client = clients.clickhouse(settings.clickhouse)
+    try:
+        deadline, stable, last = time.monotonic() + timeout, 0, None
+        while time.monotonic() < deadline and stable < 10:
+            time.sleep(2)
+            now = {name: sorted(client.execute(query, {"m": tuple(mall_ids)}), key=repr)
+                   for name, query in queries.items()}
+            written = {row[0] for row in now["mall"]} == set(mall_ids)
+            stable = stable + 1 if now == last and written else 0
+            last = now
+        return last or {name: [] for name in queries}
+    finally:
+        client.disconnect()
+
+
+def error(got: float | None, truth: float) -> float | None:
+    return None if got is None or not truth else round((got - truth) / truth, 4)
+
+
+def mean_abs_error(got: dict[Any, float], truth: dict[Any, int]) -> float | None:
+    keys = [k for k, v in truth.items() if v]
+    return round(sum(abs(got.get(k, 0) - truth[k]) / truth[k] for k in keys) / len(keys), 4) if keys else None
+
+
+def score(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[str, Any]],
+          where: dict[tuple[str, int], tuple[float, float, str]]) -> dict[str, Any]:
+    """Every figure of the report for one run, over all its malls."""
+    visitors = sum(v for _, v in outputs["mall"])
+    people = [p for _, p in outputs["people"]]
+    shops = {(m, s): v for m, s, v in outputs["shops"]}
+    shop_people = {(m, s): p for m, s, p in outputs["shop_people"] if p is not None}
+    true_shops = {(m, s): n for m, t in summaries.items() for s, n in t["shop_dwell_visitors"].items()}
+    true_shop_people = {(m, s): n for m, t in summaries.items() for s, n in t["shop_dwell_people"].items()}
+    true_visitors = sum(t["visitors"] for t in summaries.values())
+    true_people = sum(t["people"] for t in summaries.values())
+    errors, zone_hits = [], 0
+    for device, second, x, y, zone in outputs["positions"]:
+        truth = where.get((device, second))
+        if truth is not None:
+            errors.append(math.hypot(x - truth[0], y - truth[1]))
+            zone_hits += zone == truth[2]
+    errors.sort()
+    return {
+        "mall_visitors": [visitors, true_visitors, error(visitors, true_visitors)],
+        "shop_visitors": [sum(shops.values()), sum(true_shops.values()),
+                          error(sum(shops.values()), sum(true_shops.values()))],
+        "shop_visitors_mean_abs_error": mean_abs_error(shops, true_shops),
+        "people": [None if None in people else sum(people), true_people,
+                   None if None in people else error(sum(people), true_people)],
+        "shop_people": [sum(shop_people.values()), sum(true_shop_people.values()),
+                        error(sum(shop_people.values()), sum(true_shop_people.values()))],
+        "shop_people_mean_abs_error": mean_abs_error(shop_people, true_shop_people),
+        "positions_matched": len(errors),
+        "position_error_p50_m": round(statistics.median(errors), 2) if errors else None,
+        "position_error_p90_m": round(percentile(errors, 0.9), 2) if errors else None,
+        "zone_accuracy": round(zone_hits / len(errors), 4) if errors else None,
+    }
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1%}"
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    lines = [
+        "| radio (exponent / shadowing) | mall visitors | shop visitors (sum; per shop) | people (estimated) "
+        "| shop people (sum; per shop) | position error p50 / p90 | zone accuracy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        s = run["scores"]
+        lines.append(
+            f"| {run['exponent']} / {run['shadowing_db']:g} dB | {percent(s['mall_visitors'][2])} "
+            f"| {percent(s['shop_visitors'][2])}; {s['shop_visitors_mean_abs_error'] or 0:.1%} "
+            f"| {percent(s['people'][2])} | {percent(s['shop_people'][2])}; {s['shop_people_mean_abs_error'] or 0:.1%} "
+            f"| {s['position_error_p50_m']} / {s['position_error_p90_m']} m | {s['zone_accuracy'] or 0:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def radio_settings(text: str) -> tuple[tuple[float, float], ...]:
+    """'2.7/6,2.2/4' -> ((2.7, 6.0), (2.2, 4.0)), each checked by the simulator's model."""
+    settings = []
+    for part in text.split(","):
+        try:
+            exponent, shadowing = (float(v) for v in part.split("/"))
+            RadioModel(exponent=exponent, shadowing=shadowing)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"--radio {part!r}: {err}") from None
+        settings.append((exponent, shadowing))
+    return tuple(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--malls", type=int, default=2, choices=range(1, len(MALL_INDEXES) + 1),
+                        help="malls per run (default 2)")
+    parser.add_argument("--visitors-per-day", type=int, default=1000, help="per mall (default 1000)")
+    parser.add_argument("--radio", type=radio_settings, default=RADIO,
+                        help="exponent/shadowing pairs, comma separated (default: five across the ranges)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where accuracy.md and .json go")
+    args = parser.parse_args(argv)
+    if args.visitors_per_day < 1:
+        parser.error("--visitors-per-day must be at least 1")
+    malls = tuple(standalone_mall(index, f"bench-accuracy-{n + 1}")
+                  for n, index in enumerate(MALL_INDEXES[:args.malls]))
+    runs = []
+    try:
+        for exponent, shadowing in args.radio:
+            with own_mall(malls, TABLES) as (settings, var_dir):
+                truth_path = var_dir / "truth.jsonl"
+                records = simulate(malls, args.visitors_per_day, RadioModel(exponent=exponent, shadowing=shadowing),
+                                   truth_path)
+                summaries, where = read_truth(truth_path)
+                with job_over(settings, records):
+                    outputs = wait_for_outputs(settings, [m.mall_id for m in malls])
+            run = {"exponent": exponent, "shadowing_db": shadowing, "records": len(records),
+                   "scores": score(outputs, summaries, where)}
+            print(json.dumps(run), flush=True)
+            runs.append(run)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = (f"# Accuracy against the simulator's truth\n\n{when} on {machine}: `python -m bench.accuracy "
+              f"--malls {args.malls} --visitors-per-day {args.visitors_per_day}`, one simulated day per radio "
+              f"setting.\n\n{table(runs)}\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "accuracy.md").write_text(report)
+    (args.out / "accuracy.json").write_text(json.dumps({"when": when, "machine": machine, "runs": runs}, indent=1))
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
