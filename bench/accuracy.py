@@ -35,7 +35,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,11 @@ RADIO = ((2.7, 6.0), (2.2, 4.0), (2.2, 8.0), (3.0, 4.0), (3.0, 8.0))
 TABLES = ("mall_daily", "shop_daily", "visits", "positions")
 
 
-def simulate(malls: tuple[Mall, ...], visitors_per_day: int, radio: RadioModel,
+def simulate(malls: tuple[Mall, ...], day: date, visitors_per_day: int, radio: RadioModel,
              truth_path: Path) -> list[Record]:
-    """One whole local day ending before today, and a randomised report an hour after it
-    in each mall, so the watermark passes every visit."""
+    """The local `day`, whole, and a randomised report an hour after it in each mall, so
+    the watermark passes every visit."""
     zone = malls[0].zone
-    day = unused_past_day()
     start = datetime.combine(day, datetime.min.time(), zone).timestamp()
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp()
     config = SimulationConfig(start=start, end=end, seed=17, radio=radio,
@@ -94,13 +93,16 @@ def read_truth(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, i
     return summaries, where
 
 
-def wait_for_outputs(settings: Settings, mall_ids: list[str], timeout: float = 900) -> dict[str, list[tuple[Any, ...]]]:
-    """What the job wrote for the malls, once it has stopped changing for 20 s."""
+def wait_for_outputs(settings: Settings, mall_ids: list[str], day: date,
+                     timeout: float = 900) -> dict[str, list[tuple[Any, ...]]]:
+    """What the job wrote for the malls' `day`, once it has stopped changing for 20 s.
+    (The closing reports make a next day of their own, with nobody in it.)"""
+    where = "mall_id IN %(m)s AND day = %(d)s"
     queries = {
-        "mall": "SELECT mall_id, visitors FROM mall_daily FINAL WHERE mall_id IN %(m)s",
-        "shops": "SELECT mall_id, shop_code, visitors FROM shop_daily FINAL WHERE mall_id IN %(m)s",
-        "people": "SELECT mall_id, estimated_people FROM people_daily WHERE mall_id IN %(m)s",
-        "shop_people": "SELECT mall_id, shop_code, estimated_people FROM shop_people_daily WHERE mall_id IN %(m)s",
+        "mall": f"SELECT mall_id, visitors FROM mall_daily FINAL WHERE {where}",
+        "shops": f"SELECT mall_id, shop_code, visitors FROM shop_daily FINAL WHERE {where}",
+        "people": f"SELECT mall_id, estimated_people FROM people_daily WHERE {where}",
+        "shop_people": f"SELECT mall_id, shop_code, estimated_people FROM shop_people_daily WHERE {where}",
         "positions": "SELECT device_id, toUnixTimestamp(ts), x, y, zone FROM positions WHERE mall_id IN %(m)s",
     }
     client = clients.clickhouse(settings.clickhouse)
@@ -108,7 +110,7 @@ def wait_for_outputs(settings: Settings, mall_ids: list[str], timeout: float = 9
         deadline, stable, last = time.monotonic() + timeout, 0, None
         while time.monotonic() < deadline and stable < 10:
             time.sleep(2)
-            now = {name: sorted(client.execute(query, {"m": tuple(mall_ids)}), key=repr)
+            now = {name: sorted(client.execute(query, {"m": tuple(mall_ids), "d": day}), key=repr)
                    for name, query in queries.items()}
             written = {row[0] for row in now["mall"]} == set(mall_ids)
             stable = stable + 1 if now == last and written else 0
@@ -214,12 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for exponent, shadowing in args.radio:
             with own_mall(malls, TABLES) as (settings, var_dir):
-                truth_path = var_dir / "truth.jsonl"
-                records = simulate(malls, args.visitors_per_day, RadioModel(exponent=exponent, shadowing=shadowing),
-                                   truth_path)
+                truth_path, day = var_dir / "truth.jsonl", unused_past_day()
+                records = simulate(malls, day, args.visitors_per_day,
+                                   RadioModel(exponent=exponent, shadowing=shadowing), truth_path)
                 summaries, where = read_truth(truth_path)
                 with job_over(settings, records):
-                    outputs = wait_for_outputs(settings, [m.mall_id for m in malls])
+                    outputs = wait_for_outputs(settings, [m.mall_id for m in malls], day)
             run = {"exponent": exponent, "shadowing_db": shadowing, "records": len(records),
                    "scores": score(outputs, summaries, where)}
             print(json.dumps(run), flush=True)
