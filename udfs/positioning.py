@@ -23,7 +23,7 @@ unlikely.
 The parameters are the estimator's own, chosen once for indoor malls in general, and
 never the simulator's: the accuracy report judges them on several radio settings.
 Plain typed functions over numpy arrays, unit tested alone; the Flink UDF that calls them
-is udfs/zones.py.
+is udfs/zones.py (place_device).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +63,7 @@ class Estimator:
     step_m: float = 2.0
     #: The point given: "mean", the weighted mean of the zone's points (the smaller error
     #: on simulated malls), or "peak", its most likely point.
-    point: str = "mean"
+    point: Literal["mean", "peak"] = "mean"
 
 
 def contains_many(polygon: Sequence[Point], x: Floats, y: Floats) -> npt.NDArray[np.bool_]:

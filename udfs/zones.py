@@ -32,7 +32,7 @@ Shops = list[tuple[str, Sequence[Point]]]
 log = logging.getLogger(__name__)
 
 
-class PolygonCache:
+class PlanCache:
     """Floor plans per mall, each mall reloaded `max_age_s` after it was read. A failed
     reload keeps the plan and tries again `retry_s` later; a mall with none yet is
     asked for until it answers (backoff up to `retry_s`)."""
@@ -101,18 +101,18 @@ def load_shops(postgres_settings: PostgresSettings, mall_id: str) -> Shops:
         return [(code, parse_polygon(polygon)) for code, polygon in conn.execute(query, (mall_id,))]
 
 
-def plan_cache(layout: dict[str, Shops] | None) -> PolygonCache:
+def plan_cache(layout: dict[str, Shops] | None) -> PlanCache:
     """Plans from PostgreSQL, or from `layout` ({mall_id: shops}, no probes) when one is
     given (a fixed layout, for running the SQL on bounded rows)."""
     if layout is not None:
         plans = {mall_id: FloorPlan(shops) for mall_id, shops in layout.items()}
-        return PolygonCache(lambda mall_id: plans.get(mall_id) or FloorPlan([]), float("inf"))
+        return PlanCache(lambda mall_id: plans.get(mall_id) or FloorPlan([]), float("inf"))
     # The worker inherits the job's FOOTFALL_* environment (a cluster's task manager
     # is started with it), so it reads the same settings as the job.
     from footfall.settings import Settings
 
     settings = Settings()
-    return PolygonCache(lambda mall_id: load_plan(settings.postgres, mall_id), settings.job.lookup_cache_seconds)
+    return PlanCache(lambda mall_id: load_plan(settings.postgres, mall_id), settings.job.lookup_cache_seconds)
 
 
 class Zone(ScalarFunction):

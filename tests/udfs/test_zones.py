@@ -7,7 +7,7 @@ import pytest
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, standalone_mall
 from udfs.positioning import FloorPlan
-from udfs.zones import PolygonCache, load_plan, load_shops, parse_polygon
+from udfs.zones import PlanCache, load_plan, load_shops, parse_polygon
 
 SHOP = ("S01", ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)))
 MOVED = ("S01", ((20.0, 0.0), (30.0, 0.0), (30.0, 10.0), (20.0, 10.0)))
@@ -30,7 +30,7 @@ def test_each_mall_is_read_once_until_its_entry_expires() -> None:
         return FloorPlan(table.get(mall_id, []))
 
     clock = Clock()
-    cache = PolygonCache(load, max_age_s=60, clock=clock)
+    cache = PlanCache(load, max_age_s=60, clock=clock)
     assert cache.zone("m1", 5, 5) == "S01"
     assert cache.zone("m1", 25, 5) == "corridor"
     assert cache.zone("m2", 5, 5) == "corridor"  # a mall without shops
@@ -62,7 +62,7 @@ def test_an_outage_keeps_the_polygons_read_and_a_new_mall_waits_for_them() -> No
         if len(sleeps) == 3:
             down["yes"] = False  # PostgreSQL is back
 
-    cache = PolygonCache(load, max_age_s=60, clock=clock, retry_s=5, sleep=sleep)
+    cache = PlanCache(load, max_age_s=60, clock=clock, retry_s=5, sleep=sleep)
     assert cache.zone("m1", 5, 5) == "S01"
     down["yes"], clock.now = True, 61.0
     assert cache.zone("m1", 5, 5) == "S01"  # expired, not reloadable: kept
@@ -86,7 +86,7 @@ def test_polygons_come_from_the_dimension_table(stack, unique: str) -> None:
         remove_malls([mall.mall_id], stack.postgres)
     assert shops == {shop.shop_code: shop.polygon for shop in mall.shops}
     assert sorted(plan.probes) == sorted((probe.x, probe.y) for probe in mall.probes)
-    cache = PolygonCache(lambda mall_id: plan, max_age_s=60)
+    cache = PlanCache(lambda mall_id: plan, max_age_s=60)
     for shop in mall.shops[:5]:
         x, y = shop.door  # on the shop's front wall
         assert cache.zone(mall.mall_id, x, y) == shop.shop_code
