@@ -34,20 +34,18 @@ import os
 import platform
 import statistics
 import sys
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.ownjob import SALT, job_over, own_mall
-from bench.stats import percentile
+from bench.ownjob import SALT, job_over, own_mall, settled, whole_days
+from bench.stats import error, mean_abs_error, percentile
 from footfall import clients
 from footfall.settings import ConfigError, Settings
-from simulators.layout import Layout, Mall, standalone_mall
+from simulators.layout import standalone_mall
 from simulators.radio import RadioModel
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
-from simulators.truth import TruthFile
+from simulators.source import unused_past_day
 from udfs.identity import device_id
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -58,24 +56,6 @@ MALL_INDEXES = (240, 236, 232, 228)
 #: corners, and the two mixed ones.
 RADIO = ((2.7, 6.0), (2.2, 4.0), (2.2, 8.0), (3.0, 4.0), (3.0, 8.0))
 TABLES = ("mall_daily", "shop_daily", "visits", "positions")
-
-
-def simulate(malls: tuple[Mall, ...], day: date, visitors_per_day: int, radio: RadioModel,
-             truth_path: Path) -> list[Record]:
-    """The local `day`, whole, and a randomised report an hour after it in each mall, so
-    the watermark passes every visit."""
-    zone = malls[0].zone
-    start = datetime.combine(day, datetime.min.time(), zone).timestamp()
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp()
-    config = SimulationConfig(start=start, end=end, seed=17, radio=radio,
-                              behaviour=Behaviour(visitors_per_day=visitors_per_day))
-    truth = TruthFile(truth_path, config.behaviour.rotation_minutes * 60)
-    records = list(Simulation(Layout(malls), config, truth).records())
-    closing = end + 3600
-    for mall in malls:
-        records.append(probe_record(f"closing-{mall.mall_id}", mall.probes[-1].ap_mac, "06:00:00:00:00:01", -50,
-                                    int(closing * 1000), closing))
-    return records
 
 
 def read_truth(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, int], tuple[float, float, str]]]:
@@ -107,26 +87,12 @@ def wait_for_outputs(settings: Settings, mall_ids: list[str], day: date,
     }
     client = clients.clickhouse(settings.clickhouse)
     try:
-        deadline, stable, last = time.monotonic() + timeout, 0, None
-        while time.monotonic() < deadline and stable < 10:
-            time.sleep(2)
-            now = {name: sorted(client.execute(query, {"m": tuple(mall_ids), "d": day}), key=repr)
-                   for name, query in queries.items()}
-            written = {row[0] for row in now["mall"]} == set(mall_ids)
-            stable = stable + 1 if now == last and written else 0
-            last = now
+        last = settled(lambda: {name: sorted(client.execute(query, {"m": tuple(mall_ids), "d": day}), key=repr)
+                                for name, query in queries.items()},
+                       lambda now: {row[0] for row in now["mall"]} == set(mall_ids), timeout)
         return last or {name: [] for name in queries}
     finally:
         client.disconnect()
-
-
-def error(got: float | None, truth: float) -> float | None:
-    return None if got is None or not truth else round((got - truth) / truth, 4)
-
-
-def mean_abs_error(got: dict[Any, float], truth: dict[Any, int]) -> float | None:
-    keys = [k for k, v in truth.items() if v]
-    return round(sum(abs(got.get(k, 0) - truth[k]) / truth[k] for k in keys) / len(keys), 4) if keys else None
 
 
 def score(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[str, Any]],
@@ -217,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         for exponent, shadowing in args.radio:
             with own_mall(malls, TABLES) as (settings, var_dir):
                 truth_path, day = var_dir / "truth.jsonl", unused_past_day()
-                records = simulate(malls, day, args.visitors_per_day,
-                                   RadioModel(exponent=exponent, shadowing=shadowing), truth_path)
+                records = whole_days(malls, day, 1, Behaviour(visitors_per_day=args.visitors_per_day), truth_path,
+                                     seed=17, radio=RadioModel(exponent=exponent, shadowing=shadowing))
                 summaries, where = read_truth(truth_path)
                 with job_over(settings, records):
                     outputs = wait_for_outputs(settings, [m.mall_id for m in malls], day)

@@ -1,16 +1,19 @@
 """The accuracy benches' own metrics job (bench.accuracy, bench.positions, bench.visitors):
 its own topics, consumer group, REST port, checkpoints, salt and a temporary var folder,
 so the stack's job and data are left alone, over malls of its own that it loads and
-removes."""
+removes; the whole simulated days they read, and the wait for what the job wrote to settle."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
@@ -20,9 +23,13 @@ from footfall.stack.processes import free_port
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall
 from simulators.publish import KafkaSink, publish
-from simulators.source import Record
+from simulators.radio import RadioModel
+from simulators.shoppers import Behaviour
+from simulators.source import Record, Simulation, SimulationConfig, probe_record
+from simulators.truth import TruthFile
 
 SALT = "bench-accuracy-salt"
+T = TypeVar("T")
 
 
 def own_settings(unique: str, var_dir: str) -> Settings:
@@ -72,3 +79,33 @@ def job_over(settings: Settings, records: list[Record]) -> Iterator[None]:
         yield
     finally:
         job.stop()
+
+
+def whole_days(malls: Sequence[Mall], first: date, days: int, behaviour: Behaviour, truth_path: Path, seed: int,
+               radio: RadioModel | None = None) -> list[Record]:
+    """`days` whole local days (the first mall's zone) from `first`, the ground truth
+    written to `truth_path`, and one randomised report in each mall an hour after the
+    last day, so the watermark passes every visit."""
+    zone = malls[0].zone
+    start = datetime.combine(first, datetime.min.time(), zone).timestamp()
+    end = datetime.combine(first + timedelta(days=days), datetime.min.time(), zone).timestamp()
+    config = SimulationConfig(start=start, end=end, seed=seed, behaviour=behaviour, radio=radio or RadioModel())
+    truth = TruthFile(truth_path, behaviour.rotation_minutes * 60)
+    records = list(Simulation(Layout(tuple(malls)), config, truth).records())
+    closing = end + 3600
+    for mall in malls:
+        records.append(probe_record(f"closing-{mall.mall_id}", mall.probes[-1].ap_mac, "06:00:00:00:00:01", -50,
+                                    int(closing * 1000), closing))
+    return records
+
+
+def settled(read: Callable[[], T], ready: Callable[[T], bool], timeout: float = 900) -> T | None:
+    """What `read` returns once it is `ready` and has not changed for 20 s (polled every
+    2 s); the last read at the timeout, or None if nothing was read."""
+    deadline, stable, last = time.monotonic() + timeout, 0, None
+    while time.monotonic() < deadline and stable < 10:
+        time.sleep(2)
+        now = read()
+        stable = stable + 1 if now == last and ready(now) else 0
+        last = now
+    return last

@@ -36,44 +36,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
-from bench.ownjob import SALT, job_over, own_mall
+from bench.ownjob import SALT, job_over, own_mall, settled, whole_days
+from bench.stats import error, mean_abs_error
 from footfall import clients
 from footfall.settings import ConfigError, Settings
-from simulators.layout import Layout, Mall, standalone_mall
+from simulators.layout import standalone_mall
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
-from simulators.truth import TruthFile
+from simulators.source import unused_past_day
 from udfs.identity import device_id
 
 MALL_ID, MALL_INDEX = "bench-visitors", 248
 
 
-def simulate(mall: Mall, days: int, visitors_per_day: int, truth_path: Path) -> list[Record]:
-    """Whole local days ending before today, and one randomised report an hour after the
-    last so the watermark passes every visit."""
-    first = unused_past_day() - timedelta(days=days - 1)
-    start = datetime.combine(first, datetime.min.time(), mall.zone).timestamp()
-    end = datetime.combine(first + timedelta(days=days), datetime.min.time(), mall.zone).timestamp()
-    config = SimulationConfig(start=start, end=end, seed=13, behaviour=Behaviour(visitors_per_day=visitors_per_day))
-    records = list(Simulation(Layout((mall,)), config, TruthFile(truth_path, config.behaviour.rotation_minutes * 60))
-                   .records())
-    closing = end + 3600
-    records.append(probe_record("closing", mall.probes[-1].ap_mac, "06:00:00:00:00:01", -50, int(closing * 1000),
-                                closing))
-    return records
-
-
 def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> dict[str, dict[str, Any]]:
     """mall_daily and shop_daily of `days`, once they have stopped changing for 20 s."""
     client = clients.clickhouse(settings.clickhouse)
-    deadline, stable, last = time.monotonic() + timeout, 0, None
-    while time.monotonic() < deadline and stable < 10:
-        time.sleep(2)
+
+    def read() -> tuple[list[tuple[Any, ...]], ...]:
         mall = client.execute("SELECT toString(day), visitors, devices_seen, passers_by, staff_devices "
                               "FROM mall_daily FINAL WHERE mall_id = %(m)s", {"m": MALL_ID})
         shops = client.execute("SELECT toString(day), shop_code, visitors, walk_bys FROM shop_daily FINAL "
@@ -82,9 +64,9 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
                                 {"m": MALL_ID})
         shop_people = client.execute("SELECT toString(day), shop_code, estimated_people FROM shop_people_daily "
                                      "WHERE mall_id = %(m)s", {"m": MALL_ID})
-        now = (sorted(mall), sorted(shops), sorted(people, key=repr), sorted(shop_people, key=repr))
-        stable = stable + 1 if now == last and days <= {row[0] for row in mall} else 0
-        last = now
+        return sorted(mall), sorted(shops), sorted(people, key=repr), sorted(shop_people, key=repr)
+
+    last = settled(read, lambda now: days <= {row[0] for row in now[0]}, timeout)
     if last is None:
         return {}
     out: dict[str, dict[str, Any]] = {}
@@ -99,18 +81,8 @@ def wait_for_days(settings: Settings, days: set[str], timeout: float = 900) -> d
     return out
 
 
-def error(got: float, truth: float) -> float | None:
-    return round((got - truth) / truth, 4) if truth else None
-
-
 def conversion(walk_ins: int, walk_bys: int) -> float | None:
     return round(walk_ins / (walk_ins + walk_bys), 4) if walk_ins + walk_bys else None
-
-
-def mean_abs_error(got: dict[str, float], truth: dict[str, int]) -> float:
-    """The mean of |got - truth| / truth over the shops with a truth above zero."""
-    shops = [s for s in truth if truth[s]]
-    return round(sum(abs(got.get(s, 0) - truth[s]) / truth[s] for s in shops) / max(1, len(shops)), 4)
 
 
 def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +111,7 @@ def compare(day: str, job: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
         estimate, shop_people = job.get("people"), job.get("shop_people", {})
         true_people = truth["shop_dwell_people"]
         got_people = {s: v for s, v in shop_people.items() if v is not None}
-        row["people"] = [estimate, truth["people"], None if estimate is None else error(estimate, truth["people"])]
+        row["people"] = [estimate, truth["people"], error(estimate, truth["people"])]
         row["shop_people"] = [sum(got_people.values()), sum(true_people.values()),
                               error(sum(got_people.values()), sum(true_people.values()))]
         row["shop_people_mean_abs_error"] = mean_abs_error(got_people, true_people)
@@ -172,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with own_mall(mall, ("mall_daily", "shop_daily", "staff_detected", "visits")) as (settings, var_dir):
             truth_path = var_dir / "truth.jsonl"
-            records = simulate(mall, args.days, args.visitors_per_day, truth_path)
+            first = unused_past_day() - timedelta(days=args.days - 1)
+            records = whole_days((mall,), first, args.days, Behaviour(visitors_per_day=args.visitors_per_day),
+                                 truth_path, seed=13)
             truths = {row["day"]: row for row in map(json.loads, truth_path.read_text().splitlines())
                       if row["type"] == "summary"}
             with job_over(settings, records):

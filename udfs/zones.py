@@ -12,9 +12,11 @@ read before waits for it, so the job pauses rather than failing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from psycopg import Connection
+
     from footfall.settings import PostgresSettings
 
 import json
@@ -75,30 +77,37 @@ def parse_polygon(text: str) -> tuple[Point, ...]:
 
 
 def load_plan(postgres_settings: PostgresSettings, mall_id: str) -> FloorPlan:
-    """The mall's floor plan: its shops' polygons and its probes' places."""
-    from psycopg import sql
-
+    """The mall's floor plan: its shops' polygons and its probes' places, in one connection."""
     from footfall import clients
-    from footfall.stack.bootstrap import identifier
 
-    schema = identifier(postgres_settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
-    query = sql.SQL("SELECT x, y FROM {}.probes WHERE mall_id = %s").format(sql.Identifier(schema))
     with clients.postgres(postgres_settings, autocommit=True) as conn:
-        probes = [(float(x), float(y)) for x, y in conn.execute(query, (mall_id,))]
-    return FloorPlan(load_shops(postgres_settings, mall_id), probes)
+        probes = [(float(x), float(y)) for x, y in _rows(conn, postgres_settings, "probes", "x, y", mall_id)]
+        return FloorPlan(_shops(conn, postgres_settings, mall_id), probes)
 
 
 def load_shops(postgres_settings: PostgresSettings, mall_id: str) -> Shops:
     """The mall's (shop_code, polygon) rows from the dimension table."""
+    from footfall import clients
+
+    with clients.postgres(postgres_settings, autocommit=True) as conn:
+        return _shops(conn, postgres_settings, mall_id)
+
+
+def _shops(conn: Connection[Any], postgres_settings: PostgresSettings, mall_id: str) -> Shops:
+    rows = _rows(conn, postgres_settings, "shops", "shop_code, polygon", mall_id)
+    return [(code, parse_polygon(polygon)) for code, polygon in rows]
+
+
+def _rows(conn: Connection[Any], postgres_settings: PostgresSettings, table: str, columns: str,
+          mall_id: str) -> list[tuple[Any, ...]]:
+    """`columns` of the mall's rows of a layout table (both names are this module's own)."""
     from psycopg import sql
 
-    from footfall import clients
-    from footfall.stack.bootstrap import identifier
+    from footfall.stack.bootstrap import postgres_schema
 
-    schema = identifier(postgres_settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
-    query = sql.SQL("SELECT shop_code, polygon FROM {}.shops WHERE mall_id = %s").format(sql.Identifier(schema))
-    with clients.postgres(postgres_settings, autocommit=True) as conn:
-        return [(code, parse_polygon(polygon)) for code, polygon in conn.execute(query, (mall_id,))]
+    query = sql.SQL(f"SELECT {columns} FROM {{}}.{{}} WHERE mall_id = %s").format(
+        sql.Identifier(postgres_schema(postgres_settings)), sql.Identifier(table))
+    return conn.execute(query, (mall_id,)).fetchall()
 
 
 def plan_cache(layout: dict[str, Shops] | None) -> PlanCache:

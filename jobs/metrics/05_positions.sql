@@ -8,8 +8,8 @@
 -- Python see a row, one per device and second: the place_device() table function
 -- (udfs/zones.py, udfs/positioning.py) places the device on the mall's floor plan with a
 -- path-loss model, also using the probes that did not hear it at ${mall_min_rssi} dBm or
--- more, and gives the zone. How long a position stays live after its second (position_ttl) is applied where
--- it is kept, in Redis.
+-- more, and gives the zone. How long a position stays live after its second
+-- (position_ttl) is applied where it is kept, in Redis.
 
 CREATE TEMPORARY VIEW probe_strongest AS
 SELECT mall_id, device_id, ap_mac, window_time AS second_end,
