@@ -280,12 +280,14 @@ FROM (
     SELECT mall_id, day, visitors, door_entries, greatest(entries_per_visitor, 1) AS entries_per_visitor
     FROM (SELECT mall_id, day, visitors, door_entries FROM ${database}.mall_daily FINAL)
     ANY LEFT JOIN (
-        SELECT mall_id, day, count() / uniqExact(device_id) AS entries_per_visitor
-        FROM ${database}.visits FINAL
-        WHERE shop_code = '' AND (mall_id, day, device_id) IN (
-            SELECT mall_id, day, device_id FROM ${database}.visits FINAL
-            WHERE shop_code = '' AND dwell_seconds >= ${mall_min_dwell_seconds}
+        SELECT mall_id, day, sum(visits) / count() AS entries_per_visitor
+        FROM (
+            SELECT mall_id, day, device_id, count() AS visits, max(dwell_seconds) AS longest
+            FROM ${database}.visits FINAL
+            WHERE shop_code = ''
+            GROUP BY mall_id, day, device_id
         )
+        WHERE longest >= ${mall_min_dwell_seconds}
         GROUP BY mall_id, day
     ) USING (mall_id, day)
 );
