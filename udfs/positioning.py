@@ -20,6 +20,11 @@ Probes of the mall near the candidates that did not report the device (at or abo
 threshold the job keeps reports from) count too: a point close to a silent probe is
 unlikely.
 
+Each fix also says how much room it has: its distance to the nearest wall (a shop's
+edge, or the plan's outer edge), so smoothing over a device's recent seconds (`Tracker`,
+the job's udfs/java SmoothTrack.java) can move it that far and no farther: the point
+given stays in the fix's zone, on the plan.
+
 The parameters are the estimator's own, chosen once for indoor malls in general, and
 never the simulator's: the accuracy report judges them on several radio settings.
 Plain typed functions over numpy arrays, unit tested alone; the Flink UDF that calls them
@@ -29,7 +34,7 @@ is udfs/zones.py (place_device).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -102,13 +107,19 @@ class FloorPlan:
         self.probe_zone = np.array([self.zone_index(x, y) for x, y in self.probes], dtype=np.int64)
         corners = [point for _, polygon in self.shops for point in polygon]
         step = estimator.step_m
+        walls: list[tuple[Point, Point]] = []
         if corners:
             x0, y0 = min(p[0] for p in corners), min(p[1] for p in corners)
             x1, y1 = max(p[0] for p in corners), max(p[1] for p in corners)
             # Cell centres, so no point lies on a wall drawn on the grid's lines.
             self.gx, self.gy = np.arange(x0 + step / 2, x1, step), np.arange(y0 + step / 2, y1, step)
+            outline = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+            for polygon in [outline, *(polygon for _, polygon in self.shops)]:
+                walls += [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
         else:
             self.gx = self.gy = np.zeros(0)
+        #: Every wall as a segment (ax, ay, bx, by): the shops' edges and the plan's outline.
+        self.walls = np.array([(*a, *b) for a, b in walls], dtype=np.float64).reshape(-1, 4)
         xx, yy = np.meshgrid(self.gx, self.gy)
         self.zone = np.full(xx.shape, -1, dtype=np.int64)
         for index, (_, polygon) in reversed(list(enumerate(self.shops))):  # the first by code wins
@@ -121,6 +132,16 @@ class FloorPlan:
         """The zone of an exact point (a probe's place): geometry.zone_of's answer."""
         code = zone_of(x, y, self.shops)
         return -1 if code == CORRIDOR else self.zones.index(code)
+
+    def room(self, x: float, y: float) -> float:
+        """How far a point can move without crossing a wall: its distance to the nearest
+        shop edge or to the plan's outline (0 without a plan)."""
+        if not len(self.walls):
+            return 0.0
+        ax, ay, bx, by = self.walls.T
+        dx, dy = bx - ax, by - ay
+        along = np.clip(((x - ax) * dx + (y - ay) * dy) / np.maximum(dx * dx + dy * dy, EDGE_TOLERANCE), 0.0, 1.0)
+        return float(np.hypot(ax + along * dx - x, ay + along * dy - y).min())
 
     def zone_name(self, index: int) -> str:
         return CORRIDOR if index < 0 else self.zones[index]
@@ -206,3 +227,53 @@ def locate(plan: FloorPlan, heard: Sequence[Heard], threshold_dbm: float | None 
         peak = int(np.argmax(w))
         return float(xs[chosen][peak]), float(ys[chosen][peak]), plan.zone_name(best)
     return float((xs[chosen] * w).sum() / w.sum()), float((ys[chosen] * w).sum() / w.sum()), plan.zone_name(best)
+
+
+#: One fix of a device: (at_ms, x, y, zone, room), room being FloorPlan.room of (x, y).
+Fix = tuple[int, float, float, str, float]
+
+
+@dataclass(frozen=True)
+class Tracker:
+    """Smoothing of one device's fixes over its recent seconds: a Kalman filter with a
+    constant-velocity model, the same on both axes. The job's is udfs/java
+    SmoothTrack.java (an OVER aggregate); this twin is what the tests compare it with.
+
+    A track starts anew at a device's first fix, when its zone changes and after
+    `horizon_s` without a fix. The point given is the filter's, pulled back to within the
+    fix's room, so it stays in the fix's zone."""
+
+    #: How far a fix is from the truth, typically (m): about the estimator's median error.
+    sigma_m: float = 4.0
+    #: How freely a device changes its velocity: white acceleration noise, m^2/s^3.
+    accel: float = 0.5
+    #: Fixes further apart than this say nothing of each other (s).
+    horizon_s: float = 30.0
+    #: How fast a device first seen may be moving, squared ((m/s)^2): about a walking pace.
+    start_speed_var: float = 2.25
+
+    def smooth(self, fixes: Iterable[Fix]) -> list[Point]:
+        """The point given for each of one device's fixes, in time order."""
+        out: list[Point] = []
+        r = self.sigma_m ** 2
+        last_ms, zone = None, None
+        x = y = vx = vy = pp = pv = vv = 0.0
+        for at_ms, fx, fy, fzone, room in fixes:
+            if last_ms is None or not 0 <= at_ms - last_ms <= self.horizon_s * 1000 or fzone != zone:
+                x, y, vx, vy, pp, pv, vv = fx, fy, 0.0, 0.0, r, 0.0, self.start_speed_var
+                last_ms, zone = at_ms, fzone
+                out.append((fx, fy))
+                continue
+            dt = (at_ms - last_ms) / 1000.0
+            pp, pv, vv = (pp + 2 * dt * pv + dt * dt * vv + self.accel * dt ** 3 / 3,
+                          pv + dt * vv + self.accel * dt * dt / 2, vv + self.accel * dt)
+            px, py = x + dt * vx, y + dt * vy
+            kp, kv = pp / (pp + r), pv / (pp + r)
+            x, y = px + kp * (fx - px), py + kp * (fy - py)
+            vx, vy = vx + kv * (fx - px), vy + kv * (fy - py)
+            vv, pv, pp = vv - kv * pv, (1 - kp) * pv, (1 - kp) * pp
+            last_ms = at_ms
+            off = math.hypot(x - fx, y - fy)
+            keep = max(room, 0.0) / off if off > room else 1.0
+            out.append((fx + (x - fx) * keep, fy + (y - fy) * keep))
+        return out

@@ -1,6 +1,7 @@
 """The position UDFs, over each mall's floor plan in PostgreSQL: `place_device` (a table
-function: where a device is and in which zone, from the probes that heard it in a second;
-udfs/positioning.py) and `zone` (the shop a point is in; the bench's baseline variant).
+function: where a device is, in which zone and how far from the nearest wall, from the
+probes that heard it in a second; udfs/positioning.py) and `zone` (the shop a point is
+in; the bench's baseline variant).
 
 Positions arrive aggregated (one row per device and second), so these Python functions
 see few rows. Each mall's shops and probes are read once and kept for the lookup-cache
@@ -140,9 +141,11 @@ class Zone(ScalarFunction):
 
 
 class PlaceDevice(TableFunction):
-    """place_device(mall_id, xs, ys, rssis, threshold_dbm): one row (x, y, zone) for a device's
-    second, from the places and strongest RSSI of the probes that heard it (the arrays
-    line up) and the RSSI below which a report is not used (udfs/positioning.py)."""
+    """place_device(mall_id, xs, ys, rssis, threshold_dbm): one row (x, y, zone, room) for a
+    device's second, from the places and strongest RSSI of the probes that heard it (the
+    arrays line up) and the RSSI below which a report is not used (udfs/positioning.py);
+    room is how far the point is from the nearest wall (FloorPlan.room), which smoothing
+    may move it and no farther."""
 
     def __init__(self, layout: dict[str, Shops] | None = None) -> None:
         self.layout = layout
@@ -151,16 +154,19 @@ class PlaceDevice(TableFunction):
         self.cache = plan_cache(self.layout)
 
     def eval(self, mall_id: str | None, xs: list[float] | None, ys: list[float] | None, rssis: list[int] | None,
-             threshold_dbm: int | None) -> Iterator[tuple[float, float, str]]:
+             threshold_dbm: int | None) -> Iterator[tuple[float, float, str, float]]:
         if mall_id is None or not xs or not ys or not rssis:
             return
         heard = [Heard(x, y, rssi) for x, y, rssi in zip(xs, ys, rssis, strict=True)]
-        yield locate(self.cache.plan(mall_id), heard, threshold_dbm)
+        plan = self.cache.plan(mall_id)
+        x, y, zone = locate(plan, heard, threshold_dbm)
+        yield x, y, zone, plan.room(x, y)
 
 
 def register(table_env: TableEnvironment, layout: dict[str, Shops] | None = None) -> None:
     table_env.create_temporary_function("zone", udf(Zone(layout), result_type=DataTypes.STRING(), deterministic=True))
     table_env.create_temporary_function(
         "place_device",
-        udtf(PlaceDevice(layout), result_types=[DataTypes.DOUBLE(), DataTypes.DOUBLE(), DataTypes.STRING()],
+        udtf(PlaceDevice(layout),
+             result_types=[DataTypes.DOUBLE(), DataTypes.DOUBLE(), DataTypes.STRING(), DataTypes.DOUBLE()],
              deterministic=True))

@@ -1,6 +1,6 @@
 -- Functions: the project's Java functions (udfs/java, built by `make setup` into the
--- functions jar that reaches the job through pipeline.jars). The Python one (zone, which
--- sees one row per device and second) is registered by the launcher, job.py.
+-- functions jar that reaches the job through pipeline.jars). The Python one (place_device,
+-- which sees one row per device and second) is registered by the launcher, job.py.
 --
 -- event_millis(body, future_tolerance_ms, max_chars): a raw message's event time for
 --   the source's watermark (0: none readable, -1: ahead of the clock).
@@ -18,6 +18,9 @@
 -- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
 --   event-time order: when the visit of the current second started (a gap over gap_ms
 --   from the last event of the second before starts anew).
+-- smooth_track(x, y, zone, room_m, at_ms, sigma_m, accel, horizon_ms): an OVER aggregate
+--   over one device's placed seconds in event-time order: its position smoothed over its
+--   recent fixes (a Kalman filter), never farther from the fix than room_m.
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
 
@@ -36,3 +39,5 @@ CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA
 CREATE TEMPORARY FUNCTION staff_device AS 'footfall.udf.StaffDevice' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION smooth_track AS 'footfall.udf.SmoothTrack' LANGUAGE JAVA;

@@ -27,6 +27,7 @@ from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_v
 from jobs.metrics.sinks import BufferedSink, SinkConfig
 from udfs import zones
 from udfs.identity import SALT_VARIABLE
+from udfs.positioning import Tracker
 
 NAME = JOB_NAME
 log = logging.getLogger(NAME)
@@ -35,6 +36,17 @@ log = logging.getLogger(NAME)
 #: A dead letter carries at most this much of the message it rejects (a message may be
 #: as long as FOOTFALL_JOB_MAX_MESSAGE_BYTES; a dead letter must stay a small message).
 DEAD_LETTER_RAW_CHARS = 65536
+
+
+def track_values() -> dict[str, object]:
+    """The smoothing's ${placeholders} (05_positions.sql): the Tracker's own tuning, which
+    the tests' reference smooths with too."""
+    tracker = Tracker()
+    return {
+        "track_sigma_m": tracker.sigma_m,
+        "track_accel": tracker.accel,
+        "track_horizon_ms": round(tracker.horizon_s * 1000),
+    }
 
 
 def sql_values(settings: Settings) -> dict[str, object]:
@@ -65,6 +77,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "staff_min_days": metrics.staff_min_days,
         "staff_window": sql.day_to_second(metrics.staff_window_days * 86400),
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
+        **track_values(),
     }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from udfs.positioning import FloorPlan, Heard, locate
+from udfs.positioning import Fix, FloorPlan, Heard, Tracker, locate
 
 
 @dataclass(frozen=True)
@@ -487,8 +487,12 @@ def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]]
               newest_before: list[int] | None = None, t: Thresholds = DEFAULTS) -> Positions:
     """Item 9 over valid, on-time events in arrival order: per device and second, where
     udfs.positioning.locate places it on its mall's floor plan (`plans`) from the probes
-    that heard it (strongest report each) at or above the mall threshold. (The estimator
-    itself is tested alone, against known answers: tests/udfs/test_positioning.py.)
+    that heard it (strongest report each) at or above the mall threshold, then smoothed
+    over the device's fixes in time order by udfs.positioning.Tracker (the Java
+    smooth_track's twin). (Both are tested alone, against known answers:
+    tests/udfs/test_positioning.py.) A device's seconds after an uncertain one are uncertain
+    too, up to a gap past the smoothing's horizon: their smoothing may or may not have
+    seen that one.
 
     `newest_before[i]` is the newest event time the job had read before probes[i] (by
     default, the newest of the probes before it)."""
@@ -506,12 +510,27 @@ def positions(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, float]]
             uncertain.add(key)
         heard = strongest[key]
         heard[e.ap_mac] = max(heard.get(e.ap_mac, -999), e.rssi)
+    tracks: dict[tuple[str, str], list[tuple[PositionKey, Fix]]] = defaultdict(list)
+    for key in sorted(strongest, key=lambda k: k[1]):
+        mall_id, second, device_id = key
+        plan = plans(mall_id)
+        reports = [Heard(*probe_xy[ap], rssi) for ap, rssi in strongest[key].items()]
+        x, y, zone = locate(plan, reports, t.mall_min_rssi)
+        tracks[(mall_id, device_id)].append((key, (second * 1000, x, y, zone, plan.room(x, y))))
     certain = {}
-    for key, heard in strongest.items():
-        if key in uncertain:
-            continue
-        reports = [Heard(*probe_xy[ap], rssi) for ap, rssi in heard.items()]
-        certain[key] = locate(plans(key[0]), reports, t.mall_min_rssi)
+    for track in tracks.values():
+        points = Tracker().smooth(fix for _, fix in track)
+        doubtful = False
+        for i, ((key, fix), (x, y)) in enumerate(zip(track, points, strict=True)):
+            # A fix past the horizon after the one before starts a track whether or not
+            # an uncertain second came earlier.
+            if i and fix[0] - track[i - 1][1][0] > Tracker().horizon_s * 1000:
+                doubtful = False
+            doubtful = doubtful or key in uncertain
+            if doubtful:
+                uncertain.add(key)
+            else:
+                certain[key] = (x, y, fix[3])
     return Positions(certain, uncertain)
 
 

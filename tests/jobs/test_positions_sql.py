@@ -1,9 +1,11 @@
 """Live positions (05_positions.sql) on bounded rows: the windows hand place_device() each
-device's second (the estimator is tested alone: tests/udfs/test_positioning.py), and the
+device's second (the estimator is tested alone: tests/udfs/test_positioning.py),
+smooth_track() smooths a device's fixes as its Python twin does, and the whole equals the
 plain-Python reference on random reports."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -12,7 +14,7 @@ import pytest
 from tests.jobs.conftest import TEST_LAYOUT
 from tests.jobs.harness import position_reports, run_metrics
 from tests.jobs.reference import DEFAULTS, ProbeEvent, positions
-from udfs.positioning import FloorPlan, Heard, locate
+from udfs.positioning import FloorPlan, Heard, Tracker, locate
 
 T0 = 1_795_000_000_000  # a whole second, in ms
 PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
@@ -100,3 +102,54 @@ def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
     for key, (x, y, zone) in want.certain.items():
         assert got[key][:2] == pytest.approx((x, y), abs=0.006), key
         assert got[key][2] == zone, key
+
+
+FIXES = """
+CREATE TEMPORARY TABLE fixes_in (
+    device STRING, zone STRING, x DOUBLE, y DOUBLE, room DOUBLE, at_ms BIGINT,
+    at_time AS TO_TIMESTAMP_LTZ(at_ms, 3),
+    WATERMARK FOR at_time AS at_time - INTERVAL '1' MINUTE
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+SMOOTHED = """
+SELECT device, at_ms, t.track.x, t.track.y FROM (
+    SELECT device, at_ms, smooth_track(x, y, zone, room, at_ms, CAST({sigma_m} AS DOUBLE), CAST({accel} AS DOUBLE),
+                                       CAST({horizon_ms} AS BIGINT)) OVER (
+        PARTITION BY device ORDER BY at_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS track
+    FROM fixes_in
+) AS t
+"""
+
+
+def smooth_track(table_env, tmp_path, tracks: dict[str, list[tuple[int, float, float, str, float]]],
+                 tracker: Tracker) -> dict[str, list[tuple[float, float]]]:  # type: ignore[no-untyped-def]
+    """The Java smooth_track over each device's fixes, as the job calls it."""
+    rows = [{"device": d, "at_ms": at, "x": x, "y": y, "zone": zone, "room": room}
+            for d, fixes in tracks.items() for at, x, y, zone, room in fixes]
+    (tmp_path / "fixes.json").write_text("".join(json.dumps(r) + "\n" for r in sorted(rows, key=lambda r: r["at_ms"])))
+    table_env.execute_sql(FIXES.format(path=tmp_path / "fixes.json"))
+    query = SMOOTHED.format(sigma_m=tracker.sigma_m, accel=tracker.accel, horizon_ms=round(tracker.horizon_s * 1000))
+    got: dict[str, list[tuple[int, float, float]]] = {d: [] for d in tracks}
+    with table_env.execute_sql(query).collect() as results:
+        for device, at_ms, x, y in results:
+            got[device].append((at_ms, x, y))
+    return {d: [(x, y) for _, x, y in sorted(points)] for d, points in got.items()}
+
+
+def test_smooth_track_keeps_a_still_device_still_and_equals_its_python_twin(table_env, tmp_path):
+    tracker = Tracker()
+    rng = random.Random(11)
+    still = [(T0 + 1000 * s, 12.0, 4.0, "S1", 3.0) for s in range(15)]
+    walker, x = [], 0.0
+    for s in range(80):
+        x += 1.2
+        zone = "corridor" if s < 40 else "S2"  # a new zone: a new track
+        at = T0 + 1000 * s + (60_000 if s >= 60 else 0)  # a minute's silence: a new track
+        walker.append((at, x + rng.gauss(0.0, 4.0), 10.0 + rng.gauss(0.0, 4.0), zone, rng.uniform(0.0, 6.0)))
+    got = smooth_track(table_env, tmp_path, {"still": still, "walker": walker}, tracker)
+    assert got["still"] == [(12.0, 4.0)] * 15
+    want = tracker.smooth(walker)
+    assert len(got["walker"]) == len(want)
+    for point, expected in zip(got["walker"], want, strict=True):
+        assert point == pytest.approx(expected, abs=1e-9)
+    assert got["walker"] != [(fx, fy) for _, fx, fy, _, _ in walker]  # it did smooth

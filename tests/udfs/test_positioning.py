@@ -5,11 +5,12 @@ silent probes and the fallback do what they say."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from udfs.geometry import zone_of
-from udfs.positioning import Estimator, FloorPlan, Heard, contains_many, locate
+from udfs.positioning import Estimator, FloorPlan, Heard, Tracker, contains_many, locate
 
 ESTIMATOR = Estimator()
 #: The model's most likely point: reports without noise give the true point back exactly
@@ -104,3 +105,69 @@ def test_the_raster_follows_concave_shops_and_the_first_shop_by_code_wins() -> N
 
     inside = contains_many(l_shape, np.array([15.0, 5.0, 15.0]), np.array([5.0, 15.0, 15.0]))
     assert inside.tolist() == [True, True, False]  # the notch is outside
+
+
+# --- smoothing over a device's recent seconds (Tracker; the job's is SmoothTrack.java) ---
+
+ROOMY = 100.0  # a fix far from every wall: the filter's point is given as it is
+
+
+def walk(seconds: range, x0: float, speed: float, noise: list[float] | None = None, zone: str = "corridor",
+         room: float = ROOMY) -> list[tuple[int, float, float, str, float]]:
+    """Fixes once a second of a device walking along y = 5 at `speed` m/s from x0 (plus
+    noise on x, one value a fix)."""
+    return [(t * 1000, x0 + speed * t + (noise[i] if noise else 0.0), 5.0, zone, room)
+            for i, t in enumerate(seconds)]
+
+
+def test_smoothing_keeps_a_still_device_still() -> None:
+    assert Tracker().smooth(walk(range(20), 12.0, 0.0)) == [(12.0, 5.0)] * 20
+
+
+def test_smoothing_averages_out_a_still_device_s_jitter() -> None:
+    rng = random.Random(3)
+    noise = [rng.gauss(0.0, 4.0) for _ in range(60)]
+    points = Tracker().smooth(walk(range(60), 12.0, 0.0, noise))
+    raw = sum(abs(n) for n in noise[20:]) / 40
+    smoothed = sum(abs(x - 12.0) for x, _ in points[20:]) / 40
+    assert smoothed < raw * 0.75
+    assert all(y == 5.0 for _, y in points)
+
+
+def test_smoothing_follows_a_device_that_walks() -> None:
+    rng = random.Random(5)
+    noise = [rng.gauss(0.0, 4.0) for _ in range(60)]
+    points = Tracker().smooth(walk(range(60), 0.0, 1.2, noise))
+    errors = [abs(x - 1.2 * t) for t, (x, _) in enumerate(points)]
+    # Once its pace is learnt it is followed without lag, closer than the raw fixes.
+    assert sum(errors[20:]) / 40 < sum(abs(n) for n in noise[20:]) / 40 * 0.75
+    # Without noise: at most a second's walk behind while its pace is learnt, then on it.
+    points = Tracker().smooth(walk(range(30), 0.0, 1.2))
+    assert all(abs(x - 1.2 * t) < 1.2 for t, (x, _) in enumerate(points))
+    assert all(abs(x - 1.2 * t) < 0.01 for t, (x, _) in enumerate(points) if t >= 20)
+
+
+def test_a_track_starts_anew_on_a_new_zone_and_after_the_horizon() -> None:
+    tracker = Tracker()
+    fixes = [*walk(range(5), 10.0, 0.0), (5000, 20.0, 5.0, "S1", ROOMY), (6000, 21.0, 5.0, "S1", ROOMY),
+             (6000 + int(tracker.horizon_s * 1000) + 1, 30.0, 5.0, "S1", ROOMY)]
+    points = tracker.smooth(fixes)
+    assert points[5] == (20.0, 5.0)  # a new zone: the fix as it is
+    assert points[6][0] < 21.0  # the same zone a second later: smoothed towards the last
+    assert points[7] == (30.0, 5.0)  # past the horizon: the fix as it is
+
+
+def test_a_smoothed_point_stays_within_the_fix_s_room() -> None:
+    fixes = [*walk(range(10), 10.0, 0.0), (10_000, 16.0, 5.0, "corridor", 0.5)]
+    x, y = Tracker().smooth(fixes)[-1]
+    assert math.dist((x, y), (16.0, 5.0)) == pytest.approx(0.5)
+    assert x < 16.0  # pulled towards the track, only as far as the room allows
+
+
+def test_room_is_the_distance_to_the_nearest_wall() -> None:
+    plan = FloorPlan([("S1", ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0))),
+                      ("S2", ((20.0, 0.0), (30.0, 0.0), (30.0, 10.0), (20.0, 10.0)))])
+    assert plan.room(5.0, 5.0) == pytest.approx(5.0)  # the middle of a 10 m shop
+    assert plan.room(15.0, 5.0) == pytest.approx(5.0)  # the corridor between two shops
+    assert plan.room(10.0, 5.0) == pytest.approx(0.0)  # on a wall
+    assert FloorPlan([]).room(1.0, 1.0) == 0.0
