@@ -68,7 +68,10 @@ LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, 
 -- its first ${dead_letter_raw_chars} characters. An accepted event's local day and hour
 -- are worked out here, once (local_clock), for every metric after the fork, and whether its
 -- device is staff of the mall on that day (staff_device: udfs/java StaffDevice.java, from
--- the tables staff_detected and staff_overrides, read with the layout).
+-- the tables staff_detected and staff_overrides, read with the layout). Only what a view
+-- after the fork reads crosses it: each column is converted and copied for every branch
+-- there, so the event id and the time zone (the local day and hour stand for it) stay
+-- behind.
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
     CASE
@@ -78,8 +81,8 @@ SELECT
         WHEN CHAR_LENGTH(body) > ${dead_letter_raw_chars} THEN SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars})
         ELSE body
     END AS body,
-    kafka_partition, kafka_offset, event_time, event_id, ap_mac, x, y, device_id, rssi, occur_ms,
-    mall_id, shop_code, shop_name, tz, k.local_day, k.local_hour, randomized, reason, on_time,
+    kafka_partition, kafka_offset, event_time, ap_mac, x, y, device_id, rssi, occur_ms,
+    mall_id, shop_code, shop_name, k.local_day, k.local_hour, randomized, reason, on_time,
     staff_device(mall_id, device_id, k.local_day) AS staff
 FROM probe_enriched AS e
 LEFT JOIN LATERAL TABLE(local_clock(e.event_time, CASE WHEN e.reason IS NULL THEN e.tz END))

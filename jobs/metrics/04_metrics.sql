@@ -45,12 +45,12 @@ SELECT mall_id, `day`, `hour`, device_id, staff FROM (
 -- Qualifying shop events: of every device (a shop's devices seen), and of visitors, staff
 -- left out (every shop metric but devices seen).
 CREATE TEMPORARY VIEW shop_heard_events AS
-SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time, staff
+SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time, staff
 FROM probe_events
 WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 CREATE TEMPORARY VIEW shop_events AS
-SELECT mall_id, tz, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
+SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
 FROM shop_heard_events

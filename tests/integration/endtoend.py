@@ -235,9 +235,12 @@ class Run:
     def of(cls, settings: Settings, layout: Layout, config: SimulationConfig, records: list[Record]) -> Run:
         expected_input, expected, expected_positions = expect(settings, layout, records, config.start)
         assert all(expected[name] for name in COLUMNS), "the scenario must produce every output"
-        # Out-of-order faults (2 % of reports, each heard by several probes) leave about one
-        # second in ten undecided; the rest must come out exactly.
-        assert len(expected_positions.certain) > 4 * len(expected_positions.uncertain)
+        # Out-of-order faults (2 % of reports, each heard by several probes) leave some
+        # seconds undecided, and smoothing carries an undecided fix's doubt into its device's
+        # later seconds until its track starts anew, so a device heard without a break (staff)
+        # can leave many undecided: across 30 seeds, 2.4 to 17 decided seconds to one
+        # undecided. Most must be decided, and those must come out exactly.
+        assert len(expected_positions.certain) > len(expected_positions.uncertain)
         return cls(settings, layout, config, records, expected_input, expected, expected_positions)
 
     def publish(self, records: list[Record]) -> None:
