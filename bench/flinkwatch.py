@@ -55,14 +55,21 @@ class JobWatch:
         return source_offsets(self.rest, self.jid, [vertex], self.offset_names)
 
     def time(self, last_offsets: dict[tuple[str, int], int], submitted: float, *, timeout_s: float,
-             settle_s: float, interval_s: float = 0.25) -> Timing:
+             settle_s: float, interval_s: float = 0.25, max_nap_s: float = 8.0) -> Timing:
         """Wait until every source vertex has read its topic to `last_offsets` and no
         vertex's record counters have moved for `settle_s`; the run ends at the sample
-        where they took their final values."""
+        where they took their final values.
+
+        Each REST call may make the job serialise every metric it has (thousands, more with
+        each operator and subtask), and that work shares the job's cores: polled all along,
+        the observer slowed the job it measured the more the bigger its plan. So it polls
+        closely only at the two ends it times (the first record read, the last one passed
+        on) and in between naps for part of the time the read rate says is left."""
         deadline = submitted + timeout_s
         first_read = None
         counters: tuple[Any, ...] = ()
         changed_at = submitted
+        progress: list[tuple[float, int]] = []
         while time.monotonic() < deadline:
             time.sleep(interval_s)
             now = time.monotonic()
@@ -85,10 +92,33 @@ class JobWatch:
             if now_counters != counters:
                 counters, changed_at = now_counters, now
             if first_read is None or not reads or not all(r and self.read_all(r, last_offsets) for r in reads):
+                if first_read is not None and reads:
+                    progress.append((now, self.left(reads, last_offsets)))
+                    self.nap(progress, deadline, max_nap_s)
                 continue
             if now - changed_at >= settle_s:
                 return Timing(submitted, first_read, changed_at)
         raise BenchError(f"job {self.name} did not finish within {timeout_s:.0f} s")
+
+    def nap(self, progress: list[tuple[float, int]], deadline: float, max_nap_s: float) -> None:
+        """Sleep for `nap_seconds`, then ask once for fresh metrics: the REST API answers
+        from its last refresh and refreshes in the background, so the next sample is of
+        the moment it is taken, not of the moment before the nap."""
+        nap_s = min(nap_seconds(progress, max_nap_s), deadline - time.monotonic())
+        if nap_s < 1.0:
+            return
+        time.sleep(nap_s)
+        try:
+            self.vertices()
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.75)
+
+    @staticmethod
+    def left(reads: list[dict[tuple[str, int], int]], last_offsets: dict[tuple[str, int], int]) -> int:
+        """Records the sources have still to read, summed over their partitions."""
+        read = {key: offset for r in reads for key, offset in r.items()}
+        return sum(max(0, offset - read.get(key, -1)) for key, offset in last_offsets.items())
 
     def drained(self, timeout_s: float, interval_s: float = 1.1) -> None:
         """After `time`: wait for a checkpoint triggered after now to complete, then until
@@ -145,3 +175,17 @@ class JobWatch:
         """Whether a source read every partition of its topic up to its last offset."""
         topics = {topic for topic, _ in read}
         return all(read.get(key, -1) >= offset for key, offset in last_offsets.items() if key[0] in topics)
+
+
+def nap_seconds(progress: list[tuple[float, int]], max_nap_s: float) -> float:
+    """How long the observer may look away: a third of the time the records left would
+    take at the read rate of the last few samples ((monotonic time, records left) each),
+    at most `max_nap_s`; 0 until the rate is known. A third, so that a run whose rate
+    triples as the JIT warms up is still caught at its end."""
+    if len(progress) < 2:
+        return 0.0
+    (t0, left0), (t1, left1) = progress[max(0, len(progress) - 4)], progress[-1]
+    if t1 <= t0 or left0 <= left1:
+        return 0.0
+    remaining_s = left1 / ((left0 - left1) / (t1 - t0))
+    return min(remaining_s / 3, max_nap_s)
