@@ -9,6 +9,10 @@ from typing import Any
 
 from footfall.flink import job_health, newest_job, rest_get, source_offsets, vertices
 
+#: After a nap, how long to give the REST API's background refresh that the first call
+#: starts (a fetch of every metric; well under a second here).
+REFRESH_WAIT_S = 0.75
+
 
 class BenchError(RuntimeError):
     """A run that cannot be measured (a job that failed or never finished)."""
@@ -112,7 +116,7 @@ class JobWatch:
             self.vertices()
         except (OSError, ValueError, KeyError):
             pass
-        time.sleep(0.75)
+        time.sleep(REFRESH_WAIT_S)
 
     @staticmethod
     def left(reads: list[dict[tuple[str, int], int]], last_offsets: dict[tuple[str, int], int]) -> int:

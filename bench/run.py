@@ -87,8 +87,9 @@ SALT = "footfall-bench-salt"
 #: The bench's Redis database, emptied before each production run (the product uses 0).
 REDIS_DB = 15
 #: How old the REST API's metrics of a job may be. Each refresh serialises all of the
-#: production job's ~2,700 metrics; at 250 ms that took about 40 % of the JVM's CPU and
-#: slowed the job it measured by a third.
+#: production job's metrics (~2,700 when this was set, ~12,900 at parallelism 2 since
+#: issue 20); at 250 ms that took about 40 % of the JVM's CPU and slowed the job it
+#: measured by a third. JobWatch.time also naps between the ends it times.
 METRICS_REFRESH_MS = 1000
 LIVE_MALL = standalone_mall(251, "bench-live")
 MARKER_MALL = standalone_mall(252, "bench-marker")
