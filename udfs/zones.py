@@ -1,10 +1,9 @@
-"""The position UDFs, over each mall's floor plan in PostgreSQL: `place_device` (a table
-function: where a device is, in which zone and how far from the nearest wall, from the
-probes that heard it in a second; udfs/positioning.py) and `zone` (the shop a point is
-in; the bench's baseline variant).
+"""`zone` (the shop a point is in), a Python UDF over each mall's floor plan in PostgreSQL,
+for the bench's baseline variant; the job places devices with the Java place_device
+(udfs/java PlaceDevice.java, whose twin is udfs/positioning.py) on the layout the Java
+functions hold.
 
-Positions arrive aggregated (one row per device and second), so these Python functions
-see few rows. Each mall's shops and probes are read once and kept for the lookup-cache
+Each mall's shops and probes are read once and kept for the lookup-cache
 expiry (FOOTFALL_JOB_LOOKUP_CACHE_SECONDS), like the job's layout: a shop added or
 redrawn in PostgreSQL is picked up without a restart. While PostgreSQL does not answer,
 the plan last read is kept (and asked for again every few seconds); a mall never
@@ -23,13 +22,13 @@ if TYPE_CHECKING:
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from pyflink.table import DataTypes, TableEnvironment
-from pyflink.table.udf import FunctionContext, ScalarFunction, TableFunction, udf, udtf
+from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 from udfs.geometry import Point, zone_of
-from udfs.positioning import FloorPlan, Heard, locate
+from udfs.positioning import FloorPlan
 
 Shops = list[tuple[str, Sequence[Point]]]
 log = logging.getLogger(__name__)
@@ -140,33 +139,5 @@ class Zone(ScalarFunction):
         return self.cache.zone(mall_id, x, y)
 
 
-class PlaceDevice(TableFunction):
-    """place_device(mall_id, xs, ys, rssis, threshold_dbm): one row (x, y, zone, room) for a
-    device's second, from the places and strongest RSSI of the probes that heard it (the
-    arrays line up) and the RSSI below which a report is not used (udfs/positioning.py);
-    room is how far the point is from the nearest wall (FloorPlan.room), which smoothing
-    may move it and no farther."""
-
-    def __init__(self, layout: dict[str, Shops] | None = None) -> None:
-        self.layout = layout
-
-    def open(self, function_context: FunctionContext) -> None:
-        self.cache = plan_cache(self.layout)
-
-    def eval(self, mall_id: str | None, xs: list[float] | None, ys: list[float] | None, rssis: list[int] | None,
-             threshold_dbm: int | None) -> Iterator[tuple[float, float, str, float]]:
-        if mall_id is None or not xs or not ys or not rssis:
-            return
-        heard = [Heard(x, y, rssi) for x, y, rssi in zip(xs, ys, rssis, strict=True)]
-        plan = self.cache.plan(mall_id)
-        x, y, zone = locate(plan, heard, threshold_dbm)
-        yield x, y, zone, plan.room(x, y)
-
-
 def register(table_env: TableEnvironment, layout: dict[str, Shops] | None = None) -> None:
     table_env.create_temporary_function("zone", udf(Zone(layout), result_type=DataTypes.STRING(), deterministic=True))
-    table_env.create_temporary_function(
-        "place_device",
-        udtf(PlaceDevice(layout),
-             result_types=[DataTypes.DOUBLE(), DataTypes.DOUBLE(), DataTypes.STRING(), DataTypes.DOUBLE()],
-             deterministic=True))

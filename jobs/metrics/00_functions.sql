@@ -1,6 +1,5 @@
 -- Functions: the project's Java functions (udfs/java, built by `make setup` into the
--- functions jar that reaches the job through pipeline.jars). The Python one (place_device,
--- which sees one row per device and second) is registered by the launcher, job.py.
+-- functions jar that reaches the job through pipeline.jars).
 --
 -- event_millis(body, future_tolerance_ms, max_chars): a raw message's event time for
 --   the source's watermark (0: none readable, -1: ahead of the clock).
@@ -18,6 +17,10 @@
 -- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
 --   event-time order: when the visit of the current second started (a gap over gap_ms
 --   from the last event of the second before starts anew).
+-- place_device(mall_id, xs, ys, rssis, threshold_dbm, <the estimator's tuning>): where a
+--   device is on its mall's floor plan (x, y, zone, room: its distance to the nearest
+--   wall) from the probes that heard it in one second (a table function, once per device
+--   and second; the plan from the layout, shops and probes).
 -- smooth_track(x, y, zone, room_m, at_ms, sigma_m, accel, horizon_ms): an OVER aggregate
 --   over one device's placed seconds in event-time order: its position smoothed over its
 --   recent fixes (a Kalman filter), never farther from the fix than room_m.
@@ -39,5 +42,7 @@ CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA
 CREATE TEMPORARY FUNCTION staff_device AS 'footfall.udf.StaffDevice' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION place_device AS 'footfall.udf.PlaceDevice' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION smooth_track AS 'footfall.udf.SmoothTrack' LANGUAGE JAVA;

@@ -4,11 +4,12 @@
 -- (FOOTFALL_JOB_POSITION_DELAY_SECONDS behind the slowest partition), so a device's
 -- second is final a few seconds after it ends, not a watermark delay later. The first
 -- window keeps each probe's strongest report (duplicates change nothing); the second,
--- cascaded on its window time, gathers those probes' places and levels. Only then does
--- Python see a row, one per device and second: the place_device() table function
--- (udfs/zones.py, udfs/positioning.py) places the device on the mall's floor plan with a
--- path-loss model, also using the probes that did not hear it at ${mall_min_rssi} dBm or
--- more, and gives the zone; the fix is then smoothed over the device's recent seconds.
+-- cascaded on its window time, gathers those probes' places and levels, one row per
+-- device and second: the place_device() table function (udfs/java PlaceDevice.java and
+-- FloorPlan.java, whose twin is udfs/positioning.py; its tuning, ${estimator_*}, is that
+-- twin's) places the device on the mall's floor plan with a path-loss model, also using
+-- the probes that did not hear it at ${mall_min_rssi} dBm or more, and gives the zone;
+-- the fix is then smoothed over the device's recent seconds.
 -- How long a position stays live after its second (position_ttl) is applied where it is
 -- kept, in Redis.
 
@@ -29,7 +30,10 @@ FROM (
         ARRAY_AGG(x) AS xs, ARRAY_AGG(y) AS ys, ARRAY_AGG(rssi) AS rssis
     FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, window_start, window_end, window_time
-) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi})) AS p(x, y, zone, room);
+) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
+    CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),
+    CAST(${estimator_p0_sd_db} AS DOUBLE), CAST(${estimator_shadowing_db} AS DOUBLE), CAST(${estimator_radius_m} AS DOUBLE),
+    CAST(${estimator_window_db} AS DOUBLE), CAST(${estimator_step_m} AS DOUBLE))) AS p(x, y, zone, room);
 
 -- Each fix smoothed over the device's recent fixes in its zone (smooth_track: udfs/java
 -- SmoothTrack.java; a track starts anew after ${track_horizon_ms} ms without a fix), an

@@ -7,6 +7,7 @@ or on a Flink cluster (`flink run -py jobs/metrics/job.py`), unchanged.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -25,9 +26,8 @@ from jobs import sql
 from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_version
 from jobs.metrics.sinks import BufferedSink, SinkConfig
-from udfs import zones
 from udfs.identity import SALT_VARIABLE
-from udfs.positioning import Tracker
+from udfs.positioning import Estimator, Tracker
 
 NAME = JOB_NAME
 log = logging.getLogger(NAME)
@@ -38,11 +38,15 @@ log = logging.getLogger(NAME)
 DEAD_LETTER_RAW_CHARS = 65536
 
 
-def track_values() -> dict[str, object]:
-    """The smoothing's ${placeholders} (05_positions.sql): the Tracker's own tuning, which
-    the tests' reference smooths with too."""
-    tracker = Tracker()
+def position_values() -> dict[str, object]:
+    """The ${placeholders} of 05_positions.sql: the estimator's tuning (place_device) and
+    the smoothing's (smooth_track), each the Python twin's own, which the tests' reference
+    places and smooths with too. (The Java estimator gives the zone's weighted mean, the
+    Estimator's default point.)"""
+    estimator, tracker = Estimator(), Tracker()
     return {
+        **{f"estimator_{field.name}": float(getattr(estimator, field.name))
+           for field in dataclasses.fields(estimator) if field.name != "point"},
         "track_sigma_m": tracker.sigma_m,
         "track_accel": tracker.accel,
         "track_horizon_ms": round(tracker.horizon_s * 1000),
@@ -77,7 +81,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "staff_min_days": metrics.staff_min_days,
         "staff_window": sql.day_to_second(metrics.staff_window_days * 86400),
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
-        **track_values(),
+        **position_values(),
     }
 
 
@@ -156,7 +160,6 @@ FORK_AFTER = "02_ingest.sql"
 def build(table_env: StreamTableEnvironment, settings: Settings) -> list[str]:
     """Create the job's functions, tables and views: the SQL files in order, with the
     probe stream forked after ingestion. Returns the INSERT statements, for `pipeline`."""
-    zones.register(table_env)
     check_partitions(settings)
     values = sql_values(settings)
     files = [path.name for path in sql.numbered_files(FOLDER)]

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 
 import pytest
+
+from tests.jobs.layout_snapshot import write_layout_snapshot
 
 #: The salt the SQL tests' JVM hashes devices with (its workers read it from their
 #: environment, as the job's do).
@@ -19,28 +22,47 @@ TEST_LAYOUT = {
 }
 
 
+#: The probes of mall m1 in SQL tests on bounded rows (ap_mac -> x, y): where
+#: position_reports say they are, and what the Java place_device's floor plan holds.
+TEST_PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
+
+
 @pytest.fixture(scope="session")
-def jvm_salt() -> Iterator[str]:
-    """FOOTFALL_SALT in the environment while PyFlink starts its JVM (the first table
-    environment does), which keeps it; ours is as it was afterwards."""
+def jvm_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """What the job's workers read from their environment, in ours while PyFlink starts
+    its JVM (the first table environment does), which keeps it; ours is as it was
+    afterwards. FOOTFALL_SALT is TEST_SALT. The Java layout functions read TEST_LAYOUT and
+    TEST_PROBES from a layout snapshot (what they keep while PostgreSQL does not answer),
+    PostgreSQL being a port where nothing listens. Yields the salt."""
     from udfs.identity import SALT_VARIABLE
 
-    saved = os.environ.get(SALT_VARIABLE)
-    os.environ[SALT_VARIABLE] = TEST_SALT
+    snapshot = tmp_path_factory.mktemp("layout") / "layout.snapshot"
+    write_layout_snapshot(snapshot, {"m1": "UTC"}, {ap: ("m1", *xy) for ap, xy in TEST_PROBES.items()}, TEST_LAYOUT)
+    wanted = {
+        SALT_VARIABLE: TEST_SALT,
+        "FOOTFALL_LAYOUT_JDBC_URL": "jdbc:postgresql://127.0.0.1:9/footfall",
+        "FOOTFALL_LAYOUT_USER": "footfall",
+        "FOOTFALL_LAYOUT_RELOAD_SECONDS": "3600",
+        "FOOTFALL_LAYOUT_SNAPSHOT": str(snapshot),
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     yield TEST_SALT
-    if saved is None:
-        os.environ.pop(SALT_VARIABLE, None)
-    else:
-        os.environ[SALT_VARIABLE] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
-def table_env(jvm_salt: str, settings):  # type: ignore[no-untyped-def]
+def table_env(jvm_environment: str, settings):  # type: ignore[no-untyped-def]
     """A streaming table environment as PyFlink's own tests set one up: deterministic,
-    with the job's Java functions (00_functions.sql) and the zone UDF on a fixed layout."""
+    with the job's Java functions (00_functions.sql; their layout is TEST_LAYOUT and
+    TEST_PROBES, see jvm_environment) and the zone UDF on a fixed layout."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from footfall.stack.jars import FUNCTIONS_JAR
+    from footfall.stack.jars import pipeline_jars
     from jobs import sql
     from jobs.metrics.plan import FOLDER
     from udfs import zones
@@ -50,7 +72,7 @@ def table_env(jvm_salt: str, settings):  # type: ignore[no-untyped-def]
     config.set("parallelism.default", "1")
     config.set("python.fn-execution.bundle.size", "10")
     config.set("table.local-time-zone", "UTC")
-    config.set("pipeline.jars", (settings.flink.jars_dir / FUNCTIONS_JAR).resolve().as_uri())
+    config.set("pipeline.jars", pipeline_jars(settings.flink.jars_dir))  # the functions, PostgreSQL's driver
     for statement in sql.load(FOLDER, {}, ["00_functions.sql"]):
         env.execute_sql(statement)
     zones.register(env, TEST_LAYOUT)

@@ -91,7 +91,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     """The job's metric and position SQL over bounded rows; outputs in the reference's
     shape, positions as {(mall_id, ts, device_id): (x, y, zone)}."""
     from jobs import sql
-    from jobs.metrics.job import track_values
+    from jobs.metrics.job import position_values
     from jobs.metrics.plan import FOLDER
 
     (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
@@ -115,7 +115,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "day_state_ttl": "36 hours",
         "wifi_probes_topic": "wifi-probes",
         "door_sensors_topic": "door-sensors",
-        **track_values(),
+        **position_values(),
     }
     for statement in sql.load(FOLDER, values, ["04_metrics.sql", "05_positions.sql", "06_outputs.sql"]):
         table_env.execute_sql(statement)

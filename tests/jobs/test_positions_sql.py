@@ -1,23 +1,23 @@
 """Live positions (05_positions.sql) on bounded rows: the windows hand place_device() each
-device's second (the estimator is tested alone: tests/udfs/test_positioning.py),
+device's second and the Java estimator places it as its Python twin does (which is tested
+alone on known answers: tests/udfs/test_positioning.py),
 smooth_track() smooths a device's fixes as its Python twin does, and the whole equals the
 plain-Python reference on random reports."""
 
 from __future__ import annotations
 
 import json
-import math
 import random
 
 import pytest
 
-from tests.jobs.conftest import TEST_LAYOUT
+from tests.jobs.conftest import TEST_LAYOUT, TEST_PROBES
 from tests.jobs.harness import position_reports, run_metrics
 from tests.jobs.reference import DEFAULTS, ProbeEvent, positions
 from udfs.positioning import FloorPlan, Heard, Tracker, locate
 
 T0 = 1_795_000_000_000  # a whole second, in ms
-PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
+PROBES = TEST_PROBES
 
 
 def report(device: str, ap: str, rssi: int, at: int = T0, event_id: str | None = None,
@@ -30,7 +30,7 @@ def placed(table_env, tmp_path, events: list[ProbeEvent]) -> dict:  # type: igno
     return run_metrics(table_env, tmp_path, [], [], reports=position_reports(events, PROBES))["positions"]
 
 
-PLAN = FloorPlan(TEST_LAYOUT["m1"])  # what place_device() reads for m1 here: the shops, no probes
+PLAN = FloorPlan(TEST_LAYOUT["m1"], list(PROBES.values()))  # what place_device() reads for m1 here
 
 
 def at(heard: dict[str, int]) -> tuple[float, float, str]:

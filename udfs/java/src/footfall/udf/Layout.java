@@ -14,10 +14,15 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mall layout (probes with their mall, shop, position and time zone; malls with their
- * time zone) and the malls' staff devices, held in memory, reloaded from PostgreSQL in the
- * background.
+ * time zone; shops' polygons, as each mall's floor plan) and the malls' staff devices, held
+ * in memory, reloaded from PostgreSQL in the background.
  *
  * <p>Why not Flink's JDBC lookup join: it queries PostgreSQL on a cache miss and fails the
  * task when the database does not answer, and it connects in open(), so a job cannot even
@@ -42,7 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 3;
+    private static final int SNAPSHOT_VERSION = 4;
+    private static final Pattern NUMBER = Pattern.compile("-?[0-9.]+(?:[eE][-+]?[0-9]+)?");
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
     private static final long RETRY_MILLIS = 5_000;
@@ -78,11 +84,33 @@ public final class Layout {
         final Map<String, String> mallZones;
         /** mall_id -> device_id -> the local day (epoch day) from which it is staff. */
         final Map<String, Map<String, Long>> staff;
+        /** mall_id -> its shops, with their polygons. */
+        final Map<String, List<FloorPlan.Shop>> shops;
+        /** (mall_id, estimator) -> the floor plan, built when first asked for. */
+        final Map<List<Object>, FloorPlan> plans = new ConcurrentHashMap<>();
 
-        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff) {
+        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff,
+                Map<String, List<FloorPlan.Shop>> shops) {
             this.probes = probes;
             this.mallZones = mallZones;
             this.staff = staff;
+            this.shops = shops;
+        }
+
+        FloorPlan plan(String mallId, FloorPlan.Estimator estimator) {
+            return plans.computeIfAbsent(Arrays.asList(mallId, estimator), key -> {
+                List<Probe> mine = new ArrayList<>();
+                List<String> macs = new ArrayList<>(probes.keySet());
+                macs.sort(Comparator.naturalOrder());
+                for (String apMac : macs) {
+                    if (probes.get(apMac).mallId.equals(mallId)) {
+                        mine.add(probes.get(apMac));
+                    }
+                }
+                double[] xs = mine.stream().mapToDouble(p -> p.x).toArray();
+                double[] ys = mine.stream().mapToDouble(p -> p.y).toArray();
+                return new FloorPlan(shops.getOrDefault(mallId, List.of()), xs, ys, estimator);
+            });
         }
     }
 
@@ -185,6 +213,11 @@ public final class Layout {
         return apMac == null ? null : snapshot().probes.get(apMac);
     }
 
+    /** The mall's floor plan (its shops and probes) for the estimator; an unknown mall's is empty. */
+    public FloorPlan plan(String mallId, FloorPlan.Estimator estimator) {
+        return snapshot().plan(mallId, estimator);
+    }
+
     public String mallZone(String mallId) {
         return mallId == null ? null : snapshot().mallZones.get(mallId);
     }
@@ -251,6 +284,7 @@ public final class Layout {
         Map<String, Probe> probes = new HashMap<>();
         Map<String, String> zones = new HashMap<>();
         Map<String, Map<String, Long>> staff = new HashMap<>();
+        Map<String, List<FloorPlan.Shop>> shops = new HashMap<>();
         // The driver class comes with the job's jars; no DriverManager, whose class-loader
         // rules do not see a job's own jars.
         Connection opened = new org.postgresql.Driver().connect(url, credentials);
@@ -289,6 +323,13 @@ public final class Layout {
                     }
                 }
             }
+            try (ResultSet rows = statement.executeQuery(
+                    "SELECT mall_id, shop_code, polygon FROM " + s + ".shops ORDER BY mall_id, shop_code")) {
+                while (rows.next()) {
+                    FloorPlan.Shop shop = shop(rows.getString(2), rows.getString(3));
+                    shops.computeIfAbsent(rows.getString(1), k -> new ArrayList<>()).add(shop);
+                }
+            }
             // The job's detections, then the operators' overrides, which win.
             try (ResultSet rows = statement.executeQuery(
                     "SELECT mall_id, device_id, since_day - DATE '1970-01-01', NULL FROM " + s + ".staff_detected"
@@ -310,7 +351,24 @@ public final class Layout {
                 }
             }
         }
-        return new Snapshot(probes, zones, staff);
+        return new Snapshot(probes, zones, staff, shops);
+    }
+
+    /** A shop from its polygon column, JSON [[x, y], ...] (the schema checks it is an array). */
+    static FloorPlan.Shop shop(String code, String polygon) {
+        List<Double> numbers = new ArrayList<>();
+        Matcher matcher = NUMBER.matcher(polygon);
+        while (matcher.find()) {
+            numbers.add(Double.parseDouble(matcher.group()));
+        }
+        int corners = numbers.size() / 2;
+        double[] xs = new double[corners];
+        double[] ys = new double[corners];
+        for (int i = 0; i < corners; i++) {
+            xs[i] = numbers.get(2 * i);
+            ys[i] = numbers.get(2 * i + 1);
+        }
+        return new FloorPlan.Shop(code, xs, ys);
     }
 
     private static void writeNullable(DataOutputStream out, String value) throws IOException {
@@ -361,6 +419,19 @@ public final class Layout {
                         out.writeLong(device.getValue());
                     }
                 }
+                out.writeInt(snapshot.shops.size());
+                for (Map.Entry<String, List<FloorPlan.Shop>> mall : snapshot.shops.entrySet()) {
+                    out.writeUTF(mall.getKey());
+                    out.writeInt(mall.getValue().size());
+                    for (FloorPlan.Shop shop : mall.getValue()) {
+                        out.writeUTF(shop.code);
+                        out.writeInt(shop.xs.length);
+                        for (int i = 0; i < shop.xs.length; i++) {
+                            out.writeDouble(shop.xs[i]);
+                            out.writeDouble(shop.ys[i]);
+                        }
+                    }
+                }
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -399,7 +470,22 @@ public final class Layout {
                     devices.put(in.readUTF(), in.readLong());
                 }
             }
-            return new Snapshot(probes, zones, staff);
+            Map<String, List<FloorPlan.Shop>> shops = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                List<FloorPlan.Shop> mine = shops.computeIfAbsent(in.readUTF(), k -> new ArrayList<>());
+                for (int s = in.readInt(); s > 0; s--) {
+                    String code = in.readUTF();
+                    int corners = in.readInt();
+                    double[] xs = new double[corners];
+                    double[] ys = new double[corners];
+                    for (int i = 0; i < corners; i++) {
+                        xs[i] = in.readDouble();
+                        ys[i] = in.readDouble();
+                    }
+                    mine.add(new FloorPlan.Shop(code, xs, ys));
+                }
+            }
+            return new Snapshot(probes, zones, staff, shops);
         } catch (IOException e) {
             LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
             return null;

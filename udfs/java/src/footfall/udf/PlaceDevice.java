@@ -1,0 +1,51 @@
+package footfall.udf;
+
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
+import org.apache.flink.types.Row;
+
+/**
+ * place_device(mall_id, xs, ys, rssis, threshold_dbm, exponent, wall_loss_db, p0_dbm, p0_sd_db,
+ * shadowing_db, radius_m, window_db, step_m): one row (x, y, zone, room) for a device's second,
+ * from the places and strongest RSSI of the probes that heard it (the arrays line up), on
+ * the mall's floor plan (FloorPlan: the estimator, whose twin is udfs/positioning.py),
+ * also using the mall's probes that did not hear it at threshold_dbm or more. room is how
+ * far the point is from the nearest wall, which smoothing may move it and no farther. The
+ * estimator's tuning comes from the job (udfs/positioning.py Estimator), so it has one
+ * definition. No row without a report.
+ *
+ * <p>The plan is the layout's (Layout: shops and probes from PostgreSQL, reloaded in the
+ * background, the last one kept while PostgreSQL does not answer), built once per mall and
+ * layout read.
+ */
+@FunctionHint(output = @DataTypeHint("ROW<x DOUBLE, y DOUBLE, `zone` STRING, room DOUBLE>"))
+public class PlaceDevice extends LayoutFunction {
+    private transient FloorPlan.Estimator estimator;
+
+    public void eval(String mallId, Double[] xs, Double[] ys, Integer[] rssis, Integer thresholdDbm,
+            Double exponent, Double wallLossDb, Double p0Dbm, Double p0SdDb, Double shadowingDb, Double radiusM,
+            Double windowDb, Double stepM) {
+        if (mallId == null || xs == null || ys == null || rssis == null || xs.length == 0
+                || xs.length != ys.length || xs.length != rssis.length) {
+            return;
+        }
+        int n = xs.length;
+        double[] hx = new double[n];
+        double[] hy = new double[n];
+        double[] rssi = new double[n];
+        for (int i = 0; i < n; i++) {
+            if (xs[i] == null || ys[i] == null || rssis[i] == null) {
+                return;
+            }
+            hx[i] = xs[i];
+            hy[i] = ys[i];
+            rssi[i] = rssis[i];
+        }
+        if (estimator == null) { // the tuning is the call's literals: the same at every row
+            estimator = new FloorPlan.Estimator(exponent, wallLossDb, p0Dbm, p0SdDb, shadowingDb, radiusM, windowDb,
+                    stepM);
+        }
+        FloorPlan.Fix fix = layout.plan(mallId, estimator).locate(hx, hy, rssi, thresholdDbm);
+        collect(Row.of(fix.x, fix.y, fix.zone, fix.room));
+    }
+}
