@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from simulators.layout import default_mall
 from tests.jobs.layout_snapshot import write_layout_snapshot
 
 #: The salt the SQL tests' JVM hashes devices with (its workers read it from their
@@ -25,6 +26,9 @@ TEST_LAYOUT = {
 #: The probes of mall m1 in SQL tests on bounded rows (ap_mac -> x, y): where
 #: position_reports say they are, and what the Java place_device's floor plan holds.
 TEST_PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
+#: A second mall the Java layout holds in SQL tests: the simulator's built-in one (44 shops,
+#: some L-shaped; 84 probes), for the estimators' comparison on a real floor plan.
+SIMULATED_MALL = default_mall(0)
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +36,19 @@ def jvm_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """What the job's workers read from their environment, in ours while PyFlink starts
     its JVM (the first table environment does), which keeps it; ours is as it was
     afterwards. FOOTFALL_SALT is TEST_SALT. The Java layout functions read TEST_LAYOUT and
-    TEST_PROBES from a layout snapshot (what they keep while PostgreSQL does not answer),
+    TEST_PROBES, and SIMULATED_MALL, from a layout snapshot (what they keep while PostgreSQL does not answer),
     PostgreSQL being a port where nothing listens. Yields the salt."""
     from udfs.identity import SALT_VARIABLE
 
     snapshot = tmp_path_factory.mktemp("layout") / "layout.snapshot"
-    write_layout_snapshot(snapshot, {"m1": "UTC"}, {ap: ("m1", *xy) for ap, xy in TEST_PROBES.items()}, TEST_LAYOUT)
+    mall = SIMULATED_MALL
+    write_layout_snapshot(
+        snapshot,
+        {"m1": "UTC", mall.mall_id: mall.tz},
+        {**{ap: ("m1", *xy) for ap, xy in TEST_PROBES.items()},
+         **{p.ap_mac: (mall.mall_id, p.x, p.y) for p in mall.probes}},
+        {**TEST_LAYOUT, mall.mall_id: [(shop.shop_code, shop.polygon) for shop in mall.shops]},
+    )
     wanted = {
         SALT_VARIABLE: TEST_SALT,
         "FOOTFALL_LAYOUT_JDBC_URL": "jdbc:postgresql://127.0.0.1:9/footfall",

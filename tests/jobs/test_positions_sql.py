@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
-from tests.jobs.conftest import TEST_LAYOUT, TEST_PROBES
+from jobs.metrics.job import position_values
+from simulators.radio import MallRadio, RadioModel
+from tests.jobs.conftest import SIMULATED_MALL, TEST_LAYOUT, TEST_PROBES
 from tests.jobs.harness import position_reports, run_metrics
 from tests.jobs.reference import DEFAULTS, ProbeEvent, positions
 from udfs.positioning import FloorPlan, Heard, Tracker, locate
@@ -102,6 +105,48 @@ def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
     for key, (x, y, zone) in want.certain.items():
         assert got[key][:2] == pytest.approx((x, y), abs=0.006), key
         assert got[key][2] == zone, key
+
+
+SECONDS = """
+CREATE TEMPORARY TABLE seconds_in (
+    n INT, mall_id STRING, xs ARRAY<DOUBLE>, ys ARRAY<DOUBLE>, rssis ARRAY<INT>
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+
+
+def test_the_java_estimator_places_as_its_python_twin_on_the_simulated_mall(table_env, tmp_path):
+    """place_device (udfs/java FloorPlan.java) against udfs/positioning.py, a device-second at
+    a time, on the simulator's mall: its shops (L-shaped ones too), walls and 84 probes,
+    those that hear a phone and those that stay silent, as the simulator's radio hears."""
+    mall = SIMULATED_MALL
+    radio = MallRadio(mall, RadioModel())
+    plan = FloorPlan([(shop.shop_code, shop.polygon) for shop in mall.shops], [(p.x, p.y) for p in mall.probes])
+    rng = np.random.default_rng(5)
+    rows = []
+    for n in range(300):
+        x, y = rng.uniform(0, mall.width), rng.uniform(0, mall.depth)
+        shop = mall.shop_at(x, y)
+        heard, rssi = radio.hear(x, y, mall.shops.index(shop) if shop else -1, rng)
+        keep = rssi >= DEFAULTS.mall_min_rssi
+        if keep.any():
+            rows.append({"n": n, "mall_id": mall.mall_id, "xs": radio.x[heard][keep].tolist(),
+                         "ys": radio.y[heard][keep].tolist(), "rssis": rssi[keep].tolist()})
+    (tmp_path / "seconds.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table_env.execute_sql(SECONDS.format(path=tmp_path / "seconds.json"))
+    tuning = ", ".join(f"CAST({value} AS DOUBLE)" for name, value in position_values().items()
+                       if name.startswith("estimator_"))
+    query = (f"SELECT n, p.x, p.y, p.zone, p.room FROM seconds_in AS s, LATERAL TABLE(place_device("
+             f"s.mall_id, s.xs, s.ys, s.rssis, {DEFAULTS.mall_min_rssi}, {tuning})) AS p(x, y, zone, room)")
+    with table_env.execute_sql(query).collect() as results:
+        got = {n: (x, y, zone, room) for n, x, y, zone, room in results}
+    assert len(rows) > 250 and got.keys() == {r["n"] for r in rows}
+    zones = set()
+    for r in rows:
+        x, y, zone = locate(plan, [Heard(*h) for h in zip(r["xs"], r["ys"], r["rssis"], strict=True)],
+                            DEFAULTS.mall_min_rssi)
+        assert got[r["n"]] == pytest.approx((x, y, zone, plan.room(x, y)), abs=1e-9), r
+        zones.add(zone)
+    assert len(zones) > 20  # the corridor and many shops
 
 
 FIXES = """

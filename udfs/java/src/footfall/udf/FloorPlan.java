@@ -21,6 +21,8 @@ public final class FloorPlan {
     /** Metres: closer than this to an edge counts as on it (udfs/geometry.py EDGE_TOLERANCE). */
     static final double EDGE_TOLERANCE = 1e-6;
     static final String CORRIDOR = "corridor";
+    /** The logistic approximation of the normal CDF: Phi(z) ~ 1 / (1 + e^(-1.702 z)). */
+    private static final double LOGISTIC = 1.702;
 
     /** The estimator's tuning (udfs/positioning.py Estimator; the job passes its values). */
     public static final class Estimator {
@@ -51,7 +53,8 @@ public final class FloorPlan {
 
         @Override
         public boolean equals(Object other) {
-            return other instanceof Estimator && Arrays.equals(values(), ((Estimator) other).values());
+            return other == this
+                    || other instanceof Estimator && Arrays.equals(values(), ((Estimator) other).values());
         }
 
         @Override
@@ -70,6 +73,17 @@ public final class FloorPlan {
             this.code = code;
             this.xs = xs;
             this.ys = ys;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Shop && code.equals(((Shop) other).code) && Arrays.equals(xs, ((Shop) other).xs)
+                    && Arrays.equals(ys, ((Shop) other).ys);
+        }
+
+        @Override
+        public int hashCode() {
+            return code.hashCode();
         }
     }
 
@@ -100,6 +114,10 @@ public final class FloorPlan {
     private final int[] zone;
     /** shapes[probe][point]: expected RSSI less P0 at the probe of a phone at the point. */
     private final double[][] shapes;
+    /** silence[point * probes + probe] = e^(LOGISTIC * shape / shadowing): the silent probes'
+     * term's factor that depends on the point alone (see locate), a point's probes side by
+     * side as locate reads them. */
+    private final double[] silence;
     /** Every wall as a segment: the plan's outline, then the shops' edges. */
     private final double[][] walls;
 
@@ -150,15 +168,33 @@ public final class FloorPlan {
             }
         }
         shapes = new double[probeX.length][];
+        silence = new double[probeX.length * zone.length];
         for (int i = 0; i < probeX.length; i++) {
-            shapes[i] = new double[zone.length];
-            for (int r = 0; r < gy.length; r++) {
-                for (int c = 0; c < gx.length; c++) {
-                    int p = r * gx.length + c;
-                    shapes[i][p] = shape(gx[c], gy[r], zone[p], probeX[i], probeY[i], probeZone[i]);
-                }
+            shapes[i] = raster(probeX[i], probeY[i], probeZone[i]);
+            for (int p = 0; p < zone.length; p++) {
+                silence[p * probeX.length + i] = Math.exp(LOGISTIC * shapes[i][p] / estimator.shadowingDb);
             }
         }
+    }
+
+    /** The model's expectations (less P0) at a probe in zone pzone, of a phone at each raster point. */
+    private double[] raster(double px, double py, int pzone) {
+        double[] out = new double[zone.length];
+        for (int r = 0; r < gy.length; r++) {
+            for (int c = 0; c < gx.length; c++) {
+                int p = r * gx.length + c;
+                out[p] = shape(gx[c], gy[r], zone[p], px, py, pzone);
+            }
+        }
+        return out;
+    }
+
+    /** Whether this is the plan of these shops and probes (in this order) for this estimator. */
+    public boolean isOf(List<Shop> shops, double[] probeX, double[] probeY, Estimator estimator) {
+        List<Shop> sorted = new ArrayList<>(shops);
+        sorted.sort(Comparator.comparing(shop -> shop.code));
+        return this.estimator.equals(estimator) && this.shops.equals(sorted) && Arrays.equals(this.probeX, probeX)
+                && Arrays.equals(this.probeY, probeY);
     }
 
     /** numpy.arange(start, stop, step): start + k * step while below stop. */
@@ -222,7 +258,7 @@ public final class FloorPlan {
 
     /** Expected RSSI less P0 at a probe at (px, py) in zone pzone, of a phone at (x, y) in zone z. */
     private double shape(double x, double y, int z, double px, double py, int pzone) {
-        double distance = Math.max(Math.hypot(x - px, y - py), 1.0);
+        double distance = Math.max(distance(x - px, y - py), 1.0);
         int wallsBetween = z != pzone ? (z >= 0 ? 1 : 0) + (pzone >= 0 ? 1 : 0) : 0;
         return -10.0 * estimator.exponent * Math.log10(distance) - estimator.wallLossDb * wallsBetween;
     }
@@ -238,7 +274,7 @@ public final class FloorPlan {
             double dy = wall[3] - wall[1];
             double along = ((x - wall[0]) * dx + (y - wall[1]) * dy) / Math.max(dx * dx + dy * dy, EDGE_TOLERANCE);
             along = Math.min(Math.max(along, 0.0), 1.0);
-            best = Math.min(best, Math.hypot(wall[0] + along * dx - x, wall[1] + along * dy - y));
+            best = Math.min(best, distance(wall[0] + along * dx - x, wall[1] + along * dy - y));
         }
         return best;
     }
@@ -287,7 +323,7 @@ public final class FloorPlan {
         double far = Double.NEGATIVE_INFINITY;
         for (int h = 0; h < n; h++) {
             if (rssi[h] >= loudest - estimator.windowDb) {
-                far = Math.max(far, Math.hypot(cx - hx[h], cy - hy[h]));
+                far = Math.max(far, distance(cx - hx[h], cy - hy[h]));
             }
         }
         double reach = estimator.radiusM + far;
@@ -312,60 +348,63 @@ public final class FloorPlan {
                 ys[k] = gy[r];
             }
         }
-        // residual = rssi - shape: P0 + noise at the right point.
-        double[][] residual = new double[n][];
+        double[][] heard = new double[n][];
         for (int h = 0; h < n; h++) {
-            double[] s = shapeWindow(hx[h], hy[h], index, xs, ys, zones);
-            residual[h] = new double[size];
-            for (int k = 0; k < size; k++) {
-                residual[h][k] = rssi[h] - s[k];
-            }
+            heard[h] = shapeOf(hx[h], hy[h]);
         }
-        double var = estimator.shadowingDb * estimator.shadowingDb;
-        double priorVar = estimator.p0SdDb * estimator.p0SdDb;
-        double[] p0 = new double[size];
-        double[] cost = new double[size];
-        for (int k = 0; k < size; k++) {
-            double sum = 0;
-            for (int h = 0; h < n; h++) {
-                sum += residual[h][k];
-            }
-            // The phone's level at each point: least squares over the reports and the prior.
-            p0[k] = (sum / var + estimator.p0Dbm / priorVar) / (n / var + 1.0 / priorVar);
-            double sse = 0;
-            for (int h = 0; h < n; h++) {
-                double e = residual[h][k] - p0[k];
-                sse += e * e;
-            }
-            double d = p0[k] - estimator.p0Dbm;
-            cost[k] = sse / var + d * d / priorVar;
-        }
-        if (threshold != null && probeX.length > 0) {
-            // A probe near the window that did not report the device at or above the
-            // threshold makes the points near it less likely: log P(report < threshold),
-            // the normal CDF approximated by a logistic (1.702 z).
-            double[] silentCost = new double[size];
-            boolean anySilent = false;
+        // A probe near the window that did not report the device at or above the threshold
+        // makes the points near it less likely.
+        int[] silent = new int[probeX.length];
+        int silentCount = 0;
+        if (threshold != null) {
             for (int i = 0; i < probeX.length; i++) {
-                if (Math.hypot(probeX[i] - cx, probeY[i] - cy) > reach || heardAt(hx, hy, probeX[i], probeY[i])) {
-                    continue;
-                }
-                anySilent = true;
-                double[] s = shapeWindow(probeX[i], probeY[i], index, xs, ys, zones);
-                for (int k = 0; k < size; k++) {
-                    double z = (threshold - p0[k] - s[k]) / estimator.shadowingDb;
-                    silentCost[k] += logOnePlusExp(-1.702 * z);
-                }
-            }
-            if (anySilent) {
-                for (int k = 0; k < size; k++) {
-                    cost[k] += 2.0 * silentCost[k];
+                if (distance(probeX[i] - cx, probeY[i] - cy) <= reach && !heardAt(hx, hy, probeX[i], probeY[i])) {
+                    silent[silentCount++] = i;
                 }
             }
         }
+        double sd = estimator.shadowingDb;
+        double var = sd * sd;
+        double priorVar = estimator.p0SdDb * estimator.p0SdDb;
+        double[] cost = new double[size];
         double least = Double.POSITIVE_INFINITY;
         int maxZone = -1;
         for (int k = 0; k < size; k++) {
+            int point = index[k];
+            // rssi - shape = P0 + noise at the right point; the phone's level at each point is
+            // the least-squares one over the reports and the prior.
+            double sum = 0;
+            for (int h = 0; h < n; h++) {
+                sum += rssi[h] - heard[h][point];
+            }
+            double p0 = (sum / var + estimator.p0Dbm / priorVar) / (n / var + 1.0 / priorVar);
+            double sse = 0;
+            for (int h = 0; h < n; h++) {
+                double e = rssi[h] - heard[h][point] - p0;
+                sse += e * e;
+            }
+            double d = p0 - estimator.p0Dbm;
+            cost[k] = sse / var + d * d / priorVar;
+            if (silentCount > 0) {
+                // Each silent probe adds -log P(report < threshold) = log(1 + e^(-1.702 z)),
+                // z = (threshold - p0 - shape) / sd (the normal CDF approximated by a
+                // logistic). e^(-1.702 z) is a factor of the point's p0 times one of the
+                // probe's shape (`silence`, worked out with the plan), and the sum of the
+                // logs is the log of the product: one exp and one log per point, not per
+                // probe, the same sum to within rounding.
+                double level = Math.exp(-LOGISTIC * (threshold - p0) / sd);
+                double product = 1.0;
+                double logs = 0.0;
+                int at = point * probeX.length;
+                for (int j = 0; j < silentCount; j++) {
+                    product *= 1.0 + level * silence[at + silent[j]];
+                    if (product > 1e300) { // far from double's limit: take its log and go on
+                        logs += Math.log(product);
+                        product = 1.0;
+                    }
+                }
+                cost[k] += 2.0 * (logs + Math.log(product));
+            }
             least = Math.min(least, cost[k]);
             maxZone = Math.max(maxZone, zones[k]);
         }
@@ -375,24 +414,24 @@ public final class FloorPlan {
             weight[k] = Math.exp(-(cost[k] - least) / 2.0);
             mass[zones[k] + 1] += weight[k];
         }
-        int best = 0;
+        int heaviest = 0;
         for (int z = 1; z < mass.length; z++) {
-            if (mass[z] > mass[best]) {
-                best = z;
+            if (mass[z] > mass[heaviest]) {
+                heaviest = z;
             }
         }
-        best -= 1;
+        int chosen = heaviest - 1;
         double wx = 0;
         double wy = 0;
         double w = 0;
         for (int k = 0; k < size; k++) {
-            if (zones[k] == best) {
+            if (zones[k] == chosen) {
                 wx += xs[k] * weight[k];
                 wy += ys[k] * weight[k];
                 w += weight[k];
             }
         }
-        return fix(wx / w, wy / w, zoneName(best));
+        return fix(wx / w, wy / w, zoneName(chosen));
     }
 
     private Fix fix(double x, double y, String zoneName) {
@@ -408,30 +447,19 @@ public final class FloorPlan {
         return false;
     }
 
-    /** log(1 + e^a) without overflow (numpy.logaddexp(0, a)). */
-    private static double logOnePlusExp(double a) {
-        return Math.max(a, 0.0) + Math.log1p(Math.exp(-Math.abs(a)));
+    /** sqrt(dx^2 + dy^2): Math.hypot guards against overflow no metre needs, at ~10 times the cost. */
+    private static double distance(double dx, double dy) {
+        return Math.sqrt(dx * dx + dy * dy);
     }
 
-    /** The model's expectations (less P0) at a probe over the window's points: the plan's own
-     * for one of its probes, else worked out. */
-    private double[] shapeWindow(double px, double py, int[] index, double[] xs, double[] ys, int[] zones) {
-        double[] out = new double[index.length];
-        int i = probeX.length - 1; // the last of the plan's probes at that place, as in Python
-        while (i >= 0 && !(probeX[i] == px && probeY[i] == py)) {
-            i--;
-        }
-        if (i >= 0) {
-            double[] plan = shapes[i];
-            for (int k = 0; k < index.length; k++) {
-                out[k] = plan[index[k]];
-            }
-        } else {
-            int pzone = zoneIndex(px, py);
-            for (int k = 0; k < index.length; k++) {
-                out[k] = shape(xs[k], ys[k], zones[k], px, py, pzone);
+    /** The model's expectations (less P0) at a probe over the raster: the plan's own for one
+     * of its probes (the last at that place, as in Python), else worked out. */
+    private double[] shapeOf(double px, double py) {
+        for (int i = probeX.length - 1; i >= 0; i--) {
+            if (probeX[i] == px && probeY[i] == py) {
+                return shapes[i];
             }
         }
-        return out;
+        return raster(px, py, zoneIndex(px, py));
     }
 }

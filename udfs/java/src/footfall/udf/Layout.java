@@ -97,20 +97,23 @@ public final class Layout {
             this.shops = shops;
         }
 
-        FloorPlan plan(String mallId, FloorPlan.Estimator estimator) {
-            return plans.computeIfAbsent(Arrays.asList(mallId, estimator), key -> {
-                List<Probe> mine = new ArrayList<>();
-                List<String> macs = new ArrayList<>(probes.keySet());
-                macs.sort(Comparator.naturalOrder());
-                for (String apMac : macs) {
-                    if (probes.get(apMac).mallId.equals(mallId)) {
-                        mine.add(probes.get(apMac));
-                    }
+        /** The mall's plan from this layout; `earlier` (the plan of a layout read before) if
+         * nothing of it changed. */
+        FloorPlan build(String mallId, FloorPlan.Estimator estimator, FloorPlan earlier) {
+            List<Probe> mine = new ArrayList<>();
+            List<String> macs = new ArrayList<>(probes.keySet());
+            macs.sort(Comparator.naturalOrder());
+            for (String apMac : macs) {
+                if (probes.get(apMac).mallId.equals(mallId)) {
+                    mine.add(probes.get(apMac));
                 }
-                double[] xs = mine.stream().mapToDouble(p -> p.x).toArray();
-                double[] ys = mine.stream().mapToDouble(p -> p.y).toArray();
-                return new FloorPlan(shops.getOrDefault(mallId, List.of()), xs, ys, estimator);
-            });
+            }
+            double[] xs = mine.stream().mapToDouble(p -> p.x).toArray();
+            double[] ys = mine.stream().mapToDouble(p -> p.y).toArray();
+            List<FloorPlan.Shop> mallShops = shops.getOrDefault(mallId, List.of());
+            // Building a plan takes tens of milliseconds a mall: not again at every reload.
+            return earlier != null && earlier.isOf(mallShops, xs, ys, estimator) ? earlier
+                    : new FloorPlan(mallShops, xs, ys, estimator);
         }
     }
 
@@ -121,6 +124,8 @@ public final class Layout {
     private final Path snapshotFile;
     private final ScheduledExecutorService reloader;
     private volatile Snapshot current;
+    /** (mall_id, estimator) -> the plan last handed out, for the next layout read to keep. */
+    private final Map<List<Object>, FloorPlan> lastPlans = new ConcurrentHashMap<>();
     private volatile long loadedAt;
     private volatile long failingSince;
     private volatile long lastAttempt;
@@ -215,7 +220,12 @@ public final class Layout {
 
     /** The mall's floor plan (its shops and probes) for the estimator; an unknown mall's is empty. */
     public FloorPlan plan(String mallId, FloorPlan.Estimator estimator) {
-        return snapshot().plan(mallId, estimator);
+        Snapshot snapshot = snapshot();
+        return snapshot.plans.computeIfAbsent(Arrays.asList(mallId, estimator), key -> {
+            FloorPlan plan = snapshot.build(mallId, estimator, lastPlans.get(key));
+            lastPlans.put(key, plan);
+            return plan;
+        });
     }
 
     public String mallZone(String mallId) {
