@@ -90,6 +90,7 @@ class JobWatch:
                 reads = [self.positions(v) for v in vertices if v["name"].startswith("Source:")]
             except (OSError, ValueError, KeyError):
                 continue
+            self.forget_unseen(reads, last_offsets)
             if first_read is None and any(offset >= 0 for r in reads for offset in r.values()):
                 first_read = now
             now_counters = tuple((v["metrics"]["read-records"], v["metrics"]["write-records"]) for v in vertices)
@@ -117,6 +118,15 @@ class JobWatch:
         except (OSError, ValueError, KeyError):
             pass
         time.sleep(REFRESH_WAIT_S)
+
+    def forget_unseen(self, reads: list[dict[tuple[str, int], int]], last_offsets: dict[tuple[str, int], int]) -> None:
+        """Forget the sources' offset metric names when a partition is missing from `reads`:
+        they are cached from the first call that found any, and a source registers each
+        partition's metric when it is assigned the partition, so a name list made in
+        between would leave that partition unread for ever (the run then never ended)."""
+        seen = {key for read in reads for key in read}
+        if not set(last_offsets) <= seen:
+            self.offset_names.clear()
 
     @staticmethod
     def left(reads: list[dict[tuple[str, int], int]], last_offsets: dict[tuple[str, int], int]) -> int:

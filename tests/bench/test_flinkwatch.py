@@ -24,3 +24,13 @@ def test_a_nap_is_a_third_of_the_time_left_at_the_recent_rate() -> None:
 
 def test_a_nap_never_exceeds_its_cap() -> None:
     assert nap_seconds([(0.0, 1_000_000), (1.0, 999_000)], 8.0) == 8.0
+
+
+def test_offset_names_are_found_again_while_a_partition_is_missing() -> None:
+    watch = JobWatch("http://127.0.0.1:1", "metrics")
+    watch.offset_names = {"source": ["topic.partition.0.currentOffset"]}
+    last = {("t", 0): 9, ("t", 1): 9}
+    watch.forget_unseen([{("t", 0): 3, ("t", 1): 2}], last)
+    assert watch.offset_names  # every partition seen: the names are kept
+    watch.forget_unseen([{("t", 0): 3}], last)
+    assert watch.offset_names == {}  # partition 1 registered after the names were read
