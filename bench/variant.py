@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from pyflink.datastream import StreamExecutionEnvironment
-from pyflink.table import StreamTableEnvironment
+from pyflink.table import StatementSet, StreamTableEnvironment, TableEnvironment
 
 from bench import naive as bench_naive
 from footfall.settings import ConfigError, Settings
@@ -73,13 +73,9 @@ def configuration_overrides(variant: str) -> dict[str, str]:
     return overrides
 
 
-def run(variant: str, settings: Settings, output_prefix: str) -> None:
-    os.environ.update(worker_environment(settings))
-    config = flink_configuration(settings)
-    for key, value in configuration_overrides(variant).items():
-        config.set_string(key, value)
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    table_env = StreamTableEnvironment.create(env)
+def build(table_env: TableEnvironment, variant: str, settings: Settings, output_prefix: str) -> StatementSet:
+    """The variant's functions, tables and views in `table_env`, and its INSERTs as one
+    statement set."""
     zones.register(table_env)
     inserts = table_env.create_statement_set()
     naive = variant != "baseline"  # whether bench.naive's functions are in place
@@ -93,6 +89,16 @@ def run(variant: str, settings: Settings, output_prefix: str) -> None:
             inserts.add_insert_sql(statement)
         else:
             table_env.execute_sql(statement)
+    return inserts
+
+
+def run(variant: str, settings: Settings, output_prefix: str) -> None:
+    os.environ.update(worker_environment(settings))
+    config = flink_configuration(settings)
+    for key, value in configuration_overrides(variant).items():
+        config.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    inserts = build(StreamTableEnvironment.create(env), variant, settings, output_prefix)
     log.info("submitting bench-%s", variant)
     inserts.execute().wait()
 

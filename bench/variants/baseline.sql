@@ -2,7 +2,9 @@
 -- `make bench` to measure the production job against.
 --
 -- Runs on top of the production job's 01_sources.sql and 02_ingest.sql (the same
--- validation, device hash and time rules, so the same events count), with the
+-- validation, device hash and time rules, so the same events count; it reads
+-- probe_enriched, which still has each event's time zone, and works out the local day
+-- and hour itself), with the
 -- sources' watermark at the full watermark delay, so windows can run on event_time
 -- directly, and the ingestion's functions the straightforward way: each message parsed
 -- and hashed in Python (bench/naive.py).
@@ -21,7 +23,7 @@ FROM (
     SELECT mall_id, shop_code, shop_name, device_id, randomized, rssi, occur_ms, x, y, ap_mac, event_time,
         on_time,
         CONVERT_TZ(DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), 'UTC', tz) AS local_time
-    FROM probe_ingested
+    FROM probe_enriched
     WHERE reason IS NULL
 );
 
