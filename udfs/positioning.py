@@ -27,8 +27,10 @@ given stays in the fix's zone, on the plan.
 
 The parameters are the estimator's own, chosen once for indoor malls in general, and
 never the simulator's: the accuracy report judges them on several radio settings.
-Plain typed functions over numpy arrays, unit tested alone; the Flink UDF that calls them
-is udfs/zones.py (place_device).
+Plain typed functions over numpy arrays, unit tested alone. The job's estimator is their
+Java twin, udfs/java FloorPlan.java (place_device), which takes its tuning from Estimator
+and is tested against locate; this module is the reference the tests and the accuracy
+report reason with.
 """
 
 from __future__ import annotations
