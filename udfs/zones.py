@@ -121,7 +121,9 @@ def plan_cache(layout: dict[str, Shops] | None) -> PlanCache:
     from footfall.settings import Settings
 
     settings = Settings()
-    return PlanCache(lambda mall_id: load_plan(settings.postgres, mall_id), settings.job.lookup_cache_seconds)
+    # zone() needs the shops alone: a plan without probes skips the estimator's tables.
+    return PlanCache(lambda mall_id: FloorPlan(load_shops(settings.postgres, mall_id)),
+                     settings.job.lookup_cache_seconds)
 
 
 class Zone(ScalarFunction):

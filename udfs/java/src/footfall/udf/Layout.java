@@ -20,12 +20,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +49,7 @@ import org.slf4j.LoggerFactory;
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
     private static final int SNAPSHOT_VERSION = 4;
-    private static final Pattern NUMBER = Pattern.compile("-?[0-9.]+(?:[eE][-+]?[0-9]+)?");
+    private static final JsonFactory JSON = new JsonFactory();
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
     private static final long RETRY_MILLIS = 5_000;
@@ -364,12 +365,18 @@ public final class Layout {
         return new Snapshot(probes, zones, staff, shops);
     }
 
-    /** A shop from its polygon column, JSON [[x, y], ...] (the schema checks it is an array). */
+    /** A shop from its polygon column, JSON [[x, y], ...] (the schema checks it is an array):
+     * its numbers in order, read with the JSON parser the ingestion uses (Fields). */
     static FloorPlan.Shop shop(String code, String polygon) {
         List<Double> numbers = new ArrayList<>();
-        Matcher matcher = NUMBER.matcher(polygon);
-        while (matcher.find()) {
-            numbers.add(Double.parseDouble(matcher.group()));
+        try (JsonParser parser = JSON.createParser(polygon)) {
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (token == JsonToken.VALUE_NUMBER_INT || token == JsonToken.VALUE_NUMBER_FLOAT) {
+                    numbers.add(parser.getDoubleValue());
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("shop " + code + ": its polygon is not JSON: " + e.getMessage(), e);
         }
         int corners = numbers.size() / 2;
         double[] xs = new double[corners];
