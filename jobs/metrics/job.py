@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from pyflink.common import Configuration, Types
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.common import Configuration, Types, typeinfo
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
@@ -45,8 +45,11 @@ def position_values() -> dict[str, object]:
     Estimator's default point.)"""
     estimator, tracker = Estimator(), Tracker()
     return {
-        **{f"estimator_{field.name}": float(getattr(estimator, field.name))
-           for field in dataclasses.fields(estimator) if field.name != "point"},
+        **{
+            f"estimator_{field.name}": float(getattr(estimator, field.name))
+            for field in dataclasses.fields(estimator)
+            if field.name != "point"
+        },
         "track_sigma_m": tracker.sigma_m,
         "track_accel": tracker.accel,
         "track_horizon_ms": round(tracker.horizon_s * 1000),
@@ -233,14 +236,27 @@ def mini_batch(job: JobSettings) -> dict[str, str]:
     }
 
 
-def route(stream: DataStream, destination: str) -> DataStream:
-    """The rows of the outputs changelog bound for `destination` ("kafka" or "stores"),
-    picked in the JVM (udfs/java Route.java): no row crosses into Python to be routed."""
+def route_to_kafka(stream: DataStream) -> DataStream:
+    """The rows of the outputs changelog published to Kafka, picked in the JVM (udfs/java
+    Route.java): no row crosses into Python to be routed."""
     j_stream = stream._j_data_stream
     # The jvm view (not a java.lang.Class) calls static methods; it sees pipeline.jars
     # once the environment is made.
-    function = getattr(get_gateway().jvm.footfall.udf.Route, f"to{destination.title()}")()
-    return DataStream(j_stream.flatMap(function).returns(j_stream.getType()).name(f"to {destination}"))
+    function = get_gateway().jvm.footfall.udf.Route.toKafka()
+    return DataStream(j_stream.flatMap(function).returns(j_stream.getType()).name("to kafka"))
+
+
+def route_to_stores(stream: DataStream) -> KeyedStream:
+    """The rows of the outputs changelog written to ClickHouse and Redis, keyed by their
+    sink key, all in the JVM: what `stream.key_by(lambda row: row[0])` gives, without its
+    Python function, which sent every row through Python once more before its sink."""
+    gateway = get_gateway()
+    j_stream = stream._j_data_stream
+    row_type = typeinfo._from_java_type(j_stream.getType())
+    pairs = Types.ROW([Types.STRING(), row_type]).get_java_type_info()
+    j_pairs = j_stream.flatMap(gateway.jvm.footfall.udf.Route.toStores()).returns(pairs).name("to stores")
+    j_keyed = j_pairs.keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    return KeyedStream(j_keyed, row_type, stream)
 
 
 def pipeline(
@@ -255,7 +271,7 @@ def pipeline(
     for key, value in mini_batch(settings.job).items():
         table_env.get_config().set(key, value)
     outputs = table_env.to_changelog_stream(table_env.from_path("outputs"))
-    table_env.create_temporary_view("kafka_messages", table_env.from_data_stream(route(outputs, "kafka")))
+    table_env.create_temporary_view("kafka_messages", table_env.from_data_stream(route_to_kafka(outputs)))
     statements = table_env.create_statement_set()
     for statement in inserts:
         statements.add_insert_sql(statement)
@@ -269,12 +285,7 @@ def pipeline(
         buffer_rows=settings.job.sink_buffer_rows,
         max_backoff_seconds=settings.job.sink_max_backoff_seconds,
     )
-    (
-        route(outputs, "stores")
-        .key_by(lambda row: row[0], key_type=Types.STRING())
-        .process(BufferedSink(sink))
-        .name("sinks")
-    )
+    (route_to_stores(outputs).process(BufferedSink(sink)).name("sinks"))
 
 
 def run(settings: Settings, restore_from: Path | None = None) -> None:

@@ -15,10 +15,12 @@ FOLDER = Path(__file__).resolve().parent
 
 
 def plan_version() -> str:
-    """A digest of the job's SQL. A checkpoint restores only into the plan that wrote it
-    (Flink maps state to operators), so checkpoints are kept per version of the SQL."""
+    """A digest of the job's SQL and of the launcher that joins it to the sinks (job.py:
+    the fork and the stream into the sinks are operators too). A checkpoint restores only
+    into the plan that wrote it (Flink maps state to operators), so checkpoints are kept
+    per version of the plan."""
     digest = hashlib.sha256()
-    for path in sql.numbered_files(FOLDER):
+    for path in [*sql.numbered_files(FOLDER), FOLDER / "job.py"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -38,5 +40,5 @@ def plan_of_path(path: Path) -> str | None:
     """The plan version a checkpoint or savepoint folder was written by (from its path)."""
     for part in reversed(path.parts):
         if part.startswith("plan-"):
-            return part[len("plan-"):]
+            return part[len("plan-") :]
     return None

@@ -17,7 +17,9 @@ import org.apache.flink.util.Collector;
  *       feed and the dead letters), as inserts: the current state of a key is published,
  *       its retraction is not (a topic keeps the latest message per key).
  *   <li>{@link #toStores()}: every row of an output written to ClickHouse or Redis, as it
- *       came (the Python sinks read the row kinds).
+ *       came (the Python sinks read the row kinds), paired with its sink key as
+ *       {@code Row(sink_key, row)}: the pair PyFlink's {@code key_by} makes, here made
+ *       without a Python function, so that a row crosses into Python once, to its sink.
  * </ul>
  *
  * <p>Records may be shared with other chained operators (object reuse), so a row is
@@ -54,7 +56,7 @@ public final class Route implements FlatMapFunction<Row, Row> {
         String output = output(row);
         if (!kafka) {
             if (!KAFKA_ONLY.contains(output)) {
-                out.collect(row);
+                out.collect(Row.of(row.getField(0), row));
             }
             return;
         }
