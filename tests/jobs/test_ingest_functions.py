@@ -132,15 +132,20 @@ def test_event_millis_reads_the_time_and_refuses_the_future(table_env) -> None:
 
 def test_local_clock_gives_the_local_day_and_hour_as_convert_tz_does(table_env) -> None:
     """local_clock against the conversion it replaced (CONVERT_TZ of the formatted UTC time)
-    and the reference's (zoneinfo), on a night of each daylight-saving change, midnight and
-    zones either side of UTC; an unknown zone is GMT, as for CONVERT_TZ."""
+    and the reference's (zoneinfo), on a night of each daylight-saving change (Lord Howe's
+    move its clocks by half an hour, in the middle of a UTC hour), midnight and zones either
+    side of UTC; an unknown zone is GMT, as for CONVERT_TZ. Times go forward, then back
+    over the same night: the function keeps each zone's current hour."""
     from tests.jobs.reference import local
 
-    cases = [(ms, tz) for tz in ("Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "UTC")
-             for day in ("2026-03-29", "2026-03-08", "2026-10-25", "2026-11-01", "2026-12-31")
-             for ms in range(int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) - 3_600_000,
-                             int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) + 12 * 3_600_000,
-                             1_799_999)]
+    forward = [(ms, tz) for tz in ("Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "UTC",
+                                   "Australia/Lord_Howe")
+               for day in ("2026-03-29", "2026-03-08", "2026-10-25", "2026-11-01", "2026-12-31", "2026-04-04",
+                           "2026-10-03")
+               for ms in range(int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) - 3_600_000,
+                               int(datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp() * 1000) + 20 * 3_600_000,
+                               899_999)]
+    cases = forward + forward[::-1]
     cases += [(0, "Nowhere/Atlantis"), (1_780_000_000_000, "Nowhere/Atlantis")]
     rows = [(n, ms, tz) for n, (ms, tz) in enumerate(cases)]
     table_env.create_temporary_view("instants", table_env.from_elements(rows, ["n", "ms", "tz"]))
