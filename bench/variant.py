@@ -21,12 +21,12 @@ import sys
 from pathlib import Path
 
 from pyflink.datastream import StreamExecutionEnvironment
-from pyflink.table import StatementSet, StreamTableEnvironment, TableEnvironment
+from pyflink.table import StatementSet, StreamTableEnvironment
 
 from bench import naive as bench_naive
 from footfall.settings import ConfigError, Settings
 from jobs import sql
-from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values, worker_environment
+from jobs.metrics.job import FORK_AFTER, flink_configuration, run_statement, sql_values, worker_environment
 from jobs.metrics.plan import FOLDER as METRICS_FOLDER
 from udfs import zones
 
@@ -73,7 +73,7 @@ def configuration_overrides(variant: str) -> dict[str, str]:
     return overrides
 
 
-def build(table_env: TableEnvironment, variant: str, settings: Settings, output_prefix: str) -> StatementSet:
+def build(table_env: StreamTableEnvironment, variant: str, settings: Settings, output_prefix: str) -> StatementSet:
     """The variant's functions, tables and views in `table_env`, and its INSERTs as one
     statement set."""
     zones.register(table_env)
@@ -88,7 +88,7 @@ def build(table_env: TableEnvironment, variant: str, settings: Settings, output_
         if statement.upper().startswith("INSERT"):
             inserts.add_insert_sql(statement)
         else:
-            table_env.execute_sql(statement)
+            run_statement(table_env, statement)
     return inserts
 
 

@@ -71,6 +71,8 @@ def build_functions(jars_dir: Path) -> bool:
     flink_lib = Path(pyflink.__file__).resolve().parent / "lib"
     classpath = [
         *sorted(flink_lib.glob("flink-table-api-java-uber-*.jar")),
+        # Flink's internal row types (NewestTime hands rows on as RowData).
+        *sorted(flink_lib.glob("flink-table-runtime-*.jar")),
         *sorted(flink_lib.glob("flink-dist-*.jar")),
         jars_dir / "postgresql.jar",
     ]

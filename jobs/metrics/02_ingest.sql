@@ -16,11 +16,14 @@
 --   * at least the watermark delay behind (a probe uploading its backlog): accepted for
 --     the counts (visitors, hourly, shops, doors), but not `on_time` for the event-time
 --     windows (visits, live positions), which the watermark has closed; counted as such.
--- The newest time per partition is an OVER aggregate, so it is in the checkpoint: a
--- restarted job replays and decides exactly as before (a watermark starts from nothing
--- after a restore), and how partitions interleave never matters. `on_time` events are
--- never behind the metrics' watermark (the source's, read on visit_time: see
--- 03_events.sql), so the windows downstream drop none of them.
+-- The newest time per partition (newest_time) is worked out as the partition is read,
+-- in the source's subtask, by udfs/java NewestTime.java, which jobs/metrics/job.py puts
+-- between probe_checked and probe_read (door_checked and door_read): no message crosses a
+-- shuffle for it. It is kept in the checkpoint, so a restarted job replays and decides
+-- exactly as before (a watermark starts from nothing after a restore), and how partitions
+-- interleave never matters. `on_time` events are never behind the metrics' watermark (the
+-- source's, read on visit_time: see 03_events.sql), so the windows downstream drop none
+-- of them.
 
 -- Each message is parsed, validated, normalised and hashed once, in the JVM, by
 -- parse_probe (udfs/java ParseProbe.java: the reasons and their order are there). Only
@@ -28,20 +31,20 @@
 -- follows).
 CREATE TEMPORARY VIEW probe_checked AS
 SELECT
-    r.body, r.kafka_partition, r.kafka_offset, r.event_time, r.proc_time,
+    r.body, r.kafka_partition, r.kafka_offset, r.event_time,
     p.event_id, p.ap_mac, p.device_id, p.randomized, p.rssi, p.occur_ms,
     COALESCE(p.reason, CASE WHEN r.event_time < TO_TIMESTAMP_LTZ(0, 3) THEN 'future' END) AS reason
 FROM wifi_probes_raw AS r,
     LATERAL TABLE(parse_probe(r.body, ${max_message_chars})) AS p(event_id, ap_mac, device_id, randomized, rssi,
                                                                   occur_ms, reason);
 
+-- probe_read (jobs/metrics/job.py): probe_checked with newest_time.
 -- Rejected messages take the same path as accepted ones (with no device hash and no
 -- lookup), so the fork below sees every message in the order of its partition: the
--- live watermark follows event times in that order. (A reject sent round the keyed
--- OVER aggregate would overtake the accepted events held in its network buffers.)
+-- live watermark follows event times in that order.
 CREATE TEMPORARY VIEW probe_enriched AS
 SELECT
-    c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time, c.event_id,
+    c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.event_id,
     c.ap_mac, c.device_id, c.randomized, c.rssi, c.occur_ms, p.mall_id, p.shop_code, p.x, p.y, p.shop_name, p.tz,
     CASE
         WHEN c.reason IS NOT NULL THEN c.reason
@@ -50,13 +53,8 @@ SELECT
     END AS reason,
     c.event_time > c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND AS on_time
 FROM (
-    SELECT *,
-        CASE WHEN reason IS NULL THEN ap_mac END AS lookup_mac,
-        -- Every message's event time, as the source's watermark reads them (0 for none).
-        MAX(event_time) OVER (
-            PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS newest_time
-    FROM probe_checked
+    SELECT *, CASE WHEN reason IS NULL THEN ap_mac END AS lookup_mac
+    FROM probe_read
 ) AS c
 LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz) ON TRUE;
 
@@ -90,15 +88,16 @@ LEFT JOIN LATERAL TABLE(local_clock(e.event_time, CASE WHEN e.reason IS NULL THE
 
 CREATE TEMPORARY VIEW door_checked AS
 SELECT
-    r.body, r.kafka_partition, r.kafka_offset, r.event_time, r.proc_time, d.mall_id, d.in_count,
+    r.body, r.kafka_partition, r.kafka_offset, r.event_time, d.mall_id, d.in_count,
     COALESCE(d.reason, CASE WHEN r.event_time < TO_TIMESTAMP_LTZ(0, 3) THEN 'future' END) AS reason
 FROM door_sensors_raw AS r,
     LATERAL TABLE(parse_door(r.body, ${max_message_chars})) AS d(mall_id, in_count, reason);
 
+-- door_read (jobs/metrics/job.py): door_checked with newest_time.
 -- Door entries are plain sums, not windows: anything within the allowed lateness counts.
 CREATE TEMPORARY VIEW door_enriched AS
 SELECT
-    c.body, c.kafka_partition, c.kafka_offset, c.event_time, c.proc_time,
+    c.body, c.kafka_partition, c.kafka_offset, c.event_time, PROCTIME() AS proc_time,
     c.mall_id, c.in_count, m.tz,
     CASE
         WHEN c.reason IS NOT NULL THEN c.reason
@@ -106,12 +105,8 @@ SELECT
         WHEN c.event_time <= c.newest_time - INTERVAL ${allowed_lateness} DAY TO SECOND THEN 'late'
     END AS reason
 FROM (
-    SELECT *,
-        CASE WHEN reason IS NULL THEN mall_id END AS lookup_mall,
-        MAX(event_time) OVER (
-            PARTITION BY kafka_partition ORDER BY proc_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS newest_time
-    FROM door_checked
+    SELECT *, CASE WHEN reason IS NULL THEN mall_id END AS lookup_mall
+    FROM door_read
 ) AS c
 LEFT JOIN LATERAL TABLE(mall_zone(c.lookup_mall)) AS m(tz) ON TRUE;
 

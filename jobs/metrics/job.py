@@ -10,13 +10,14 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from pyflink.common import Configuration, Types, typeinfo
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
-from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from footfall.flink import JOB_NAME
 from footfall.settings import ConfigError, JobSettings, Settings
@@ -146,7 +147,7 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
         # against 10,100/s with copies).
         "pipeline.object-reuse": "true",
         "python.execution-mode": job.python_execution_mode,
-        "table.exec.state.ttl": day_state_ttl(job),
+        "table.exec.state.ttl": f"{int(job.day_state_ttl_hours * 3600)}s",
         "table.exec.source.idle-timeout": f"{job.idle_timeout_seconds}s",
     }
     if restore_from is not None:
@@ -154,11 +155,6 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
     for key, value in options.items():
         config.set_string(key, value)
     return config
-
-
-def day_state_ttl(job: JobSettings) -> str:
-    """The state TTL of the metrics' day state (deduplications, aggregations, joins)."""
-    return f"{int(job.day_state_ttl_hours * 3600)}s"
 
 
 #: The fork of probe_ingested (see 02_ingest.sql) happens after this file.
@@ -175,7 +171,6 @@ def build(table_env: StreamTableEnvironment, settings: Settings) -> list[str]:
     inserts = execute(table_env, values, files[:split])
     job = settings.job
     fork_probe_log(table_env, job.watermark_delay_seconds - job.position_delay_seconds)
-    table_env.get_config().set("table.exec.state.ttl", day_state_ttl(job))
     return inserts + execute(table_env, values, files[split:])
 
 
@@ -188,11 +183,32 @@ def execute(table_env: StreamTableEnvironment, values: dict[str, object], files:
             inserts.append(statement)
             continue
         try:
-            table_env.execute_sql(statement)
+            run_statement(table_env, statement)
         except Exception:
             log.error("failed: %s", statement.splitlines()[0])
             raise
     return inserts
+
+
+#: The views of 02_ingest.sql that hold each topic's messages in the order of their
+#: partitions, and the view each becomes with the newest event time read so far from the
+#: message's partition added (`newest_time`), worked out in the JVM as they are read.
+NEWEST_TIME = {"probe_checked": "probe_read", "door_checked": "door_read"}
+CREATED_VIEW = re.compile(r"CREATE\s+TEMPORARY\s+VIEW\s+(\w+)", re.IGNORECASE)
+
+
+def run_statement(table_env: StreamTableEnvironment, statement: str) -> None:
+    """Run a statement that is not an INSERT; once it has made a view of NEWEST_TIME, make
+    that view's counterpart with udfs/java NewestTime.java (in each source's subtask, kept
+    in the checkpoint: no shuffle, as a keyed OVER aggregate needed)."""
+    table_env.execute_sql(statement)
+    made = CREATED_VIEW.match(statement)
+    if made and made.group(1) in NEWEST_TIME:
+        view = made.group(1)
+        j_table = get_gateway().jvm.footfall.udf.NewestTime.read(
+            table_env._j_tenv, table_env.from_path(view)._j_table, f"newest event time of {view}"
+        )
+        table_env.create_temporary_view(NEWEST_TIME[view], Table(j_table, table_env))
 
 
 def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) -> None:
@@ -202,11 +218,7 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
     event time by the full watermark delay (see 03_events.sql).
 
     The stream leaves the Table API once, so the topic is read once, and the rows never
-    leave the JVM (no Python function touches them). The ingestion is translated here
-    with no state TTL: its one state, the newest event time per Kafka partition
-    (02_ingest.sql), has a few keys that must not expire, and with the day state's TTL
-    every message paid for TTL bookkeeping (a sixth of the ingestion thread's time)."""
-    table_env.get_config().set("table.exec.state.ttl", "0 ms")
+    leave the JVM (no Python function touches them)."""
     ingested = table_env.to_data_stream(table_env.from_path("probe_ingested"))
     live = (
         Schema.new_builder()

@@ -9,15 +9,17 @@ import pytest
 
 @pytest.mark.parametrize("variant", ["ceiling", "baseline"])
 def test_each_bench_variant_plans_on_the_job_s_ingestion(jvm_environment: str, settings, variant: str) -> None:  # type: ignore[no-untyped-def]
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
 
     from bench.variant import build, configuration_overrides
     from footfall.stack.jars import pipeline_jars
 
-    table_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = table_env.get_config()
-    config.set("pipeline.jars", pipeline_jars(settings.flink.jars_dir))
+    config = Configuration()
+    config.set_string("pipeline.jars", pipeline_jars(settings.flink.jars_dir))
     for key, value in configuration_overrides(variant).items():
-        config.set(key, value)
+        config.set_string(key, value)
+    table_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(config))
     plan = build(table_env, variant, settings, "bench-test-").explain()
     assert "LogicalSink" in plan
