@@ -218,8 +218,10 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
     event time by the full watermark delay (see 03_events.sql).
 
     The stream leaves the Table API once, so the topic is read once, and the rows never
-    leave the JVM (no Python function touches them)."""
-    ingested = table_env.to_data_stream(table_env.from_path("probe_ingested"))
+    leave the JVM (no Python function touches them) nor Flink's internal format
+    (udfs/java InternalRows.java: no conversion per row and branch)."""
+    j_tenv = table_env._j_tenv
+    rows = get_gateway().jvm.footfall.udf.InternalRows.of(j_tenv, table_env.from_path("probe_ingested")._j_table)
     live = (
         Schema.new_builder()
         .column_by_expression("proc_time", "PROCTIME()")
@@ -235,8 +237,8 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
         .watermark("visit_time", "SOURCE_WATERMARK()")
         .build()
     )
-    table_env.create_temporary_view("probe_log_live", table_env.from_data_stream(ingested, live))
-    table_env.create_temporary_view("probe_log", table_env.from_data_stream(ingested, shifted))
+    for view, schema in (("probe_log_live", live), ("probe_log", shifted)):
+        table_env.create_temporary_view(view, Table(j_tenv.fromDataStream(rows, schema._j_schema), table_env))
 
 
 def embedded_python_path() -> None:
