@@ -56,76 +56,34 @@ class Output:
 OUTPUTS = {
     o.name: o
     for o in (
-        Output(
-            "mall_daily",
-            ("mall_id", "day"),
-            (
-                "mall_id",
-                "day",
-                "visitors",
-                "new_visitors",
-                "returning_visitors",
-                "randomized_devices",
-                "door_entries",
-                "devices_seen",
-                "passers_by",
-                "staff_devices",
-            ),
-        ),
-        Output(
-            "mall_hourly",
-            ("mall_id", "day", "hour"),
-            ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by", "staff_devices"),
-        ),
+        Output("mall_daily", ("mall_id", "day"), ("mall_id", "day", "visitors", "new_visitors",
+               "returning_visitors", "randomized_devices", "door_entries", "devices_seen", "passers_by",
+               "staff_devices")),
+        Output("mall_hourly", ("mall_id", "day", "hour"),
+               ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by", "staff_devices")),
         Output("peak_hour_daily", ("mall_id", "day"), ("mall_id", "day", "hour", "visitors")),
-        Output(
-            "shop_daily",
-            ("mall_id", "day", "shop_code"),
-            ("mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys"),
-        ),
-        Output(
-            "shop_hourly",
-            ("mall_id", "day", "hour", "shop_code"),
-            ("mall_id", "day", "hour", "shop_code", "shop_name", "visitors", "walk_bys"),
-        ),
-        Output(
-            "top_shops_daily",
-            ("mall_id", "day", "rank"),
-            ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors"),
-        ),
-        Output(
-            "favorite_shop_daily",
-            ("mall_id", "day", "device_id"),
-            ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds"),
-        ),
-        Output(
-            "repeat_shops_daily",
-            ("mall_id", "day", "device_id", "shop_code"),
-            ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits"),
-        ),
+        Output("shop_daily", ("mall_id", "day", "shop_code"),
+               ("mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys")),
+        Output("shop_hourly", ("mall_id", "day", "hour", "shop_code"),
+               ("mall_id", "day", "hour", "shop_code", "shop_name", "visitors", "walk_bys")),
+        Output("top_shops_daily", ("mall_id", "day", "rank"),
+               ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors")),
+        Output("favorite_shop_daily", ("mall_id", "day", "device_id"),
+               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
+        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
+               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
         Output("mall_engagement_daily", ("mall_id", "day"), ("mall_id", "day", *ENGAGEMENT)),
-        Output(
-            "shop_engagement_daily",
-            ("mall_id", "day", "shop_code"),
-            ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT),
-        ),
-        Output(
-            "visits",
-            ("mall_id", "day", "shop_code", "device_id", "started_at"),
-            ("mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds"),
-        ),
+        Output("shop_engagement_daily", ("mall_id", "day", "shop_code"),
+               ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT)),
+        Output("visits", ("mall_id", "day", "shop_code", "device_id", "started_at"),
+               ("mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds")),
         Output("staff_detected", ("mall_id", "device_id"), ("mall_id", "device_id", "qualified_day", "since_day")),
-        Output(
-            "positions",
-            ("mall_id", "ts", "device_id"),
-            ("mall_id", "ts", "device_id", "x", "y", "zone"),
-            versioned=False,
-        ),
+        Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
+               versioned=False),
         Output("dead_letter_counts", ("source_topic", "reason")),
         Output("ingest_counts", ("source_topic",)),
     )
 }
-
 
 def capture_rate(visitors: int, door_entries: int) -> float | None:
     """Mall visitors per door entry (docs/design.md §4 item 10); None without entries."""

@@ -369,8 +369,7 @@ class BufferedSink(KeyedProcessFunction):
 
     def _schedule(self, ctx: KeyedProcessFunction.Context, key: str, delay_s: float) -> None:
         ctx.timer_service().register_processing_time_timer(
-            ctx.timer_service().current_processing_time() + int(delay_s * 1000)
-        )
+            ctx.timer_service().current_processing_time() + int(delay_s * 1000))
         self.pending.add(key)
 
     def _flush(self, key: str) -> bool:
@@ -421,13 +420,8 @@ class StoreHealth:
     def failed(self, destination: str, output: str, err: Exception) -> None:
         if destination not in self.since:
             self.since[destination] = self.clock()
-            log.warning(
-                "%s does not take %s (%s: %s); keeping the rows and trying again",
-                destination,
-                output,
-                type(err).__name__,
-                err,
-            )
+            log.warning("%s does not take %s (%s: %s); keeping the rows and trying again",
+                        destination, output, type(err).__name__, err)
 
     def ok(self, destination: str) -> None:
         began = self.since.pop(destination, None)
