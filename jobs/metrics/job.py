@@ -46,11 +46,8 @@ def position_values() -> dict[str, object]:
     Estimator's default point.)"""
     estimator, tracker = Estimator(), Tracker()
     return {
-        **{
-            f"estimator_{field.name}": float(getattr(estimator, field.name))
-            for field in dataclasses.fields(estimator)
-            if field.name != "point"
-        },
+        **{f"estimator_{field.name}": float(getattr(estimator, field.name))
+           for field in dataclasses.fields(estimator) if field.name != "point"},
         "track_sigma_m": tracker.sigma_m,
         "track_accel": tracker.accel,
         "track_horizon_ms": round(tracker.horizon_s * 1000),
@@ -309,7 +306,7 @@ def pipeline(
         buffer_rows=settings.job.sink_buffer_rows,
         max_backoff_seconds=settings.job.sink_max_backoff_seconds,
     )
-    (route_to_stores(outputs).process(BufferedSink(sink)).name("sinks"))
+    route_to_stores(outputs).process(BufferedSink(sink)).name("sinks")
 
 
 def run(settings: Settings, restore_from: Path | None = None) -> None:
