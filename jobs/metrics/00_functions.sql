@@ -24,6 +24,12 @@
 -- smooth_track(x, y, zone, room_m, at_ms, sigma_m, accel, horizon_ms): an OVER aggregate
 --   over one device's placed seconds in event-time order: its position smoothed over its
 --   recent fixes (a Kalman filter), never farther from the fix than room_m.
+-- shop_name(mall_id, shop_code): a shop's name from the layout (for the shop a device is
+--   placed in).
+-- visit_dwell(second_ms, gap_ms): an OVER aggregate over one device's seconds placed in
+--   one shop, in event-time order: the estimated dwell of the visit so far (the span of
+--   its seconds and one mean gap between them: docs/design.md §4 item 6);
+--   estimated_dwell(first_ms, last_ms, seconds) is the same estimate for a whole visit.
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
 
@@ -46,3 +52,9 @@ CREATE TEMPORARY FUNCTION visit_start AS 'footfall.udf.VisitStart' LANGUAGE JAVA
 CREATE TEMPORARY FUNCTION place_device AS 'footfall.udf.PlaceDevice' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION smooth_track AS 'footfall.udf.SmoothTrack' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION shop_name AS 'footfall.udf.ShopName' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION visit_dwell AS 'footfall.udf.VisitDwell' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION estimated_dwell AS 'footfall.udf.EstimatedDwell' LANGUAGE JAVA;

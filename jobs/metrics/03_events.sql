@@ -15,7 +15,7 @@
 -- reason).
 
 CREATE TEMPORARY VIEW probe_events AS
-SELECT ap_mac, mall_id, shop_code, shop_name, rssi, occur_ms, event_time, visit_time, proc_time,
+SELECT ap_mac, x, y, mall_id, shop_code, shop_name, rssi, occur_ms, event_time, visit_time, proc_time,
     local_day AS `day`, local_hour AS `hour`, device_id, randomized, on_time, staff
 FROM probe_log
 WHERE reason IS NULL;

@@ -42,25 +42,62 @@ SELECT mall_id, `day`, `hour`, device_id, staff FROM (
     WHERE rssi >= ${mall_min_rssi} AND NOT randomized
 ) WHERE rn = 1;
 
--- Qualifying shop events: of every device (a shop's devices seen), and of visitors, staff
--- left out (every shop metric but devices seen).
+-- Qualifying shop events, heard by a shop's own probe at the shop's threshold: of every
+-- device (a shop's devices seen), and of visitors, staff left out (near the shop).
 CREATE TEMPORARY VIEW shop_heard_events AS
-SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time, staff
+SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, proc_time, staff
 FROM probe_events
 WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
+-- 2 and 6: where a visitor is, second by second, on the metrics' watermark. Its on-time
+-- reports of each second, the strongest per probe, are placed on the mall's floor plan by
+-- place_device() as live positions are (item 9, 05_positions.sql: the same two windows and
+-- the same estimator), but with the metrics' watermark, so that every on-time report is
+-- in its second. Each second placed in a shop is one shop event: a shop's visits and
+-- visitors are made of them.
+CREATE TEMPORARY VIEW zone_reports AS
+SELECT mall_id, device_id, ap_mac, x, y, rssi, `day`, `hour`, occur_ms - MOD(occur_ms, 1000) AS second_ms, visit_time
+FROM probe_events
+WHERE on_time AND NOT randomized AND NOT staff AND rssi >= ${mall_min_rssi};
+
+-- visit_time is event time shifted by whole seconds, so each of its seconds is one second
+-- of event time, and second_ms, `day` and `hour` are fixed within it.
+CREATE TEMPORARY VIEW zone_probe_seconds AS
+SELECT mall_id, device_id, ap_mac, `day`, `hour`, second_ms, window_time AS second_end,
+    MAX(rssi) AS rssi, MAX(x) AS x, MAX(y) AS y
+FROM TABLE(TUMBLE(TABLE zone_reports, DESCRIPTOR(visit_time), INTERVAL '1' SECOND))
+GROUP BY mall_id, device_id, ap_mac, `day`, `hour`, second_ms, window_start, window_end, window_time;
+
+CREATE TEMPORARY VIEW shop_seconds AS
+SELECT mall_id, device_id, `day`, `hour`, second_ms, second_time, p.zone AS shop_code
+FROM (
+    SELECT mall_id, device_id, `day`, `hour`, second_ms, window_time AS second_time,
+        ARRAY_AGG(x) AS xs, ARRAY_AGG(y) AS ys, ARRAY_AGG(rssi) AS rssis
+    FROM TABLE(TUMBLE(TABLE zone_probe_seconds, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+    GROUP BY mall_id, device_id, `day`, `hour`, second_ms, window_start, window_end, window_time
+) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
+    CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),
+    CAST(${estimator_p0_sd_db} AS DOUBLE), CAST(${estimator_shadowing_db} AS DOUBLE), CAST(${estimator_radius_m} AS DOUBLE),
+    CAST(${estimator_window_db} AS DOUBLE), CAST(${estimator_step_m} AS DOUBLE))) AS p(x, y, zone, room)
+WHERE p.zone <> 'corridor';
+
 CREATE TEMPORARY VIEW shop_events AS
-SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, occur_ms, visit_time, proc_time, on_time,
+SELECT mall_id, shop_code, shop_name(mall_id, shop_code) AS shop_name, device_id, `day`, `hour`,
+    second_ms AS occur_ms, second_time AS visit_time, PROCTIME() AS proc_time,
     -- One column to partition sessions by: a view cannot hold a multi-column PARTITION BY.
     CONCAT_WS('|', mall_id, device_id, shop_code) AS visit_key
-FROM shop_heard_events
-WHERE NOT staff;
+FROM shop_seconds;
 
+-- A shop's devices seen: heard by its probe at its threshold, or placed in it.
 CREATE TEMPORARY VIEW device_shop_days AS
 SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
     SELECT mall_id, `day`, shop_code, shop_name, device_id,
         ROW_NUMBER() OVER (PARTITION BY mall_id, `day`, shop_code, device_id ORDER BY proc_time) AS rn
-    FROM shop_heard_events
+    FROM (
+        SELECT mall_id, `day`, shop_code, shop_name, device_id, proc_time FROM shop_heard_events
+        UNION ALL
+        SELECT mall_id, `day`, shop_code, shop_name, device_id, proc_time FROM shop_events
+    )
 ) WHERE rn = 1;
 
 -- 1 and 4: visitors against passers-by. A device becomes a visitor once a mall visit (a
@@ -184,17 +221,16 @@ SELECT mall_id, `day`, `hour`, visitors FROM (
 ) WHERE rn = 1;
 
 -- 2: shop visitors (walk-ins) and walk-bys, as the mall's visitors and passers-by are:
--- a device is a visitor of a shop from the event at which its shop visit (item 6) has
--- lasted the shop's minimum dwell; devices heard near the shop (by its own probe, or by a
--- corridor probe facing its front) that never were are its walk-bys. Devices seen keeps
--- the old count: any qualifying shop event.
+-- a device is a visitor of a shop from the second at which its shop visit (item 6) has
+-- lasted the shop's minimum dwell, estimated (visit_dwell: the span of its seconds and one
+-- mean gap); devices near the shop (placed in it, heard by its own probe, or by a
+-- corridor probe facing its front) that never were are its walk-bys.
 CREATE TEMPORARY VIEW shop_presence AS
 SELECT mall_id, shop_code, shop_name, device_id, `day`, `hour`, proc_time,
-    occur_ms - visit_start(occur_ms, occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
+    visit_dwell(occur_ms, CAST(${visit_gap_ms} AS BIGINT)) OVER (
         PARTITION BY visit_key ORDER BY visit_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS visit_ms
-FROM shop_events
-WHERE on_time;
+FROM shop_events;
 
 CREATE TEMPORARY VIEW shop_visitor_hours AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time FROM (
@@ -211,11 +247,16 @@ SELECT mall_id, `day`, shop_code, shop_name, device_id FROM (
     FROM shop_visitor_hours
 ) WHERE rn = 1;
 
--- Near a shop: heard at the shop's threshold by its own probe (a shop event), or by a
--- corridor probe facing its front (the layout's shop_fronts): a few metres from its door.
+-- Near a shop: placed in it (a shop event), heard at the shop's threshold by its own
+-- probe, or by a corridor probe facing its front (the layout's shop_fronts): a few metres
+-- from its door.
 CREATE TEMPORARY VIEW shop_near_events AS
 SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time
 FROM shop_events
+UNION ALL
+SELECT mall_id, `day`, `hour`, shop_code, shop_name, device_id, proc_time
+FROM shop_heard_events
+WHERE NOT staff
 UNION ALL
 SELECT mall_id, `day`, `hour`, f.shop_code, f.shop_name, device_id, proc_time
 FROM probe_events, LATERAL TABLE(probe_fronts(ap_mac)) AS f(shop_code, shop_name)
@@ -277,13 +318,10 @@ SELECT mall_id, `day`, CAST(rn AS INT) AS `rank`, shop_code, shop_name, visitors
     FROM shop_daily
 ) WHERE rn <= 5;
 
--- Shop events the watermark has not passed: a visit is decided when it closes.
-CREATE TEMPORARY VIEW visit_events AS
-SELECT * FROM shop_events WHERE on_time;
-
--- 6: a visit is a run of qualifying shop events with gaps of at most the visit gap
--- (session windows merge when they touch); it belongs to the local day it starts.
--- Duplicate events change neither the run nor its first and last time. Grouped by the
+-- 6: a visit is a run of a device's seconds placed in the shop with gaps of at most the
+-- visit gap (session windows merge when they touch); it belongs to the local day it
+-- starts; its dwell is estimated from its first and last second and how many there are
+-- (estimated_dwell). A second is one row, however many reports it had. Grouped by the
 -- partition key and the window alone, this is a session window aggregation: one
 -- append-only row per visit once the watermark closes it, and no state kept after.
 -- (Grouped by more keys it would be a plain group aggregation over the windows, holding
@@ -294,8 +332,8 @@ SELECT * FROM shop_events WHERE on_time;
 CREATE TEMPORARY VIEW shop_visits AS
 SELECT MIN(mall_id) AS mall_id, MIN(device_id) AS device_id, MIN(shop_code) AS shop_code,
     MAX(shop_name) AS shop_name, MIN(`day`) AS `day`, MIN(occur_ms) AS started_ms,
-    MAX(occur_ms) - MIN(occur_ms) AS dwell_ms
-FROM TABLE(SESSION(TABLE visit_events PARTITION BY visit_key,
+    estimated_dwell(MIN(occur_ms), MAX(occur_ms), COUNT(*)) AS dwell_ms
+FROM TABLE(SESSION(TABLE shop_events PARTITION BY visit_key,
                    DESCRIPTOR(visit_time), INTERVAL ${visit_gap} DAY TO SECOND))
 GROUP BY visit_key, window_start, window_end;
 

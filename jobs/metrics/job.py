@@ -40,10 +40,10 @@ DEAD_LETTER_RAW_CHARS = 65536
 
 
 def position_values() -> dict[str, object]:
-    """The ${placeholders} of 05_positions.sql: the estimator's tuning (place_device) and
-    the smoothing's (smooth_track), each the Python twin's own, which the tests' reference
-    places and smooths with too. (The Java estimator gives the zone's weighted mean, the
-    Estimator's default point.)"""
+    """The ${placeholders} of 05_positions.sql and of the shop seconds (04_metrics.sql): the
+    estimator's tuning (place_device) and the smoothing's (smooth_track), each the Python
+    twin's own, which the tests' reference places and smooths with too. (The Java estimator
+    gives the zone's weighted mean, the Estimator's default point.)"""
     estimator, tracker = Estimator(), Tracker()
     return {
         **{f"estimator_{field.name}": float(getattr(estimator, field.name))

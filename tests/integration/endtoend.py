@@ -36,6 +36,7 @@ from tests.jobs.harness import from_clickhouse, visit_views_from_clickhouse
 from tests.jobs.reference import (
     Expected,
     Limits,
+    Places,
     Positions,
     from_records,
     metrics,
@@ -261,11 +262,12 @@ def expect(settings: Settings, layout: Layout, records: list[Record],
     expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
                                   partition_of=partial(partition_of, settings.kafka.partitions))
     expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
-    expected = metrics(expected_input.probes, expected_input.doors)
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
     # The floor plans from the simulator's layout, not from PostgreSQL as the job reads them.
     plans = {m.mall_id: FloorPlan([(s.shop_code, s.polygon) for s in m.shops], [(p.x, p.y) for p in m.probes])
              for m in layout.malls}
+    names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
+    expected = metrics(expected_input.probes, expected_input.doors, Places(probe_xy, plans.__getitem__, names))
     expected_positions = positions(expected_input.probes, probe_xy, plans.__getitem__, POSITION_DELAY_S * 1000,
                                    expected_input.probe_newest_before)
     return expected_input, expected, expected_positions

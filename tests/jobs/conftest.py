@@ -8,22 +8,23 @@ import pytest
 
 from simulators.layout import default_mall
 from tests.jobs.layout_snapshot import write_layout_snapshot
+from udfs.geometry import Point
 
 #: The salt the SQL tests' JVM hashes devices with (its workers read it from their
 #: environment, as the job's do).
 TEST_SALT = "sql-test-salt"
 
-#: The shops the zone() UDF knows in SQL tests on bounded rows: mall m1 has a square shop
-#: S1 and an L-shaped (concave) shop S2 whose notch is corridor.
+#: The shops the zone() UDF knows in SQL tests on bounded rows: mall p1 (the positions
+#: tests') has a square shop S1 and an L-shaped (concave) shop S2 whose notch is corridor.
 TEST_LAYOUT = {
-    "m1": [
+    "p1": [
         ("S1", ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0))),
         ("S2", ((20.0, 0.0), (40.0, 0.0), (40.0, 10.0), (30.0, 10.0), (30.0, 20.0), (20.0, 20.0))),
     ],
 }
 
 
-#: The probes of mall m1 in SQL tests on bounded rows (ap_mac -> x, y): where
+#: The probes of mall p1 in SQL tests on bounded rows (ap_mac -> x, y): where
 #: position_reports say they are, and what the Java place_device's floor plan holds.
 TEST_PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math.sqrt(3)), "ap-d": (35.0, 15.0)}
 #: A second mall the Java layout holds in SQL tests: the simulator's built-in one (44 shops,
@@ -31,23 +32,49 @@ TEST_PROBES = {"ap-a": (0.0, 0.0), "ap-b": (20.0, 0.0), "ap-c": (10.0, 10 * math
 SIMULATED_MALL = default_mall(0)
 
 
+def metric_test_mall(mall_id: str) -> tuple[list[tuple[str, tuple[Point, ...]]], dict[str, Point]]:
+    """The plan of the metric SQL tests' malls (m1, m2): shops S1-S5 side by side along
+    y 0-10 and S6-S9 along y 20-30, 10 m square, with the corridor between; each shop's
+    probe inside it (`<mall>-S<n>`), corridor probes `<mall>-c1` to `-c5` and
+    `<mall>-front`. No probe sits where two places would tie for the estimator, so a
+    device heard by one probe alone at the mall threshold or louder is placed in that
+    probe's shop, or the corridor (checked by test_a_lone_probe_places_a_device_in_its_own_place)."""
+    shops, probes = [], {}
+    for n in range(1, 10):
+        row, column = (0, n - 1) if n <= 5 else (1, n - 6)
+        x0, y0 = 10.0 * column, 20.0 * row
+        shops.append((f"S{n}", ((x0, y0), (x0 + 10, y0), (x0 + 10, y0 + 10), (x0, y0 + 10))))
+        probes[f"{mall_id}-S{n}"] = (x0 + 4.3 + 0.1 * n, y0 + 5.6 - 0.2 * row)
+    for n, x in enumerate((4.4, 16.1, 23.9, 37.2, 44.6), start=1):
+        probes[f"{mall_id}-c{n}"] = (x, 13.7 + 0.3 * (n % 2))
+    probes[f"{mall_id}-front"] = (9.1, 12.2)
+    return shops, probes
+
+
+METRIC_MALLS = {mall_id: metric_test_mall(mall_id) for mall_id in ("m1", "m2")}
+
+
 @pytest.fixture(scope="session")
 def jvm_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """What the job's workers read from their environment, in ours while PyFlink starts
     its JVM (the first table environment does), which keeps it; ours is as it was
     afterwards. FOOTFALL_SALT is TEST_SALT. The Java layout functions read TEST_LAYOUT and
-    TEST_PROBES, and SIMULATED_MALL, from a layout snapshot (what they keep while PostgreSQL does not answer),
-    PostgreSQL being a port where nothing listens. Yields the salt."""
+    TEST_PROBES, SIMULATED_MALL and METRIC_MALLS from a layout snapshot (what they keep
+    while PostgreSQL does not answer), PostgreSQL being a port where nothing listens.
+    Yields the salt."""
     from udfs.identity import SALT_VARIABLE
 
     snapshot = tmp_path_factory.mktemp("layout") / "layout.snapshot"
     mall = SIMULATED_MALL
     write_layout_snapshot(
         snapshot,
-        {"m1": "UTC", mall.mall_id: mall.tz},
-        {**{ap: ("m1", *xy) for ap, xy in TEST_PROBES.items()},
-         **{p.ap_mac: (mall.mall_id, p.x, p.y) for p in mall.probes}},
-        {**TEST_LAYOUT, mall.mall_id: [(shop.shop_code, shop.polygon) for shop in mall.shops]},
+        {"p1": "UTC", mall.mall_id: mall.tz, **{mall_id: "UTC" for mall_id in METRIC_MALLS}},
+        {**{ap: ("p1", *xy) for ap, xy in TEST_PROBES.items()},
+         **{p.ap_mac: (mall.mall_id, p.x, p.y) for p in mall.probes},
+         **{ap: (mall_id, *xy) for mall_id, (_, probes) in METRIC_MALLS.items() for ap, xy in probes.items()}},
+        {**TEST_LAYOUT, mall.mall_id: [(shop.shop_code, shop.polygon) for shop in mall.shops],
+         **{mall_id: shops for mall_id, (shops, _) in METRIC_MALLS.items()}},
+        {(mall_id, code): f"Shop {code}" for mall_id, (shops, _) in METRIC_MALLS.items() for code, _ in shops},
     )
     wanted = {
         SALT_VARIABLE: TEST_SALT,

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from jobs.metrics.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
 from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds, local
+from udfs.geometry import Point
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
-    event_id STRING, ap_mac STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, rssi INT,
-    occur_ms BIGINT, `day` DATE, `hour` INT, device_id STRING, randomized BOOLEAN, on_time BOOLEAN, staff BOOLEAN,
+    event_id STRING, ap_mac STRING, x DOUBLE, y DOUBLE, mall_id STRING, shop_code STRING, shop_name STRING,
+    tz STRING, rssi INT, occur_ms BIGINT, `day` DATE, `hour` INT, device_id STRING, randomized BOOLEAN,
+    on_time BOOLEAN, staff BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
     WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
@@ -42,17 +44,19 @@ CREATE TEMPORARY TABLE rejects (
 """
 
 
-def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
-    path.write_text("".join(json.dumps(_json_row(r)) + "\n" for r in rows))
+def write_jsonl(path: Path, rows: Iterable[object], probe_xy: Mapping[str, Point] | None = None) -> Path:
+    path.write_text("".join(json.dumps(_json_row(r, probe_xy or {})) + "\n" for r in rows))
     return path
 
 
-def _json_row(row: object) -> dict:
+def _json_row(row: object, probe_xy: Mapping[str, Point]) -> dict:
     fields = dataclasses.asdict(row)  # type: ignore[call-overload]
     if isinstance(row, ProbeEvent):
         fields.pop("fronts")  # the layout's, asked by ap_mac: register_fronts
-        # The local day and hour, as the ingestion gives them (local_clock).
+        # The local day and hour, as the ingestion gives them (local_clock), and the
+        # probe's place, as the ingestion joins it from the layout.
         fields["day"], fields["hour"] = local(row.occur_ms, row.tz)
+        fields["x"], fields["y"] = probe_xy.get(row.ap_mac or "", (None, None))
     return fields
 
 
@@ -86,17 +90,19 @@ def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, 
     ]
 
 
-def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],
-                thresholds: Thresholds = DEFAULTS, reports: list[dict] = ()) -> dict[str, dict]:  # type: ignore[no-untyped-def, assignment]
-    """The job's metric and position SQL over bounded rows; outputs in the reference's
-    shape, positions as {(mall_id, ts, device_id): (x, y, zone)}."""
+def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],  # type: ignore[no-untyped-def]
+                thresholds: Thresholds = DEFAULTS, reports: list[dict] = (),  # type: ignore[assignment]
+                probe_xy: Mapping[str, Point] | None = None) -> dict[str, dict]:
+    """The job's metric and position SQL over bounded rows, the probes at `probe_xy`
+    (ap_mac -> x, y; the Java layout's places for them); outputs in the reference's shape,
+    positions as {(mall_id, ts, device_id): (x, y, zone)}."""
     from jobs import sql
     from jobs.metrics.job import position_values
     from jobs.metrics.plan import FOLDER
 
     (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
     table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json"))
-    table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes)))
+    table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes, probe_xy)))
     register_fronts(table_env, probes)
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors)))
     (folder / "rejects.json").write_text("")

@@ -35,9 +35,11 @@ def _nullable(text: str | None) -> bytes:
 
 
 def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[str, tuple[str, float, float]],
-                          shops: Mapping[str, Sequence[tuple[str, Sequence[Point]]]]) -> Path:
-    """Malls ({mall_id: tz}), corridor probes ({ap_mac: (mall_id, x, y)}) and shops
-    ({mall_id: [(shop_code, polygon)]}); no staff, no shop fronts."""
+                          shops: Mapping[str, Sequence[tuple[str, Sequence[Point]]]],
+                          shop_names: Mapping[tuple[str, str], str] | None = None) -> Path:
+    """Malls ({mall_id: tz}), probes ({ap_mac: (mall_id, x, y)}: the layout functions
+    tested here ask no probe's shop), shops ({mall_id: [(shop_code, polygon)]}) and their
+    names ({(mall_id, shop_code): name}; none by default); no staff, no shop fronts."""
     out = [struct.pack(">i", snapshot_version()), struct.pack(">i", len(malls))]
     out += [_utf(mall_id) + _nullable(tz) for mall_id, tz in malls.items()]
     out.append(struct.pack(">i", len(probes)))
@@ -51,5 +53,12 @@ def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[
         for code, polygon in mall_shops:
             out += [_utf(code), struct.pack(">i", len(polygon))]
             out += [struct.pack(">dd", x, y) for x, y in polygon]
+    names: dict[str, dict[str, str]] = {}
+    for (mall_id, code), name in (shop_names or {}).items():
+        names.setdefault(mall_id, {})[code] = name
+    out.append(struct.pack(">i", len(names)))
+    for mall_id, mall_names in names.items():
+        out += [_utf(mall_id), struct.pack(">i", len(mall_names))]
+        out += [_utf(code) + _nullable(name) for code, name in mall_names.items()]
     path.write_bytes(b"".join(out))
     return path

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from udfs.geometry import CORRIDOR
 from udfs.positioning import Fix, FloorPlan, Heard, Tracker, locate
 
 
@@ -68,6 +69,16 @@ class Thresholds:
 
 
 DEFAULTS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Places:
+    """What a device is placed with (items 2, 6 and 9): where each probe is, each mall's
+    floor plan, and the shops' names."""
+
+    probe_xy: dict[str, tuple[float, float]]
+    plans: Callable[[str], FloorPlan]
+    shop_names: dict[tuple[str, str], str]
 
 
 def local(occur_ms: int, tz: str) -> tuple[str, int]:
@@ -181,7 +192,36 @@ def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
 
 # --- the metrics --------------------------------------------------------------------------
 
-def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DEFAULTS) -> dict[str, dict]:
+def estimated_dwell(span_ms: int, seconds: int) -> int:
+    """A shop visit's dwell from the span of its seconds and how many (item 6): the span and
+    one mean gap between them; 0 for one second."""
+    return span_ms * seconds // (seconds - 1) if seconds > 1 else 0
+
+
+def shop_seconds(probes: list[ProbeEvent], places: Places, t: Thresholds = DEFAULTS) -> dict[tuple, set]:
+    """(mall, device, shop) -> the (second_ms, tz) at which the device was placed in the
+    shop: per device and second, its on-time reports at or above the mall threshold (a
+    visitor's: not randomised, not staff), the strongest per probe, placed by
+    udfs.positioning.locate on the mall's plan; the corridor is no shop."""
+    strongest: dict[tuple, dict[str, int]] = defaultdict(dict)
+    for e in probes:
+        if e.randomized or e.staff or not e.on_time or e.rssi < t.mall_min_rssi or e.ap_mac not in places.probe_xy:
+            continue
+        key = (e.mall_id, e.device_id, e.occur_ms // 1000, e.tz)
+        heard = strongest[key]
+        heard[e.ap_mac] = max(heard.get(e.ap_mac, -999), e.rssi)
+    placed: dict[tuple, set] = defaultdict(set)
+    for key, heard in strongest.items():
+        mall, device, second, tz = key
+        reports = [Heard(*places.probe_xy[ap], rssi) for ap, rssi in heard.items()]
+        zone = locate(places.plans(mall), reports, t.mall_min_rssi)[2]
+        if zone != CORRIDOR:
+            placed[(mall, device, zone)].add((second * 1000, tz))
+    return placed
+
+
+def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], places: Places,
+            t: Thresholds = DEFAULTS) -> dict[str, dict]:
     """Every output keyed as its ClickHouse table is: {output: {key tuple: values tuple}}."""
     day_devices: dict[tuple, set] = defaultdict(set)
     day_randomized: dict[tuple, set] = defaultdict(set)
@@ -192,7 +232,6 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     near_day: dict[tuple, set] = defaultdict(set)
     near_hour: dict[tuple, set] = defaultdict(set)
     shop_names: dict[tuple, str] = {}
-    shop_times: dict[tuple, set] = defaultdict(set)
     mall_times: dict[tuple, set] = defaultdict(set)
     first_day: dict[tuple, str] = {}
     door_day: dict[tuple, int] = defaultdict(int)
@@ -222,9 +261,16 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
                 near_day[(e.mall_id, day, shop)].add(e.device_id)
                 near_hour[(e.mall_id, day, hour, shop)].add(e.device_id)
                 shop_names[(e.mall_id, shop)] = name
-        if e.shop_code and e.rssi >= t.shop_min_rssi and not e.randomized and e.on_time:
-            # visits are windows: what the watermark passed is not in them
-            shop_times[(e.mall_id, e.device_id, e.shop_code)].add((e.occur_ms, e.tz))
+    # Shop visits are of the seconds a visitor was placed in the shop (windows: what the
+    # watermark passed is not in them); each such second also makes the device seen and near.
+    shop_times = shop_seconds(probes, places, t)
+    for (mall, device, shop), stamped in shop_times.items():
+        shop_names[(mall, shop)] = places.shop_names.get((mall, shop), shop)
+        for occur_ms, tz in stamped:
+            day, hour = local(occur_ms, tz)
+            shop_devices[(mall, day, shop)].add(device)
+            near_day[(mall, day, shop)].add(device)
+            near_hour[(mall, day, hour, shop)].add(device)
     for d in doors:
         day, hour = local(d.occur_ms, d.tz)
         door_day[(d.mall_id, day)] += d.in_count
@@ -266,7 +312,7 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     walkin_day: dict[tuple, set] = defaultdict(set)
     walkin_hour: dict[tuple, set] = defaultdict(set)
     for (mall, device, shop), stamped in shop_times.items():
-        for occur_ms, tz in visiting(stamped, t.visit_gap_ms, t.shop_min_dwell_ms):
+        for occur_ms, tz in visiting(stamped, t.visit_gap_ms, t.shop_min_dwell_ms, estimated_dwell):
             day, hour = local(occur_ms, tz)
             walkin_day[(mall, day, shop)].add(device)
             walkin_hour[(mall, day, hour, shop)].add(device)
@@ -291,7 +337,7 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], t: Thresholds = DE
     visits: dict[tuple, list[int]] = defaultdict(list)  # (mall, day, device, shop) -> dwell ms per visit
     out["visits"] = {}  # (mall, day, shop or '', device, started_at) -> (shop_name, dwell_seconds)
     for (mall, device, shop), stamped in shop_times.items():
-        for day, started_ms, dwell in sessions(stamped, t.visit_gap_ms):
+        for day, started_ms, dwell in sessions(stamped, t.visit_gap_ms, estimated_dwell):
             visits[(mall, day, device, shop)].append(dwell)
             out["visits"][(mall, day, shop, device, started_ms // 1000)] = (shop_names[(mall, shop)], dwell // 1000)
     favourites: dict[tuple, tuple] = {}
@@ -343,30 +389,41 @@ def staff_detected(mall_times: dict[tuple, set], t: Thresholds = DEFAULTS) -> di
     return found
 
 
-def sessions(stamped: set[tuple[int, str]], gap_ms: int) -> list[tuple[str, int, int]]:
+def span(span_ms: int, _times: int) -> int:
+    """A mall visit's dwell: last minus first time (item 11)."""
+    return span_ms
+
+
+def sessions(stamped: set[tuple[int, str]], gap_ms: int,
+             dwell: Callable[[int, int], int] = span) -> list[tuple[str, int, int]]:
     """Visits in (occur_ms, tz) times: maximal runs with gaps of at most `gap_ms`, each as
-    (the local day it starts, its first time, last minus first time)."""
+    (the local day it starts, its first time, its dwell: `dwell(last minus first time,
+    how many times)`)."""
     times = sorted(stamped)
     found = []
-    start = prev = times[0]
+    start, prev, count = times[0], times[0], 0
     for current in times[1:] + [None]:
+        count += 1
         if current is None or current[0] - prev[0] > gap_ms:
-            found.append((local(start[0], start[1])[0], start[0], prev[0] - start[0]))
-            start = current
+            found.append((local(start[0], start[1])[0], start[0], dwell(prev[0] - start[0], count)))
+            start, count = current, 0
         prev = current if current is not None else prev
     return found
 
 
-def visiting(stamped: set[tuple[int, str]], gap_ms: int, min_dwell_ms: int) -> list[tuple[int, str]]:
+def visiting(stamped: set[tuple[int, str]], gap_ms: int, min_dwell_ms: int,
+             dwell: Callable[[int, int], int] = span) -> list[tuple[int, str]]:
     """The (occur_ms, tz) times at which the visit they belong to (a run with gaps of at
-    most `gap_ms`) had lasted at least `min_dwell_ms`."""
+    most `gap_ms`) had lasted at least `min_dwell_ms`, by `dwell` as in sessions."""
     found = []
     start = last = None
+    count = 0
     for current in sorted(stamped):
         if last is None or current[0] - last > gap_ms:
-            start = current[0]
+            start, count = current[0], 0
         last = current[0]
-        if current[0] - start >= min_dwell_ms:
+        count += 1
+        if dwell(current[0] - start, count) >= min_dwell_ms:
             found.append(current)
     return found
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.jobs.conftest import METRIC_MALLS
 from tests.jobs.harness import run_metrics
-from tests.jobs.reference import DEFAULTS, DoorEvent, ProbeEvent, metrics
+from tests.jobs.reference import DEFAULTS, DoorEvent, Places, ProbeEvent, metrics
+from udfs.positioning import FloorPlan, Heard, locate
 
 AMS = "Europe/Amsterdam"
 TOKYO = "Asia/Tokyo"
@@ -24,8 +26,9 @@ def ms(text: str, tz: str = AMS) -> int:
 
 def probe(device: str, at: int, shop: str | None = "S1", rssi: int = -60, mall: str = "m1",
           tz: str = AMS, randomized: bool = False, event_id: str | None = None) -> ProbeEvent:
+    """A report of the shop's own probe (METRIC_MALLS), or of a corridor probe for no shop."""
     return ProbeEvent(event_id or f"{device}-{at}-{shop}", mall, shop, f"Shop {shop}" if shop else None,
-                      tz, rssi, at, device, randomized)
+                      tz, rssi, at, device, randomized, f"{mall}-{shop or 'c1'}")
 
 
 def stay(device: str, start: int, dwell_ms: int, shop: str | None = None, **where: Any) -> list[ProbeEvent]:
@@ -34,26 +37,37 @@ def stay(device: str, start: int, dwell_ms: int, shop: str | None = None, **wher
     return [probe(device, at, shop=shop, **where) for at in sorted(set(times))]
 
 
+PROBE_XY = {ap: xy for _, probes in METRIC_MALLS.values() for ap, xy in probes.items()}
+PLACES = Places(
+    PROBE_XY,
+    {mall_id: FloorPlan(shops, list(probes.values())) for mall_id, (shops, probes) in METRIC_MALLS.items()}.__getitem__,
+    {(mall_id, code): f"Shop {code}" for mall_id, (shops, _) in METRIC_MALLS.items() for code, _ in shops},
+)
+
+
 def check(table_env, tmp_path, probes, doors=(), thresholds=DEFAULTS):  # type: ignore[no-untyped-def]
-    got = run_metrics(table_env, tmp_path, list(probes), list(doors), thresholds)
-    want = metrics(list(probes), list(doors), thresholds)
+    got = run_metrics(table_env, tmp_path, list(probes), list(doors), thresholds, probe_xy=PROBE_XY)
+    want = metrics(list(probes), list(doors), PLACES, thresholds)
     for output, rows in want.items():
         assert got[output] == rows, output
     return got
 
 
-def test_visits_split_on_gaps_longer_than_five_minutes_and_dwell_is_last_minus_first(table_env, tmp_path):
+def test_visits_split_on_gaps_longer_than_five_minutes_and_shop_dwell_is_estimated(table_env, tmp_path):
     t0 = ms("2026-11-20T10:00:00")
     events = [probe("d1", t0), probe("d1", t0 + 2 * MINUTE), probe("d1", t0 + 7 * MINUTE),  # gap 5:00 keeps
-              probe("d1", t0 + 12 * MINUTE + 1)]  # gap 5:00.001 splits
+              probe("d1", t0 + 12 * MINUTE + 1000)]  # gap 5:01 splits
     got = check(table_env, tmp_path, events)
-    assert got["favorite_shop_daily"][("m1", "2026-11-20", "d1")] == ("S1", "Shop S1", 2, 420)
+    # A shop visit is a run of the seconds the device was placed in the shop; its dwell the
+    # span and one mean gap: three seconds over 420 s are 630 s, one second 0. A mall
+    # visit's dwell is last minus first time.
+    assert got["favorite_shop_daily"][("m1", "2026-11-20", "d1")] == ("S1", "Shop S1", 2, 630)
     assert got["repeat_shops_daily"][("m1", "2026-11-20", "d1", "S1")] == ("Shop S1", 2)
     # Every visit, to the shop and to the mall, keyed by when it started (epoch seconds).
-    second = (t0 + 12 * MINUTE + 1) // 1000
+    second = (t0 + 12 * MINUTE + 1000) // 1000
     day = ("m1", "2026-11-20")
     assert got["visits"] == {
-        (*day, "S1", "d1", t0 // 1000): ("Shop S1", 420), (*day, "S1", "d1", second): ("Shop S1", 0),
+        (*day, "S1", "d1", t0 // 1000): ("Shop S1", 630), (*day, "S1", "d1", second): ("Shop S1", 0),
         (*day, "", "d1", t0 // 1000): ("", 420), (*day, "", "d1", second): ("", 0),
     }
 
@@ -91,8 +105,9 @@ def test_thresholds_decide_mall_and_shop_qualification(table_env, tmp_path):
     events = [probe("weak", t0, rssi=-86), probe("mall-only", t0, rssi=-80), probe("both", t0, rssi=-70)]
     got = check(table_env, tmp_path, events)
     assert got["mall_daily"][("m1", "2026-11-20")][5] == 2  # devices seen
-    # Seen, and near, from the shop's threshold.
-    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 1)
+    # Seen, and near: "both" is heard at the shop's threshold; "mall-only", heard by the
+    # shop's probe alone, is placed in the shop. "weak" is under the mall's threshold.
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 2, 2)
 
 
 def test_ties_rank_by_shop_code_hour_and_dwell(table_env, tmp_path):
@@ -101,9 +116,10 @@ def test_ties_rank_by_shop_code_hour_and_dwell(table_env, tmp_path):
     for i, shop in enumerate(["S7", "S3", "S5", "S1", "S9", "S2"]):  # one visitor each: a six-way tie
         events += [probe(f"t{i}", t0, shop=shop), probe(f"t{i}", t0 + 2 * MINUTE, shop=shop)]
     # Two hours with one visitor each (and more devices seen at 10): the earlier hour is the peak.
-    # d9: two shops with one visit each and equal dwell (each a visitor too): the lower code wins.
-    events += [probe("d9", t0 + 60 * MINUTE, shop="S8"), probe("d9", t0 + 62 * MINUTE, shop="S8"),
-               probe("d9", t0 + 60 * MINUTE, shop="S4"), probe("d9", t0 + 62 * MINUTE, shop="S4")]
+    # d9: two shops with one visit each and equal dwell (each a visitor too): the lower code
+    # wins. (Three minutes in the mall: no mall visitor.)
+    events += [probe("d9", t0 + 60 * MINUTE, shop="S8"), probe("d9", t0 + 61 * MINUTE, shop="S8"),
+               probe("d9", t0 + 62 * MINUTE, shop="S4"), probe("d9", t0 + 63 * MINUTE, shop="S4")]
     events += stay("early", t0, 10 * MINUTE) + stay("late", t0 + 60 * MINUTE, 10 * MINUTE)
     got = check(table_env, tmp_path, events)
     assert [got["top_shops_daily"][("m1", "2026-11-20", r)][0] for r in range(1, 6)] == ["S1", "S2", "S3", "S4", "S5"]
@@ -185,12 +201,16 @@ def test_shop_visitors_stay_the_shops_minimum_dwell_and_walk_bys_are_heard_near_
     front = (("S1", "Shop S1"), ("S2", "Shop S2"))  # a corridor probe between two shop fronts
 
     def corridor(device: str, at: int, rssi: int = -65) -> ProbeEvent:
-        return replace(probe(device, at, shop=None, rssi=rssi), ap_mac="front-probe", fronts=front)
+        return replace(probe(device, at, shop=None, rssi=rssi), ap_mac="m1-front", fronts=front)
 
     events = [
-        probe("exactly", t0), probe("exactly", t0 + 2 * MINUTE),  # two minutes: a visitor
-        probe("short", t0), probe("short", t0 + 2 * MINUTE - 1),  # a millisecond short: a walk-by
-        probe("outside", t0, rssi=-80),  # the shop's probe, under the shop's threshold: not near
+        # Two seconds a minute apart: an estimated two minutes (the span and one mean gap), a
+        # visitor; 59 s apart, 1:58, a walk-by.
+        probe("exactly", t0), probe("exactly", t0 + MINUTE),
+        probe("short", t0), probe("short", t0 + MINUTE - 1000),
+        # The shop's probe under the shop's threshold, and a corridor probe loud: placed in
+        # the corridor, not near.
+        probe("outside", t0, rssi=-80), probe("outside", t0, shop=None, rssi=-50),
         corridor("passing", t0), corridor("passing", t0 + MINUTE),  # close past both fronts
         corridor("faint", t0, rssi=-75),  # heard at the front, but not from a few metres: not near
         # In at 10:59, a visitor from 11:01: of hour 11 only, a walk-by of hour 10.
@@ -240,7 +260,7 @@ def test_staff_are_counted_on_their_own_and_left_out_of_every_visitor_metric(tab
     events = [
         # A member of staff in their shop all morning, and passing another shop's front.
         *(replace(e, staff=True) for e in stay("staff", t0, 3 * 60 * MINUTE, shop="S1")),
-        replace(probe("staff", t0 + 10, shop=None, rssi=-60), ap_mac="front-probe", fronts=front, staff=True),
+        replace(probe("staff", t0 + 10, shop=None, rssi=-60), ap_mac="m1-front", fronts=front, staff=True),
         # A shopper, and a device heard once: a visitor and a passer-by.
         *stay("shopper", t0, 30 * MINUTE, shop="S1"),
         probe("once", t0, shop=None),
@@ -255,3 +275,30 @@ def test_staff_are_counted_on_their_own_and_left_out_of_every_visitor_metric(tab
     assert ("m1", "2026-11-20", "S2") not in got["shop_daily"]
     assert {key[3] for key in got["visits"]} == {"shopper", "once"}
     assert got["staff_detected"] == {}
+
+
+def test_a_lone_probe_places_a_device_in_its_own_place():
+    # What the metric tests' plan promises (conftest.metric_test_mall): one probe alone
+    # places a device in its shop, or the corridor, at any level the mall counts.
+    for mall_id, (shops, probes) in METRIC_MALLS.items():
+        plan = FloorPlan(shops, list(probes.values()))
+        for ap, xy in probes.items():
+            place = ap.removeprefix(f"{mall_id}-")
+            want = place if place.startswith("S") else "corridor"
+            for rssi in range(DEFAULTS.mall_min_rssi + 1, -39):
+                assert locate(plan, [Heard(*xy, rssi)], DEFAULTS.mall_min_rssi)[2] == want, (ap, rssi)
+
+
+def test_a_shop_visit_is_of_the_seconds_a_device_is_placed_in_the_shop(table_env, tmp_path):
+    t0 = ms("2026-11-20T10:00:00")
+    events = []
+    for minute in range(0, 6, 2):
+        # In S2, next to S1: loud at S2's probe, and over S1's threshold at S1's through the wall.
+        at = t0 + minute * MINUTE
+        events += [probe("d1", at, shop="S2", rssi=-48), probe("d1", at + 300, shop="S1", rssi=-68)]
+    got = check(table_env, tmp_path, events)
+    # name, visitors, devices seen, walk-bys: heard at S1's threshold, S1 saw it and it was
+    # near; it visited S2.
+    assert got["shop_daily"][("m1", "2026-11-20", "S2")] == ("Shop S2", 1, 1, 0)
+    assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 1)
+    assert {key[2] for key in got["visits"]} == {"S2", ""}

@@ -25,7 +25,7 @@ PROBES = TEST_PROBES
 
 def report(device: str, ap: str, rssi: int, at: int = T0, event_id: str | None = None,
            randomized: bool = False) -> ProbeEvent:
-    return ProbeEvent(event_id or f"{device}-{ap}-{at}-{rssi}", "m1", None, None, "UTC", rssi, at, device,
+    return ProbeEvent(event_id or f"{device}-{ap}-{at}-{rssi}", "p1", None, None, "UTC", rssi, at, device,
                       randomized, ap)
 
 
@@ -33,7 +33,7 @@ def placed(table_env, tmp_path, events: list[ProbeEvent]) -> dict:  # type: igno
     return run_metrics(table_env, tmp_path, [], [], reports=position_reports(events, PROBES))["positions"]
 
 
-PLAN = FloorPlan(TEST_LAYOUT["m1"], list(PROBES.values()))  # what place_device() reads for m1 here
+PLAN = FloorPlan(TEST_LAYOUT["p1"], list(PROBES.values()))  # what place_device() reads for p1 here
 
 
 def at(heard: dict[str, int]) -> tuple[float, float, str]:
@@ -45,8 +45,8 @@ def test_a_device_is_placed_by_the_estimator_from_its_second_s_probes(table_env,
     got = placed(
         table_env, tmp_path, [report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))]
     )
-    assert list(got) == [("m1", T0 // 1000, "d1")]
-    x, y, zone = got[("m1", T0 // 1000, "d1")]
+    assert list(got) == [("p1", T0 // 1000, "d1")]
+    x, y, zone = got[("p1", T0 // 1000, "d1")]
     assert (x, y, zone) == pytest.approx(at({"ap-a": -62, "ap-b": -62, "ap-c": -62}), abs=0.006)
     assert zone in {"S1", "S2", "corridor"} and 0 <= x <= 40 and 0 <= y <= 20  # on the plan
 
@@ -59,7 +59,7 @@ def test_each_probe_counts_once_with_its_strongest_report(table_env, tmp_path):
         report("d1", "ap-b", -60, T0 + 900),
         report("d1", "ap-c", -86, T0 + 950),  # below the mall threshold: not a report
     ]
-    x, y, zone = placed(table_env, tmp_path, events)[("m1", T0 // 1000, "d1")]
+    x, y, zone = placed(table_env, tmp_path, events)[("p1", T0 // 1000, "d1")]
     assert (x, y) == pytest.approx(at({"ap-a": -50, "ap-b": -60})[:2], abs=0.006)
     assert zone == at({"ap-a": -50, "ap-b": -60})[2] == "S1"  # loudest by ap-a, in S1's corner
 
@@ -73,15 +73,15 @@ def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path
     ]
     got = placed(table_env, tmp_path, events)
     want = {
-        ("m1", T0 // 1000, "d1"): at({"ap-a": -60}),
-        ("m1", T0 // 1000 + 1, "d1"): at({"ap-b": -60}),
-        ("m1", T0 // 1000, "d2"): at({"ap-d": -55}),
-        ("m1", T0 // 1000 - 1, "d2"): at({"ap-b": -60}),
+        ("p1", T0 // 1000, "d1"): at({"ap-a": -60}),
+        ("p1", T0 // 1000 + 1, "d1"): at({"ap-b": -60}),
+        ("p1", T0 // 1000, "d2"): at({"ap-d": -55}),
+        ("p1", T0 // 1000 - 1, "d2"): at({"ap-b": -60}),
     }
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=0.006), key
-    assert got[("m1", T0 // 1000, "d1")][2] == "S1" and got[("m1", T0 // 1000 + 1, "d1")][2] == "S2"
+    assert got[("p1", T0 // 1000, "d1")][2] == "S1" and got[("p1", T0 // 1000 + 1, "d1")][2] == "S2"
 
 
 def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 4;
+    private static final int SNAPSHOT_VERSION = 5;
     private static final JsonFactory JSON = new JsonFactory();
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
@@ -87,15 +87,18 @@ public final class Layout {
         final Map<String, Map<String, Long>> staff;
         /** mall_id -> its shops, with their polygons. */
         final Map<String, List<FloorPlan.Shop>> shops;
+        /** mall_id -> shop_code -> shop_name, for the shops a device is placed in. */
+        final Map<String, Map<String, String>> shopNames;
         /** (mall_id, estimator) -> the floor plan, built when first asked for. */
         final Map<List<Object>, FloorPlan> plans = new ConcurrentHashMap<>();
 
         Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff,
-                Map<String, List<FloorPlan.Shop>> shops) {
+                Map<String, List<FloorPlan.Shop>> shops, Map<String, Map<String, String>> shopNames) {
             this.probes = probes;
             this.mallZones = mallZones;
             this.staff = staff;
             this.shops = shops;
+            this.shopNames = shopNames;
         }
 
         /** The mall's plan from this layout; `earlier` (the plan of a layout read before) if
@@ -229,6 +232,12 @@ public final class Layout {
         });
     }
 
+    /** The name of a shop of the mall; null for a code the layout does not hold. */
+    public String shopName(String mallId, String shopCode) {
+        Map<String, String> names = mallId == null ? null : snapshot().shopNames.get(mallId);
+        return names == null || shopCode == null ? null : names.get(shopCode);
+    }
+
     public String mallZone(String mallId) {
         return mallId == null ? null : snapshot().mallZones.get(mallId);
     }
@@ -296,6 +305,7 @@ public final class Layout {
         Map<String, String> zones = new HashMap<>();
         Map<String, Map<String, Long>> staff = new HashMap<>();
         Map<String, List<FloorPlan.Shop>> shops = new HashMap<>();
+        Map<String, Map<String, String>> shopNames = new HashMap<>();
         // The driver class comes with the job's jars; no DriverManager, whose class-loader
         // rules do not see a job's own jars.
         Connection opened = new org.postgresql.Driver().connect(url, credentials);
@@ -335,10 +345,12 @@ public final class Layout {
                 }
             }
             try (ResultSet rows = statement.executeQuery(
-                    "SELECT mall_id, shop_code, polygon FROM " + s + ".shops ORDER BY mall_id, shop_code")) {
+                    "SELECT mall_id, shop_code, polygon, shop_name FROM " + s + ".shops ORDER BY mall_id, shop_code")) {
                 while (rows.next()) {
                     FloorPlan.Shop shop = shop(rows.getString(2), rows.getString(3));
                     shops.computeIfAbsent(rows.getString(1), k -> new ArrayList<>()).add(shop);
+                    shopNames.computeIfAbsent(rows.getString(1), k -> new HashMap<>()).put(rows.getString(2),
+                            rows.getString(4));
                 }
             }
             // The job's detections, then the operators' overrides, which win.
@@ -362,7 +374,7 @@ public final class Layout {
                 }
             }
         }
-        return new Snapshot(probes, zones, staff, shops);
+        return new Snapshot(probes, zones, staff, shops, shopNames);
     }
 
     /** A shop from its polygon column, JSON [[x, y], ...] (the schema checks it is an array):
@@ -449,6 +461,15 @@ public final class Layout {
                         }
                     }
                 }
+                out.writeInt(snapshot.shopNames.size());
+                for (Map.Entry<String, Map<String, String>> mall : snapshot.shopNames.entrySet()) {
+                    out.writeUTF(mall.getKey());
+                    out.writeInt(mall.getValue().size());
+                    for (Map.Entry<String, String> shop : mall.getValue().entrySet()) {
+                        out.writeUTF(shop.getKey());
+                        writeNullable(out, shop.getValue());
+                    }
+                }
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -502,7 +523,14 @@ public final class Layout {
                     mine.add(new FloorPlan.Shop(code, xs, ys));
                 }
             }
-            return new Snapshot(probes, zones, staff, shops);
+            Map<String, Map<String, String>> shopNames = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                Map<String, String> names = shopNames.computeIfAbsent(in.readUTF(), k -> new HashMap<>());
+                for (int s = in.readInt(); s > 0; s--) {
+                    names.put(in.readUTF(), readNullable(in));
+                }
+            }
+            return new Snapshot(probes, zones, staff, shops, shopNames);
         } catch (IOException e) {
             LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
             return null;
