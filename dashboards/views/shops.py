@@ -96,8 +96,8 @@ def table(all_shops: pd.DataFrame) -> None:
         "last_week": st.column_config.NumberColumn("Same day last week", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+d"),
         "walk_bys": st.column_config.NumberColumn(
-            "Walk-bys", format="%d", help="Devices heard near the shop (its front or its own probe) that did not "
-                                          "stay the shop's minimum dwell"),
+            "Walk-bys", format="%d", help="Devices near the shop (placed in it, or heard at its front or by its own "
+                                          "probe) that did not stay the shop's minimum dwell"),
         "conversion": st.column_config.ProgressColumn(
             "Conversion", format="percent", min_value=0, max_value=1,
             help="Visitors of the devices near the shop: visitors / (visitors + walk-bys)"),

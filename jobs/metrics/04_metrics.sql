@@ -50,30 +50,25 @@ FROM probe_events
 WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 -- 2 and 6: where a visitor is, second by second, on the metrics' watermark. Its on-time
--- reports of each second, the strongest per probe, are placed on the mall's floor plan by
--- place_device() as live positions are (item 9, 05_positions.sql: the same two windows and
--- the same estimator), but with the metrics' watermark, so that every on-time report is
--- in its second. Each second placed in a shop is one shop event: a shop's visits and
--- visitors are made of them.
+-- reports of each second are placed on the mall's floor plan by place_device() as live
+-- positions are (item 9, 05_positions.sql: the same estimator, which keeps the strongest
+-- report of each probe), but with the metrics' watermark, so that every on-time report is
+-- in its second. One window, not the positions' two: place_device() picks each probe's
+-- strongest report itself. Each second placed in a shop is one shop event: a shop's visits
+-- and visitors are made of them.
 CREATE TEMPORARY VIEW zone_reports AS
-SELECT mall_id, device_id, ap_mac, x, y, rssi, `day`, `hour`, occur_ms - MOD(occur_ms, 1000) AS second_ms, visit_time
+SELECT mall_id, device_id, x, y, rssi, `day`, `hour`, occur_ms - MOD(occur_ms, 1000) AS second_ms, visit_time
 FROM probe_events
 WHERE on_time AND NOT randomized AND NOT staff AND rssi >= ${mall_min_rssi};
 
 -- visit_time is event time shifted by whole seconds, so each of its seconds is one second
 -- of event time, and second_ms, `day` and `hour` are fixed within it.
-CREATE TEMPORARY VIEW zone_probe_seconds AS
-SELECT mall_id, device_id, ap_mac, `day`, `hour`, second_ms, window_time AS second_end,
-    MAX(rssi) AS rssi, MAX(x) AS x, MAX(y) AS y
-FROM TABLE(TUMBLE(TABLE zone_reports, DESCRIPTOR(visit_time), INTERVAL '1' SECOND))
-GROUP BY mall_id, device_id, ap_mac, `day`, `hour`, second_ms, window_start, window_end, window_time;
-
 CREATE TEMPORARY VIEW shop_seconds AS
 SELECT mall_id, device_id, `day`, `hour`, second_ms, second_time, p.zone AS shop_code
 FROM (
     SELECT mall_id, device_id, `day`, `hour`, second_ms, window_time AS second_time,
         ARRAY_AGG(x) AS xs, ARRAY_AGG(y) AS ys, ARRAY_AGG(rssi) AS rssis
-    FROM TABLE(TUMBLE(TABLE zone_probe_seconds, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+    FROM TABLE(TUMBLE(TABLE zone_reports, DESCRIPTOR(visit_time), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, `day`, `hour`, second_ms, window_start, window_end, window_time
 ) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
     CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),

@@ -157,7 +157,8 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (mall_id, day, shop_code);
 
 -- Every visit (docs/design.md §4 item 12): to the mall (shop_code '') or to a shop, when
--- it started (UTC) and how long it lasted (last minus first report, whole seconds). A
+-- it started (UTC) and how long it lasted in whole seconds (a mall visit: last minus first
+-- report; a shop visit: estimated from its seconds in the shop, design §4 item 6). A
 -- visit written again after a restart has the same key and replaces itself.
 CREATE TABLE IF NOT EXISTS ${database}.visits (
     mall_id String,

@@ -7,7 +7,8 @@ import org.apache.flink.types.Row;
 /**
  * place_device(mall_id, xs, ys, rssis, threshold_dbm, exponent, wall_loss_db, p0_dbm, p0_sd_db,
  * shadowing_db, radius_m, window_db, step_m): one row (x, y, zone, room) for a device's second,
- * from the places and strongest RSSI of the probes that heard it (the arrays line up), on
+ * from the places and RSSI of the probes that heard it (the arrays line up; of several
+ * reports at one place, the strongest counts), on
  * the mall's floor plan (FloorPlan: the estimator, whose twin is udfs/positioning.py),
  * also using the mall's probes that did not hear it at threshold_dbm or more. room is how
  * far the point is from the nearest wall, which smoothing may move it and no farther. The
@@ -29,17 +30,32 @@ public class PlaceDevice extends LayoutFunction {
                 || xs.length != ys.length || xs.length != rssis.length) {
             return;
         }
-        int n = xs.length;
-        double[] hx = new double[n];
-        double[] hy = new double[n];
-        double[] rssi = new double[n];
-        for (int i = 0; i < n; i++) {
+        // One report per probe, its strongest: a probe is its place, and the arrays may hold
+        // several reports of one probe (duplicates, or a second's repeated probe requests).
+        int n = 0;
+        double[] hx = new double[xs.length];
+        double[] hy = new double[xs.length];
+        double[] rssi = new double[xs.length];
+        for (int i = 0; i < xs.length; i++) {
             if (xs[i] == null || ys[i] == null || rssis[i] == null) {
                 return;
             }
-            hx[i] = xs[i];
-            hy[i] = ys[i];
-            rssi[i] = rssis[i];
+            int same = 0;
+            while (same < n && !(hx[same] == xs[i] && hy[same] == ys[i])) {
+                same++;
+            }
+            if (same == n) {
+                hx[n] = xs[i];
+                hy[n] = ys[i];
+                rssi[n++] = rssis[i];
+            } else {
+                rssi[same] = Math.max(rssi[same], rssis[i]);
+            }
+        }
+        if (n < xs.length) {
+            hx = java.util.Arrays.copyOf(hx, n);
+            hy = java.util.Arrays.copyOf(hy, n);
+            rssi = java.util.Arrays.copyOf(rssi, n);
         }
         if (estimator == null) { // the tuning is the call's literals: the same at every row
             estimator = new FloorPlan.Estimator(exponent, wallLossDb, p0Dbm, p0SdDb, shadowingDb, radiusM, windowDb,
