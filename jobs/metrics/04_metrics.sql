@@ -51,11 +51,10 @@ WHERE shop_code IS NOT NULL AND rssi >= ${shop_min_rssi} AND NOT randomized;
 
 -- 2 and 6: where a visitor is, second by second, on the metrics' watermark. Its on-time
 -- reports of each second are placed on the mall's floor plan by place_device() as live
--- positions are (item 9, 05_positions.sql: the same estimator, which keeps the strongest
--- report of each probe), but with the metrics' watermark, so that every on-time report is
--- in its second. One window, not the positions' two: place_device() picks each probe's
--- strongest report itself. Each second placed in a shop is one shop event: a shop's visits
--- and visitors are made of them.
+-- positions are (item 9, 05_positions.sql: the same window and estimator, which keeps the
+-- strongest report of each probe), but with the metrics' watermark, so that every on-time
+-- report is in its second. Each second placed in a shop is one shop event: a shop's
+-- visits and visitors are made of them.
 CREATE TEMPORARY VIEW zone_reports AS
 SELECT mall_id, device_id, x, y, rssi, `day`, `hour`, occur_ms - MOD(occur_ms, 1000) AS second_ms, visit_time
 FROM probe_events

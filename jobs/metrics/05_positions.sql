@@ -2,22 +2,16 @@
 --
 -- Each second of event time is a tumbling window on the source's short watermark
 -- (FOOTFALL_JOB_POSITION_DELAY_SECONDS behind the slowest partition), so a device's
--- second is final a few seconds after it ends, not a watermark delay later. The first
--- window keeps each probe's strongest report (duplicates change nothing); the second,
--- cascaded on its window time, gathers those probes' places and levels, one row per
+-- second is final a few seconds after it ends, not a watermark delay later. The window
+-- gathers the places and levels of the device's reports in the second, one row per
 -- device and second: the place_device() table function (udfs/java PlaceDevice.java and
 -- FloorPlan.java, whose twin is udfs/positioning.py; its tuning, ${estimator_*}, is that
--- twin's) places the device on the mall's floor plan with a path-loss model, also using
--- the probes that did not hear it at ${mall_min_rssi} dBm or more, and gives the zone;
+-- twin's) keeps each probe's strongest report (duplicates change nothing), places the
+-- device on the mall's floor plan with a path-loss model, also using the probes that did
+-- not hear it at ${mall_min_rssi} dBm or more, and gives the zone;
 -- the fix is then smoothed over the device's recent seconds.
 -- How long a position stays live after its second (position_ttl) is applied where it is
 -- kept, in Redis.
-
-CREATE TEMPORARY VIEW probe_strongest AS
-SELECT mall_id, device_id, ap_mac, window_time AS second_end,
-    MAX(rssi) AS rssi, MAX(x) AS x, MAX(y) AS y
-FROM TABLE(TUMBLE(TABLE position_reports, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
-GROUP BY mall_id, device_id, ap_mac, window_start, window_end, window_time;
 
 -- The three arrays line up: each aggregate appends the same rows in the same order, and
 -- the two-phase window aggregate merges the accumulators of each in the same order too.
@@ -28,7 +22,7 @@ FROM (
         -- window_start is UTC wall time (the session time zone), as epoch seconds.
         UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) AS ts,
         ARRAY_AGG(x) AS xs, ARRAY_AGG(y) AS ys, ARRAY_AGG(rssi) AS rssis
-    FROM TABLE(TUMBLE(TABLE probe_strongest, DESCRIPTOR(second_end), INTERVAL '1' SECOND))
+    FROM TABLE(TUMBLE(TABLE position_reports, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, window_start, window_end, window_time
 ) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
     CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),

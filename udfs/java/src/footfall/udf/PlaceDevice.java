@@ -1,5 +1,7 @@
 package footfall.udf;
 
+import java.util.Arrays;
+
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.types.Row;
@@ -53,9 +55,9 @@ public class PlaceDevice extends LayoutFunction {
             }
         }
         if (n < xs.length) {
-            hx = java.util.Arrays.copyOf(hx, n);
-            hy = java.util.Arrays.copyOf(hy, n);
-            rssi = java.util.Arrays.copyOf(rssi, n);
+            hx = Arrays.copyOf(hx, n);
+            hy = Arrays.copyOf(hy, n);
+            rssi = Arrays.copyOf(rssi, n);
         }
         if (estimator == null) { // the tuning is the call's literals: the same at every row
             estimator = new FloorPlan.Estimator(exponent, wallLossDb, p0Dbm, p0SdDb, shadowingDb, radiusM, windowDb,
