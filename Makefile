@@ -53,7 +53,7 @@ bench-scaleout: setup ## the job on a standalone cluster, 1 task manager x paral
 	@$(PY) -m bench.scaleout $(BENCH_ARGS)
 
 ACCURACY_ARGS ?=
-accuracy: setup ## visitors, estimated people and positions against the simulator's truth, for five radio settings (bench/results/accuracy.md; about 15 min)
+accuracy: setup ## visitors, estimated people and positions against the simulator's truth, for five radio settings (bench/results/accuracy.md; about 20 min)
 	@$(FOOTFALL) up --no-job
 	@$(PY) -m bench.accuracy $(ACCURACY_ARGS)
 
