@@ -1,11 +1,12 @@
-# Footfall: `make demo` sets up and runs the product; `make test` sets up and passes the tests.
+# Footfall: `make demo` sets up and runs the product; `make test` sets up and passes the tests
+# (`make test-all` the slow ones too).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout accuracy test unit integration faults clean
+.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout accuracy test test-all slow unit flink integration clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,17 +62,22 @@ check: setup ## lint (ruff) and static types (mypy, strict on the packages): bot
 	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators bench tests
 	@$(VENV)/bin/mypy
 
-test: setup check ## set up, `make check`, then every test (unit and integration; starts the stack if needed)
-	@$(PY) -m pytest $(PYTEST_ARGS)
+test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 13 min)
+	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-unit: setup ## only the fast unit tests (no services needed)
-	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+test-all: test slow ## `make test`, then the slow tests (about 45 min in all)
 
-integration: setup ## only the tests against the real local stack
+slow: setup ## only the slow tests: every fault, the lifecycle and cluster tests, two task managers, the full Hypothesis batches
+	@$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+unit: setup ## only the tests that need nothing but Python: no JVM, no services (seconds)
+	@$(PY) -m pytest -m "not flink and not integration" $(PYTEST_ARGS)
+
+flink: setup ## only the SQL and Java-function tests on bounded rows (a JVM, no services)
+	@$(PY) -m pytest -m "flink and not integration" $(PYTEST_ARGS)
+
+integration: setup ## only the tests against the real local stack, slow ones included
 	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
-
-faults: setup ## only the fault tests: outages, a killed job, clocks from the future, delayed uploads (about 13 min)
-	@$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
 clean: down ## stop the services and delete their data (var/)
 	rm -rf var

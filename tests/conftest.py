@@ -1,5 +1,7 @@
 """Shared fixtures. Integration tests get the project's own local stack, started if needed
-and stopped afterwards only if this test session started it."""
+and stopped afterwards only if this test session started it. Each test is marked by what
+it needs: `flink` (a JVM: PyFlink on bounded rows) and `integration` (the stack), by the
+fixtures it uses; `slow` (only in `make test-all`) by the test itself."""
 
 from __future__ import annotations
 
@@ -10,6 +12,19 @@ import pytest
 
 from footfall.settings import Settings
 from footfall.stack import bootstrap, manager
+from tests.integration.endtoend import metrics_job, runs, scenario, shared_run
+
+__all__ = ["metrics_job", "runs", "scenario", "shared_run"]
+
+#: A test that uses one of these fixtures needs what the marker names.
+NEEDS = {"stack": "integration", "jvm_environment": "flink"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in NEEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

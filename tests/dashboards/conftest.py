@@ -205,17 +205,22 @@ def latest_feed(settings: Settings) -> dict[str, str]:
 
 # Headless Chromium as docs/design.md §2 found it works here, with software WebGL for deck.gl.
 
+def app_ran(page, timeout_ms: float = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Until the page's Streamlit script has run to its end (what Streamlit's own browser
+    tests wait for), so that every tile and chart it draws is on the page."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+
+
 #: Screenshots of the browser tests (git-ignored).
 ARTIFACTS = ROOT / "artifacts"
 
 
 @contextmanager
-def served_dashboard(settings: Settings) -> Iterator[str]:
+def served_dashboard(settings: Settings, env: dict[str, str] | None = None) -> Iterator[str]:
     """The dashboards as `make dashboard` runs them (on FOOTFALL_DASHBOARD_PORT, with this
-    process's environment); yields their URL once they answer."""
-    process = subprocess.Popen(
-        dashboard_argv(settings), cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process's environment and `env`); yields their URL once they answer."""
+    process = subprocess.Popen(dashboard_argv(settings), cwd=ROOT, env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{settings.dashboard.port}"
     try:
         deadline = time.monotonic() + 60

@@ -1,89 +1,35 @@
-"""The running product in headless Chromium: the simulator feeds Kafka, the metrics job
-writes ClickHouse and Redis, `streamlit run dashboards/app.py` serves the dashboards, and
-every page must show the numbers that ClickHouse and Redis hold. Screenshots go to
+"""The running product in headless Chromium: the shared run's job (tests/integration/
+endtoend.py) has worked through the simulated scenario into ClickHouse and Redis,
+`streamlit run dashboards/app.py` serves the dashboards, and every page must show the
+numbers that ClickHouse and Redis hold for the scenario's first mall. Screenshots go to
 artifacts/ (not in git)."""
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
+import json
 
 import pytest
 
 from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
 from footfall import clients
-from footfall.settings import KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.job import MetricsJob
-from simulators.dimensions import load_layout, remove_malls
-from simulators.faults import Faults
-from simulators.layout import Layout
-from simulators.publish import KafkaSink, publish
-from simulators.shoppers import Behaviour
-from simulators.source import Simulation, SimulationConfig, unused_past_day
 from tests.dashboards.conftest import (
     ARTIFACTS,
+    app_ran,
     latest_feed,
     served_dashboard,
 )
-from tests.helpers import free_port, own_mall
+from tests.integration.endtoend import DAY, SharedRun
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture
-def product(stack: Settings, tmp_path, monkeypatch, unique: str):  # type: ignore[no-untyped-def]
-    """A mall of its own, half an hour of its shoppers (with faults) on topics of its own, a
-    metrics job that has worked through them, and the dashboard reading the result."""
-    for name, value in {
-        "FOOTFALL_VAR_DIR": str(tmp_path / "var"), "FOOTFALL_SALT": f"browser-{unique}",
-        "FOOTFALL_JOB_REST_PORT": str(free_port()), "FOOTFALL_JOB_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-        "FOOTFALL_JOB_GROUP_ID": f"footfall-browser-{unique}", "FOOTFALL_DASHBOARD_PORT": str(free_port()),
-        **KafkaSettings.topics_environment(unique),
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
-    kafka_topics(settings.kafka)
-    mall = own_mall(246, f"-{unique}")
-    load_layout(Layout((mall,)), settings.postgres)
-    day = unused_past_day()
-    start = datetime.combine(day, datetime.min.time().replace(hour=12), ZoneInfo(mall.tz)).timestamp()
-    records = list(Simulation(Layout((mall,)), SimulationConfig(
-        start=start, end=start + 1800, seed=7, behaviour=Behaviour(visitors_per_day=3000, staff_per_mall=2),
-        faults=Faults(duplicate_rate=0.01, out_of_order_rate=0.01, malformed_rate=0.01))).records())
-    job = MetricsJob(settings)
-    job.start()
-    try:
-        publish(records, KafkaSink(settings.kafka))
-        settle(settings, mall.mall_id)
-        with served_dashboard(settings) as url:
-            yield settings, mall, day, url
-    finally:
-        job.stop()
-        remove_malls([mall.mall_id], settings.postgres)
-
-
-def settle(settings: Settings, mall_id: str) -> None:
-    """Until the job has written everything it will for these events: its outputs have
-    not changed for a few seconds (with no input left to read)."""
-    clickhouse = clients.clickhouse(settings.clickhouse)
-    redis = clients.redis_client(settings.redis)
-
-    def snapshot() -> tuple:
-        counts = clickhouse.execute(
-            "SELECT (SELECT sum(visitors) FROM mall_daily FINAL WHERE mall_id = %(m)s), "
-            "(SELECT count() FROM favorite_shop_daily FINAL WHERE mall_id = %(m)s), "
-            "(SELECT count() FROM positions WHERE mall_id = %(m)s)", {"m": mall_id})[0]
-        return counts, redis.hgetall(f"ff:{mall_id}:today").get("updated_at")
-
-    previous, deadline = None, time.monotonic() + 300
-    while True:
-        current = snapshot()
-        if current == previous and all(current[0]):
-            return
-        assert time.monotonic() < deadline, f"the job's outputs did not settle in 300 s: {current}"
-        previous = current
-        time.sleep(4)
+def product(shared_run: SharedRun):  # type: ignore[no-untyped-def]
+    """The shared run's first mall (its live day is the scenario's), and the dashboard
+    reading what the job made of it."""
+    run = shared_run.run
+    with served_dashboard(run.settings, run.env) as url:
+        yield run.settings, run.layout.malls[0], DAY, url
 
 
 def tiles(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -98,7 +44,7 @@ def tiles(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def visit(page, url: str, ready: str, shot: str):  # type: ignore[no-untyped-def]
     page.goto(url)
     page.get_by_text(ready).first.wait_for(timeout=60_000)
-    page.wait_for_timeout(3000)  # fragments and charts finish drawing
+    app_ran(page)
     page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
     body = page.inner_text("body")
     assert "Traceback" not in body and "Error" not in body.replace("Errors", "")
@@ -156,7 +102,8 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
         favourites = clickhouse.execute(
             "SELECT count() FROM favorite_shop_daily FINAL WHERE mall_id = %(m)s AND day = %(d)s", {"m": m, "d": day})
         assert number(tiles(page)["Devices with a favourite shop"]) == favourites[0][0]
-        feed = latest_feed(settings)
+        feed = {device: message for device, message in latest_feed(settings).items()
+                if json.loads(message)["mall_id"] == m}
         assert feed, "the job published no favourite shop"
         device, message = min(feed.items())
         page.get_by_label("Device id or MAC").fill(device)

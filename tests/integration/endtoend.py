@@ -1,38 +1,51 @@
-"""The end-to-end harness: a job of the test's own (its REST port, checkpoints, salt,
-consumer group and topics), a simulated scenario on malls of the test's own, the
-plain-Python reference of what it must produce, and the assertions that every output
-(ClickHouse, Redis, the favourite-shop feed, dead letters, positions) equals it.
-The fixtures are registered for tests/integration by its conftest."""
+"""The end-to-end harness: one simulated scenario and its plain-Python reference, built
+once per pytest run, and runs of it, each under names of its own (malls, probe MACs,
+topics, consumer group, REST port, checkpoints), so that several jobs can share the
+stores and every run's outputs are its own. Assertions that every output (ClickHouse,
+Redis, the favourite-shop feed, dead letters, positions) equals the reference.
+
+The scenario is deterministic: a fixed seed, a fixed day and fixed malls; a failure
+comes back with the same events. The fixtures are registered for every test by
+tests/conftest.py."""
 
 from __future__ import annotations
 
 import heapq
 import json
+import os
+import signal
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from footfall import clients
+from footfall.flink import JobHealth
 from footfall.settings import KafkaSettings, Settings
+from footfall.stack import manager
 from footfall.stack.bootstrap import kafka_topics
 from footfall.stack.cluster import ClusterMetricsJob
 from footfall.stack.job import FlinkJob, MetricsJob
+from footfall.stack.services import all_services
+from footfall.stack.supervisor import SupervisorState
 from jobs.metrics.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
 from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
-from simulators.layout import Layout
+from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink, publish
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record, unused_past_day
-from tests.helpers import free_port, own_mall, read_topic
+from simulators.source import Record, Simulation, SimulationConfig, probe_record
+from tests.helpers import footfall, free_port, read_topic
 from tests.jobs import reference
-from tests.jobs.harness import from_clickhouse, visit_views_from_clickhouse
+from tests.jobs.harness import from_clickhouse, renamed, visit_views_from_clickhouse
 from tests.jobs.reference import (
     Expected,
     Limits,
@@ -52,85 +65,20 @@ POSITION_DELAY_S = 2
 POSITION_TTL_S = 300
 FAULTS = Faults(duplicate_rate=0.02, out_of_order_rate=0.02, late_rate=0.005, malformed_rate=0.01)
 
-
-@pytest.fixture
-def partitions() -> int:
-    """Partitions of the run's input topics; a test parametrized with `partitions` overrides it."""
-    return 1
-
-
-@pytest.fixture
-def job_settings(stack: Settings, tmp_path, monkeypatch, unique: str, partitions: int) -> Settings:
-    """Settings of a job of the test's own: its REST port, checkpoints, salt and group."""
-    for name, value in {
-        "FOOTFALL_VAR_DIR": str(tmp_path / "var"),
-        "FOOTFALL_SALT": SALT,
-        "FOOTFALL_JOB_REST_PORT": str(free_port()),
-        "FOOTFALL_JOB_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-        "FOOTFALL_JOB_SAVEPOINT_DIR": str(tmp_path / "savepoints"),
-        "FOOTFALL_JOB_CHECKPOINT_INTERVAL_SECONDS": "2",
-        "FOOTFALL_JOB_GROUP_ID": f"footfall-test-{unique}",
-        "FOOTFALL_JOB_WATERMARK_DELAY_SECONDS": str(WATERMARK_DELAY_S),
-        "FOOTFALL_JOB_POSITION_DELAY_SECONDS": str(POSITION_DELAY_S),
-        "FOOTFALL_POSITION_TTL_SECONDS": str(POSITION_TTL_S),
-        # Topics of the test's own: the job reads only this run's events. Each record
-        # goes to the partition Run.partition names, so that "late" (behind the newest
-        # event of its partition, minus the delay) is decided in the order the reference
-        # sees; the watermark is the slowest partition's, which only ever keeps more in.
-        "FOOTFALL_KAFKA_PARTITIONS": str(partitions),
-        **KafkaSettings.topics_environment(unique),
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
-    kafka_topics(settings.kafka)
-    return settings
+#: The scenario's seed and day: fixed, so that a failure fails again. The day is in the
+#: past (the job turns away reports stamped ahead of its clock) and far from a change of
+#: clocks in either mall's zone.
+SEED = 4242
+DAY = date(2023, 3, 15)
+#: The built-in malls whose plans the scenario uses: Amsterdam and Tokyo, so that the
+#: malls' local days differ.
+BASE_MALLS = (60, 62)
+#: Runs take probe MACs of their own from this index on (two per run; at most 255).
+FIRST_RUN_INDEX = 100
 
 
-@pytest.fixture
-def metrics_job(job_settings: Settings):
-    """Starts the job: embedded, or submitted to a standalone cluster with `flink run -py`."""
-    jobs: list[FlinkJob] = []
-
-    def start(resume: bool = False, mode: str = "embedded", taskmanagers: int = 1) -> FlinkJob:
-        settings = Settings()  # the test's environment as it is now (a parallelism it set)
-        job = ClusterMetricsJob(settings, taskmanagers) if mode == "cluster" else MetricsJob(settings)
-        jobs.append(job)  # before it starts: one that fails half-way is stopped all the same
-        job.start(resume=resume)
-        return job
-
-    yield start
-    for job in jobs:
-        job.stop()
-
-
-@pytest.fixture
-def scenario(stack: Settings, unique: str):
-    """Two malls of the test's own (different time zones), ninety busy minutes on a day no
-    other run has used, with every kind of fault; plus one event per mall on the next
-    day, so the watermark passes the end of the last visits."""
-    index = 60 + int(time.time() // 60) % 180
-    layout = Layout((own_mall(index, f"-{unique}"), own_mall(index + 2, f"-{unique}")))
-    load_layout(layout, stack.postgres)
-    day = unused_past_day()
-    start = datetime.combine(day, datetime.min.time().replace(hour=11), ZoneInfo(layout.malls[0].tz)).timestamp()
-    config = SimulationConfig(
-        start=start, end=start + 5400, seed=int(time.time()) % 100_000,
-        behaviour=Behaviour(visitors_per_day=600, staff_per_mall=3), faults=FAULTS,
-    )
-    records = [*fixed_device(layout, start), *heapq.merge(
-        Simulation(layout, config).records(), staff_devices(layout, config.seed, start), key=lambda r: r.time)]
-    with clients.postgres(stack.postgres) as conn:
-        for table, rows in staff_rows(layout, start).items():
-            for row in rows:
-                conn.execute(f"INSERT INTO {stack.postgres.schema_name}.{table} VALUES ({', '.join(['%s'] * len(row))})"
-                             " ON CONFLICT DO NOTHING", row)
-    for mall in layout.malls:
-        probe = mall.probes[-1]  # a corridor probe; a randomised MAC counts only as such
-        for n in range(8):  # several keys, so that every partition's watermark moves on
-            records.append(probe_record(f"closing-{mall.mall_id}-{config.seed}-{n}", probe.ap_mac,
-                                        f"06:00:00:00:00:{n:02x}", -50, int((start + 86400) * 1000), start + 86400))
-    yield layout, config, records
-    remove_malls([m.mall_id for m in layout.malls], stack.postgres)
+def base_mall(n: int) -> Mall:
+    return standalone_mall(BASE_MALLS[n], f"e2e-{n}-scenario")
 
 
 # Staff and fixed devices of the first mall (docs/design.md §4 item 14), on MACs the
@@ -189,15 +137,273 @@ def staff_map(layout: Layout, start: float) -> dict[tuple[str, str], str | None]
     return staff
 
 
-def ours(results: dict[str, dict], mall_ids: set[str]) -> dict[str, dict]:
-    return {name: {k: v for k, v in rows.items() if k[0] in mall_ids} for name, rows in results.items()}
+def occur(record: Record) -> int | None:
+    """A probe report's event time, if it has a readable one."""
+    try:
+        value = json.loads(record.value)["occur_time"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def future_reports(layout: Layout, seed: int, now: float, years: int = 1) -> list[Record]:
+    """One report a year ahead per partition (several keys, so every partition gets one),
+    from a real probe of the first mall, as a probe with a broken clock would send."""
+    probe = layout.malls[0].probes[0]
+    ahead = int((now + years * 365 * 86400) * 1000)
+    return [probe_record(f"future-{seed}-{n}", probe.ap_mac, f"00:16:3e:00:00:{n:02x}", -50, ahead, 0)
+            for n in range(8)]
+
+
+def backlog(records: list[Record], layout: Layout, seed: int, minutes: int = 10) -> tuple[list[Record], list[Record]]:
+    """`records` with one shop probe offline for `minutes` in the middle of them: its
+    reports of that time held back and uploaded after the others of that time, as it
+    reconnects. Returns (records in publishing order, the backlog)."""
+    times = sorted(t for r in records if r.topic == "wifi-probes" and (t := occur(r)) is not None)
+    start = times[len(times) // 2]
+    end = start + minutes * 60_000
+    # The busiest shop probe of that time, so that the backlog is big whatever the seed.
+    shop_probes = {p.ap_mac for m in layout.malls for p in m.probes if p.shop_code}
+    heard = Counter(mac for r in records if r.topic == "wifi-probes" and start <= (occur(r) or -1) < end
+                    and (mac := json.loads(r.value).get("ap_mac")) in shop_probes)
+    shop_probe = heard.most_common(1)[0][0]
+
+    def held(record: Record) -> bool:
+        at = occur(record)
+        return (record.topic == "wifi-probes" and at is not None and start <= at < end
+                and json.loads(record.value).get("ap_mac") == shop_probe)
+
+    # A shopper only that probe heard in that time, so the backlog alone decides whether
+    # they count (for the mall, its hours and the shop).
+    alone = [probe_record(f"backlog-{seed}-{n}", shop_probe, "00:16:3e:aa:bb:01", -55,
+                          start + n * 60_000, (start + n * 60_000) / 1000) for n in range(minutes)]
+    held_back = [r for r in records if held(r)] + alone
+    rest = [r for r in records if not held(r)]
+    back_online = next(i for i, r in enumerate(rest) if r.topic == "wifi-probes" and (occur(r) or 0) >= end)
+    return rest[:back_online] + held_back + rest[back_online:], held_back
+
+
+def partition_of(partitions: int, record: Record) -> int:
+    """The partition a run sends a record to: by a digest of its key (0 without one), the
+    same every time, so the reference knows it."""
+    return zlib.crc32(record.key) % partitions if record.key else 0
+
+
+def expect(layout: Layout, records: list[Record], start: float,
+           partitions: int) -> tuple[Expected, dict[str, dict], Positions]:
+    """What the job must make of `records`, published in this order (each to the partition
+    `partition_of` names): the split of the input, every output, and the positions."""
+    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
+                                  partition_of=partial(partition_of, partitions))
+    expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
+    probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
+    # The floor plans from the simulator's layout, not from PostgreSQL as the job reads them.
+    plans = {m.mall_id: FloorPlan([(s.shop_code, s.polygon) for s in m.shops], [(p.x, p.y) for p in m.probes])
+             for m in layout.malls}
+    names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
+    expected = metrics(expected_input.probes, expected_input.doors, Places(probe_xy, plans.__getitem__, names))
+    expected_positions = positions(expected_input.probes, probe_xy, plans.__getitem__, POSITION_DELAY_S * 1000,
+                                   expected_input.probe_newest_before)
+    return expected_input, expected, expected_positions
+
+
+@dataclass
+class Scenario:
+    """Ninety busy minutes of two malls in different zones on DAY, with every kind of
+    fault, staff and a fixed device (`plain`); as published (`records`): a shop probe's
+    ten-minute backlog uploaded after the others of its time, and reports stamped a year
+    ahead in front. Events on the next day of the second mall take the watermark past the
+    end of the last visits, and leave the first mall's live day the scenario's. Under the
+    scenario's own names: a run renames it (`Runs.new`)."""
+
+    layout: Layout
+    config: SimulationConfig
+    plain: list[Record]
+    records: list[Record]
+    future: list[Record]
+    held_back: list[Record]
+    _references: dict[int, tuple[Expected, dict[str, dict], Positions]] = field(default_factory=dict)
+
+    @property
+    def start(self) -> float:
+        return self.config.start
+
+    def reference(self, partitions: int = 1) -> tuple[Expected, dict[str, dict], Positions]:
+        """What the job must make of the records as published on `partitions` partitions;
+        computed once."""
+        if partitions not in self._references:
+            self._references[partitions] = expect(self.layout, self.records, self.start, partitions)
+        return self._references[partitions]
+
+
+def build_scenario() -> Scenario:
+    layout = Layout((base_mall(0), base_mall(1)))
+    start = datetime.combine(DAY, datetime.min.time().replace(hour=11), ZoneInfo(layout.malls[0].tz)).timestamp()
+    config = SimulationConfig(
+        start=start, end=start + 5400, seed=SEED,
+        behaviour=Behaviour(visitors_per_day=600, staff_per_mall=3), faults=FAULTS,
+    )
+    plain = [*fixed_device(layout, start), *heapq.merge(
+        Simulation(layout, config).records(), staff_devices(layout, config.seed, start), key=lambda r: r.time)]
+    closing = layout.malls[1]
+    probe = closing.probes[-1]  # a corridor probe; a randomised MAC counts only as such
+    for n in range(8):  # several keys, so that every partition's watermark moves on
+        plain.append(probe_record(f"closing-{closing.mall_id}-{config.seed}-{n}", probe.ap_mac,
+                                  f"06:00:00:00:00:{n:02x}", -50, int((start + 86400) * 1000), start + 86400))
+    uploaded, held_back = backlog(plain, layout, config.seed)
+    future = future_reports(layout, config.seed, time.time())
+    return Scenario(layout, config, plain, [*future, *uploaded], future, held_back)
+
+
+def own_mall(mall: Mall, mall_id: str, index: int) -> Mall:
+    """`mall` under another id, with probe MACs of `index` and entrance sensors of its own."""
+    probes = tuple(replace(p, ap_mac=f"{p.ap_mac[:6]}{index:02x}{p.ap_mac[8:]}") for p in mall.probes)
+    entrances = tuple(replace(e, sensor_id=e.sensor_id.replace(mall.mall_id, mall_id)) for e in mall.entrances)
+    return replace(mall, mall_id=mall_id, probes=probes, entrances=entrances)
+
+
+@dataclass
+class Run:
+    """The scenario under names of its own (malls, probe MACs, topics, group, REST port,
+    checkpoints), and what it must produce."""
+
+    env: dict[str, str]
+    settings: Settings
+    layout: Layout
+    config: SimulationConfig
+    records: list[Record]
+    expected_input: Expected
+    expected: dict[str, dict]
+    expected_positions: Positions
+
+    @property
+    def mall_ids(self) -> set[str]:
+        return {m.mall_id for m in self.layout.malls}
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """This run's settings in our environment, for what we start (the job, its
+        supervisor, the dashboards), which reads its settings from there."""
+        saved = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def publish(self, records: list[Record]) -> None:
+        partitions = self.settings.kafka.partitions
+        publish(records, KafkaSink(self.settings.kafka, partition_of=partial(partition_of, partitions)))
+
+
+class Runs:
+    """Makes runs of the scenario, each under names of its own, on the session's stack;
+    takes their malls out of PostgreSQL at the end."""
+
+    def __init__(self, stack: Settings, scenario: Scenario, home: Path) -> None:
+        self.stack, self.scenario, self.home = stack, scenario, home
+        self.made: list[str] = []
+        self.count = 0
+
+    def new(self, label: str, partitions: int = 1, **environment: str) -> Run:
+        index = FIRST_RUN_INDEX + 2 * self.count
+        self.count += 1
+        assert index + 1 <= 0xFF, "too many runs for the probe MACs of their own"
+        tag = f"{label}-{os.urandom(3).hex()}"  # unique to this pytest run too: the stores outlive it
+        folder = self.home / tag
+        env = {
+            "FOOTFALL_VAR_DIR": str(folder / "var"),
+            "FOOTFALL_SALT": SALT,
+            "FOOTFALL_JOB_REST_PORT": str(free_port()),
+            "FOOTFALL_DASHBOARD_PORT": str(free_port()),
+            "FOOTFALL_JOB_CHECKPOINT_DIR": str(folder / "checkpoints"),
+            "FOOTFALL_JOB_SAVEPOINT_DIR": str(folder / "savepoints"),
+            "FOOTFALL_JOB_CHECKPOINT_INTERVAL_SECONDS": "2",
+            "FOOTFALL_JOB_GROUP_ID": f"footfall-test-{tag}",
+            "FOOTFALL_JOB_WATERMARK_DELAY_SECONDS": str(WATERMARK_DELAY_S),
+            "FOOTFALL_JOB_POSITION_DELAY_SECONDS": str(POSITION_DELAY_S),
+            # A store back after an outage is tried again within two seconds.
+            "FOOTFALL_JOB_SINK_MAX_BACKOFF_SECONDS": "2",
+            "FOOTFALL_POSITION_TTL_SECONDS": str(POSITION_TTL_S),
+            # Topics of the run's own: its job reads only its events. Each record goes to the
+            # partition `partition_of` names, so that "late" (behind the newest event of its
+            # partition, minus the delay) is decided in the order the reference sees; the
+            # watermark is the slowest partition's, which only ever keeps more in.
+            "FOOTFALL_KAFKA_PARTITIONS": str(partitions),
+            **KafkaSettings.topics_environment(tag),
+            **environment,
+        }
+        settings = Settings.of(env)
+        kafka_topics(settings.kafka)
+        scenario = self.scenario
+        malls = tuple(own_mall(mall, f"e2e-{n}-{tag}", index + n) for n, mall in enumerate(scenario.layout.malls))
+        names = {old.mall_id: new.mall_id for old, new in zip(scenario.layout.malls, malls)}
+        swaps = [(old.mall_id.encode(), new.mall_id.encode()) for old, new in zip(scenario.layout.malls, malls)]
+        swaps += [(f'"ap_mac":"{old.probes[0].ap_mac[:9]}'.encode(), f'"ap_mac":"{new.probes[0].ap_mac[:9]}'.encode())
+                  for old, new in zip(scenario.layout.malls, malls)]
+
+        def rename_record(record: Record) -> Record:
+            value = record.value
+            for old, new in swaps:
+                value = value.replace(old, new)
+            return replace(record, value=value)  # its key (the partition) stays
+
+        layout = Layout(malls)
+        load_layout(layout, settings.postgres)
+        self.made += list(names.values())
+        with clients.postgres(settings.postgres) as conn:
+            for table, rows in staff_rows(layout, scenario.start).items():
+                for row in rows:
+                    conn.execute(f"INSERT INTO {settings.postgres.schema_name}.{table} VALUES "
+                                 f"({', '.join(['%s'] * len(row))}) ON CONFLICT DO NOTHING", row)
+        expected_input, expected, expected_positions = scenario.reference(partitions)
+        return Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
+                   expected_input, renamed(expected, names),
+                   Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
+
+    def close(self) -> None:
+        if self.made:
+            remove_malls(self.made, self.stack.postgres)
+
+
+@pytest.fixture(scope="session")
+def scenario() -> Scenario:
+    """The scenario and (on first use) its reference, once per pytest run."""
+    return build_scenario()
+
+
+@pytest.fixture(scope="session")
+def runs(stack: Settings, scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    made = Runs(stack, scenario, tmp_path_factory.mktemp("runs"))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def metrics_job() -> Iterator[Callable[..., FlinkJob]]:
+    """Starts a run's job (`Run.start_job`'s arguments); stops every job it started at the end."""
+    jobs: list[FlinkJob] = []
+
+    def start(run: Run, mode: str = "embedded", resume: bool = False, taskmanagers: int = 1) -> FlinkJob:
+        job = ClusterMetricsJob(run.settings, taskmanagers) if mode == "cluster" else MetricsJob(run.settings)
+        jobs.append(job)  # before it starts: one that fails half-way is stopped all the same
+        with run.environment():
+            job.start(resume=resume)
+        return job
+
+    yield start
+    for job in jobs:
+        job.stop()
 
 
 def wait_for(expected: dict[str, dict], settings: Settings, mall_ids: set[str], timeout: float) -> dict[str, dict]:
+    """The outputs of `mall_ids` in ClickHouse once they equal `expected`, or as they are
+    after `timeout` seconds."""
     client = clients.clickhouse(settings.clickhouse)
     deadline = time.monotonic() + timeout
     while True:
-        got = ours(from_clickhouse(client), mall_ids)
+        got = from_clickhouse(client, mall_ids)
         if got == expected or time.monotonic() > deadline:
             return got
         time.sleep(2)
@@ -214,69 +420,6 @@ def assert_same(got: dict[str, dict], expected: dict[str, dict]) -> None:
                 f"{list(wrong.items())[:3]}; {len(extra)} extra {list(extra.items())[:3]}"
             )
     assert not differences, "\n".join(differences)
-
-
-@dataclass
-class Run:
-    """One scenario on the test's own topics, and what it must produce."""
-
-    settings: Settings
-    layout: Layout
-    config: SimulationConfig
-    records: list[Record]
-    expected_input: Expected
-    expected: dict[str, dict]
-    expected_positions: Positions
-
-    @property
-    def mall_ids(self) -> set[str]:
-        return {m.mall_id for m in self.layout.malls}
-
-    @classmethod
-    def of(cls, settings: Settings, layout: Layout, config: SimulationConfig, records: list[Record]) -> Run:
-        expected_input, expected, expected_positions = expect(settings, layout, records, config.start)
-        assert all(expected[name] for name in COLUMNS), "the scenario must produce every output"
-        # Out-of-order faults (2 % of reports, each heard by several probes) leave some
-        # seconds undecided, and smoothing carries an undecided fix's doubt into its device's
-        # later seconds until its track starts anew, so a device heard without a break (staff)
-        # can leave many undecided: across 30 seeds, 2.4 to 17 decided seconds to one
-        # undecided. Most must be decided, and those must come out exactly.
-        assert len(expected_positions.certain) > len(expected_positions.uncertain)
-        return cls(settings, layout, config, records, expected_input, expected, expected_positions)
-
-    def publish(self, records: list[Record]) -> None:
-        partitions = self.settings.kafka.partitions
-        publish(records, KafkaSink(self.settings.kafka, partition_of=partial(partition_of, partitions)))
-
-
-def partition_of(partitions: int, record: Record) -> int:
-    """The partition a run sends a record to: by a digest of its key (0 without one), the
-    same every time, so the reference knows it."""
-    return zlib.crc32(record.key) % partitions if record.key else 0
-
-
-def expect(settings: Settings, layout: Layout, records: list[Record],
-           start: float) -> tuple[Expected, dict[str, dict], Positions]:
-    """What the job must make of `records`, published in this order (each to the partition
-    `partition_of` names): the split of the input, every output, and the positions."""
-    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
-                                  partition_of=partial(partition_of, settings.kafka.partitions))
-    expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
-    probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
-    # The floor plans from the simulator's layout, not from PostgreSQL as the job reads them.
-    plans = {m.mall_id: FloorPlan([(s.shop_code, s.polygon) for s in m.shops], [(p.x, p.y) for p in m.probes])
-             for m in layout.malls}
-    names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
-    expected = metrics(expected_input.probes, expected_input.doors, Places(probe_xy, plans.__getitem__, names))
-    expected_positions = positions(expected_input.probes, probe_xy, plans.__getitem__, POSITION_DELAY_S * 1000,
-                                   expected_input.probe_newest_before)
-    return expected_input, expected, expected_positions
-
-
-@pytest.fixture
-def run(job_settings: Settings, scenario) -> Run:
-    layout, config, records = scenario
-    return Run.of(job_settings, layout, config, records)
 
 
 def read_positions(run: Run, timeout: float = 60) -> dict[tuple, set]:
@@ -409,3 +552,152 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     assert int(counts.get(f"{run.settings.kafka.wifi_probes_topic}:late_for_windows", 0)) == late_for_windows
 
     assert_positions(run)
+
+
+# --- Faults on the way: the stores and the job's own process ------------------------------
+
+#: How long a store stays down: long enough for the sinks to report it and buffer, short
+#: enough for a test; the sinks' backoff (FOOTFALL_JOB_SINK_MAX_BACKOFF_SECONDS, 2 s in a run)
+#: is what decides how soon they write again, the same after 15 s as after an hour.
+OUTAGE_S = 15
+
+
+def wait_until_written(run: Run, job: FlinkJob, checkpoints: int = 1, timeout: float = 300) -> None:
+    """Until the job has written results of the run and completed `checkpoints` checkpoints."""
+    clickhouse = clients.clickhouse(run.settings.clickhouse)
+    query = "SELECT count() FROM mall_hourly WHERE mall_id IN %(malls)s"
+    deadline = time.monotonic() + timeout
+    while not (job.completed_checkpoints() >= checkpoints
+               and clickhouse.execute(query, {"malls": tuple(run.mall_ids)})[0][0]):
+        assert time.monotonic() < deadline, f"the job wrote nothing in {timeout:.0f} s"
+        time.sleep(0.5)
+
+
+def hours_stored(stack: Settings, run: Run) -> int:
+    """The run's distinct mall hours in ClickHouse. FINAL, because a background merge of the
+    ReplacingMergeTree folds the versions of an hour and may shrink a plain count()."""
+    query = "SELECT count() FROM mall_hourly FINAL WHERE mall_id IN %(malls)s"
+    return clients.clickhouse(stack.clickhouse).execute(query, {"malls": tuple(run.mall_ids)})[0][0]
+
+
+def kill(stack: Settings, name: str, sig: signal.Signals) -> None:
+    """Stop one of the stack's services as a crash or an operator would."""
+    service = next(s for s in all_services(stack) if s.name == name)
+    pid = service.pidfile.read()
+    assert pid is not None, f"{name} is not one of ours"
+    os.killpg(pid, sig)  # the server and whatever it started
+    deadline = time.monotonic() + 30
+    while service.pidfile.read() is not None:
+        assert time.monotonic() < deadline, f"{name} did not stop"
+        time.sleep(0.1)
+
+
+@dataclass
+class Outage:
+    """What the job showed while a store was down and after it came back."""
+
+    service: str
+    #: The job's states while the store was down (it must stay RUNNING).
+    states: set[str | None]
+    #: The last degraded health the job reported while the store was down, if any.
+    degraded: JobHealth | None
+    #: The run's mall hours in ClickHouse before the outage and after it.
+    hours_before: int
+    hours_after: int
+
+
+def outage(stack: Settings, run: Run, job: FlinkJob, service: str, sig: signal.Signals,
+           meanwhile: list[Record]) -> Outage:
+    """Take `service` down (SIGKILL: a crash; SIGTERM: a stop) for OUTAGE_S while
+    `meanwhile` is published, watching the job; then start it again as `make up` does, and
+    wait until the job no longer reports itself degraded."""
+    before = hours_stored(stack, run)
+    kill(stack, service, sig)
+    down_at = time.monotonic()
+    run.publish(meanwhile)  # events keep arriving
+    states: set[str | None] = set()
+    degraded = None
+    while time.monotonic() - down_at < OUTAGE_S:
+        states.add(job.state())
+        health = job.health()
+        if health is not None and health.degraded:
+            degraded = health
+        time.sleep(1)
+    manager.up(stack, report=lambda line: None)  # `make up`: starts what is not running
+    after = hours_stored(stack, run)
+    deadline = time.monotonic() + 120  # the layout tries PostgreSQL again every 5 s
+    while (health := job.health()) is None or health.degraded:
+        assert time.monotonic() < deadline, f"still degraded after {service} came back: {health}"
+        time.sleep(1)
+    return Outage(service, states, degraded, before, after)
+
+
+def jvm_of(pid: int) -> int:
+    """The Flink JVM the job's process runs (its child)."""
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"java"):
+            return int(child)
+    raise AssertionError(f"process {pid} runs no JVM")
+
+
+# --- The shared run: one job, every output, one outage and one crash of the job ------------
+
+@dataclass
+class SharedRun:
+    """The scenario through one embedded job, as the field would put it: ClickHouse crashes
+    for OUTAGE_S in the second quarter of the stream, and the job's JVM is killed in the
+    third (its supervisor starts it again from its checkpoint). Tests read what it wrote
+    and what it showed on the way."""
+
+    run: Run
+    job: MetricsJob
+    #: Every output of the run's malls in ClickHouse once the stream was through.
+    got: dict[str, dict]
+    #: The job (id, restarts) when it started, and after the outage.
+    started: tuple[str, int]
+    after_outage: tuple[str, int]
+    outage: Outage
+    #: The job's process the JVM of which was killed, and its supervisor's state afterwards.
+    killed: int
+    supervisor: SupervisorState | None
+    #: `footfall status` once the stream was through.
+    status: str
+
+
+def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
+    def identity() -> tuple[str, int]:
+        overview, health = job.overview(), job.health()
+        assert overview is not None and health is not None, "the job does not answer"
+        return overview["jid"], health.restarts
+
+    records, quarter = run.records, len(run.records) // 4
+    started = identity()
+    run.publish(records[:quarter])
+    wait_until_written(run, job)
+    down = outage(stack, run, job, "clickhouse", signal.SIGKILL, records[quarter:2 * quarter])
+    after_outage = identity()
+
+    done = job.completed_checkpoints()
+    run.publish(records[2 * quarter:3 * quarter])
+    wait_until_written(run, job, checkpoints=done + 2)  # a checkpoint of the third quarter's work
+    killed = job.job_pid()
+    assert killed is not None
+    os.kill(jvm_of(killed), signal.SIGKILL)  # what the out-of-memory killer picks: the biggest process
+    run.publish(records[3 * quarter:])
+
+    got = wait_for(run.expected, run.settings, run.mall_ids, timeout=600)
+    status = footfall("status", env=run.env).stdout
+    return SharedRun(run, job, got, started, after_outage, down, killed, job.supervisor(), status)
+
+
+@pytest.fixture(scope="session")
+def shared_run(stack: Settings, runs: Runs) -> Iterator[SharedRun]:
+    """The shared run (`SharedRun`), once per pytest run; its job stays up until the end."""
+    run = runs.new("shared")
+    job = MetricsJob(run.settings)
+    try:
+        with run.environment():
+            job.start()
+        yield ride(stack, run, job)
+    finally:
+        job.stop()

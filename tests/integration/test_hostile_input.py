@@ -1,7 +1,8 @@
 """Hostile input, property-based: whatever arrives on the input topics (arbitrary bytes,
 broken JSON, extreme numbers, huge and deeply nested bodies, wrong types, Unicode MACs),
 the running job never fails, and every message is accounted for: accepted + rejected
-equals what was sent, per topic."""
+equals what was sent, per topic. A few batches in `make test`; the full set is slow
+(`make test-all`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from footfall import clients
 from footfall.settings import Settings
 from footfall.stack.job import MetricsJob
 from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
-from tests.integration.endtoend import Run
+from tests.integration.endtoend import Runs
 
 pytestmark = pytest.mark.integration
 
@@ -103,8 +104,10 @@ def settle(settings: Settings, job: MetricsJob, want: Counter, timeout: float = 
     return got
 
 
-def test_any_input_is_accepted_or_rejected_and_never_stops_the_job(run: Run, metrics_job) -> None:
-    job = metrics_job()
+@pytest.mark.parametrize("batches", [3, pytest.param(12, marks=pytest.mark.slow)])
+def test_any_input_is_accepted_or_rejected_and_never_stops_the_job(runs: Runs, metrics_job, batches: int) -> None:
+    run = runs.new(f"hostile-{batches}")  # its malls and probes; none of its scenario is sent
+    job = metrics_job(run)
     jid = job.overview()["jid"]
     layout_macs = [p.ap_mac for m in run.layout.malls for p in m.probes]
     mall_ids = [m.mall_id for m in run.layout.malls]
@@ -116,7 +119,7 @@ def test_any_input_is_accepted_or_rejected_and_never_stops_the_job(run: Run, met
     sent.update(topic for topic, _ in huge)
     assert settle(run.settings, job, sent) == sent
 
-    @settings(max_examples=12, deadline=None, derandomize=True,
+    @settings(max_examples=batches, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                      HealthCheck.data_too_large])
     @given(batch=messages(layout_macs, mall_ids))

@@ -21,7 +21,7 @@ from footfall.stack.processes import running
 from simulators.layout import default_layout
 from tests.helpers import footfall, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MALLS, DAYS = 2, 8
 
@@ -153,7 +153,7 @@ def check_portfolio_page(settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
 
     from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
-    from tests.dashboards.conftest import ARTIFACTS
+    from tests.dashboards.conftest import ARTIFACTS, app_ran
 
     clickhouse, redis = clients.clickhouse(settings.clickhouse), clients.redis_client(settings.redis)
     malls = default_layout(MALLS).malls
@@ -164,7 +164,7 @@ def check_portfolio_page(settings: Settings) -> None:
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(f"http://127.0.0.1:{settings.dashboard.port}/")
         page.get_by_text("Occupancy now").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(3000)
+        app_ran(page)
         page.screenshot(path=str(ARTIFACTS / "portfolio.png"), full_page=True)
         assert "Traceback" not in page.inner_text("body")
         for mall in malls:

@@ -1,47 +1,76 @@
-"""The metrics job end to end: simulator -> Kafka -> the running job -> ClickHouse, Redis
-and the favourite-shop feed, every output compared with the plain-Python reference over
-the same events; and a restart from a checkpoint that changes no output."""
+"""The metrics job end to end on the shared run (tests/integration/endtoend.py): simulator
+-> Kafka -> the running job -> ClickHouse, Redis, PostgreSQL and the favourite-shop feed,
+every output compared with the plain-Python reference over the same events, through a
+crash of ClickHouse and a killed job on the way; and what the scenario's reports from the
+future and a probe's late backlog do to the numbers."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
+import json
 
 from footfall import clients
-from tests.integration.endtoend import Run, assert_every_output, ours, wait_for
-from tests.jobs.harness import from_clickhouse
-
-pytestmark = pytest.mark.integration
-
-
-@pytest.mark.parametrize("mode", ["embedded", "cluster"])
-def test_every_output_matches_the_reference_end_to_end(run: Run, metrics_job, mode: str) -> None:
-    metrics_job(mode=mode)
-    began = time.monotonic()
-    run.publish(run.records)
-    got = wait_for(run.expected, run.settings, run.mall_ids, timeout=600)
-    elapsed = time.monotonic() - began
-    print(
-        f"\n{len(run.records):,} records through the job in {elapsed:.1f} s: {len(run.records) / elapsed:,.0f} events/s"
-    )
-    assert_every_output(run, got)
+from tests.helpers import read_topic
+from tests.integration.endtoend import (
+    OUTAGE_S,
+    Scenario,
+    SharedRun,
+    assert_every_output,
+    assert_same,
+    expect,
+)
 
 
-def test_a_restart_from_the_latest_checkpoint_changes_no_output(run: Run, metrics_job) -> None:
-    """Cancel the job while it is working through the first half, publish the rest, resume
-    from the newest checkpoint: the outputs are those of an uninterrupted run (which the
-    test above shows equal the reference), with nothing lost and nothing counted twice."""
-    half = len(run.records) // 2
-    job = metrics_job()
-    run.publish(run.records[:half])
-    clickhouse = clients.clickhouse(run.settings.clickhouse)
-    deadline = time.monotonic() + 300
-    # Mid-stream: some results written and a checkpoint taken, but not everything read.
-    while not (job.completed_checkpoints() >= 2 and ours(from_clickhouse(clickhouse), run.mall_ids)["mall_hourly"]):
-        assert time.monotonic() < deadline, "the job wrote nothing in 300 s"
-        time.sleep(0.5)
-    assert job.stop()
-    run.publish(run.records[half:])
-    metrics_job(resume=True)
-    assert_every_output(run, wait_for(run.expected, run.settings, run.mall_ids, timeout=600))
+def test_every_output_matches_the_reference_end_to_end(shared_run: SharedRun) -> None:
+    assert_every_output(shared_run.run, shared_run.got)
+
+
+def test_a_clickhouse_crash_mid_stream_is_reported_and_loses_nothing(shared_run: SharedRun) -> None:
+    down = shared_run.outage
+    assert down.states == {"RUNNING"}, f"the job left RUNNING while ClickHouse was down for {OUTAGE_S} s"
+    assert down.degraded is not None and "clickhouse" in down.degraded.failing, "the outage was not reported"
+    assert down.hours_after >= down.hours_before  # crashed, not stopped: what it held is still there
+    assert shared_run.after_outage == (shared_run.started[0], 0)  # the same job, never restarted
+    assert_same(shared_run.got, shared_run.run.expected)  # what arrived meanwhile was written once back
+
+
+def test_the_supervisor_restarts_a_killed_job_from_its_checkpoint(shared_run: SharedRun) -> None:
+    supervisor, job = shared_run.supervisor, shared_run.job
+    assert supervisor is not None and supervisor.restarts == 1, supervisor
+    assert supervisor.history[0].restored_from and "/chk-" in supervisor.history[0].restored_from
+    assert job.job_pid() not in (None, shared_run.killed) and job.state() == "RUNNING"
+    assert "1 restart by the supervisor" in shared_run.status
+
+
+def test_reports_from_the_future_are_turned_away_and_move_nothing(shared_run: SharedRun, scenario: Scenario) -> None:
+    expected_input, expected, _ = scenario.reference()
+    assert expected_input.rejects[("wifi-probes", "future")] == len(scenario.future)
+    unstamped = [r for r in scenario.records if r not in scenario.future]
+    assert expect(scenario.layout, unstamped, scenario.start, 1)[1] == expected  # the traffic counted in full
+
+    run = shared_run.run
+    future_letters = [json.loads(m.value) for m in read_topic(run.settings, run.settings.kafka.dead_letters_topic)
+                      if json.loads(m.value)["reason"] == "future"]
+    assert len(future_letters) == len(scenario.future)
+    redis = clients.redis_client(run.settings.redis)
+    for mall_id in run.mall_ids:  # "today" is the traffic's newest day, not next year's
+        newest = max(k[1] for k in run.expected["mall_daily"] if k[0] == mall_id)
+        assert redis.hget(f"ff:{mall_id}:today", "day") == newest
+
+
+def test_a_probes_ten_minute_backlog_counts_for_visitors_hours_and_shops(shared_run: SharedRun,
+                                                                        scenario: Scenario) -> None:
+    held_back = scenario.held_back
+    assert len(held_back) > 20
+    uploaded_input, uploaded, _ = scenario.reference()
+    late = [e for e in uploaded_input.probes if not e.on_time]
+    assert len(late) >= len(held_back) // 2, "the backlog must arrive behind the watermark"
+    in_order = expect(scenario.layout, [*scenario.future, *scenario.plain], scenario.start, 1)[0]
+    assert uploaded_input.rejects.get(("wifi-probes", "late"), 0) == \
+        in_order.rejects.get(("wifi-probes", "late"), 0)  # none of the backlog turned away
+    lost = expect(scenario.layout, [r for r in scenario.records if r not in held_back], scenario.start, 1)[1]
+    outputs = ("mall_daily", "mall_hourly", "shop_daily")
+    for output in outputs:  # so the comparison below checks the backlog
+        assert uploaded[output] != lost[output], output
+
+    got, want = shared_run.got, shared_run.run.expected
+    assert {o: got[o] for o in outputs} == {o: want[o] for o in outputs}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from simulators.layout import default_mall
+from tests.jobs.harness import ALIASES, alias, clear
 from tests.jobs.layout_snapshot import write_layout_snapshot
 from udfs.geometry import Point
 
@@ -66,15 +67,20 @@ def jvm_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     snapshot = tmp_path_factory.mktemp("layout") / "layout.snapshot"
     mall = SIMULATED_MALL
+    # The test malls, and each under its aliases too (harness.run_cases: a case's own names).
+    plans = {"p1": (TEST_LAYOUT["p1"], TEST_PROBES), **METRIC_MALLS}
+    named = {(mall_id, n): alias(mall_id, n) for mall_id in plans for n in range(ALIASES)}
+    malls = {**{mall_id: mall_id for mall_id in plans}, **{name: mall_id for (mall_id, _), name in named.items()}}
     write_layout_snapshot(
         snapshot,
-        {"p1": "UTC", mall.mall_id: mall.tz, **{mall_id: "UTC" for mall_id in METRIC_MALLS}},
-        {**{ap: ("p1", *xy) for ap, xy in TEST_PROBES.items()},
-         **{p.ap_mac: (mall.mall_id, p.x, p.y) for p in mall.probes},
-         **{ap: (mall_id, *xy) for mall_id, (_, probes) in METRIC_MALLS.items() for ap, xy in probes.items()}},
-        {**TEST_LAYOUT, mall.mall_id: [(shop.shop_code, shop.polygon) for shop in mall.shops],
-         **{mall_id: shops for mall_id, (shops, _) in METRIC_MALLS.items()}},
-        {(mall_id, code): f"Shop {code}" for mall_id, (shops, _) in METRIC_MALLS.items() for code, _ in shops},
+        {mall.mall_id: mall.tz, **{name: "UTC" for name in malls}},
+        {**{p.ap_mac: (mall.mall_id, p.x, p.y) for p in mall.probes},
+         **{ap: (mall_id, *xy) for mall_id, (_, probes) in plans.items() for ap, xy in probes.items()},
+         **{alias(ap, n): (name, *xy) for (mall_id, n), name in named.items() for ap, xy in plans[mall_id][1].items()}},
+        {mall.mall_id: [(shop.shop_code, shop.polygon) for shop in mall.shops],
+         **{name: plans[mall_id][0] for name, mall_id in malls.items()}},
+        {(name, code): f"Shop {code}" for name, mall_id in malls.items() if mall_id in METRIC_MALLS
+         for code, _ in plans[mall_id][0]},
     )
     wanted = {
         SALT_VARIABLE: TEST_SALT,
@@ -93,11 +99,11 @@ def jvm_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.environ[name] = value
 
 
-@pytest.fixture
-def table_env(jvm_environment: str, settings):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def module_table_env(jvm_environment: str, settings):  # type: ignore[no-untyped-def]
     """A streaming table environment as PyFlink's own tests set one up: deterministic,
     with the job's Java functions (00_functions.sql; their layout is TEST_LAYOUT and
-    TEST_PROBES, see jvm_environment) and the zone UDF on a fixed layout."""
+    TEST_PROBES, see jvm_environment) and the zone UDF on a fixed layout. One per module."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     from footfall.stack.jars import pipeline_jars
@@ -115,3 +121,10 @@ def table_env(jvm_environment: str, settings):  # type: ignore[no-untyped-def]
         env.execute_sql(statement)
     zones.register(env, TEST_LAYOUT)
     return env
+
+
+@pytest.fixture
+def table_env(module_table_env):  # type: ignore[no-untyped-def]
+    """The module's table environment without the tables and views an earlier test made."""
+    clear(module_table_env)
+    return module_table_env

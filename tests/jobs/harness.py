@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.metrics.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
@@ -19,21 +20,21 @@ CREATE TEMPORARY TABLE probe_events (
     on_time BOOLEAN, staff BOOLEAN,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3), visit_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     proc_time AS PROCTIME(),
-    WATERMARK FOR visit_time AS visit_time - INTERVAL '1' DAY
+    WATERMARK FOR visit_time AS visit_time - INTERVAL '{days}' DAY
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 DOOR_EVENTS = """
 CREATE TEMPORARY TABLE door_events (
     mall_id STRING, tz STRING, in_count INT, occur_ms BIGINT,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
-    WATERMARK FOR event_time AS event_time - INTERVAL '1' DAY
+    WATERMARK FOR event_time AS event_time - INTERVAL '{days}' DAY
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 POSITION_REPORTS = """
 CREATE TEMPORARY TABLE position_reports (
     mall_id STRING, device_id STRING, ap_mac STRING, x DOUBLE, y DOUBLE, rssi INT, occur_ms BIGINT,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
-    WATERMARK FOR event_time AS event_time - INTERVAL '2' SECOND
+    WATERMARK FOR event_time AS event_time - {delay}
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 REJECTS = """
@@ -90,21 +91,34 @@ def position_reports(probes: list[ProbeEvent], probe_xy: dict[str, tuple[float, 
     ]
 
 
+def clear(table_env) -> None:  # type: ignore[no-untyped-def]
+    """Drop every temporary table and view: a module's environment serves many plans."""
+    for view in table_env.list_temporary_views():
+        table_env.execute_sql(f"DROP TEMPORARY VIEW IF EXISTS `{view}`")
+    for table in table_env.list_temporary_tables():
+        table_env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS `{table}`")
+
+
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],  # type: ignore[no-untyped-def]
                 thresholds: Thresholds = DEFAULTS, reports: list[dict] = (),  # type: ignore[assignment]
-                probe_xy: Mapping[str, Point] | None = None) -> dict[str, dict]:
+                probe_xy: Mapping[str, Point] | None = None, disorder_days: int = 1) -> dict[str, dict]:
     """The job's metric and position SQL over bounded rows, the probes at `probe_xy`
     (ap_mac -> x, y; the Java layout's places for them); outputs in the reference's shape,
-    positions as {(mall_id, ts, device_id): (x, y, zone)}."""
+    positions as {(mall_id, ts, device_id): (x, y, zone)}. The input tables' watermarks
+    trail by `disorder_days` (positions by two seconds unless more than one day): rows
+    later than that would miss the windows."""
     from jobs import sql
     from jobs.metrics.job import position_values
     from jobs.metrics.plan import FOLDER
 
+    clear(table_env)
     (folder / "reports.json").write_text("".join(json.dumps(r) + "\n" for r in reports))
-    table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json"))
-    table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes, probe_xy)))
+    position_delay = "INTERVAL '2' SECOND" if disorder_days <= 1 else f"INTERVAL '{disorder_days}' DAY"
+    table_env.execute_sql(POSITION_REPORTS.format(path=folder / "reports.json", delay=position_delay))
+    table_env.execute_sql(PROBE_EVENTS.format(path=write_jsonl(folder / "probes.json", probes, probe_xy),
+                                              days=disorder_days))
     register_fronts(table_env, probes)
-    table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors)))
+    table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors), days=disorder_days))
     (folder / "rejects.json").write_text("")
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
     values = {
@@ -127,6 +141,72 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         table_env.execute_sql(statement)
     with table_env.from_path("outputs").execute().collect() as rows:
         return from_changelog((row.get_row_kind().name, output_of(row[0]), json.loads(row[2])) for row in rows)
+
+
+#: How many cases of a module share one plan at most: the Java layout knows every test
+#: mall and its probes under this many aliases as well (tests/jobs/conftest.py).
+ALIASES = 24
+
+
+def alias(name: str, n: int) -> str:
+    """Case `n`'s own name for a mall, probe or event of the tests."""
+    return f"{name}~{n}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """The bounded rows of one test: probe events, door events and position reports."""
+
+    probes: Sequence[ProbeEvent] = ()
+    doors: Sequence[DoorEvent] = ()
+    reports: Sequence[dict] = ()
+
+
+def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignore[no-untyped-def]
+              thresholds: Thresholds = DEFAULTS, probe_xy: Mapping[str, Point] | None = None) -> dict[str, dict]:
+    """Every case through one plan of the metric and position SQL (run_metrics): a plan a
+    module, not a test. Each case runs under names of its own (its malls, probes and event
+    ids as `alias`es), so that no case meets another's rows: every metric is of one mall.
+    The watermarks trail by 99 days (the most an interval literal takes), more than the
+    cases' days span, so a case's rows are never late behind another's.
+    Returns each case's outputs, under the case's own names."""
+    probes: list[ProbeEvent] = []
+    doors: list[DoorEvent] = []
+    reports: list[dict] = []
+    xy: dict[str, Point] = {}
+    names: list[dict[str, str]] = []
+    assert len(cases) <= ALIASES, f"more cases than the Java layout's {ALIASES} aliases"
+    for n, case in enumerate(cases.values()):
+        own: dict[str, str] = {}
+
+        def rename(name: str, n: int = n, own: dict[str, str] = own) -> str:
+            own[alias(name, n)] = name
+            return alias(name, n)
+
+        probes += [dataclasses.replace(e, mall_id=rename(e.mall_id), event_id=alias(e.event_id, n),
+                                       ap_mac=alias(e.ap_mac, n) if e.ap_mac else None) for e in case.probes]
+        doors += [dataclasses.replace(d, mall_id=rename(d.mall_id)) for d in case.doors]
+        reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": alias(r["ap_mac"], n)} for r in case.reports]
+        xy.update({alias(ap, n): place for ap, place in (probe_xy or {}).items()})
+        names.append(own)
+    got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99)
+    return {name: renamed({output: {k: v for k, v in rows.items() if k[0] in own} for output, rows in got.items()},
+                          own) for name, own in zip(cases, names)}
+
+
+def renamed(value, names: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    """`value` (outputs, keys, positions) with every string that is a key of `names` replaced."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, tuple):
+        return tuple(renamed(v, names) for v in value)
+    if isinstance(value, list):
+        return [renamed(v, names) for v in value]
+    if isinstance(value, set):
+        return {renamed(v, names) for v in value}
+    if isinstance(value, dict):
+        return {renamed(k, names): renamed(v, names) for k, v in value.items()}
+    return value
 
 
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
@@ -155,13 +235,14 @@ def split_row(output: str, row: dict) -> tuple[tuple, tuple]:
     return key, values
 
 
-def from_clickhouse(client) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    """Every output table read with FINAL, in the reference's shape."""
+def from_clickhouse(client, mall_ids: set[str]) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Every output table's rows of `mall_ids`, read with FINAL, in the reference's shape."""
     state: dict[str, dict] = {}
     for table, columns in COLUMNS.items():
         # DateTime columns as the epoch seconds the job writes.
         selected = [f"toUnixTimestamp({c})" if c in EPOCH_SECONDS else c for c in columns]
-        rows = client.execute(f"SELECT {', '.join(selected)} FROM {table} FINAL")
+        rows = client.execute(f"SELECT {', '.join(selected)} FROM {table} FINAL WHERE mall_id IN %(malls)s",
+                              {"malls": tuple(mall_ids)})
         state[table] = dict(split_row(table, dict(zip(columns, row))) for row in rows)
     return state
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from jobs.metrics.job import position_values
 from simulators.radio import MallRadio, RadioModel
 from tests.jobs.conftest import SIMULATED_MALL, TEST_LAYOUT, TEST_PROBES
-from tests.jobs.harness import position_reports, run_metrics
+from tests.jobs.harness import Case, position_reports, run_cases
 from tests.jobs.reference import DEFAULTS, ProbeEvent, positions
 from udfs.positioning import FloorPlan, Heard, Tracker, locate
 
@@ -29,11 +30,27 @@ def report(device: str, ap: str, rssi: int, at: int = T0, event_id: str | None =
                       randomized, ap)
 
 
-def placed(table_env, tmp_path, events: list[ProbeEvent]) -> dict:  # type: ignore[no-untyped-def]
-    return run_metrics(table_env, tmp_path, [], [], reports=position_reports(events, PROBES))["positions"]
-
-
 PLAN = FloorPlan(TEST_LAYOUT["p1"], list(PROBES.values()))  # what place_device() reads for p1 here
+#: Each test's reports, by the test's name: every case of the module runs through one plan.
+CASES: dict[str, Case] = {}
+
+
+def case(events: list[ProbeEvent]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Registers a test's reports (as 03_events.sql makes them of these events) under its name."""
+    def register(test: Callable[..., None]) -> Callable[..., None]:
+        CASES[test.__name__] = Case(reports=position_reports(events, PROBES))
+        return test
+    return register
+
+
+@pytest.fixture(scope="module")
+def outputs(module_table_env, tmp_path_factory) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return run_cases(module_table_env, tmp_path_factory.mktemp("cases"), CASES)
+
+
+def placed(outputs: dict[str, dict], request: pytest.FixtureRequest) -> dict:
+    """The positions of the test's reports."""
+    return outputs[request.node.originalname]["positions"]
 
 
 def at(heard: dict[str, int]) -> tuple[float, float, str]:
@@ -41,37 +58,36 @@ def at(heard: dict[str, int]) -> tuple[float, float, str]:
     return locate(PLAN, [Heard(*PROBES[ap], rssi) for ap, rssi in heard.items()], DEFAULTS.mall_min_rssi)
 
 
-def test_a_device_is_placed_by_the_estimator_from_its_second_s_probes(table_env, tmp_path):
-    got = placed(
-        table_env, tmp_path, [report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))]
-    )
+@case([report("d1", ap, -62, T0 + 100 * i) for i, ap in enumerate(("ap-a", "ap-b", "ap-c"))])
+def test_a_device_is_placed_by_the_estimator_from_its_second_s_probes(outputs, request):
+    got = placed(outputs, request)
     assert list(got) == [("p1", T0 // 1000, "d1")]
     x, y, zone = got[("p1", T0 // 1000, "d1")]
     assert (x, y, zone) == pytest.approx(at({"ap-a": -62, "ap-b": -62, "ap-c": -62}), abs=0.006)
     assert zone in {"S1", "S2", "corridor"} and 0 <= x <= 40 and 0 <= y <= 20  # on the plan
 
 
-def test_each_probe_counts_once_with_its_strongest_report(table_env, tmp_path):
-    events = [
-        report("d1", "ap-a", -70),
-        report("d1", "ap-a", -50, T0 + 300),  # the strongest of ap-a: -50
-        report("d1", "ap-a", -50, T0 + 300),  # a duplicate changes nothing
-        report("d1", "ap-b", -60, T0 + 900),
-        report("d1", "ap-c", -86, T0 + 950),  # below the mall threshold: not a report
-    ]
-    x, y, zone = placed(table_env, tmp_path, events)[("p1", T0 // 1000, "d1")]
+@case([
+    report("d1", "ap-a", -70),
+    report("d1", "ap-a", -50, T0 + 300),  # the strongest of ap-a: -50
+    report("d1", "ap-a", -50, T0 + 300),  # a duplicate changes nothing
+    report("d1", "ap-b", -60, T0 + 900),
+    report("d1", "ap-c", -86, T0 + 950),  # below the mall threshold: not a report
+])
+def test_each_probe_counts_once_with_its_strongest_report(outputs, request):
+    x, y, zone = placed(outputs, request)[("p1", T0 // 1000, "d1")]
     assert (x, y) == pytest.approx(at({"ap-a": -50, "ap-b": -60})[:2], abs=0.006)
     assert zone == at({"ap-a": -50, "ap-b": -60})[2] == "S1"  # loudest by ap-a, in S1's corner
 
 
-def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path):
-    events = [
-        report("d1", "ap-a", -60, T0 + 999),
-        report("d1", "ap-b", -60, T0 + 1000),
-        report("d2", "ap-d", -55, T0 + 500),
-        report("d2", "ap-b", -60, T0 - 1),
-    ]
-    got = placed(table_env, tmp_path, events)
+@case([
+    report("d1", "ap-a", -60, T0 + 999),
+    report("d1", "ap-b", -60, T0 + 1000),
+    report("d2", "ap-d", -55, T0 + 500),
+    report("d2", "ap-b", -60, T0 - 1),
+])
+def test_every_second_is_placed_on_its_own_and_devices_apart(outputs, request):
+    got = placed(outputs, request)
     want = {
         ("p1", T0 // 1000, "d1"): at({"ap-a": -60}),
         ("p1", T0 // 1000 + 1, "d1"): at({"ap-b": -60}),
@@ -84,22 +100,21 @@ def test_every_second_is_placed_on_its_own_and_devices_apart(table_env, tmp_path
     assert got[("p1", T0 // 1000, "d1")][2] == "S1" and got[("p1", T0 // 1000 + 1, "d1")][2] == "S2"
 
 
-def test_positions_equal_the_reference_on_random_reports(table_env, tmp_path):
+def random_reports() -> list[ProbeEvent]:
     rng = random.Random(7)
     aps = list(PROBES)
     events = [
-        report(
-            f"d{rng.randrange(6)}",
-            rng.choice(aps),
-            rng.randrange(-85, -40),
-            T0 + rng.randrange(20_000),
-            event_id=f"e{n}",
-        )
+        report(f"d{rng.randrange(6)}", rng.choice(aps), rng.randrange(-85, -40), T0 + rng.randrange(20_000),
+               event_id=f"e{n}")
         for n in range(400)
     ]
-    events.sort(key=lambda e: e.occur_ms)  # in order: no report is behind the position delay
-    got = placed(table_env, tmp_path, events)
-    want = positions(events, PROBES, lambda mall: PLAN, delay_ms=2000)
+    return sorted(events, key=lambda e: e.occur_ms)  # in order: no report is behind the position delay
+
+
+@case(random_reports())
+def test_positions_equal_the_reference_on_random_reports(outputs, request):
+    got = placed(outputs, request)
+    want = positions(random_reports(), PROBES, lambda mall: PLAN, delay_ms=2000)
     assert not want.uncertain
     assert got.keys() == want.certain.keys()
     for key, (x, y, zone) in want.certain.items():

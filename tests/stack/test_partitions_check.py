@@ -11,8 +11,6 @@ from footfall.settings import ConfigError, KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from jobs.metrics.partitions import check_partitions
 
-pytestmark = pytest.mark.integration
-
 
 def test_a_topic_with_fewer_partitions_than_the_parallelism_is_refused(stack: Settings, unique: str,
                                                                          monkeypatch) -> None:
