@@ -35,7 +35,7 @@ from footfall.settings import ConfigError, Settings
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink
-from simulators.source import probe_record
+from simulators.records import probe_record
 from udfs.identity import device_id
 
 MALL_ID = "bench-freshness"

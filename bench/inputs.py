@@ -22,7 +22,7 @@ from kafka import KafkaProducer
 from footfall.settings import ROOT, KafkaSettings, Settings
 from footfall.stack.bootstrap import kafka_topics
 from simulators.layout import Layout, Mall, standalone_mall
-from simulators.source import door_record, probe_record
+from simulators.records import door_record, probe_record
 
 #: Beyond the demo's and the tests' malls (MACs hold the index in one octet).
 MALL_ID, MALL_INDEX = "bench-mall", 250

@@ -30,7 +30,7 @@ from footfall import clients
 from footfall.settings import Settings
 from jobs.metrics.outputs import POSITIONS, TODAY
 from simulators.layout import Mall
-from simulators.source import probe_record
+from simulators.records import probe_record
 from udfs.identity import device_id
 
 SINKS = ("redis_seen", "clickhouse_seen", "redis_position", "clickhouse_position")

@@ -24,8 +24,9 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall
 from simulators.publish import KafkaSink, publish
 from simulators.radio import RadioModel
+from simulators.records import Record, probe_record
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record
+from simulators.source import Simulation, SimulationConfig
 from simulators.truth import TruthFile
 
 SALT = "bench-accuracy-salt"

@@ -27,8 +27,9 @@ from bench.stats import percentile
 from footfall import clients
 from footfall.settings import ConfigError, Settings
 from simulators.layout import Layout, Mall, standalone_mall
+from simulators.records import probe_record
 from simulators.shoppers import Behaviour
-from simulators.source import Simulation, SimulationConfig, probe_record, unused_past_day
+from simulators.source import Simulation, SimulationConfig, unused_past_day
 from simulators.truth import Truth
 from udfs.identity import device_id
 

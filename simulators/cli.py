@@ -252,8 +252,11 @@ def _run(args: argparse.Namespace) -> int:
     saved = (load_state(args.state_file) if args.resume else None) or {}
     if saved:  # people in the mall at that moment are not carried over
         start = float(saved["simulated_until"])
+        # --duration is the period simulated from there (not from --start's default, now:
+        # a week-old state file would otherwise simulate the whole week up to now).
+        end = start + args.duration if args.duration else None
         # Event ids of their own: the job drops an id it has seen as a duplicate.
-        config = dataclasses.replace(config, start=start, run=f"r{int(start):x}")
+        config = dataclasses.replace(config, start=start, end=end, run=f"r{int(start):x}")
     # A resumed run goes on counting (records sent, hourly marks) where the last one stopped.
     progress = Progress(total=args.max_events, state_file=args.state_file, count=int(saved.get("records", 0)),
                         marks=[(float(t), int(n)) for t, n in saved.get("marks", [])])

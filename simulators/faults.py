@@ -9,11 +9,6 @@ no id to deduplicate by, so they are never duplicated.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from simulators.source import Record
-
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -22,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from footfall.settings import Topics
+from simulators.records import Record
 
 MALFORMED_PROBE = ("not_json", "missing_field", "wrong_type", "rssi_out_of_range", "unknown_probe")
 MALFORMED_DOOR = ("not_json", "missing_field", "wrong_type")

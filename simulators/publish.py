@@ -13,7 +13,7 @@ from typing import IO, Any, Protocol
 from confluent_kafka import KafkaError, Message, Producer
 
 from footfall.settings import KafkaSettings
-from simulators.source import Record
+from simulators.records import Record
 
 
 class Sink(Protocol):

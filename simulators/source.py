@@ -9,7 +9,6 @@ ends the stream early.
 from __future__ import annotations
 
 import heapq
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -18,10 +17,10 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from footfall.settings import Topics
 from simulators.faults import FaultInjector, Faults
-from simulators.layout import Entrance, Layout, Mall
+from simulators.layout import Layout, Mall
 from simulators.radio import MallRadio, RadioModel
+from simulators.records import Record, door_record, probe_record
 from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
 from simulators.truth import Truth
 
@@ -31,37 +30,6 @@ def unused_past_day() -> date:
     test or benchmark run whose rows must not meet an earlier run's. In the past, because
     the job rejects reports stamped ahead of its clock."""
     return date(1990, 1, 1) + timedelta(days=int(time.time() // 60) % 11000)
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    key: bytes | None
-    value: bytes
-    #: Simulated epoch seconds at which the record reaches the broker.
-    time: float
-    #: "probe", "door", or the fault that made it: "duplicate", "out_of_order", "late", "malformed:<reason>".
-    kind: str
-
-
-def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_ms: int, t: float) -> Record:
-    """A wifi-probes report as the sensors send it (docs/design.md §3), keyed by the device MAC.
-
-    Built by hand: this is the load generator's hot path, and every value is a
-    controlled hex string or an int, so no escaping is needed."""
-    value = (
-        f'{{"event_id":"{event_id}","ap_mac":"{ap_mac}",'
-        f'"device_mac":"{device_mac}","rssi":{rssi},"occur_time":{occur_ms}}}'
-    )
-    return Record(Topics.WIFI_PROBES, device_mac.encode(), value.encode(), t, "probe")
-
-
-def door_record(entrance: Entrance, mall_id: str, occur_ms: int, in_count: int, out_count: int, t: float) -> Record:
-    """A door-sensors report as the counters send it (docs/design.md §3), keyed by the sensor."""
-    payload = {"sensor_id": entrance.sensor_id, "mall_id": mall_id, "entrance": entrance.name,
-               "occur_time": occur_ms, "in_count": in_count, "out_count": out_count}
-    value = json.dumps(payload, separators=(",", ":")).encode()
-    return Record(Topics.DOOR_SENSORS, entrance.sensor_id.encode(), value, t, "door")
 
 
 @dataclass(frozen=True)

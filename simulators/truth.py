@@ -15,11 +15,6 @@ its dwell visitors that day (`shop_walk_bys`, the design's walk-bys).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from simulators.source import Record
-
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -28,6 +23,7 @@ from typing import IO, Any
 
 from footfall.settings import MetricSettings
 from simulators.layout import Mall
+from simulators.records import Record
 from simulators.shoppers import Trip
 
 

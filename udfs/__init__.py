@@ -1,1 +1,2 @@
-"""Python user-defined functions: plain typed functions, unit tested alone, wrapped with udf() where registered."""
+"""User-defined functions: the Java functions the job runs (udfs/java) and their plain typed
+Python twins (positioning, zones, identity, geometry), the reference the tests reason with."""

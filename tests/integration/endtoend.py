@@ -41,8 +41,9 @@ from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.publish import KafkaSink, publish
+from simulators.records import Record, probe_record
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig, probe_record
+from simulators.source import Simulation, SimulationConfig
 from tests.helpers import footfall, free_port, read_topic
 from tests.jobs import reference
 from tests.jobs.harness import from_clickhouse, renamed, visit_views_from_clickhouse

@@ -6,8 +6,9 @@ import pytest
 
 from simulators.faults import Faults
 from simulators.layout import default_layout
+from simulators.records import Record
 from simulators.shoppers import Behaviour
-from simulators.source import Record, Simulation, SimulationConfig
+from simulators.source import Simulation, SimulationConfig
 
 
 @pytest.fixture

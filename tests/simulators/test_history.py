@@ -65,6 +65,7 @@ def test_a_run_keeps_its_simulated_time_and_resumes_from_it_with_event_ids_of_it
     later = [json.loads(line) for line in second.read_text().splitlines()]
     times = [json.loads(m["value"])["occur_time"] / 1000 for m in later if m["topic"] == "wifi-probes"]
     assert min(times) >= saved["simulated_until"] - 1
+    assert max(times) <= saved["simulated_until"] + 3600  # the hour asked for, not up to now
     ids = {json.loads(m["value"]).get("event_id") for m in map(json.loads, sent) if m["topic"] == "wifi-probes"}
     assert ids.isdisjoint(json.loads(m["value"]).get("event_id") for m in later if m["topic"] == "wifi-probes")
     assert json.loads(state.read_text())["records"] == len(sent) + len(later)

@@ -1,7 +1,7 @@
 import io
 
 from simulators.publish import Pacer, Progress, publish
-from simulators.source import Record
+from simulators.records import Record
 
 
 class FakeClock:
