@@ -12,7 +12,7 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## install Debian packages (as root), the virtual environment and the Flink connector jars
-	@bash footfall/stack/setup.sh
+	@bash ops/setup.sh
 
 up: setup ## start the local services that are not running, wait until they answer, create the schema
 	@$(FOOTFALL) up
@@ -59,7 +59,7 @@ accuracy: setup ## visitors, estimated people and positions against the simulato
 	@$(PY) -m bench.accuracy $(ACCURACY_ARGS)
 
 check: setup ## lint (ruff) and static types (mypy, strict on the packages): both must be clean
-	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators bench tests
+	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators ops bench tests
 	@$(VENV)/bin/mypy
 
 test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 13 min)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from kafka import KafkaProducer
 
 from footfall.settings import ROOT, KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
+from ops.bootstrap import kafka_topics
 from simulators.layout import Layout, Mall, standalone_mall
 from simulators.records import door_record, probe_record
 

@@ -27,8 +27,8 @@ from redis import RedisError
 from bench.freshness import SteadyLoad
 from bench.stats import percentile
 from footfall import clients
+from footfall.outputs import POSITIONS, TODAY
 from footfall.settings import Settings
-from jobs.metrics.outputs import POSITIONS, TODAY
 from simulators.layout import Mall
 from simulators.records import probe_record
 from udfs.identity import device_id

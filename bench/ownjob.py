@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from footfall import clients
 from footfall.settings import KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.job import MetricsJob
-from footfall.stack.processes import free_port
+from ops.bootstrap import kafka_topics
+from ops.job import MetricsJob
+from ops.processes import free_port
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, Mall
 from simulators.publish import KafkaSink, publish

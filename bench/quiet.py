@@ -5,9 +5,9 @@ job it times, and their figures would be theirs as much as the bench's."""
 from __future__ import annotations
 
 from footfall.settings import Settings
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.demo import Demo
-from footfall.stack.job import MetricsJob
+from ops.cluster import ClusterMetricsJob
+from ops.demo import Demo
+from ops.job import MetricsJob
 
 
 def busy(settings: Settings) -> list[str]:

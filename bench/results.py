@@ -15,13 +15,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 from dashboards.health import dead_letters
 from footfall import clients
+from footfall.outputs import OUTPUTS
 from footfall.settings import ClickHouseSettings, KafkaSettings, RedisSettings, Topics
-from jobs.metrics.outputs import OUTPUTS
 
 Metrics = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
 #: Output table -> (key columns after mall_id, value columns), from the outputs' one
-#: definition (jobs/metrics/outputs.py), for the versioned per-mall tables.
+#: definition (footfall/outputs.py), for the versioned per-mall tables.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     o.name: (o.key[1:], tuple(c for c in o.columns if c not in o.key))
     for o in OUTPUTS.values() if o.columns and o.versioned

@@ -76,9 +76,9 @@ from footfall.settings import (
     RedisSettings,
     Settings,
 )
-from footfall.stack.bootstrap import clickhouse_tables, kafka_topics
-from footfall.stack.processes import Background, free_port
-from footfall.stack.services import all_services
+from ops.bootstrap import clickhouse_tables, kafka_topics
+from ops.processes import Background, free_port
+from ops.services import all_services
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout, standalone_mall
 

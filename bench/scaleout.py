@@ -30,8 +30,8 @@ from bench.inputs import Input
 from bench.results import Metrics, production_metrics
 from bench.run import REDIS_DB, RESULTS, Bench, BenchConfig, machine
 from footfall.settings import ClickHouseSettings, ConfigError, RedisSettings, Settings
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.services import StackError
+from ops.cluster import ClusterMetricsJob
+from ops.services import StackError
 
 
 @contextmanager

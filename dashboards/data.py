@@ -14,7 +14,7 @@ import psycopg
 from clickhouse_driver import Client as ClickHouse
 from redis import Redis
 
-from jobs.metrics.outputs import (
+from footfall.outputs import (
     FAVORITE,
     FEED_FIELDS,
     POSITIONS,

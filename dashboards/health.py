@@ -18,8 +18,8 @@ from redis import Redis
 
 from dashboards.data import day_bounds
 from footfall.flink import job_health, newest_job, rest_get, source_offsets, subtask_metrics, vertices
-from footfall.stack.supervisor import SupervisorState
-from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
+from footfall.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
+from footfall.supervision import SupervisorState
 
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
 JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_checkpoints", "last_checkpoint",

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from footfall import clients
+from footfall.outputs import POSITIONS
 from footfall.settings import Settings
-from jobs.metrics.outputs import POSITIONS
 
 #: Headless Chromium as it works here (Debian's package), with software WebGL so deck.gl
 #: draws the heatmap without a GPU; the browser tests use the same.

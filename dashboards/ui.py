@@ -22,8 +22,8 @@ import streamlit as st
 
 from dashboards import data, health
 from footfall import clients
+from footfall.schema import postgres_schema
 from footfall.settings import Settings
-from footfall.stack.bootstrap import postgres_schema
 
 #: What each service raises when it cannot be reached or answer.
 DOWN = {

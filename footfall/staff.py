@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from footfall import clients
+from footfall.schema import postgres_schema as _schema
 from footfall.settings import PostgresSettings
-from footfall.stack.bootstrap import postgres_schema as _schema
 
 #: Columns of `staff_list`, in order.
 COLUMNS = ("mall_id", "device_id", "status", "since_day", "qualified_day", "source", "note", "updated_at")

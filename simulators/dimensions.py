@@ -12,8 +12,8 @@ from typing import Any
 from psycopg import sql
 
 from footfall import clients
+from footfall.schema import STAFF_TABLES, postgres_schema
 from footfall.settings import PostgresSettings
-from footfall.stack.bootstrap import STAFF_TABLES, postgres_schema
 from simulators.layout import Layout
 
 _UPSERTS = {

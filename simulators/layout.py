@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from footfall.geometry import contains
+
 Point = tuple[float, float]
 
 
@@ -31,7 +33,7 @@ class Shop:
     door: Point
 
     def contains(self, x: float, y: float) -> bool:
-        return point_in_polygon(x, y, self.polygon)
+        return contains(self.polygon, x, y)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -198,25 +200,6 @@ def validate(layout: Layout) -> None:
                 raise LayoutError(f"{where}: probe {probe.ap_mac} faces unknown shop {unknown[0]!r}")
         if not mall.entrances:
             raise LayoutError(f"{where}: needs at least one entrance")
-
-
-def point_in_polygon(x: float, y: float, polygon: tuple[Point, ...]) -> bool:
-    """Even-odd ray casting; points on an edge count as inside."""
-    inside = False
-    n = len(polygon)
-    for i in range(n):
-        x1, y1 = polygon[i]
-        x2, y2 = polygon[(i + 1) % n]
-        # On the edge: collinear and within the segment's box.
-        cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
-        on_x = min(x1, x2) - 1e-9 <= x <= max(x1, x2) + 1e-9
-        if abs(cross) < 1e-9 and on_x and min(y1, y2) - 1e-9 <= y <= max(y1, y2) + 1e-9:
-            return True
-        if (y1 > y) != (y2 > y):
-            x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-            if x < x_at:
-                inside = not inside
-    return inside
 
 
 # --- The default demo malls -----------------------------------------------------------

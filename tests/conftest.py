@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from footfall.settings import Settings
-from footfall.stack import bootstrap, manager
+from ops import bootstrap, manager
 from tests.integration.endtoend import metrics_job, runs, scenario, shared_run
 
 __all__ = ["metrics_job", "runs", "scenario", "shared_run"]

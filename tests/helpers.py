@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from footfall.stack.processes import free_port
+from ops.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ __all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic"]
 def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run the project's command as a user would, with extra environment variables."""
     return subprocess.run(
-        [sys.executable, "-m", "footfall", *args],
+        [sys.executable, "-m", "ops", *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,

@@ -19,8 +19,8 @@ from footfall.settings import (
     RedisSettings,
     Settings,
 )
-from footfall.stack.cluster import JOB_SCRIPT
 from jobs.metrics.job import worker_environment
+from ops.cluster import JOB_SCRIPT
 from tests.helpers import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -32,7 +32,7 @@ def test_the_wheel_carries_its_data_and_runs_from_a_scratch_install(tmp_path: Pa
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (
         "jobs/metrics/01_sources.sql",
-        "footfall/stack/schema/clickhouse.sql",
+        "ops/schema/clickhouse.sql",
         "dashboards/views/portfolio.py",
         "bench/variants/ceiling.sql",
         "footfall/flink.py",
@@ -47,7 +47,7 @@ def test_the_wheel_carries_its_data_and_runs_from_a_scratch_install(tmp_path: Pa
     )
     assert installed.returncode == 0, installed.stderr
 
-    helped = run_installed(scratch, "import footfall.cli as c; print(c.__file__); c.main(['--help'])")
+    helped = run_installed(scratch, "import ops.cli as c; print(c.__file__); c.main(['--help'])")
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith(str(scratch)) and "reset" in helped.stdout and "demo" in helped.stdout
 

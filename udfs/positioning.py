@@ -43,7 +43,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from udfs.geometry import CORRIDOR, EDGE_TOLERANCE, Point, weighted_centroid, zone_of
+from footfall.geometry import CORRIDOR, EDGE_TOLERANCE, Point, weighted_centroid, zone_of
 
 Floats = npt.NDArray[np.float64]
 Shops = Sequence[tuple[str, Sequence[Point]]]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pyflink.table import DataTypes, TableEnvironment
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
-from udfs.geometry import Point, zone_of
+from footfall.geometry import Point, zone_of
 from udfs.positioning import FloorPlan
 
 Shops = list[tuple[str, Sequence[Point]]]
@@ -103,7 +103,7 @@ def _rows(conn: Connection[Any], postgres_settings: PostgresSettings, table: str
     """`columns` of the mall's rows of a layout table (both names are this module's own)."""
     from psycopg import sql
 
-    from footfall.stack.bootstrap import postgres_schema
+    from footfall.schema import postgres_schema
 
     query = sql.SQL(f"SELECT {columns} FROM {{}}.{{}} WHERE mall_id = %s").format(
         sql.Identifier(postgres_schema(postgres_settings)), sql.Identifier(table))

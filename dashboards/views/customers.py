@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboards import charts, data, ui
 from dashboards.identity import DeviceQueryError, device_for
-from jobs.metrics.outputs import feed_text
+from footfall.outputs import feed_text
 
 REFRESH_SECONDS = 15
 SHOWN_SHOPS = 15

@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboards import health, ui
 from footfall import staff
-from footfall.stack.job import MetricsJob
+from footfall.supervision import running_state
 
 REFRESH_SECONDS = 3
 
@@ -32,7 +32,7 @@ def since(moment: datetime | None) -> str:
 
 def supervised() -> None:
     """The embedded job's supervisor, when it runs here: its restarts and why."""
-    state = MetricsJob(ui.settings()).running_supervisor()
+    state = running_state(ui.settings())
     if state is None:
         return
     if state.state == "restarting":

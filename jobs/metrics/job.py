@@ -20,9 +20,9 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from footfall.flink import JOB_NAME
+from footfall.jars import pipeline_jars
+from footfall.schema import postgres_schema
 from footfall.settings import ConfigError, JobSettings, Settings
-from footfall.stack.bootstrap import postgres_schema
-from footfall.stack.jars import pipeline_jars
 from jobs import sql
 from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_version
@@ -40,7 +40,7 @@ DEAD_LETTER_RAW_CHARS = 65536
 
 
 def position_values() -> dict[str, object]:
-    """The ${placeholders} of 05_positions.sql and of the shop seconds (04_metrics.sql): the
+    """The ${placeholders} of 09_positions.sql and of the shop seconds (04_presence.sql): the
     estimator's tuning (place_device) and the smoothing's (smooth_track), each the Python
     twin's own, which the tests' reference places and smooths with too. (The Java estimator
     gives the zone's weighted mean, the Estimator's default point.)"""
@@ -284,7 +284,7 @@ def pipeline(
     env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings, inserts: list[str]
 ) -> None:
     """Attach the outputs changelog and its sinks to `env`: the Python sinks for
-    ClickHouse and Redis, and Flink's Kafka sink for `inserts` (07_kafka_outputs.sql)."""
+    ClickHouse and Redis, and Flink's Kafka sink for `inserts` (11_kafka_outputs.sql)."""
     # Mini-batch for the metrics only, so it is set after the ingestion was translated
     # (fork_probe_log): that plan would get a processing-time batch assigner behind the
     # Kafka source, which drops the watermark, and no window would ever close. Here the

@@ -1,10 +1,10 @@
 """Sinks of the metrics job for ClickHouse and Redis (and PostgreSQL, for the staff the
 job detects): buffered in Flink state, written in batches, idempotent, and patient with
 stores that are down. (The favourite-shop feed and
-the dead letters go to Kafka through Flink's own Kafka sink: 07_kafka_outputs.sql.)
+the dead letters go to Kafka through Flink's own Kafka sink: 11_kafka_outputs.sql.)
 
 Every result row reaches `BufferedSink` keyed by its output and, for per-mall outputs,
-its mall (`sink_key`, 06_outputs.sql), so malls spread over the parallel subtasks and
+its mall (`sink_key`, 10_outputs.sql), so malls spread over the parallel subtasks and
 each batch holds one output of one mall. Rows are appended to keyed ListState and
 written when a processing-time timer fires (every
 FOOTFALL_JOB_FLUSH_INTERVAL_MS). The buffer is part of each checkpoint, so after a
@@ -39,8 +39,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from redis.client import Pipeline
 
-from footfall.settings import ClickHouseSettings, PostgresSettings, RedisSettings
-from jobs.metrics.outputs import (
+from footfall.outputs import (
     COLUMNS,
     DATES,
     DEAD_LETTER_COUNTS,
@@ -58,6 +57,7 @@ from jobs.metrics.outputs import (
     draw_rate,
     latest,
 )
+from footfall.settings import ClickHouseSettings, PostgresSettings, RedisSettings
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class Writers:
         pipe.execute()
 
     def _favorite_shop_daily_redis(self, upserts: list[dict[str, Any]], updated_at: str) -> None:
-        # A row is the feed's message, stamped in the job (06_outputs.sql): its
+        # A row is the feed's message, stamped in the job (10_outputs.sql): its
         # `updated_at` is the one the feed carries.
         pipe = self.redis.pipeline(transaction=False)
         for row in upserts:
@@ -280,7 +280,7 @@ class Writers:
         """The staff the job detected, where the ingestion reads them (udfs/java Layout.java);
         the job's latest word on a device replaces the row."""
         from footfall import clients
-        from footfall.stack.bootstrap import postgres_schema
+        from footfall.schema import postgres_schema
 
         schema = postgres_schema(self.config.postgres)
         try:

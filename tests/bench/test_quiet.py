@@ -4,7 +4,7 @@ import pytest
 
 from bench import quiet
 from footfall.settings import Settings
-from footfall.stack.job import MetricsJob
+from ops.job import MetricsJob
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ import pytest
 from kafka import KafkaProducer
 
 from footfall import clients
+from footfall.outputs import feed_text
 from footfall.settings import KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.demo import dashboard_argv
-from jobs.metrics.outputs import feed_text
 from jobs.metrics.sinks import SinkConfig, Writers
+from ops.bootstrap import kafka_topics
+from ops.demo import dashboard_argv
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
 from tests.helpers import ROOT, own_mall, read_topic

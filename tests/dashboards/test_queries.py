@@ -11,7 +11,7 @@ import pytest
 
 from dashboards import data, health
 from footfall import clients
-from jobs.metrics.outputs import feed_text
+from footfall.outputs import feed_text
 from tests.dashboards.conftest import DAY, WEEK_BEFORE, KnownDay, latest_feed
 
 pytestmark = pytest.mark.integration
@@ -223,7 +223,7 @@ def test_dead_letters_and_output_ages_from_the_job_s_hashes(stack, unique):
 
 
 def test_job_status_without_a_flink_rest_api_is_an_os_error():
-    from footfall.stack.processes import free_port
+    from ops.processes import free_port
 
     with pytest.raises(OSError):
         health.flink_job(f"http://127.0.0.1:{free_port()}")

@@ -29,14 +29,14 @@ import pytest
 
 from footfall import clients
 from footfall.flink import JobHealth
+from footfall.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
 from footfall.settings import KafkaSettings, Settings
-from footfall.stack import manager
-from footfall.stack.bootstrap import kafka_topics
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import FlinkJob, MetricsJob
-from footfall.stack.services import all_services
-from footfall.stack.supervisor import SupervisorState
-from jobs.metrics.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
+from footfall.supervision import SupervisorState
+from ops import manager
+from ops.bootstrap import kafka_topics
+from ops.cluster import ClusterMetricsJob
+from ops.job import FlinkJob, MetricsJob
+from ops.services import all_services
 from simulators.dimensions import load_layout, remove_malls
 from simulators.faults import Faults
 from simulators.layout import Layout, Mall, standalone_mall

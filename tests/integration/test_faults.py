@@ -12,7 +12,7 @@ import time
 import pytest
 
 from footfall.settings import Settings
-from footfall.stack.job import MetricsJob
+from ops.job import MetricsJob
 from tests.helpers import footfall
 from tests.integration.endtoend import Runs, assert_every_output, outage, wait_for, wait_until_written
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from footfall import clients
+from footfall.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
 from footfall.settings import Settings
-from footfall.stack.job import MetricsJob
-from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
+from ops.job import MetricsJob
 from tests.integration.endtoend import Runs
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from footfall.settings import ConfigError
-from footfall.stack import lifecycle
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import MetricsJob
-from footfall.stack.services import StackError
 from jobs.metrics.plan import plan_version
+from ops import lifecycle
+from ops.cluster import ClusterMetricsJob
+from ops.job import MetricsJob
+from ops.services import StackError
 from tests.helpers import footfall
 from tests.integration.endtoend import Run, Runs, assert_every_output, wait_for, wait_until_written
 

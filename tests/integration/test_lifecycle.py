@@ -16,8 +16,8 @@ import pytest
 from dashboards import data
 from footfall import clients
 from footfall.settings import Settings
-from footfall.stack.demo import Demo
-from footfall.stack.processes import running
+from ops.demo import Demo
+from ops.processes import running
 from simulators.layout import default_layout
 from tests.helpers import footfall, free_port
 

@@ -11,7 +11,7 @@ from kafka import TopicPartition
 
 from footfall import clients
 from footfall.settings import Settings, Topics
-from footfall.stack import bootstrap, manager
+from ops import bootstrap, manager
 from tests.stack.test_bootstrap import CONTRACT
 
 pytestmark = pytest.mark.integration

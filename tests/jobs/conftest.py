@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from footfall.geometry import Point
 from simulators.layout import default_mall
 from tests.jobs.harness import ALIASES, alias, clear
 from tests.jobs.layout_snapshot import write_layout_snapshot
-from udfs.geometry import Point
 
 #: The salt the SQL tests' JVM hashes devices with (its workers read it from their
 #: environment, as the job's do).
@@ -106,7 +106,7 @@ def module_table_env(jvm_environment: str, settings):  # type: ignore[no-untyped
     TEST_PROBES, see jvm_environment) and the zone UDF on a fixed layout. One per module."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from footfall.stack.jars import pipeline_jars
+    from footfall.jars import pipeline_jars
     from jobs import sql
     from jobs.metrics.plan import FOLDER
     from udfs import zones

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.metrics.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
+from footfall.geometry import Point
+from footfall.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
 from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds, local
-from udfs.geometry import Point
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
@@ -137,7 +137,9 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "door_sensors_topic": "door-sensors",
         **position_values(),
     }
-    for statement in sql.load(FOLDER, values, ["04_metrics.sql", "05_positions.sql", "06_outputs.sql"]):
+    # Every file that is a function of the tables above: from the metrics to the outputs.
+    files = [path.name for path in sql.numbered_files(FOLDER) if "04" <= path.name[:2] <= "10"]
+    for statement in sql.load(FOLDER, values, files):
         table_env.execute_sql(statement)
     with table_env.from_path("outputs").execute().collect() as rows:
         return from_changelog((row.get_row_kind().name, output_of(row[0]), json.loads(row[2])) for row in rows)

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from footfall.stack.jars import JAVA_SOURCES
+from ops.jars import JAVA_SOURCES
 
 Point = tuple[float, float]
 

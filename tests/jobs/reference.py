@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from udfs.geometry import CORRIDOR
+from footfall.geometry import CORRIDOR
 from udfs.positioning import Fix, FloorPlan, Heard, Tracker, locate
 
 

@@ -14,7 +14,7 @@ def test_each_bench_variant_plans_on_the_job_s_ingestion(jvm_environment: str, s
     from pyflink.table import StreamTableEnvironment
 
     from bench.variant import build, configuration_overrides
-    from footfall.stack.jars import pipeline_jars
+    from footfall.jars import pipeline_jars
 
     config = Configuration()
     config.set_string("pipeline.jars", pipeline_jars(settings.flink.jars_dir))

@@ -1,4 +1,4 @@
-"""The metric SQL (04_metrics.sql) on bounded rows, against the plain-Python reference.
+"""The metric SQL (04_presence.sql to 08_staff.sql) on bounded rows, against the plain-Python reference.
 
 Each test's rows are a case (`CASES`); every case of the module runs through one plan
 (harness.run_cases), under names of its own, and each test checks its own outputs."""

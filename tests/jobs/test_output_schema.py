@@ -1,4 +1,4 @@
-"""Each output's columns are defined once (jobs/metrics/outputs.py OUTPUTS); the
+"""Each output's columns are defined once (footfall/outputs.py OUTPUTS); the
 ClickHouse DDL, the job's SQL projection and the bench's reading of the tables must
 agree with that definition, and this fails the moment one of them drifts."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from bench.results import TABLES
-from footfall.stack.bootstrap import render
-from jobs.metrics.outputs import FEED_FIELDS, OUTPUTS
+from footfall.outputs import FEED_FIELDS, OUTPUTS
 from jobs.metrics.plan import FOLDER
+from ops.bootstrap import render
 
 
 def ddl() -> dict[str, tuple[list[str], list[str], str]]:
@@ -25,8 +25,8 @@ def ddl() -> dict[str, tuple[list[str], list[str], str]]:
 
 
 def projections() -> dict[str, list[str]]:
-    """Output -> the fields of its JSON payload in 06_outputs.sql."""
-    text = (FOLDER / "06_outputs.sql").read_text()
+    """Output -> the fields of its JSON payload in 10_outputs.sql."""
+    text = (FOLDER / "10_outputs.sql").read_text()
     view = text[text.index("CREATE TEMPORARY VIEW outputs"):]
     fields = {}
     for block in re.split(r"\bUNION ALL\b", view):

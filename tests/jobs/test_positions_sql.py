@@ -1,4 +1,4 @@
-"""Live positions (05_positions.sql) on bounded rows: the windows hand place_device() each
+"""Live positions (09_positions.sql) on bounded rows: the windows hand place_device() each
 device's second and the Java estimator places it as its Python twin does (which is tested
 alone on known answers: tests/udfs/test_positioning.py),
 smooth_track() smooths a device's fixes as its Python twin does, and the whole equals the

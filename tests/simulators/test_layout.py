@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from simulators.layout import Layout, LayoutError, default_layout, point_in_polygon
+from footfall.geometry import contains
+from simulators.layout import Layout, LayoutError, default_layout
 
 
 def test_the_default_mall_is_big_enough_for_a_real_demo() -> None:
@@ -87,4 +88,4 @@ L_SHAPE = ((0, 0), (10, 0), (10, 4), (4, 4), (4, 10), (0, 10))
     ],
 )
 def test_point_in_polygon_handles_concave_shapes_edges_and_vertices(x, y, inside) -> None:
-    assert point_in_polygon(x, y, L_SHAPE) is inside
+    assert contains(L_SHAPE, x, y) is inside

@@ -2,10 +2,11 @@ import re
 
 import pytest
 
-from footfall.stack.bootstrap import identifier, render
+from footfall.schema import identifier
+from ops.bootstrap import render
 
 # docs/design.md §5: table -> key columns + value columns (written out, not imported from
-# jobs/metrics/outputs.py: the schema must match the contract, not itself).
+# footfall/outputs.py: the schema must match the contract, not itself).
 ENGAGEMENT = ["visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus"]
 CONTRACT = {
     "mall_daily": [

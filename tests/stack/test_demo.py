@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from footfall.settings import Settings
-from footfall.stack.demo import BackfillWatch, Demo, DemoPlan, simulated_time_at
+from ops.demo import BackfillWatch, Demo, DemoPlan, simulated_time_at
 from simulators.publish import write_state
 
 DAY = 86_400.0
@@ -67,7 +67,7 @@ def test_a_dashboard_started_elsewhere_is_recognised_by_its_health_check() -> No
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from footfall.stack.demo import dashboard_answers
+    from ops.demo import dashboard_answers
 
     class Streamlit(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API

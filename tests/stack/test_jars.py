@@ -2,7 +2,7 @@ import zipfile
 
 import pytest
 
-from footfall.stack import jars
+from ops import jars
 
 
 def _fake_wheel(path, names):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from footfall.settings import Settings
-from footfall.stack import lifecycle
-from footfall.stack.services import StackError
 from jobs.metrics.plan import plan_version
+from ops import lifecycle
+from ops.services import StackError
 
 
 def snapshot(folder: Path, age_s: float) -> Path:

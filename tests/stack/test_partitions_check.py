@@ -8,8 +8,8 @@ import json
 import pytest
 
 from footfall.settings import ConfigError, KafkaSettings, Settings
-from footfall.stack.bootstrap import kafka_topics
 from jobs.metrics.partitions import check_partitions
+from ops.bootstrap import kafka_topics
 
 
 def test_a_topic_with_fewer_partitions_than_the_parallelism_is_refused(stack: Settings, unique: str,

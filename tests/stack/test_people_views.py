@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from footfall import clients
+from footfall.outputs import COLUMNS
 from footfall.settings import Settings
-from jobs.metrics.outputs import COLUMNS
 from jobs.metrics.sinks import SinkConfig, Writers
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from footfall.stack.processes import PidFile, port_in_use, spawn, stop
+from ops.processes import PidFile, port_in_use, spawn, stop
 from tests.helpers import free_port
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from footfall.settings import Settings
-from footfall.stack import supervisor
-from footfall.stack.processes import flink_environment
-from footfall.stack.supervisor import Supervisor, read_state
+from footfall.supervision import read_state
 from jobs.metrics.plan import checkpoint_home
+from ops import supervisor
+from ops.processes import flink_environment
+from ops.supervisor import Supervisor
 
 #: The stand-in: run number n (counted in a file) writes a checkpoint chk-n, records its
 #: arguments, then does what `plan` says for that run: kill itself, exit with a code, or

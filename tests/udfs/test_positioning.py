@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from udfs.geometry import zone_of
+from footfall.geometry import zone_of
 from udfs.positioning import Estimator, FloorPlan, Heard, Tracker, contains_many, locate
 
 ESTIMATOR = Estimator()

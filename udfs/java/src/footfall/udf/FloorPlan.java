@@ -18,7 +18,7 @@ import java.util.List;
  * a window of those arrays. Immutable once built, so subtasks share it.
  */
 public final class FloorPlan {
-    /** Metres: closer than this to an edge counts as on it (udfs/geometry.py EDGE_TOLERANCE). */
+    /** Metres: closer than this to an edge counts as on it (footfall/geometry.py EDGE_TOLERANCE). */
     static final double EDGE_TOLERANCE = 1e-6;
     static final String CORRIDOR = "corridor";
     /** The logistic approximation of the normal CDF: Phi(z) ~ 1 / (1 + e^(-1.702 z)). */
@@ -215,7 +215,7 @@ public final class FloorPlan {
     }
 
     /** Whether the closed polygon (edges and vertices included) contains (x, y): crossing
-     * number, as udfs/geometry.py contains. */
+     * number, as footfall/geometry.py contains. */
     static boolean contains(double[] xs, double[] ys, double x, double y) {
         int n = xs.length;
         if (n < 3) {
@@ -305,7 +305,7 @@ public final class FloorPlan {
         if (n == 0) {
             throw new IllegalArgumentException("locate needs at least one probe's report");
         }
-        // The heard probes' centroid weighted by power (udfs/geometry.py weighted_centroid,
+        // The heard probes' centroid weighted by power (footfall/geometry.py weighted_centroid,
         // of the levels rounded to whole dB).
         double total = 0;
         double sx = 0;

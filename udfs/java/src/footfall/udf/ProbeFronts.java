@@ -7,7 +7,7 @@ import org.apache.flink.types.Row;
 /**
  * probe_fronts(ap_mac): one row per shop whose front the probe hears (table shop_fronts),
  * none for most probes. Asked only for the reports that can make a walk-by (see
- * 04_metrics.sql), not carried with every report: an array in every row cost the
+ * 04_presence.sql), not carried with every report: an array in every row cost the
  * ingestion, its fork and every shuffle after it about half the job's throughput at
  * parallelism 2.
  */

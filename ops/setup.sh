@@ -4,11 +4,11 @@
 #      one message listing them),
 #   2. a virtual environment in .venv with the project installed editable (re-done only when
 #      pyproject.toml changes),
-#   3. the Flink connector jars and the project's Java functions (footfall.stack.jars).
+#   3. the Flink connector jars and the project's Java functions (ops.jars).
 # A second run finds everything in place and changes nothing.
 set -euo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 VENV=.venv
 PYTHON=${PYTHON:-python3}
 
@@ -65,6 +65,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # --- 3. Flink connector jars and the project's Java functions -----------------------
-"$VENV/bin/python" -m footfall.stack.jars
+"$VENV/bin/python" -m ops.jars
 
 say "ready ($VENV, Java $(java_major), ClickHouse, Redis, PostgreSQL, Chromium)"

@@ -18,15 +18,15 @@ from typing import Any
 
 from footfall.flink import JOB_NAME, JobHealth, job_health, newest_job, rest_get
 from footfall.settings import Settings
-from footfall.stack.processes import Background, port_in_use, running, wait_port_free
-from footfall.stack.services import StackError
-from footfall.stack.supervisor import SupervisorState, read_state
+from footfall.supervision import SupervisorState, read_state, running_state
+from ops.processes import Background, port_in_use, running, wait_port_free
+from ops.services import StackError
 
 
 class FlinkJob(ABC):
     """The metrics job as Flink's REST API shows it, wherever it runs: its state, health
     and checkpoints. `MetricsJob` runs it embedded in a process of its own,
-    `footfall.stack.cluster.ClusterMetricsJob` on a standalone cluster."""
+    `ops.cluster.ClusterMetricsJob` on a standalone cluster."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -102,13 +102,13 @@ class FlinkJob(ABC):
 
 class MetricsJob(FlinkJob):
     """The job in the embedded mini-cluster: `python -m jobs.metrics` in the background,
-    run by its supervisor (footfall/stack/supervisor.py), which starts it again from its
+    run by its supervisor (ops/supervisor.py), which starts it again from its
     newest checkpoint if its process dies."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.process = Background(settings.stack.var_dir / "job", JOB_NAME,
-                                  [sys.executable, "-m", "footfall.stack.supervisor"], "footfall.stack.supervisor")
+                                  [sys.executable, "-m", "ops.supervisor"], "ops.supervisor")
         self.log = self.process.log
 
     def pid(self) -> int | None:
@@ -129,9 +129,8 @@ class MetricsJob(FlinkJob):
     def running_supervisor(self) -> SupervisorState | None:
         """What the supervisor that runs now last wrote (None when none runs: the file
         may be an old one's)."""
-        state = self.supervisor()
-        pid = self.pid()
-        return state if state is not None and pid is not None and state.supervisor_pid == pid else None
+        state, pid = running_state(self.settings), self.pid()
+        return state if state is not None and state.supervisor_pid == pid else None
 
     def start(self, resume: bool = False, timeout: float = 120.0, restore_from: Path | None = None) -> int:
         port = self.settings.job.rest_port

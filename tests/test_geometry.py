@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from simulators.layout import default_mall, point_in_polygon
-from udfs.geometry import CORRIDOR, contains, weighted_centroid, zone_of
+from footfall.geometry import CORRIDOR, contains, weighted_centroid, zone_of
 
 SQUARE = ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0))
 # An L: the square without its top-right quarter (the notch is x > 5 and y > 5).
@@ -51,15 +48,6 @@ def test_a_ray_through_a_vertex_is_counted_once() -> None:
 
 def test_degenerate_polygons_contain_nothing() -> None:
     assert not contains(((0.0, 0.0), (1.0, 1.0)), 0.5, 0.5)
-
-
-def test_agrees_with_the_simulators_ground_truth_on_random_points() -> None:
-    mall = default_mall(0)
-    rng = random.Random(3)
-    for _ in range(3000):
-        x, y = rng.uniform(-5, mall.width + 5), rng.uniform(-5, mall.depth + 5)
-        for shop in mall.shops:
-            assert contains(shop.polygon, x, y) == point_in_polygon(x, y, shop.polygon), (shop.shop_code, x, y)
 
 
 def test_zone_is_the_containing_shop_else_the_corridor() -> None:

@@ -4,7 +4,7 @@
 -- value and a replayed write is harmless. Syntax runs on ClickHouse 18.16 and current
 -- servers: new-style engine clauses, no DateTime64, no window functions, no table TTL.
 -- `${database}` is the only substitution (FOOTFALL_CLICKHOUSE_DATABASE). Columns added after a
--- table's first release come last, and footfall/stack/bootstrap.py (ADDED_COLUMNS) adds
+-- table's first release come last, and ops/bootstrap.py (ADDED_COLUMNS) adds
 -- them to a table made before (18.16 has no ADD COLUMN IF NOT EXISTS).
 
 CREATE DATABASE IF NOT EXISTS ${database};

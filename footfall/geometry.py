@@ -1,9 +1,11 @@
-"""Plane geometry for live positions (docs/design.md §4 item 9): which shop a point is in.
+"""Plane geometry of the mall (docs/design.md §4 item 9): which shop a point is in, the one
+definition the simulator's truth and the position estimator's Python twin use (the Java
+estimator, udfs/java FloorPlan.java, is its twin with the same edge tolerance).
 
-Plain typed functions over the mall's coordinates in metres; the Flink UDF that uses
-them lives beside the job. Shops may be concave (L-shaped); a point on a shop's edge or
-vertex belongs to that shop, and a point on the wall two shops share goes to the first
-by shop_code, so the answer never depends on the order shops were loaded in.
+Plain typed functions over the mall's coordinates in metres. Shops may be concave
+(L-shaped); a point on a shop's edge or vertex belongs to that shop, and a point on the
+wall two shops share goes to the first by shop_code, so the answer never depends on the
+order shops were loaded in.
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ from footfall.flink import (
     vertices,
 )
 from footfall.settings import Settings
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.job import FlinkJob, MetricsJob
-from footfall.stack.services import StackError
 from jobs.metrics.plan import plan_of_path, plan_version
+from ops.cluster import ClusterMetricsJob
+from ops.job import FlinkJob, MetricsJob
+from ops.services import StackError
 
 
 def current(settings: Settings) -> FlinkJob:

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
 
 from footfall import clients
+from footfall.schema import STAFF_TABLES, identifier, postgres_schema
 from footfall.settings import Settings
-from footfall.stack import bootstrap
-from footfall.stack.bootstrap import STAFF_TABLES, identifier, postgres_schema
+from ops import bootstrap
 
 Report = Callable[[str], None]
 
-#: Redis keys the product writes (jobs/metrics/outputs.py); nothing else in the database.
+#: Redis keys the product writes (footfall/outputs.py); nothing else in the database.
 REDIS_PATTERN = "ff:*"
 #: PostgreSQL layout tables, children first (foreign keys).
 LAYOUT_TABLES = ("shop_fronts", "entrances", "probes", "shops", "malls")

@@ -26,7 +26,7 @@ from footfall.settings import (
     RedisSettings,
     Settings,
 )
-from footfall.stack.processes import PidFile
+from ops.processes import PidFile
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -27,12 +27,12 @@ import pyflink
 
 from footfall.flink import rest_get, rest_patch
 from footfall.settings import ROOT, Settings
-from footfall.stack.job import FlinkJob
-from footfall.stack.processes import flink_environment, port_in_use, wait_port_free
-from footfall.stack.services import StackError
 from jobs.metrics.job import worker_environment
 from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import latest_checkpoint
+from ops.job import FlinkJob
+from ops.processes import flink_environment, port_in_use, wait_port_free
+from ops.services import StackError
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
 #: What `flink run -py` ships to the cluster besides the job script.

@@ -1,6 +1,6 @@
 """The result streams the metrics job's Python sinks write to ClickHouse and Redis: their
 keys, and where each one is written. (The dead letters, and the favourite-shop feed as
-well, go to Kafka through Flink's Kafka sink: jobs/metrics/07_kafka_outputs.sql.)"""
+well, go to Kafka through Flink's Kafka sink: jobs/metrics/11_kafka_outputs.sql.)"""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits"
 
 def feed_text(message: dict[str, Any]) -> str:
     """A feed message's text as the job publishes it (Flink's json format in the Kafka
-    sink, 07_kafka_outputs.sql): fields in FEED_FIELDS order, no spaces, non-ASCII as
+    sink, 11_kafka_outputs.sql): fields in FEED_FIELDS order, no spaces, non-ASCII as
     UTF-8."""
     return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
 from footfall.settings import FlinkSettings, Settings
-from footfall.stack import jars
-from footfall.stack.processes import port_in_use, spawn, stop
-from footfall.stack.services import Service, StackError, all_services
+from ops import jars
+from ops.processes import port_in_use, spawn, stop
+from ops.services import Service, StackError, all_services
 
 Report = Callable[[str], None]
 
@@ -135,7 +135,7 @@ def status(settings: Settings) -> list[Row]:
 
 
 def _job_row(settings: Settings) -> Row:
-    from footfall.stack.job import MetricsJob
+    from ops.job import MetricsJob
 
     job = MetricsJob(settings)
     pid, overview = job.pid(), job.overview()

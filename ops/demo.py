@@ -23,9 +23,9 @@ from typing import IO, Any
 
 from redis import Redis
 
+from footfall.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
 from footfall.settings import ROOT, Settings
-from footfall.stack.processes import Background
-from jobs.metrics.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS
+from ops.processes import Background
 
 
 @dataclass(frozen=True)

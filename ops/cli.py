@@ -20,9 +20,9 @@ import redis
 from kafka.errors import KafkaError
 
 from footfall.settings import ConfigError, Settings
-from footfall.stack import bootstrap, manager
-from footfall.stack.cluster import ClusterMetricsJob
-from footfall.stack.demo import (
+from ops import bootstrap, manager
+from ops.cluster import ClusterMetricsJob
+from ops.demo import (
     BackfillWatch,
     Demo,
     DemoPlan,
@@ -31,9 +31,9 @@ from footfall.stack.demo import (
     demo_dashboard,
     follow,
 )
-from footfall.stack.job import MetricsJob
-from footfall.stack.processes import port_in_use
-from footfall.stack.services import StackError
+from ops.job import MetricsJob
+from ops.processes import port_in_use
+from ops.services import StackError
 
 #: A service that answers with an error, or not at all, while a command runs.
 SERVICE_ERRORS = (clickhouse_driver.errors.Error, psycopg.Error, redis.RedisError, KafkaError)
@@ -99,7 +99,7 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _job(settings: Settings, args: argparse.Namespace) -> int:
-    from footfall.stack import lifecycle
+    from ops import lifecycle
 
     if args.action == "status":
         found = lifecycle.status(settings)
@@ -217,7 +217,7 @@ def _start_dashboard(settings: Settings) -> None:
 
 
 def _reset(settings: Settings, args: argparse.Namespace) -> int:
-    from footfall.stack.reset import reset
+    from ops.reset import reset
 
     if not args.yes:
         if not sys.stdin.isatty():

@@ -10,7 +10,7 @@ The project's own Java functions (udfs/java, the layout lookup) are compiled her
 with `javac` against the jars inside the `apache-flink` wheel (no Maven), into
 FUNCTIONS_JAR beside the connectors; they are rebuilt only when their sources change.
 
-Run as `python -m footfall.stack.jars` (make setup does); a second run changes nothing.
+Run as `python -m ops.jars` (make setup does); a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -22,32 +22,17 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from footfall.jars import FUNCTIONS_JAR, JARS, pipeline_jars
 from footfall.settings import ROOT, FlinkSettings, load
 
+__all__ = ["FUNCTIONS_JAR", "JARS", "build_functions", "pipeline_jars", "present"]
+
 WHEEL = "shigawire-apache-flink-libraries==2.0.0.post1"
-JARS = (
-    "flink-connector-kafka.jar",
-    "kafka-clients.jar",
-    "flink-connector-jdbc-core.jar",
-    "flink-connector-jdbc-postgres.jar",
-    "postgresql.jar",
-)
-#: The project's Java functions, built from JAVA_SOURCES by `build_functions`.
-FUNCTIONS_JAR = "footfall-functions.jar"
 JAVA_SOURCES = ROOT / "udfs" / "java" / "src"
 
 
 def present(jars_dir: Path) -> list[Path]:
     return [jars_dir / name for name in JARS if (jars_dir / name).is_file()]
-
-
-def pipeline_jars(jars_dir: Path) -> str:
-    """The value of Flink's `pipeline.jars` option: the connectors and our functions."""
-    names = (*JARS, FUNCTIONS_JAR)
-    missing = [name for name in names if not (jars_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"jars missing from {jars_dir}: {', '.join(missing)} (run make setup)")
-    return ";".join((jars_dir / name).resolve().as_uri() for name in names)
 
 
 def _sources_digest(sources: list[Path]) -> str:

@@ -7,7 +7,6 @@ never drops or changes data that exists; the ClickHouse views, which hold none, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from string import Template
@@ -17,6 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from footfall import clients
+from footfall.schema import identifier, postgres_schema
 from footfall.settings import (
     ClickHouseSettings,
     KafkaSettings,
@@ -27,7 +27,6 @@ from footfall.settings import (
 from jobs import sql
 
 SCHEMA = Path(__file__).parent / "schema"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: Columns added to a ClickHouse table after its first release, in the order of
 #: clickhouse.sql (where they come last): a table made before gets them from bootstrap, as
@@ -37,13 +36,6 @@ ADDED_COLUMNS = {
     "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64"), ("staff_devices", "UInt64")),
     "shop_daily": (("devices_seen", "UInt64"), ("walk_bys", "UInt64")),
 }
-
-
-def identifier(value: str, variable: str) -> str:
-    """A database or schema name, checked before it is placed into DDL."""
-    if not _IDENTIFIER.match(value):
-        raise ValueError(f"{variable}={value!r}: not a plain SQL identifier")
-    return value
 
 
 def render(name: str, **identifiers: str) -> list[str]:
@@ -72,14 +64,6 @@ def clickhouse_tables(settings: ClickHouseSettings, metrics: MetricSettings | No
 
 
 #: PostgreSQL tables of the staff (postgres.sql): written by the job and by operators.
-STAFF_TABLES = ("staff_detected", "staff_overrides")
-
-
-def postgres_schema(settings: PostgresSettings) -> str:
-    """The PostgreSQL schema's name, checked before it is placed into SQL."""
-    return identifier(settings.schema_name, "FOOTFALL_POSTGRES_SCHEMA")
-
-
 def postgres_tables(settings: PostgresSettings) -> list[str]:
     schema = postgres_schema(settings)
     _ensure_database(settings)

@@ -8,7 +8,7 @@
 --   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
 --   * payload: the row as a JSON object; for the feed and dead letters, the message's fields.
 -- jobs/metrics/job.py splits the stream in the JVM (udfs/java Route.java): the feed and
--- the dead letters go to Flink's Kafka sink (07_kafka_outputs.sql), everything else but
+-- the dead letters go to Flink's Kafka sink (11_kafka_outputs.sql), everything else but
 -- the dead letters to the Python sinks, which buffer the rows in Flink state and write
 -- them in batches as idempotent upserts.
 
@@ -66,7 +66,7 @@ SELECT 'top_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
     'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visitors' VALUE visitors)
 FROM top_shops_daily
 UNION ALL
--- The payload is the feed's message (FEED_FIELDS in jobs/metrics/outputs.py), stamped
+-- The payload is the feed's message (FEED_FIELDS in footfall/outputs.py), stamped
 -- once, so the favourite in Redis and its message on the feed agree.
 SELECT 'favorite_shop_daily/' || mall_id, device_id, JSON_OBJECT(
     'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'device_id' VALUE device_id,

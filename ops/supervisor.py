@@ -1,4 +1,4 @@
-"""The supervisor of the embedded metrics job: `python -m footfall.stack.supervisor`.
+"""The supervisor of the embedded metrics job: `python -m ops.supervisor`.
 
 The embedded job runs in a process of its own; Flink restarts failed tasks inside it, but
 nothing inside it survives the process itself dying (a crash of the JVM, the out-of-memory
@@ -26,15 +26,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
-from footfall.stack.processes import flink_environment
+from footfall.supervision import Restart, SupervisorState, state_file
 from jobs.metrics.plan import checkpoint_home, latest_checkpoint
+from ops.processes import flink_environment
 
 #: The job's exit code for a bad setting or argument (jobs/metrics/job.py).
 BAD_CONFIGURATION = 2
@@ -48,52 +49,6 @@ STABLE_S = 600.0
 STOP_GRACE_S = 20.0
 #: Restarts kept in the state file (the count covers all of them).
 HISTORY = 20
-
-
-def state_file(settings: Settings) -> Path:
-    return settings.stack.var_dir / "job" / "supervisor.json"
-
-
-@dataclass
-class Restart:
-    at: str  # ISO 8601, UTC
-    reason: str
-    restored_from: str | None
-
-
-@dataclass
-class SupervisorState:
-    """What the supervisor writes after every change (read by `read_state`)."""
-
-    supervisor_pid: int
-    state: str  # starting | running | restarting | stopped | failed
-    job_pid: int | None = None
-    since: str = ""
-    restarts: int = 0
-    history: list[Restart] = field(default_factory=list)
-
-    @property
-    def last(self) -> Restart | None:
-        return self.history[-1] if self.history else None
-
-    def describe(self) -> str:
-        """'2 restarts by the supervisor, the last at 10:02:11 UTC: killed by SIGKILL'."""
-        if not self.restarts:
-            return "no restarts by the supervisor"
-        plural = "s" if self.restarts != 1 else ""
-        last = self.last
-        when = f", the last at {last.at[11:19]} UTC: {last.reason}" if last else ""
-        return f"{self.restarts} restart{plural} by the supervisor{when}"
-
-
-def read_state(settings: Settings) -> SupervisorState | None:
-    """The supervisor's last word, or None when no supervisor has run here."""
-    try:
-        raw = json.loads(state_file(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    history = [Restart(**entry) for entry in raw.pop("history", [])]
-    return SupervisorState(**raw, history=history)
 
 
 def exit_reason(code: int) -> str:
@@ -239,7 +194,7 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m footfall.stack.supervisor", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ops.supervisor", description=__doc__.split("\n")[0])
     parser.add_argument("--from-checkpoint", metavar="PATH|latest",
                         help="the first start's checkpoint or savepoint folder, or the newest of this plan")
     args = parser.parse_args(argv)
