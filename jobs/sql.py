@@ -15,11 +15,14 @@ _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 
 
 def literal(value: object) -> str:
-    """`value` as a SQL literal: numbers as they are, everything else a quoted string."""
+    """`value` as a SQL literal: numbers as they are, a tuple of numbers as an ARRAY of
+    DOUBLE (one value for a function's tuning), everything else a quoted string."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, tuple) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return "ARRAY[" + ", ".join(f"CAST({float(v)!r} AS DOUBLE)" for v in value) + "]"
     return "'" + str(value).replace("'", "''") + "'"
 
 

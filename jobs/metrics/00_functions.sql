@@ -17,7 +17,7 @@
 -- visit_start(first_ms, last_ms, gap_ms): an OVER aggregate over one device's seconds in
 --   event-time order: when the visit of the current second started (a gap over gap_ms
 --   from the last event of the second before starts anew).
--- place_device(mall_id, xs, ys, rssis, threshold_dbm, <the estimator's tuning>): where a
+-- place_device(mall_id, xs, ys, rssis, threshold_dbm, tuning: one ARRAY<DOUBLE>): where a
 --   device is on its mall's floor plan (x, y, zone, room: its distance to the nearest
 --   wall) from the probes that heard it in one second (a table function, once per device
 --   and second; the plan from the layout, shops and probes).

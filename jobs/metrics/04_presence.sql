@@ -77,9 +77,7 @@ FROM (
     FROM TABLE(TUMBLE(TABLE zone_reports, DESCRIPTOR(visit_time), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, `day`, `hour`, second_ms, window_start, window_end, window_time
 ) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
-    CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),
-    CAST(${estimator_p0_sd_db} AS DOUBLE), CAST(${estimator_shadowing_db} AS DOUBLE), CAST(${estimator_radius_m} AS DOUBLE),
-    CAST(${estimator_window_db} AS DOUBLE), CAST(${estimator_step_m} AS DOUBLE))) AS p(x, y, zone, room)
+    ${estimator_tuning})) AS p(x, y, zone, room)
 WHERE p.zone <> 'corridor';
 
 CREATE TEMPORARY VIEW shop_events AS

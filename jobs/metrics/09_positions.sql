@@ -5,7 +5,7 @@
 -- second is final a few seconds after it ends, not a watermark delay later. The window
 -- gathers the places and levels of the device's reports in the second, one row per
 -- device and second: the place_device() table function (udfs/java PlaceDevice.java and
--- FloorPlan.java, whose twin is udfs/positioning.py; its tuning, ${estimator_*}, is that
+-- FloorPlan.java, whose twin is udfs/positioning.py; its tuning, ${estimator_tuning}, is that
 -- twin's) keeps each probe's strongest report (duplicates change nothing), places the
 -- device on the mall's floor plan with a path-loss model, also using the probes that did
 -- not hear it at ${mall_min_rssi} dBm or more, and gives the zone;
@@ -25,9 +25,7 @@ FROM (
     FROM TABLE(TUMBLE(TABLE position_reports, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
     GROUP BY mall_id, device_id, window_start, window_end, window_time
 ) AS s, LATERAL TABLE(place_device(s.mall_id, s.xs, s.ys, s.rssis, ${mall_min_rssi},
-    CAST(${estimator_exponent} AS DOUBLE), CAST(${estimator_wall_loss_db} AS DOUBLE), CAST(${estimator_p0_dbm} AS DOUBLE),
-    CAST(${estimator_p0_sd_db} AS DOUBLE), CAST(${estimator_shadowing_db} AS DOUBLE), CAST(${estimator_radius_m} AS DOUBLE),
-    CAST(${estimator_window_db} AS DOUBLE), CAST(${estimator_step_m} AS DOUBLE))) AS p(x, y, zone, room);
+    ${estimator_tuning})) AS p(x, y, zone, room);
 
 -- Each fix smoothed over the device's recent fixes in its zone (smooth_track: udfs/java
 -- SmoothTrack.java; a track starts anew after ${track_horizon_ms} ms without a fix), an

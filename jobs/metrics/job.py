@@ -41,13 +41,15 @@ DEAD_LETTER_RAW_CHARS = 65536
 
 def position_values() -> dict[str, object]:
     """The ${placeholders} of 09_positions.sql and of the shop seconds (04_presence.sql): the
-    estimator's tuning (place_device) and the smoothing's (smooth_track), each the Python
-    twin's own, which the tests' reference places and smooths with too. (The Java estimator
-    gives the zone's weighted mean, the Estimator's default point.)"""
+    estimator's tuning (place_device: one ARRAY of its parameters, in the order of
+    udfs.positioning.Estimator's fields and of FloorPlan.Estimator's constructor) and the
+    smoothing's (smooth_track), each the Python twin's own, which the tests' reference
+    places and smooths with too. (The Java estimator gives the zone's weighted mean, the
+    Estimator's default point.)"""
     estimator, tracker = Estimator(), Tracker()
     return {
-        **{f"estimator_{field.name}": float(getattr(estimator, field.name))
-           for field in dataclasses.fields(estimator) if field.name != "point"},
+        "estimator_tuning": tuple(float(getattr(estimator, field.name))
+                                  for field in dataclasses.fields(estimator) if field.name != "point"),
         "track_sigma_m": tracker.sigma_m,
         "track_accel": tracker.accel,
         "track_horizon_ms": round(tracker.horizon_s * 1000),

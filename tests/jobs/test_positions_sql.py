@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from jobs import sql
 from jobs.metrics.job import position_values
 from simulators.radio import MallRadio, RadioModel
 from tests.jobs.conftest import SIMULATED_MALL, TEST_LAYOUT, TEST_PROBES
@@ -148,8 +149,7 @@ def test_the_java_estimator_places_as_its_python_twin_on_the_simulated_mall(tabl
                          "ys": radio.y[heard][keep].tolist(), "rssis": rssi[keep].tolist()})
     (tmp_path / "seconds.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
     table_env.execute_sql(SECONDS.format(path=tmp_path / "seconds.json"))
-    tuning = ", ".join(f"CAST({value} AS DOUBLE)" for name, value in position_values().items()
-                       if name.startswith("estimator_"))
+    tuning = sql.literal(position_values()["estimator_tuning"])
     query = (f"SELECT n, p.x, p.y, p.zone, p.room FROM seconds_in AS s, LATERAL TABLE(place_device("
              f"s.mall_id, s.xs, s.ys, s.rssis, {DEFAULTS.mall_min_rssi}, {tuning})) AS p(x, y, zone, room)")
     with table_env.execute_sql(query).collect() as results:
