@@ -26,7 +26,8 @@ from pyflink.table import StatementSet, StreamTableEnvironment
 from bench import naive as bench_naive
 from footfall.settings import ConfigError, Settings
 from jobs import sql
-from jobs.metrics.job import FORK_AFTER, flink_configuration, run_statement, sql_values, worker_environment
+from jobs.metrics.hooks import run_statement
+from jobs.metrics.job import FORK_AFTER, flink_configuration, sql_values, worker_environment
 from jobs.metrics.plan import FOLDER as METRICS_FOLDER
 from udfs import zones
 

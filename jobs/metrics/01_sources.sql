@@ -7,7 +7,7 @@
 -- FOOTFALL_JOB_FUTURE_TOLERANCE_SECONDS ahead of the job's clock gets -1 ms; neither moves the
 -- watermark, and both are rejected downstream. Watermark: the short one of live positions
 -- (FOOTFALL_JOB_POSITION_DELAY_SECONDS), per partition as Flink's Kafka source keeps it;
--- the metrics read it shifted by the difference to their own delay (see job.py).
+-- the metrics read it shifted by the difference to their own delay (see hooks.py).
 -- The layout (probes, shops, malls) is not a table here: the Java functions probe_layout
 -- and mall_zone hold it in memory, reloaded from PostgreSQL (see 02_ingest.sql).
 

@@ -17,7 +17,7 @@
 --     the counts (visitors, hourly, shops, doors), but not `on_time` for the event-time
 --     windows (visits, live positions), which the watermark has closed; counted as such.
 -- The newest time per partition (newest_time) is worked out as the partition is read,
--- in the source's subtask, by udfs/java NewestTime.java, which jobs/metrics/job.py puts
+-- in the source's subtask, by udfs/java NewestTime.java, which jobs/metrics/hooks.py puts
 -- between probe_checked and probe_read (door_checked and door_read): no message crosses a
 -- shuffle for it. It is kept in the checkpoint, so a restarted job replays and decides
 -- exactly as before (a watermark starts from nothing after a restore), and how partitions
@@ -38,7 +38,7 @@ FROM wifi_probes_raw AS r,
     LATERAL TABLE(parse_probe(r.body, ${max_message_chars})) AS p(event_id, ap_mac, device_id, randomized, rssi,
                                                                   occur_ms, reason);
 
--- probe_read (jobs/metrics/job.py): probe_checked with newest_time.
+-- probe_read (jobs/metrics/hooks.py): probe_checked with newest_time.
 -- Rejected messages take the same path as accepted ones (with no device hash and no
 -- lookup), so the fork below sees every message in the order of its partition: the
 -- live watermark follows event times in that order.
@@ -59,7 +59,7 @@ FROM (
 LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz) ON TRUE;
 
 -- The one read of the wifi-probes topic. The job forks this stream in two (see
--- jobs/metrics/job.py): probe_log for the metrics, with visit_time as its time
+-- jobs/metrics/hooks.py): probe_log for the metrics, with visit_time as its time
 -- attribute, and probe_log_live for live positions, on event_time. A view cannot declare
 -- a new time attribute, so the fork goes through the DataStream API, all in the JVM.
 -- The raw body is carried only for rejected messages (dead letters need it), and only
@@ -93,7 +93,7 @@ SELECT
 FROM door_sensors_raw AS r,
     LATERAL TABLE(parse_door(r.body, ${max_message_chars})) AS d(mall_id, in_count, reason);
 
--- door_read (jobs/metrics/job.py): door_checked with newest_time.
+-- door_read (jobs/metrics/hooks.py): door_checked with newest_time.
 -- Door entries are plain sums, not windows: anything within the allowed lateness counts.
 CREATE TEMPORARY VIEW door_enriched AS
 SELECT

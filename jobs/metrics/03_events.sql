@@ -1,7 +1,7 @@
 -- Events: the two forks of probe_ingested, as the metrics and positions read them.
 --
 -- Input: probe_log and probe_log_live, both made from probe_ingested by
--- jobs/metrics/job.py, with proc_time the time of this side of the fork; door_events
+-- jobs/metrics/hooks.py, with proc_time the time of this side of the fork; door_events
 -- and door_rejects.
 -- The source's watermark trails the slowest partition's newest event by the position
 -- delay: probe_log_live keeps it on event_time. The metrics need the longer watermark

@@ -7,7 +7,7 @@
 --     written together (jobs/metrics/sinks.py);
 --   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
 --   * payload: the row as a JSON object; for the feed and dead letters, the message's fields.
--- jobs/metrics/job.py splits the stream in the JVM (udfs/java Route.java): the feed and
+-- jobs/metrics/hooks.py splits the stream in the JVM (udfs/java Route.java): the feed and
 -- the dead letters go to Flink's Kafka sink (11_kafka_outputs.sql), everything else but
 -- the dead letters to the Python sinks, which buffer the rows in Flink state and write
 -- them in batches as idempotent upserts.

@@ -1,7 +1,7 @@
 -- Kafka outputs: the favourite-shop feed and the dead letters, through Flink's Kafka sink.
 --
 -- Input: kafka_messages, the rows of the outputs changelog bound for Kafka (sink_key,
--- message_key, payload), made insert-only in the JVM by jobs/metrics/job.py (udfs/java
+-- message_key, payload), made insert-only in the JVM by jobs/metrics/hooks.py (udfs/java
 -- Route.java): a key's current state is published, its retraction is not.
 -- Output: one message per row, keyed by message_key (plain UTF-8), its value the
 -- payload's fields as JSON. At least once: the sink flushes what it holds with every

@@ -15,12 +15,12 @@ FOLDER = Path(__file__).resolve().parent
 
 
 def plan_version() -> str:
-    """A digest of the job's SQL and of the launcher that joins it to the sinks (job.py:
-    the fork and the stream into the sinks are operators too). A checkpoint restores only
+    """A digest of the job's SQL, of the views the launcher supplies (hooks.py: the fork and
+    the stream into the sinks are operators too) and of the launcher (job.py). A checkpoint restores only
     into the plan that wrote it (Flink maps state to operators), so checkpoints are kept
     per version of the plan."""
     digest = hashlib.sha256()
-    for path in [*sql.numbered_files(FOLDER), FOLDER / "job.py"]:
+    for path in [*sql.numbered_files(FOLDER), FOLDER / "hooks.py", FOLDER / "job.py"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
