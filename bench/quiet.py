@@ -4,7 +4,9 @@ job it times, and their figures would be theirs as much as the bench's."""
 
 from __future__ import annotations
 
-from footfall.settings import Settings
+import sys
+
+from footfall.settings import ConfigError, Settings
 from ops.cluster import ClusterMetricsJob
 from ops.demo import Demo
 from ops.job import MetricsJob
@@ -20,6 +22,20 @@ def busy(settings: Settings) -> list[str]:
     if (pid := Demo(settings).simulator().pid()) is not None:
         found.append(f"the demo's simulator (pid {pid})")
     return found
+
+
+def settings_on_a_quiet_machine() -> Settings | None:
+    """The bench's settings, or None after a one-line error on stderr: a bad setting, or a
+    machine that is not quiet (what a bench's command exits 2 for)."""
+    try:
+        settings = Settings()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    if (problem := refusal(settings)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return None
+    return settings
 
 
 def refusal(settings: Settings) -> str | None:

@@ -71,7 +71,6 @@ from footfall import clients
 from footfall.settings import (
     ROOT,
     ClickHouseSettings,
-    ConfigError,
     KafkaSettings,
     RedisSettings,
     Settings,
@@ -473,13 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         latency=LatencyConfig(measure_s=args.measure),
         results_dir=args.results,
     )
-    try:
-        settings = Settings()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if (problem := quiet.refusal(settings)) is not None:
-        print(f"error: {problem}", file=sys.stderr)
+    if (settings := quiet.settings_on_a_quiet_machine()) is None:
         return 2
     bench = Bench(config, settings)
     failed = True

@@ -29,7 +29,7 @@ from bench.flinkwatch import BenchError, JobWatch
 from bench.inputs import Input
 from bench.results import Metrics, production_metrics
 from bench.run import REDIS_DB, RESULTS, Bench, BenchConfig, machine
-from footfall.settings import ClickHouseSettings, ConfigError, RedisSettings, Settings
+from footfall.settings import ClickHouseSettings, RedisSettings, Settings
 from ops.cluster import ClusterMetricsJob
 from ops.services import StackError
 
@@ -130,13 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events < 1000:
         parser.error("--events must be at least 1000")
-    try:
-        settings = Settings()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if (problem := quiet.refusal(settings)) is not None:
-        print(f"error: {problem}", file=sys.stderr)
+    if (settings := quiet.settings_on_a_quiet_machine()) is None:
         return 2
     bench = ScaleOut(BenchConfig(events=args.events, scales=(1,), baseline_events=1000), settings)
     failed = True
