@@ -62,15 +62,15 @@ check: setup ## lint (ruff) and static types (mypy, strict on the packages): bot
 	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators ops bench tests
 	@$(VENV)/bin/mypy
 
-test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 13 min)
+test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 11 min)
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: test slow ## `make test`, then the slow tests (about 45 min in all)
+test-all: test slow ## `make test`, then the slow tests (about 30 min in all)
 
 slow: setup ## only the slow tests: every fault, the lifecycle and cluster tests, two task managers, the full Hypothesis batches
 	@$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
-unit: setup ## only the tests that need nothing but Python: no JVM, no services (seconds)
+unit: setup ## only the tests that need nothing but Python: no JVM, no services (about a minute)
 	@$(PY) -m pytest -m "not flink and not integration" $(PYTEST_ARGS)
 
 flink: setup ## only the SQL and Java-function tests on bounded rows (a JVM, no services)
