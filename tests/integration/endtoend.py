@@ -591,6 +591,13 @@ def kill(stack: Settings, name: str, sig: signal.Signals) -> None:
     while service.pidfile.read() is not None:
         assert time.monotonic() < deadline, f"{name} did not stop"
         time.sleep(0.1)
+    # A server this test process started (the session's stack) is its child: reap it now,
+    # or its zombie keeps the pid, and PostgreSQL started again takes its stale lock file
+    # for a postmaster still running and refuses to start (it did, one run in two).
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass  # not ours: its own parent reaps it
 
 
 @dataclass
