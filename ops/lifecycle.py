@@ -181,10 +181,25 @@ def savepoint(settings: Settings, stop: bool = False, timeout: float = 300) -> P
             time.sleep(2)
     if stop:
         deadline = time.monotonic() + timeout
-        while job.state() == "RUNNING" and time.monotonic() < deadline:
+        while not ended(job) and time.monotonic() < deadline:
             time.sleep(0.5)
         job.finished()
     return Path(location.removeprefix("file:"))
+
+
+#: The states a job stopped with a savepoint can be left in.
+ENDED = ("FINISHED", "CANCELED", "FAILED")
+
+
+def ended(job: FlinkJob) -> bool:
+    """Whether a job told to stop has ended: a cluster reports it ended; the embedded job's
+    process (and its REST API) ends with it. A REST call that fails meanwhile (a timeout on
+    a busy machine) is no answer, not an end: taken for one, the stop would return while
+    the job still runs (on a cluster, not yet FINISHED)."""
+    state = job.state()
+    if state in ENDED:
+        return True
+    return state is None and isinstance(job, MetricsJob) and job.pid() is None
 
 
 def resolve(settings: Settings, source: str) -> Path | None:
