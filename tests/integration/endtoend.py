@@ -351,6 +351,7 @@ class Runs:
             return replace(record, value=value)  # its key (the partition) stays
 
         layout = Layout(malls)
+        self.remove_leftovers(layout)
         load_layout(layout, settings.postgres)
         self.made += list(names.values())
         with clients.postgres(settings.postgres) as conn:
@@ -362,6 +363,19 @@ class Runs:
         return Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
                    expected_input, renamed(expected, names),
                    Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
+
+    def remove_leftovers(self, layout: Layout) -> None:
+        """Take out the malls an earlier session left behind with these probe MACs (one
+        stopped half-way never removed its malls): their shop fronts would keep the
+        probes this run takes over, and no mall of theirs could be removed."""
+        macs = [p.ap_mac for m in layout.malls for p in m.probes]
+        schema = self.stack.postgres.schema_name
+        with clients.postgres(self.stack.postgres) as conn:
+            stale = {mall for (mall,) in conn.execute(
+                f"SELECT mall_id FROM {schema}.probes WHERE ap_mac = ANY(%s) UNION "
+                f"SELECT mall_id FROM {schema}.shop_fronts WHERE ap_mac = ANY(%s)", (macs, macs))}
+        if stale:
+            remove_malls(sorted(stale), self.stack.postgres)
 
     def close(self) -> None:
         if self.made:
