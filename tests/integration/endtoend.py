@@ -30,6 +30,7 @@ import pytest
 from footfall import clients
 from footfall.flink import JobHealth
 from footfall.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
+from footfall.schema import postgres_schema
 from footfall.settings import KafkaSettings, Settings
 from footfall.supervision import SupervisorState
 from ops import manager
@@ -369,7 +370,7 @@ class Runs:
         stopped half-way never removed its malls): their shop fronts would keep the
         probes this run takes over, and no mall of theirs could be removed."""
         macs = [p.ap_mac for m in layout.malls for p in m.probes]
-        schema = self.stack.postgres.schema_name
+        schema = postgres_schema(self.stack.postgres)
         with clients.postgres(self.stack.postgres) as conn:
             stale = {mall for (mall,) in conn.execute(
                 f"SELECT mall_id FROM {schema}.probes WHERE ap_mac = ANY(%s) UNION "
