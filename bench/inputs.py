@@ -65,14 +65,14 @@ def prefill(
     name: str, events: int, topics_suffix: str, layout_file: Path, *, visitors_per_day: int, processes: int, seed: int
 ) -> Input:
     """Create the input's topics and fill them with `events` simulated records
-    (`footfall simulate load`), then close each partition."""
+    (`footfall simulate load`, run as `python -m ops`), then close each partition."""
     environment = {**KafkaSettings.topics_environment(topics_suffix)}
     kafka = Input(name, events, environment).kafka()
     kafka_topics(kafka)
     argv = [
         sys.executable,
         "-m",
-        "footfall",
+        "ops",
         "simulate",
         "load",
         "--layout",
