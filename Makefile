@@ -65,7 +65,7 @@ check: setup ## lint (ruff) and static types (mypy, strict on the packages): bot
 test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 11 min)
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: test slow ## `make test`, then the slow tests (about 30 min in all)
+test-all: test slow ## `make test`, then the slow tests (about 25 min in all)
 
 slow: setup ## only the slow tests: every fault, the lifecycle and cluster tests, two task managers, the full Hypothesis batches
 	@$(PY) -m pytest -m slow $(PYTEST_ARGS)
