@@ -22,10 +22,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from footfall.jars import FUNCTIONS_JAR, JARS, pipeline_jars
+from footfall.jars import FUNCTIONS_JAR, JARS
 from footfall.settings import ROOT, FlinkSettings, load
-
-__all__ = ["FUNCTIONS_JAR", "JARS", "build_functions", "pipeline_jars", "present"]
 
 WHEEL = "shigawire-apache-flink-libraries==2.0.0.post1"
 JAVA_SOURCES = ROOT / "udfs" / "java" / "src"

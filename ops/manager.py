@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
+from footfall import jars as footfall_jars
 from footfall.settings import FlinkSettings, Settings
 from ops import jars
 from ops.processes import port_in_use, spawn, stop
@@ -160,13 +161,13 @@ def _job_row(settings: Settings) -> Row:
 
 def _flink_row(settings: FlinkSettings) -> Row:
     present = jars.present(settings.jars_dir)
-    functions = (settings.jars_dir / jars.FUNCTIONS_JAR).is_file()
-    state = "embedded" if len(present) == len(jars.JARS) and functions else "incomplete"
+    functions = (settings.jars_dir / footfall_jars.FUNCTIONS_JAR).is_file()
+    state = "embedded" if len(present) == len(footfall_jars.JARS) and functions else "incomplete"
     return Row(
         "flink",
         state,
         "in-process mini-cluster",
-        f"apache-flink {package_version('apache-flink')}, connector jars {len(present)}/{len(jars.JARS)}, "
+        f"apache-flink {package_version('apache-flink')}, connector jars {len(present)}/{len(footfall_jars.JARS)}, "
         f"java functions {'built' if functions else 'missing (make setup)'}",
     )
 

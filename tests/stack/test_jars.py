@@ -2,6 +2,7 @@ import zipfile
 
 import pytest
 
+from footfall import jars as pipeline
 from ops import jars
 
 
@@ -14,34 +15,34 @@ def _fake_wheel(path, names):
 
 def test_only_the_connector_jars_are_extracted(tmp_path) -> None:
     wheel = tmp_path / "libs.whl"
-    _fake_wheel(wheel, jars.JARS)
+    _fake_wheel(wheel, pipeline.JARS)
     target = tmp_path / "jars"
     jars.extract(wheel, target)
-    assert sorted(p.name for p in target.iterdir()) == sorted(jars.JARS)
+    assert sorted(p.name for p in target.iterdir()) == sorted(pipeline.JARS)
     assert (target / "kafka-clients.jar").read_text() == "jar:kafka-clients.jar"
     assert not jars.ensure(target)  # all present: nothing to download
 
 
 def test_pipeline_jars_lists_file_uris_and_names_what_is_missing(tmp_path) -> None:
     wheel = tmp_path / "libs.whl"
-    _fake_wheel(wheel, jars.JARS)
+    _fake_wheel(wheel, pipeline.JARS)
     jars.extract(wheel, tmp_path / "jars")
-    with pytest.raises(FileNotFoundError, match=jars.FUNCTIONS_JAR):
-        jars.pipeline_jars(tmp_path / "jars")
-    (tmp_path / "jars" / jars.FUNCTIONS_JAR).write_text("jar")
-    uris = jars.pipeline_jars(tmp_path / "jars").split(";")
+    with pytest.raises(FileNotFoundError, match=pipeline.FUNCTIONS_JAR):
+        pipeline.pipeline_jars(tmp_path / "jars")
+    (tmp_path / "jars" / pipeline.FUNCTIONS_JAR).write_text("jar")
+    uris = pipeline.pipeline_jars(tmp_path / "jars").split(";")
     assert len(uris) == 6 and all(uri.startswith("file:///") for uri in uris)
     (tmp_path / "jars" / "postgresql.jar").unlink()
     with pytest.raises(FileNotFoundError, match="postgresql.jar"):
-        jars.pipeline_jars(tmp_path / "jars")
+        pipeline.pipeline_jars(tmp_path / "jars")
 
 
 def test_the_set_up_environment_has_every_connector_jar(settings) -> None:
-    assert [p.name for p in jars.present(settings.flink.jars_dir)] == list(jars.JARS)
+    assert [p.name for p in jars.present(settings.flink.jars_dir)] == list(pipeline.JARS)
 
 
 def test_the_java_functions_are_built_once_from_their_sources(settings) -> None:
-    built = settings.flink.jars_dir / jars.FUNCTIONS_JAR
+    built = settings.flink.jars_dir / pipeline.FUNCTIONS_JAR
     assert built.is_file()
     assert not jars.build_functions(settings.flink.jars_dir)  # up to date: nothing to do
     with zipfile.ZipFile(built) as jar:
