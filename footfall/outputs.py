@@ -1,6 +1,8 @@
-"""The result streams the metrics job's Python sinks write to ClickHouse and Redis: their
-keys, and where each one is written. (The dead letters, and the favourite-shop feed as
-well, go to Kafka through Flink's Kafka sink: jobs/metrics/11_kafka_outputs.sql.)"""
+"""The job's outputs, each defined once (OUTPUTS): name, key, fields and their types, and
+how ClickHouse keeps it. The ClickHouse tables (ops/bootstrap.py), the job's payloads
+(jobs/metrics/payloads.py, rendered into 10_outputs.sql) and the sinks' writes are made
+from it. Also the Redis key layout and the two rates derived when a row is written.
+(The favourite-shop feed and the dead letters go to Kafka: 11_kafka_outputs.sql.)"""
 
 from __future__ import annotations
 
@@ -20,70 +22,121 @@ DEAD_LETTER_COUNTS = "ff:dead_letters"
 INGEST_COUNTS = "ff:ingested"
 OUTPUT_UPDATES = "ff:outputs"
 
-#: A favourite-shop feed message (docs/design.md §5), in the order it is published.
-FEED_FIELDS = ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds", "updated_at")
-
-
-def feed_text(message: dict[str, Any]) -> str:
-    """A feed message's text as the job publishes it (Flink's json format in the Kafka
-    sink, 11_kafka_outputs.sql): fields in FEED_FIELDS order, no spaces, non-ASCII as
-    UTF-8."""
-    return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
-
-
-#: Columns the job writes as epoch seconds and ClickHouse keeps as DateTime.
-EPOCH_SECONDS = frozenset({"ts", "started_at"})
-#: Columns the job writes as ISO dates and ClickHouse keeps as Date.
-DATES = frozenset({"day", "qualified_day", "since_day"})
-
-
-#: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
-ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
+#: Column types (ClickHouse's) and how the job writes them: Date columns travel as ISO
+#: dates, DateTime columns as epoch seconds, the others as JSON numbers and strings.
+DATE, DATETIME = "Date", "DateTime"
 
 
 @dataclass(frozen=True)
 class Output:
+    """One output of the job, defined once: the ClickHouse table (bootstrap makes it from
+    this), the job's payload (10_outputs.sql renders it from this) and the sinks' writes
+    all follow from it."""
+
     name: str
     key: tuple[str, ...]
-    #: Columns of the ClickHouse table it is written to (docs/design.md §5, without
-    #: `version`); empty for outputs that go only to Redis or Kafka.
-    columns: tuple[str, ...] = ()
-    #: A ReplacingMergeTree(version), upserted and read with FINAL; False for a plain
-    #: MergeTree history, appended to.
-    versioned: bool = True
+    #: Its fields and their ClickHouse types, in the contract's order (docs/design.md §5):
+    #: the payload's fields, and the ClickHouse table's columns (with `version` if versioned).
+    fields: tuple[tuple[str, str], ...]
+    #: How it is kept in ClickHouse: "replacing" (a ReplacingMergeTree(version), upserted
+    #: and read with FINAL), "append" (a plain MergeTree history, appended to), or None
+    #: (Redis or Kafka only).
+    table: str | None = "replacing"
+    #: The table's PARTITION BY expression, if any.
+    partition_by: str | None = "toYYYYMM(day)"
+    #: Fields the payload carries after `fields` and the table does not (the feed's stamp).
+    extra: tuple[str, ...] = ()
+    #: Whether its payload is also published to Kafka as a message, fields in order (the
+    #: favourite-shop feed).
+    published: bool = False
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns of its ClickHouse table, without `version`; empty if it has none."""
+        return tuple(name for name, _ in self.fields) if self.table else ()
+
+    @property
+    def versioned(self) -> bool:
+        return self.table == "replacing"
+
+    @property
+    def payload(self) -> tuple[str, ...]:
+        """The fields of its payload in the job, in order."""
+        return (*(name for name, _ in self.fields), *self.extra)
+
+
+S, U8, U32, U64, F32 = "String", "UInt8", "UInt32", "UInt64", "Float32"
+#: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
+ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
 
 OUTPUTS = {
     o.name: o
     for o in (
-        Output("mall_daily", ("mall_id", "day"), ("mall_id", "day", "visitors", "new_visitors",
-               "returning_visitors", "randomized_devices", "door_entries", "devices_seen", "passers_by",
-               "staff_devices")),
-        Output("mall_hourly", ("mall_id", "day", "hour"),
-               ("mall_id", "day", "hour", "visitors", "door_entries", "devices_seen", "passers_by", "staff_devices")),
-        Output("peak_hour_daily", ("mall_id", "day"), ("mall_id", "day", "hour", "visitors")),
-        Output("shop_daily", ("mall_id", "day", "shop_code"),
-               ("mall_id", "day", "shop_code", "shop_name", "visitors", "devices_seen", "walk_bys")),
-        Output("shop_hourly", ("mall_id", "day", "hour", "shop_code"),
-               ("mall_id", "day", "hour", "shop_code", "shop_name", "visitors", "walk_bys")),
-        Output("top_shops_daily", ("mall_id", "day", "rank"),
-               ("mall_id", "day", "rank", "shop_code", "shop_name", "visitors")),
-        Output("favorite_shop_daily", ("mall_id", "day", "device_id"),
-               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits", "dwell_seconds")),
-        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"),
-               ("mall_id", "day", "device_id", "shop_code", "shop_name", "visits")),
-        Output("mall_engagement_daily", ("mall_id", "day"), ("mall_id", "day", *ENGAGEMENT)),
-        Output("shop_engagement_daily", ("mall_id", "day", "shop_code"),
-               ("mall_id", "day", "shop_code", "shop_name", *ENGAGEMENT)),
-        Output("visits", ("mall_id", "day", "shop_code", "device_id", "started_at"),
-               ("mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds")),
-        Output("staff_detected", ("mall_id", "device_id"), ("mall_id", "device_id", "qualified_day", "since_day")),
-        Output("positions", ("mall_id", "ts", "device_id"), ("mall_id", "ts", "device_id", "x", "y", "zone"),
-               versioned=False),
-        Output("dead_letter_counts", ("source_topic", "reason")),
-        Output("ingest_counts", ("source_topic",)),
+        Output("mall_daily", ("mall_id", "day"), (
+            ("mall_id", S), ("day", DATE), ("visitors", U64), ("new_visitors", U64), ("returning_visitors", U64),
+            ("randomized_devices", U64), ("door_entries", U64), ("devices_seen", U64), ("passers_by", U64),
+            ("staff_devices", U64))),
+        Output("mall_hourly", ("mall_id", "day", "hour"), (
+            ("mall_id", S), ("day", DATE), ("hour", U8), ("visitors", U64), ("door_entries", U64),
+            ("devices_seen", U64), ("passers_by", U64), ("staff_devices", U64))),
+        Output("peak_hour_daily", ("mall_id", "day"), (("mall_id", S), ("day", DATE), ("hour", U8), ("visitors", U64))),
+        Output("shop_daily", ("mall_id", "day", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("shop_code", S), ("shop_name", S), ("visitors", U64),
+            ("devices_seen", U64), ("walk_bys", U64))),
+        Output("shop_hourly", ("mall_id", "day", "hour", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("hour", U8), ("shop_code", S), ("shop_name", S), ("visitors", U64),
+            ("walk_bys", U64))),
+        Output("top_shops_daily", ("mall_id", "day", "rank"), (
+            ("mall_id", S), ("day", DATE), ("rank", U8), ("shop_code", S), ("shop_name", S), ("visitors", U64))),
+        # Its payload is the feed's message (docs/design.md §5), stamped once in the job, so
+        # the favourite in Redis and its message on the feed agree.
+        Output("favorite_shop_daily", ("mall_id", "day", "device_id"), (
+            ("mall_id", S), ("day", DATE), ("device_id", S), ("shop_code", S), ("shop_name", S), ("visits", U32),
+            ("dwell_seconds", U32)), extra=("updated_at",), published=True),
+        Output("repeat_shops_daily", ("mall_id", "day", "device_id", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("device_id", S), ("shop_code", S), ("shop_name", S), ("visits", U32))),
+        Output("mall_engagement_daily", ("mall_id", "day"),
+               (("mall_id", S), ("day", DATE), *((name, U64) for name in ENGAGEMENT))),
+        Output("shop_engagement_daily", ("mall_id", "day", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("shop_code", S), ("shop_name", S), *((name, U64) for name in ENGAGEMENT))),
+        # A visit's key is where, who and when it started: written again after a restart,
+        # it replaces itself.
+        Output("visits", ("mall_id", "day", "shop_code", "device_id", "started_at"), (
+            ("mall_id", S), ("day", DATE), ("shop_code", S), ("device_id", S), ("started_at", DATETIME),
+            ("shop_name", S), ("dwell_seconds", U32))),
+        # Staff and fixed devices detected (docs/design.md §4 item 14): the day the rule was
+        # met, and the day from which the device is left out of every visitor metric.
+        # Operators' overrides live in PostgreSQL (staff_overrides).
+        Output("staff_detected", ("mall_id", "device_id"), (
+            ("mall_id", S), ("device_id", S), ("qualified_day", DATE), ("since_day", DATE)), partition_by=None),
+        # Position history: appended, one row per device and second.
+        Output("positions", ("mall_id", "ts", "device_id"), (
+            ("mall_id", S), ("ts", DATETIME), ("device_id", S), ("x", F32), ("y", F32), ("zone", S)),
+            table="append", partition_by="toYYYYMMDD(ts)"),
+        Output("dead_letter_counts", ("source_topic", "reason"),
+               (("source_topic", S), ("reason", S), ("messages", U64)), table=None),
+        Output("ingest_counts", ("source_topic",),
+               (("source_topic", S), ("accepted", U64), ("late_for_windows", U64)), table=None),
     )
 }
+
+#: A favourite-shop feed message (docs/design.md §5), in the order it is published.
+FEED_FIELDS = OUTPUTS["favorite_shop_daily"].payload
+#: A dead letter (docs/design.md §5), in the order it is published.
+DEAD_LETTER_FIELDS = ("source_topic", "raw", "reason", "received_at")
+
+
+def feed_text(message: dict[str, Any]) -> str:
+    """A feed message's text as the job publishes it (10_outputs.sql): fields in
+    FEED_FIELDS order, no spaces, non-ASCII as UTF-8."""
+    return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
+
+
+#: Columns the job writes as epoch seconds and ClickHouse keeps as DateTime.
+EPOCH_SECONDS = frozenset(n for o in OUTPUTS.values() for n, kind in o.fields if kind == DATETIME)
+#: Columns the job writes as ISO dates and ClickHouse keeps as Date.
+DATES = frozenset(n for o in OUTPUTS.values() for n, kind in o.fields if kind == DATE)
+
 
 def capture_rate(visitors: int, door_entries: int) -> float | None:
     """Mall visitors per door entry (docs/design.md §4 item 10); None without entries."""

@@ -2,7 +2,8 @@
 
 Placeholders are `${name}`. Files are split into statements before values go in, so a
 value (a password, say) can never split or change a statement; the rendered text is
-handed to Flink and never logged.
+handed to Flink and never logged. Only a Fragment, SQL made by the job's own code, goes
+in as it is.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from pathlib import Path
 _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 
 
+class Fragment(str):
+    """SQL text the job's own code makes (never a setting's value), put in as it is: an
+    output's payload expression, say."""
+
+
 def literal(value: object) -> str:
-    """`value` as a SQL literal: numbers as they are, a tuple of numbers as an ARRAY of
-    DOUBLE (one value for a function's tuning), everything else a quoted string."""
+    """`value` as a SQL literal: a Fragment as it is, numbers as they are, a tuple of
+    numbers as an ARRAY of DOUBLE (one value for a function's tuning), everything else a
+    quoted string."""
+    if isinstance(value, Fragment):
+        return str(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):

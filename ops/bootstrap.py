@@ -16,6 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from footfall import clients
+from footfall.outputs import OUTPUTS, Output
 from footfall.schema import identifier, postgres_schema
 from footfall.settings import (
     ClickHouseSettings,
@@ -28,36 +29,42 @@ from jobs import sql
 
 SCHEMA = Path(__file__).parent / "schema"
 
-#: Columns added to a ClickHouse table after its first release, in the order of
-#: clickhouse.sql (where they come last): a table made before gets them from bootstrap, as
-#: ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS. Old rows read 0.
-ADDED_COLUMNS = {
-    "mall_daily": (("devices_seen", "UInt64"), ("passers_by", "UInt64"), ("staff_devices", "UInt64")),
-    "mall_hourly": (("devices_seen", "UInt64"), ("passers_by", "UInt64"), ("staff_devices", "UInt64")),
-    "shop_daily": (("devices_seen", "UInt64"), ("walk_bys", "UInt64")),
-}
-
-
 def render(name: str, **identifiers: str) -> list[str]:
     """The statements of a schema file with its identifiers substituted."""
     return sql.split(Template((SCHEMA / name).read_text()).substitute(identifiers))
 
 
+def output_table(database: str, output: Output) -> str:
+    """The CREATE TABLE of an output, from its definition (footfall/outputs.py)."""
+    columns = [*output.fields, *([("version", "UInt64")] if output.versioned else [])]
+    engine = "ReplacingMergeTree(version)" if output.versioned else "MergeTree()"
+    partition = f"\nPARTITION BY {output.partition_by}" if output.partition_by else ""
+    return (f"CREATE TABLE IF NOT EXISTS {database}.{output.name} (\n"
+            + ",\n".join(f"    {name} {kind}" for name, kind in columns)
+            + f"\n) ENGINE = {engine}{partition}\nORDER BY ({', '.join(output.key)})")
+
+
 def clickhouse_tables(settings: ClickHouseSettings, metrics: MetricSettings | None = None) -> list[str]:
-    """Create the missing tables, add columns to tables made before, and make the views
-    anew (loyalty_daily and people_daily with `metrics`' mall minimum dwell; by default the
-    environment's)."""
+    """Create the outputs' missing tables, add the columns a newer release defines to
+    tables made before (ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS; old rows read
+    0), and make the views anew (loyalty_daily and people_daily with `metrics`' mall
+    minimum dwell; by default the environment's)."""
     database = identifier(settings.database, ClickHouseSettings.env_name("database"))
     dwell = (metrics or Settings().metrics).mall_min_dwell_seconds
+    statements = render("clickhouse.sql", database=database, mall_min_dwell_seconds=str(dwell))
     client = clients.clickhouse(settings, database="")
     try:
-        for statement in render("clickhouse.sql", database=database, mall_min_dwell_seconds=str(dwell)):
-            client.execute(statement)
-        for table, columns in ADDED_COLUMNS.items():
-            present = {row[0] for row in client.execute(f"DESCRIBE TABLE {database}.{table}")}
-            for name, kind in columns:
+        client.execute(statements[0])  # CREATE DATABASE
+        for output in OUTPUTS.values():
+            if output.table is None:
+                continue
+            client.execute(output_table(database, output))
+            present = {row[0] for row in client.execute(f"DESCRIBE TABLE {database}.{output.name}")}
+            for name, kind in output.fields:
                 if name not in present:
-                    client.execute(f"ALTER TABLE {database}.{table} ADD COLUMN {name} {kind}")
+                    client.execute(f"ALTER TABLE {database}.{output.name} ADD COLUMN {name} {kind}")
+        for statement in statements[1:]:
+            client.execute(statement)
         return [row[0] for row in client.execute(f"SHOW TABLES FROM {database}")]
     finally:
         client.disconnect()

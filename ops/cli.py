@@ -53,6 +53,13 @@ def _start_job(settings: Settings, resume: bool) -> None:
     if job.pid() is not None:
         print(f"{'metrics job':<11} already running (pid {job.pid()})")
         return
+    orphan = job.orphan()
+    if orphan is not None:
+        # Its supervisor was killed and it was left to run unsupervised: stopped and started
+        # again under a supervisor, from its newest checkpoint (nothing lost: the sinks'
+        # writes are idempotent and the feed is at least once).
+        print(f"{'metrics job':<11} found running without its supervisor (pid {orphan}): stopping it")
+        job.stop_orphan(orphan)
     # A broker started just now is empty (Tansu keeps topics in memory): the offsets in an
     # old checkpoint would point past its end, so the job then starts afresh.
     pid = job.start(resume=resume)

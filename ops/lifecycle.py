@@ -171,20 +171,44 @@ def savepoint(settings: Settings, stop: bool = False, timeout: float = 300) -> P
             if time.monotonic() > deadline:
                 raise StackError(f"not every task of the job was running within {timeout:.0f} s: no savepoint")
             time.sleep(1)
+        before = complete_savepoints(target)
         try:
             trigger = trigger_savepoint(job.rest, jid, target.as_uri(), stop)
-            location = await_savepoint(job.rest, jid, trigger, max(deadline - time.monotonic(), 1))
+            location = Path(await_savepoint(job.rest, jid, trigger, max(deadline - time.monotonic(), 1))
+                            .removeprefix("file:"))
             break
         except SavepointError as err:
             if "not being executed" not in str(err) or time.monotonic() > deadline:
                 raise StackError(f"Flink took no savepoint: {err}") from None
             time.sleep(2)
+        except OSError as err:
+            # The embedded job's process, and its REST API with it, ends as soon as the job
+            # has stopped: the answer about the savepoint may be lost with it. What is on
+            # disk decides, never the lost answer.
+            if stop:
+                await_end(job, time.monotonic() + timeout)
+            written = sorted(complete_savepoints(target) - before)
+            if not written:
+                raise StackError(f"the job's REST API went away ({err}) and no complete savepoint was "
+                                 f"written under {target}") from None
+            location = written[-1]
+            break
     if stop:
-        deadline = time.monotonic() + timeout
-        while not ended(job) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        await_end(job, time.monotonic() + timeout)
         job.finished()
-    return Path(location.removeprefix("file:"))
+    return location
+
+
+def complete_savepoints(folder: Path) -> set[Path]:
+    """The savepoint folders under `folder` that Flink completed (their _metadata is
+    written last)."""
+    return {metadata.parent for metadata in folder.glob("savepoint-*/_metadata")}
+
+
+def await_end(job: FlinkJob, deadline: float) -> None:
+    """Until a job told to stop has ended, or `deadline` (monotonic) has passed."""
+    while not ended(job) and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 #: The states a job stopped with a savepoint can be left in.

@@ -20,6 +20,7 @@ A job stopped on purpose stays stopped:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -49,6 +50,8 @@ STABLE_S = 600.0
 STOP_GRACE_S = 20.0
 #: Restarts kept in the state file (the count covers all of them).
 HISTORY = 20
+#: prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def exit_reason(code: int) -> str:
@@ -58,6 +61,14 @@ def exit_reason(code: int) -> str:
         hint = " (the out-of-memory killer sends it)" if -code == signal.SIGKILL else ""
         return f"killed by {name}{hint}"
     return f"exited with code {code}"
+
+
+def end_with_parent() -> None:
+    """In the job's process before it runs: SIGTERM to it when the supervisor dies, however
+    it dies (SIGKILL included), so that no job is left running unsupervised; the job then
+    takes its process group down with it (jobs/metrics/job.py)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Supervisor:
@@ -91,7 +102,8 @@ class Supervisor:
         print(f"supervisor: starting the job{f' from {self.restore_from}' if self.restore_from else ''}", flush=True)
         # A session of its own, so that after the JVM dies its Python workers (same
         # group) can be cleaned up with it, and a signal to the job reaches all of it.
-        self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True, env=flink_environment())
+        self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True, env=flink_environment(),
+                                      preexec_fn=end_with_parent)
         if self.stopping:  # told to stop while it was being started
             self._kill_group(signal.SIGTERM)
         self._save("running")

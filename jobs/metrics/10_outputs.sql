@@ -6,7 +6,9 @@
 --     are keyed by it, so malls spread over parallel subtasks and a mall's positions are
 --     written together (jobs/metrics/sinks.py);
 --   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
---   * payload: the row as a JSON object; for the feed and dead letters, the message's fields.
+--   * payload: the row as JSON, made from the output's definition (footfall/outputs.py,
+--     rendered by jobs/metrics/payloads.py as ${payload_<output>}); for the feed and the
+--     dead letters, the message's text as it is published.
 -- jobs/metrics/hooks.py splits the stream in the JVM (udfs/java Route.java): the feed and
 -- the dead letters go to Flink's Kafka sink (11_kafka_outputs.sql), everything else but
 -- the dead letters to the Python sinks, which buffer the rows in Flink state and write
@@ -32,97 +34,68 @@ FROM (
 GROUP BY source_topic;
 
 CREATE TEMPORARY VIEW outputs AS
-SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visitors' VALUE visitors,
-    'new_visitors' VALUE new_visitors, 'returning_visitors' VALUE returning_visitors,
-    'randomized_devices' VALUE randomized_devices, 'door_entries' VALUE door_entries,
-    'devices_seen' VALUE devices_seen, 'passers_by' VALUE passers_by, 'staff_devices' VALUE staff_devices) AS payload
+SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, ${payload_mall_daily} AS payload
 FROM mall_daily
 UNION ALL
-SELECT 'mall_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
-    'visitors' VALUE visitors, 'door_entries' VALUE door_entries, 'devices_seen' VALUE devices_seen,
-    'passers_by' VALUE passers_by, 'staff_devices' VALUE staff_devices)
+SELECT 'mall_hourly/' || mall_id, CAST(NULL AS STRING), ${payload_mall_hourly}
 FROM mall_hourly
 UNION ALL
-SELECT 'peak_hour_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`,
-    'visitors' VALUE visitors)
+SELECT 'peak_hour_daily/' || mall_id, CAST(NULL AS STRING), ${payload_peak_hour_daily}
 FROM peak_hour_daily
 UNION ALL
-SELECT 'shop_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
-    'shop_name' VALUE shop_name, 'visitors' VALUE visitors, 'devices_seen' VALUE devices_seen,
-    'walk_bys' VALUE walk_bys)
+SELECT 'shop_daily/' || mall_id, CAST(NULL AS STRING), ${payload_shop_daily}
 FROM shop_daily
 UNION ALL
-SELECT 'shop_hourly/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'hour' VALUE `hour`, 'shop_code' VALUE shop_code,
-    'shop_name' VALUE shop_name, 'visitors' VALUE visitors, 'walk_bys' VALUE walk_bys)
+SELECT 'shop_hourly/' || mall_id, CAST(NULL AS STRING), ${payload_shop_hourly}
 FROM shop_hourly
 UNION ALL
-SELECT 'top_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'rank' VALUE `rank`,
-    'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visitors' VALUE visitors)
+SELECT 'top_shops_daily/' || mall_id, CAST(NULL AS STRING), ${payload_top_shops_daily}
 FROM top_shops_daily
 UNION ALL
--- The payload is the feed's message (FEED_FIELDS in footfall/outputs.py), stamped
--- once, so the favourite in Redis and its message on the feed agree.
-SELECT 'favorite_shop_daily/' || mall_id, device_id, JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'device_id' VALUE device_id,
-    'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visits' VALUE visits,
-    'dwell_seconds' VALUE dwell_seconds,
-    'updated_at' VALUE DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''))
-FROM favorite_shop_daily
+-- The feed's message, stamped once, so the favourite in Redis and its message agree.
+SELECT 'favorite_shop_daily/' || mall_id, device_id, ${payload_favorite_shop_daily}
+FROM (
+    SELECT mall_id, `day`, device_id, shop_code, shop_name, visits, dwell_seconds,
+        DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS updated_at
+    FROM favorite_shop_daily
+)
 UNION ALL
-SELECT 'repeat_shops_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'device_id' VALUE device_id,
-    'shop_code' VALUE shop_code, 'shop_name' VALUE shop_name, 'visits' VALUE visits)
+SELECT 'repeat_shops_daily/' || mall_id, CAST(NULL AS STRING), ${payload_repeat_shops_daily}
 FROM repeat_shops_daily
 UNION ALL
-SELECT 'mall_engagement_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'visits' VALUE visits, 'bounced' VALUE bounced,
-    'visits_5_20m' VALUE visits_5_20m, 'visits_20_60m' VALUE visits_20_60m, 'visits_1_6h' VALUE visits_1_6h,
-    'visits_6h_plus' VALUE visits_6h_plus)
+SELECT 'mall_engagement_daily/' || mall_id, CAST(NULL AS STRING), ${payload_mall_engagement_daily}
 FROM mall_engagement_daily
 UNION ALL
-SELECT 'shop_engagement_daily/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
-    'shop_name' VALUE shop_name, 'visits' VALUE visits, 'bounced' VALUE bounced,
-    'visits_5_20m' VALUE visits_5_20m, 'visits_20_60m' VALUE visits_20_60m, 'visits_1_6h' VALUE visits_1_6h,
-    'visits_6h_plus' VALUE visits_6h_plus)
+SELECT 'shop_engagement_daily/' || mall_id, CAST(NULL AS STRING), ${payload_shop_engagement_daily}
 FROM shop_engagement_daily
 UNION ALL
--- A visit's key is where, who and when it started: written again after a restart, it
--- replaces itself.
-SELECT 'visits/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'day' VALUE CAST(`day` AS STRING), 'shop_code' VALUE shop_code,
-    'device_id' VALUE device_id, 'started_at' VALUE started_ms / 1000, 'shop_name' VALUE shop_name,
-    'dwell_seconds' VALUE dwell_ms / 1000)
-FROM visits
+-- A visit's key is where, who and when it started: written again, it replaces itself.
+SELECT 'visits/' || mall_id, CAST(NULL AS STRING), ${payload_visits}
+FROM (
+    SELECT mall_id, `day`, shop_code, device_id, started_ms / 1000 AS started_at, shop_name,
+        dwell_ms / 1000 AS dwell_seconds
+    FROM visits
+)
 UNION ALL
 -- Also written to PostgreSQL (staff_detected), where the ingestion reads it back.
-SELECT 'staff_detected/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'device_id' VALUE device_id, 'qualified_day' VALUE CAST(qualified_day AS STRING),
-    'since_day' VALUE CAST(since_day AS STRING))
+SELECT 'staff_detected/' || mall_id, CAST(NULL AS STRING), ${payload_staff_detected}
 FROM staff_detected
 UNION ALL
-SELECT 'positions/' || mall_id, CAST(NULL AS STRING), JSON_OBJECT(
-    'mall_id' VALUE mall_id, 'ts' VALUE ts, 'device_id' VALUE device_id,
-    'x' VALUE ROUND(x, 2), 'y' VALUE ROUND(y, 2), 'zone' VALUE zone)
-FROM positions
+SELECT 'positions/' || mall_id, CAST(NULL AS STRING), ${payload_positions}
+FROM (SELECT mall_id, ts, device_id, ROUND(x, 2) AS x, ROUND(y, 2) AS y, zone FROM positions)
 UNION ALL
-SELECT 'dead_letter_counts', CAST(NULL AS STRING), JSON_OBJECT(
-    'source_topic' VALUE source_topic, 'reason' VALUE reason, 'messages' VALUE messages)
+SELECT 'dead_letter_counts', CAST(NULL AS STRING), ${payload_dead_letter_counts}
 FROM dead_letter_counts
 UNION ALL
-SELECT 'ingest_counts', CAST(NULL AS STRING), JSON_OBJECT(
-    'source_topic' VALUE source_topic, 'accepted' VALUE accepted, 'late_for_windows' VALUE late_for_windows)
+SELECT 'ingest_counts', CAST(NULL AS STRING), ${payload_ingest_counts}
 FROM ingest_counts
 UNION ALL
 -- The key names the message it rejects, so a copy sent again after a restart can be
 -- recognised.
 SELECT 'dead_letters', source_topic || '/' || CAST(kafka_partition AS STRING) || '/' || CAST(kafka_offset AS STRING),
-    JSON_OBJECT('source_topic' VALUE source_topic, 'raw' VALUE body, 'reason' VALUE reason,
-                'received_at' VALUE DATE_FORMAT(proc_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''))
-FROM rejects;
+    ${dead_letter_message}
+FROM (
+    SELECT source_topic, kafka_partition, kafka_offset, body AS `raw`, reason,
+        DATE_FORMAT(proc_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS received_at
+    FROM rejects
+);

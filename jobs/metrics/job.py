@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from footfall.settings import ConfigError, JobSettings, Settings
 from jobs import sql
 from jobs.metrics import hooks
 from jobs.metrics.partitions import check_partitions
+from jobs.metrics.payloads import payload_values
 from jobs.metrics.plan import FOLDER, checkpoint_home, latest_checkpoint, plan_version
 from jobs.metrics.sinks import BufferedSink, SinkConfig
 from udfs.identity import SALT_VARIABLE
@@ -56,7 +58,8 @@ def position_values() -> dict[str, object]:
 
 
 def sql_values(settings: Settings) -> dict[str, object]:
-    """Every ${placeholder} of the SQL files, from settings. No secret is among them."""
+    """Every ${placeholder} of the SQL files: from settings, and the outputs' payloads
+    (jobs/metrics/payloads.py). No secret is among them."""
     job, metrics = settings.job, settings.metrics
     return {
         "watermark_delay": sql.day_to_second(job.watermark_delay_seconds),
@@ -84,6 +87,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "staff_window": sql.day_to_second(metrics.staff_window_days * 86400),
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
         **position_values(),
+        **payload_values(),
     }
 
 
@@ -249,6 +253,13 @@ def run(settings: Settings, restore_from: Path | None = None) -> None:
     env.execute(NAME)
 
 
+def end_group(signum: int, frame: object) -> None:
+    """On SIGTERM (a stop, or the supervisor's death): pass it on to the whole process
+    group, the JVM and its Python workers, which would otherwise outlive this process."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.killpg(os.getpgrp(), signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.metrics", description=__doc__)
     parser.add_argument(
@@ -257,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         help="resume from a checkpoint folder (chk-N), or the newest under FOOTFALL_JOB_CHECKPOINT_DIR",
     )
     args = parser.parse_args(argv)
+    if os.getpgrp() == os.getpid():  # leads a process group of its own (ops/supervisor.py)
+        signal.signal(signal.SIGTERM, end_group)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()

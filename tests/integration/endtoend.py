@@ -294,6 +294,15 @@ class Run:
             os.environ.clear()
             os.environ.update(saved)
 
+    def load_layout(self) -> None:
+        """The run's malls, probes and staff into PostgreSQL, as an operator onboards a mall."""
+        load_layout(self.layout, self.settings.postgres)
+        with clients.postgres(self.settings.postgres) as conn:
+            for table, rows in staff_rows(self.layout, self.config.start).items():
+                for row in rows:
+                    conn.execute(f"INSERT INTO {self.settings.postgres.schema_name}.{table} VALUES "
+                                 f"({', '.join(['%s'] * len(row))}) ON CONFLICT DO NOTHING", row)
+
     def publish(self, records: list[Record]) -> None:
         partitions = self.settings.kafka.partitions
         publish(records, KafkaSink(self.settings.kafka, partition_of=partial(partition_of, partitions)))
@@ -308,7 +317,9 @@ class Runs:
         self.made: list[str] = []
         self.count = 0
 
-    def new(self, label: str, partitions: int = 1, **environment: str) -> Run:
+    def new(self, label: str, partitions: int = 1, load: bool = True, **environment: str) -> Run:
+        """A run of the scenario; with `load` False, its malls go into PostgreSQL only when
+        the returned run's `load_layout` is called (a mall onboarded while the job runs)."""
         index = FIRST_RUN_INDEX + 2 * self.count
         self.count += 1
         assert index + 1 <= 0xFF, "too many runs for the probe MACs of their own"
@@ -353,17 +364,14 @@ class Runs:
 
         layout = Layout(malls)
         self.remove_leftovers(layout)
-        load_layout(layout, settings.postgres)
         self.made += list(names.values())
-        with clients.postgres(settings.postgres) as conn:
-            for table, rows in staff_rows(layout, scenario.start).items():
-                for row in rows:
-                    conn.execute(f"INSERT INTO {settings.postgres.schema_name}.{table} VALUES "
-                                 f"({', '.join(['%s'] * len(row))}) ON CONFLICT DO NOTHING", row)
         expected_input, expected, expected_positions = scenario.reference(partitions)
-        return Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
-                   expected_input, renamed(expected, names),
-                   Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
+        run = Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
+                  expected_input, renamed(expected, names),
+                  Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
+        if load:
+            run.load_layout()
+        return run
 
     def remove_leftovers(self, layout: Layout) -> None:
         """Take out the malls an earlier session left behind with these probe MACs (one
@@ -667,7 +675,8 @@ def jvm_of(pid: int) -> int:
 
 @dataclass
 class SharedRun:
-    """The scenario through one embedded job, as the field would put it: ClickHouse crashes
+    """The scenario through one embedded job, as the field would put it: its malls are
+    onboarded (loaded into PostgreSQL) as their first reports arrive, ClickHouse crashes
     for OUTAGE_S in the second quarter of the stream, and the job's JVM is killed in the
     third (its supervisor starts it again from its checkpoint). Tests read what it wrote
     and what it showed on the way."""
@@ -695,6 +704,9 @@ def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
 
     records, quarter = run.records, len(run.records) // 4
     started = identity()
+    # The malls are onboarded as their first reports arrive: the job, started without
+    # them, must count every report all the same.
+    run.load_layout()
     run.publish(records[:quarter])
     wait_until_written(run, job)
     down = outage(stack, run, job, "clickhouse", signal.SIGKILL, records[quarter:2 * quarter])
@@ -708,15 +720,20 @@ def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
     os.kill(jvm_of(killed), signal.SIGKILL)  # what the out-of-memory killer picks: the biggest process
     run.publish(records[3 * quarter:])
 
-    got = wait_for(run.expected, run.settings, run.mall_ids, timeout=600)
+    # Well inside the test's own timeout, which counts this fixture: a run that never
+    # converges then fails with what differs and the job's own account of it.
+    got = wait_for(run.expected, run.settings, run.mall_ids, timeout=240)
     status = footfall("status", env=run.env).stdout
+    if got != run.expected:
+        print(f"--- footfall status ---\n{status}\n--- tail of {job.log} ---")
+        print("\n".join(job.log.read_text(errors="replace").splitlines()[-150:]))
     return SharedRun(run, job, got, started, after_outage, down, killed, job.supervisor(), status)
 
 
 @pytest.fixture(scope="session")
 def shared_run(stack: Settings, runs: Runs) -> Iterator[SharedRun]:
     """The shared run (`SharedRun`), once per pytest run; its job stays up until the end."""
-    run = runs.new("shared")
+    run = runs.new("shared", load=False)
     job = MetricsJob(run.settings)
     try:
         with run.environment():

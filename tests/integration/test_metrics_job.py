@@ -1,8 +1,9 @@
 """The metrics job end to end on the shared run (tests/integration/endtoend.py): simulator
 -> Kafka -> the running job -> ClickHouse, Redis, PostgreSQL and the favourite-shop feed,
-every output compared with the plain-Python reference over the same events, through a
-crash of ClickHouse and a killed job on the way; and what the scenario's reports from the
-future and a probe's late backlog do to the numbers."""
+every output compared with the plain-Python reference over the same events, through malls
+onboarded as their first reports arrive, a crash of ClickHouse and a killed job on the
+way; and what the scenario's reports from the future and a probe's late backlog do to the
+numbers."""
 
 from __future__ import annotations
 
@@ -74,3 +75,19 @@ def test_a_probes_ten_minute_backlog_counts_for_visitors_hours_and_shops(shared_
 
     got, want = shared_run.got, shared_run.run.expected
     assert {o: got[o] for o in outputs} == {o: want[o] for o in outputs}
+
+
+def test_malls_onboarded_as_their_reports_arrive_count_every_report(shared_run: SharedRun) -> None:
+    # The shared run's malls went into PostgreSQL only after its job was running, and
+    # their first reports straight after: none of their probes' reports, and none of their
+    # door reports, may be turned away as unknown (the scenario's reports of probes no mall
+    # has are, as the reference expects).
+    run = shared_run.run
+    probes = {p.ap_mac for m in run.layout.malls for p in m.probes}
+    letters = [json.loads(m.value) for m in read_topic(run.settings, run.settings.kafka.dead_letters_topic)]
+    unknown = [letter for letter in letters if letter["reason"] in ("unknown_probe", "unknown_mall")]
+    ours = [letter for letter in unknown
+            if letter["reason"] == "unknown_mall" or json.loads(letter["raw"]).get("ap_mac") in probes]
+    assert ours == [], f"{len(ours)} reports of the new malls turned away, e.g. {ours[:2]}"
+    assert len(unknown) == run.expected_input.rejects.get(("wifi-probes", "unknown_probe"), 0)
+    assert_same(shared_run.got, run.expected)

@@ -109,6 +109,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     later than that would miss the windows."""
     from jobs import sql
     from jobs.metrics.job import position_values
+    from jobs.metrics.payloads import payload_values
     from jobs.metrics.plan import FOLDER
 
     clear(table_env)
@@ -136,6 +137,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "wifi_probes_topic": "wifi-probes",
         "door_sensors_topic": "door-sensors",
         **position_values(),
+        **payload_values(),
     }
     # Every file that is a function of the tables above: from the metrics to the outputs.
     files = [path.name for path in sql.numbered_files(FOLDER) if "04" <= path.name[:2] <= "10"]

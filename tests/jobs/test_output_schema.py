@@ -1,64 +1,53 @@
-"""Each output's columns are defined once (footfall/outputs.py OUTPUTS); the
-ClickHouse DDL, the job's SQL projection and the bench's reading of the tables must
-agree with that definition, and this fails the moment one of them drifts."""
+"""Each output is defined once (footfall/outputs.py OUTPUTS), and the job's SQL takes its
+payloads from that definition: every output is projected, through its own placeholder,
+with exactly its fields; the feed's message keeps the contract's field order; and the
+bench reads the tables by the same definition."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from bench.results import TABLES
-from footfall.outputs import FEED_FIELDS, OUTPUTS
+from footfall.outputs import DEAD_LETTER_FIELDS, FEED_FIELDS, OUTPUTS
+from jobs.metrics.payloads import payload_values
 from jobs.metrics.plan import FOLDER
-from ops.bootstrap import render
 
 
-def ddl() -> dict[str, tuple[list[str], list[str], str]]:
-    """Table -> (columns, ORDER BY columns, engine) from the schema file."""
-    tables = {}
-    for statement in render("clickhouse.sql", database="db", mall_min_dwell_seconds="300"):
-        match = re.match(r"CREATE TABLE IF NOT EXISTS db\.(\w+) \((.*)\) ENGINE = (\w+)\(.*ORDER BY \(([^)]*)\)",
-                         statement, re.DOTALL)
-        if match:
-            columns = [line.split()[0] for line in match[2].strip().splitlines() if line.strip()]
-            tables[match[1]] = (columns, [c.strip() for c in match[4].split(",")], match[3])
-    return tables
-
-
-def projections() -> dict[str, list[str]]:
-    """Output -> the fields of its JSON payload in 10_outputs.sql."""
+def projected() -> dict[str, str]:
+    """Output -> the placeholder its payload takes in the outputs view of 10_outputs.sql."""
     text = (FOLDER / "10_outputs.sql").read_text()
     view = text[text.index("CREATE TEMPORARY VIEW outputs"):]
-    fields = {}
+    found = {}
     for block in re.split(r"\bUNION ALL\b", view):
         name = re.search(r"SELECT '(\w+)", block)
-        if name:
-            fields[name[1]] = re.findall(r"'(\w+)' VALUE", block)
-    return fields
+        placeholder = re.search(r"\$\{(\w+)\}", block)
+        if name and placeholder:
+            found[name[1]] = placeholder[1]
+    return found
 
 
-def test_the_clickhouse_tables_are_the_outputs_columns_with_their_keys() -> None:
-    tables = ddl()
-    stored = {o.name: o for o in OUTPUTS.values() if o.columns}
-    assert set(tables) == set(stored)
-    for name, output in stored.items():
-        columns, order_by, engine = tables[name]
-        # `version` closes a table's first release; columns added since come after it.
-        assert [c for c in columns if c != "version"] == list(output.columns), name
-        assert ("version" in columns) == output.versioned, name
-        assert order_by == list(output.key), name
-        assert engine == ("ReplacingMergeTree" if output.versioned else "MergeTree"), name
+def test_every_output_is_projected_through_its_own_payload() -> None:
+    assert projected() == {**{name: f"payload_{name}" for name in OUTPUTS}, "dead_letters": "dead_letter_message"}
 
 
-def test_the_job_projects_every_output_with_exactly_its_columns() -> None:
-    projected = projections()
+def test_a_payload_has_exactly_the_output_s_fields_in_order() -> None:
+    values = payload_values()
     for name, output in OUTPUTS.items():
-        fields = projected[name]
-        if output.columns:
-            extra = {"updated_at"} if name == "favorite_shop_daily" else set()
-            assert fields == [*output.columns, *sorted(extra)], name  # the contract's order
-        else:
-            assert set(output.key) <= set(fields), name
-    assert projected["favorite_shop_daily"] == list(FEED_FIELDS)
+        fields = re.findall(r"'(\w+)' VALUE|\"(\w+)\":'", values[f"payload_{name}"])
+        assert [a or b for a, b in fields] == list(output.payload), name
+    assert FEED_FIELDS == (*OUTPUTS["favorite_shop_daily"].columns, "updated_at")
+    fields = re.findall(r"\"(\w+)\":'", values["dead_letter_message"])
+    assert fields == list(DEAD_LETTER_FIELDS)
+
+
+def test_a_message_s_text_is_json_with_its_fields_in_order() -> None:
+    # The message text with each JSON_STRING(...) replaced by a JSON value: what Flink
+    # produces for a row (the end-to-end tests read the real messages).
+    text = payload_values()["payload_favorite_shop_daily"]
+    pieces = re.findall(r"'((?:[^']|'')*)'", re.sub(r"COALESCE\(JSON_STRING\([^)]*\)+, 'null'\)", "'7'", text))
+    message = json.loads("".join(piece.replace("''", "'") for piece in pieces if piece != "null"))
+    assert list(message) == list(FEED_FIELDS)
 
 
 def test_the_bench_reads_the_tables_by_the_same_definition() -> None:

@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
@@ -53,6 +54,8 @@ public final class Layout {
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
     private static final long RETRY_MILLIS = 5_000;
+    /** After a read for a missed lookup that did not help, the next such read waits this long. */
+    private static final long MISS_RELOAD_MILLIS = 2_000;
     private static final Map<String, Layout> SHARED = new HashMap<>();
 
     /**
@@ -133,6 +136,10 @@ public final class Layout {
     private volatile long loadedAt;
     private volatile long failingSince;
     private volatile long lastAttempt;
+    /** When a read made for a lookup that missed left it missing (see lookAgain). */
+    private volatile long lastFruitlessReload;
+    /** Reads made for lookups that missed, in this JVM. */
+    private volatile long missReloads;
 
     private Layout(String url, String user, String password, String schema, long reloadMillis, Path snapshotFile) {
         this.url = url;
@@ -219,7 +226,37 @@ public final class Layout {
     }
 
     public Probe probe(String apMac) {
-        return apMac == null ? null : snapshot().probes.get(apMac);
+        if (apMac == null) {
+            return null;
+        }
+        Snapshot seen = snapshot();
+        Probe probe = seen.probes.get(apMac);
+        return probe != null ? probe : lookAgain(seen, fresh -> fresh.probes.get(apMac));
+    }
+
+    /**
+     * A lookup that missed in `seen` (a probe or mall just added to PostgreSQL, say), decided
+     * against a layout read now: the layout is read again unless another thread just did, so
+     * a new probe counts from its first report instead of after the next periodic reload.
+     * Reports of probes that stay unknown (a typo, hostile input) would make that a read per
+     * message, so after a read that did not help, misses are decided against the layout held
+     * for MISS_RELOAD_MILLIS; and none is tried while PostgreSQL is failing (tick retries).
+     */
+    private <T> T lookAgain(Snapshot seen, Function<Snapshot, T> lookup) {
+        if (failingSince != 0 || System.currentTimeMillis() - lastFruitlessReload < MISS_RELOAD_MILLIS) {
+            return null;
+        }
+        synchronized (this) {
+            if (current == seen) {
+                reload();
+                missReloads++;
+            }
+            T found = lookup.apply(current);
+            if (found == null) {
+                lastFruitlessReload = System.currentTimeMillis();
+            }
+            return found;
+        }
     }
 
     /** The mall's floor plan (its shops and probes) for the estimator; an unknown mall's is empty. */
@@ -239,7 +276,12 @@ public final class Layout {
     }
 
     public String mallZone(String mallId) {
-        return mallId == null ? null : snapshot().mallZones.get(mallId);
+        if (mallId == null) {
+            return null;
+        }
+        Snapshot seen = snapshot();
+        String zone = seen.mallZones.get(mallId);
+        return zone != null ? zone : lookAgain(seen, fresh -> fresh.mallZones.get(mallId));
     }
 
     /** Whether the device is staff of the mall on the local day `epochDay`. */
@@ -268,6 +310,10 @@ public final class Layout {
     /** Epoch ms since when reloads fail (0: the last one worked). */
     public long failingSince() {
         return failingSince;
+    }
+
+    public long missReloads() {
+        return missReloads;
     }
 
     public int probeCount() {

@@ -15,5 +15,6 @@ final class LayoutMetrics {
         group.gauge("failingSince", (Gauge<Long>) layout::failingSince);
         group.gauge("probes", (Gauge<Integer>) layout::probeCount);
         group.gauge("staff", (Gauge<Integer>) layout::staffCount);
+        group.gauge("missReloads", (Gauge<Long>) layout::missReloads);
     }
 }
