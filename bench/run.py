@@ -179,10 +179,10 @@ class Bench:
         roots = {service.name: service.pidfile.read() for service in all_services(self.settings)}
         return {name: pid for name, pid in roots.items() if pid}
 
-    def job(self, run: str, argv: list[str]) -> Background:
+    def job(self, run: str, argv: list[str], program: str) -> Background:
         """A job of this run in the background (its log and pid file under the run's folder),
         stopped with whatever it started."""
-        return Background(self.home / run, "job", argv, argv[2])
+        return Background(self.home / run, "job", argv, program)
 
     # --- phases ---------------------------------------------------------------------
 
@@ -200,23 +200,25 @@ class Bench:
             self.log(f"input {name}: {prefilled[name].records:,} records in {prefilled[name].fill_seconds:.1f} s")
         return prefilled
 
-    def throughput(self, variant: str, data: Input, parallelism: int = 1,
-                   python_mode: str = "process") -> tuple[Run, Metrics | None]:
-        run_name = f"{variant}-{data.name}-p{parallelism}" + ("-thread" if python_mode == "thread" else "")
+    def throughput(self, variant: str, data: Input, parallelism: int = 1, python_mode: str = "process",
+                   interpreter: tuple[str, ...] = (sys.executable,), label: str = "") -> tuple[Run, Metrics | None]:
+        """A variant over `data`; the production job with `interpreter` (another
+        checkout's Python, for bench.compare), under the run name's `label` suffix."""
+        run_name = f"{variant}-{data.name}-p{parallelism}" + ("-thread" if python_mode == "thread" else "") + label
         self.log(f"{run_name}: {data.records:,} records")
         prefix = f"bench-{self.unique}-{run_name}-"  # the baseline's result topics
         if variant == "ours":
             env = self.production_environment(run_name, data.environment, parallelism)
             env["FOOTFALL_JOB_PYTHON_EXECUTION_MODE"] = python_mode
-            argv, job_name = [sys.executable, "-m", "jobs.metrics"], "metrics"
+            argv, job_name, program = [*interpreter, "-m", "jobs.metrics"], "metrics", "jobs.metrics"
         else:
             env = self.environment(run_name, data.environment, parallelism)
             if variant == "baseline":
                 self.create_topics(list(baseline_topics(prefix).values()))
             argv = [sys.executable, "-m", "bench.variant", variant, "--output-prefix", prefix]
-            job_name = f"bench-{variant}"
+            job_name, program = f"bench-{variant}", "bench.variant"
         submitted = time.monotonic()
-        job = self.job(run_name, argv)
+        job = self.job(run_name, argv, program)
         sampler = ResourceSampler({**self.services(), "flink job": job.start(env=env).pid})
         sampler.start()
         try:
@@ -278,7 +280,7 @@ class Bench:
         env = self.production_environment("live", topics, 1)
         env["FOOTFALL_JOB_STARTUP_MODE"] = "latest-offset"
         live_settings = Settings.of(env)
-        job = self.job("live", [sys.executable, "-m", "jobs.metrics"])
+        job = self.job("live", [sys.executable, "-m", "jobs.metrics"], "jobs.metrics")
         process = job.start(env=env)
         phases: list[dict[str, Any]] = []
         try:

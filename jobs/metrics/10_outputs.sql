@@ -4,7 +4,7 @@
 -- each aggregation runs once. Rows are (sink_key, message_key, payload):
 --   * sink_key: the output, and for per-mall outputs '/' and the mall: the Python sinks
 --     are keyed by it, so malls spread over parallel subtasks and a mall's positions are
---     written together (jobs/metrics/sinks.py);
+--     written together (jobs/metrics/sinks/);
 --   * message_key: the Kafka key of a row published to Kafka (the feed, dead letters);
 --   * payload: the row as JSON, made from the output's definition (footfall/outputs.py,
 --     rendered by jobs/metrics/payloads.py as ${payload_<output>}); for the feed and the

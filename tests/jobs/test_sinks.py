@@ -9,8 +9,8 @@ import json
 import pytest
 from pyflink.common import Row, RowKind
 
-from jobs.metrics import sinks
 from jobs.metrics.sinks import BufferedSink, SinkConfig, StoreHealth
+from jobs.metrics.sinks import buffered as sinks
 
 
 class ListState:
