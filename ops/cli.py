@@ -49,6 +49,12 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _start_job(settings: Settings, resume: bool) -> None:
+    cluster = ClusterMetricsJob(settings)
+    if cluster.cluster.running():  # the job runs on a standalone cluster of ours
+        done = cluster.recover()
+        for line in done or ["running"]:
+            print(f"{'metrics job':<11} on the Flink cluster: {line}")
+        return
     job = MetricsJob(settings)
     if job.pid() is not None:
         print(f"{'metrics job':<11} already running (pid {job.pid()})")

@@ -17,6 +17,7 @@ asks, so either run mode is watched the same way.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from jobs.metrics.job import worker_environment
 from jobs.metrics.partitions import check_partitions
 from jobs.metrics.plan import latest_checkpoint
 from ops.job import FlinkJob
-from ops.processes import flink_environment, port_in_use, wait_port_free
+from ops.processes import flink_environment, port_in_use, running, stop, wait_port_free
 from ops.services import StackError
 
 PYFLINK = Path(pyflink.__file__).resolve().parent
@@ -143,6 +144,47 @@ class FlinkCluster:
         """Whether a job or task manager of ours was started and not stopped (pid files)."""
         return any((self.home / "run").glob("*.pid"))
 
+    def daemons(self) -> dict[str, list[int]]:
+        """The pids Flink's scripts recorded, by daemon: "standalonesession" (the job
+        manager), "taskexecutor" (the task managers), living or not."""
+        found = {}
+        for pidfile in (self.home / "run").glob("*.pid"):
+            found[pidfile.stem.rsplit("-", 1)[-1]] = [int(n) for n in pidfile.read_text().split() if n.isdigit()]
+        return found
+
+    def recover(self, timeout: float = 90.0) -> list[str]:
+        """Bring back a cluster of ours that lost its job manager or task managers (a
+        crash, the out-of-memory killer); what was done, one line each. Without its job
+        manager the cluster holds no job: what is left of it is stopped and it starts
+        afresh. A task manager missing is started again, and the job, which Flink keeps
+        restarting from its checkpoint meanwhile, gets its slots back."""
+        daemons = self.daemons()
+        if not any(running(pid) for pid in daemons.get("standalonesession", [])):
+            for pid in (pid for pids in daemons.values() for pid in pids if running(pid)):
+                stop(pid, signal.SIGTERM, timeout=20)
+            for pidfile in (self.home / "run").glob("*.pid"):
+                pidfile.unlink()
+            wait_port_free("127.0.0.1", self.settings.job.rest_port, 30)
+            self.start(timeout)
+            return ["the job manager was down: the cluster was started afresh"]
+        managers = daemons.get("taskexecutor", [])
+        dead = [pid for pid in managers if not running(pid)]
+        if not dead:
+            return []
+        for _ in dead:
+            self._script("taskmanager.sh", "start")
+        pidfile = next((self.home / "run").glob("*-taskexecutor.pid"))
+        alive = [pid for pid in self.daemons()["taskexecutor"] if running(pid)]
+        pidfile.write_text("".join(f"{pid}\n" for pid in alive))  # the dead ones out: stop-all would miss none
+        deadline = time.monotonic() + timeout
+        while ((self.overview() or {}).get("taskmanagers") or 0) < len(managers):
+            if time.monotonic() > deadline:
+                raise StackError(f"the restarted task managers did not register in {timeout:.0f} s: "
+                                 f"see {self.home / 'log'}")
+            time.sleep(1)
+        return [f"{len(dead)} of {len(managers)} task manager(s) were down (pid {', '.join(map(str, dead))}): "
+                "started again"]
+
     def stop(self, timeout: float = 30.0) -> None:
         if not self.running():
             return
@@ -177,6 +219,26 @@ class ClusterMetricsJob(FlinkJob):
             self.cluster.start()
         if restore_from is None and resume:
             restore_from = latest_checkpoint(self.settings.job.checkpoint_dir)
+        return self._submit(started_here, timeout, restore_from)
+
+    def recover(self, timeout: float = 120.0) -> list[str]:
+        """`footfall up` with a cluster of ours: bring back its job manager or task
+        managers if they died, and the job, from its newest checkpoint if the cluster lost
+        it; what was done, one line each."""
+        done = self.cluster.recover()
+        state = self.state()
+        if state is not None and state not in ("RUNNING", "RESTARTING", "CREATED", "INITIALIZING"):
+            # Ended on purpose (stopped with a savepoint, cancelled) or for good: an
+            # operator's call, not a crash to recover from.
+            return [*done, f"the job is {state}: `footfall job start` starts it"]
+        if state is not None:
+            self.await_running(timeout, self.cluster.home / "log")
+            return done
+        restore_from = latest_checkpoint(self.settings.job.checkpoint_dir)
+        self._submit(False, timeout, restore_from)
+        return [*done, f"the job was resubmitted from {restore_from or 'the topics (no checkpoint of this plan)'}"]
+
+    def _submit(self, started_here: bool, timeout: float, restore_from: Path | None) -> int:
         try:
             self.cluster.submit(restore_from)
             self.await_running(timeout, self.cluster.home / "log")

@@ -49,36 +49,6 @@ class FlinkJob(ABC):
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the job (its checkpoints are kept)."""
 
-    def orphan(self) -> int | None:
-        """The job's own process if it runs without a supervisor (one killed before it
-        could stop its child): the pid the supervisor last wrote, if that is still the job."""
-        if self.pid() is not None:
-            return None
-        state = read_state(self.settings)
-        if state is None or state.job_pid is None or not running(state.job_pid):
-            return None
-        try:
-            command = Path(f"/proc/{state.job_pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return None
-        return state.job_pid if b"jobs.metrics" in command else None
-
-    def stop_orphan(self, pid: int, timeout: float = 30.0) -> None:
-        """Stop a job that runs without its supervisor, and all its process group (the JVM
-        and its Python workers), as its supervisor would have: SIGTERM (Flink keeps its
-        checkpoints on cancellation), then SIGKILL what is left after the grace period."""
-        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + grace
-            while group_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.25)
-            if not group_alive(pid):
-                break
-        wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
-
     def finished(self, timeout: float = 60.0) -> None:  # noqa: B027 - a hook: a cluster keeps running
         """After the job stopped by itself (stop-with-savepoint): release what ran it."""
 

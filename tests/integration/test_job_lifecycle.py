@@ -1,11 +1,15 @@
 """`footfall job` mid-stream, on a standalone Flink cluster: upgrade with an unchanged plan
 (from its savepoint), a changed plan refused with the reason and then replayed from the
 topics when asked, stop with a savepoint and start from it; the same stop and start with
-the embedded job under its supervisor; the job spread over two task managers. Each time
+the embedded job under its supervisor; the job spread over two task managers; a cluster
+that lost a task manager, then its job manager, brought back by `footfall up`. Each time
 the stream is finished afterwards and every output must equal the reference over the
 same events. Slow (`make test-all`) but for the refused parallelism, which starts nothing."""
 
 from __future__ import annotations
+
+import os
+import signal
 
 import pytest
 
@@ -109,6 +113,37 @@ def test_the_job_spread_over_two_task_managers_matches_the_reference(runs: Runs,
     assert len(placed) == 2  # the sinks' keys (output and mall) spread over both machines
     run.publish(run.records)
     # Within the test's time limit, so that a difference is reported rather than timed out.
+    assert_every_output(run, wait_for(run.expected, run.settings, run.mall_ids, timeout=360))
+
+
+@pytest.mark.slow
+def test_up_brings_back_a_cluster_that_lost_a_task_manager_then_its_job_manager(runs: Runs, metrics_job) -> None:
+    """A standalone cluster's task manager killed mid-stream, then its job manager: each
+    time `footfall up` brings the cluster and the job back (the job from its newest
+    checkpoint once the job manager, which held it, is gone), and nothing is lost or
+    counted twice."""
+    run = runs.new("cluster-crashes")
+    job = metrics_job(run, mode="cluster")
+    assert isinstance(job, ClusterMetricsJob)
+    third = len(run.records) // 3
+    up_again = {**run.env, "FOOTFALL_LOCAL_SERVICES": ""}  # the session's services: only checked
+
+    run.publish(run.records[:third])
+    wait_until_written(run, job, checkpoints=2)
+    manager = job.cluster.daemons()["taskexecutor"][0]
+    os.kill(manager, signal.SIGKILL)
+    run.publish(run.records[third:2 * third])
+    up = footfall("up", env=up_again, timeout=300)
+    assert up.returncode == 0, up.stderr
+    assert f"1 of 1 task manager(s) were down (pid {manager})" in up.stdout
+    assert job.state() == "RUNNING"
+
+    wait_until_written(run, job, checkpoints=job.completed_checkpoints() + 2)
+    os.kill(job.cluster.daemons()["standalonesession"][0], signal.SIGKILL)
+    run.publish(run.records[2 * third:])
+    up = footfall("up", env=up_again, timeout=300)
+    assert up.returncode == 0, up.stderr
+    assert "the job manager was down" in up.stdout and "resubmitted from" in up.stdout and "/chk-" in up.stdout
     assert_every_output(run, wait_for(run.expected, run.settings, run.mall_ids, timeout=360))
 
 
