@@ -79,6 +79,8 @@ class Supervisor:
         self.child: subprocess.Popen[bytes] | None = None
         self.stopping = False
         self.backoff = FIRST_BACKOFF_S
+        #: Checkpoints a restart could not get the job running from.
+        self.unusable: set[Path] = set()
 
     # -- the state file -----------------------------------------------------------------
     def _save(self, state: str) -> None:
@@ -164,7 +166,15 @@ class Supervisor:
                 return code if code > 0 else 1
             if time.monotonic() - started >= STABLE_S:
                 self.backoff = FIRST_BACKOFF_S
-            self.restore_from = self._newest_since(started_wall) or self.restore_from
+            if not running and self.restore_from is not None:
+                # A restart that never got the job running from this checkpoint (one whose
+                # _metadata the dying JVM left half-written, say) must not be tried from it
+                # again and again: the next newest is.
+                self.unusable.add(self.restore_from)
+                print(f"supervisor: the job did not run from {self.restore_from}: not trying it again", flush=True)
+                self.restore_from = latest_checkpoint(self.settings.job.checkpoint_dir, frozenset(self.unusable))
+            else:
+                self.restore_from = self._newest_since(started_wall) or self.restore_from
             reason = exit_reason(code)
             self.state.restarts += 1
             self.state.history = [*self.state.history, Restart(datetime.now(UTC).isoformat(timespec="seconds"), reason,

@@ -8,19 +8,26 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from footfall import outputs
 from jobs import sql
 
 #: The job's folder: its numbered SQL files.
 FOLDER = Path(__file__).resolve().parent
 
 
+#: What the plan is made of besides the numbered SQL files: the views the launcher
+#: supplies (hooks.py: the fork and the stream into the sinks are operators too), the
+#: launcher (job.py), and the outputs' payloads rendered into 10_outputs.sql from their
+#: definitions (payloads.py, footfall/outputs.py).
+PLAN_SOURCES = (FOLDER / "hooks.py", FOLDER / "job.py", FOLDER / "payloads.py", Path(outputs.__file__))
+
+
 def plan_version() -> str:
-    """A digest of the job's SQL, of the views the launcher supplies (hooks.py: the fork and
-    the stream into the sinks are operators too) and of the launcher (job.py). A checkpoint restores only
-    into the plan that wrote it (Flink maps state to operators), so checkpoints are kept
-    per version of the plan."""
+    """A digest of the job's SQL and of PLAN_SOURCES. A checkpoint restores only into the
+    plan that wrote it (Flink maps state to operators), so checkpoints are kept per version
+    of the plan."""
     digest = hashlib.sha256()
-    for path in [*sql.numbered_files(FOLDER), FOLDER / "hooks.py", FOLDER / "job.py"]:
+    for path in [*sql.numbered_files(FOLDER), *PLAN_SOURCES]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -29,10 +36,12 @@ def checkpoint_home(checkpoint_dir: Path) -> Path:
     return checkpoint_dir / f"plan-{plan_version()}"
 
 
-def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+def latest_checkpoint(checkpoint_dir: Path, excluding: frozenset[Path] = frozenset()) -> Path | None:
     """The newest complete checkpoint this version of the job can restore (one sub-folder
-    per job run); None after the SQL changed, so an upgraded job starts from the topics."""
-    complete = [m.parent for m in checkpoint_home(checkpoint_dir).glob("*/chk-*/_metadata")]
+    per job run), but those `excluding` names; None after the SQL changed, so an upgraded
+    job starts from the topics."""
+    complete = [m.parent for m in checkpoint_home(checkpoint_dir).glob("*/chk-*/_metadata")
+                if m.parent not in excluding]
     return max(complete, key=lambda p: p.stat().st_mtime) if complete else None
 
 

@@ -21,7 +21,7 @@ from ops.supervisor import Supervisor
 
 #: The stand-in: run number n (counted in a file) writes a checkpoint chk-n, records its
 #: arguments, then does what `plan` says for that run: kill itself, exit with a code, or
-#: sleep until it is stopped.
+#: sleep until it is stopped ("early": exit 1 before writing its checkpoint).
 STAND_IN = """
 import json, os, signal, sys, time
 from pathlib import Path
@@ -30,10 +30,12 @@ runs = home / "runs.txt"
 n = len(runs.read_text().splitlines()) if runs.exists() else 0
 with runs.open("a") as out:
     out.write(json.dumps(sys.argv[3:]) + "\\n")
+what = plan[min(n, len(plan) - 1)]
+if what == "early":  # fails before it ever runs: no checkpoint
+    sys.exit(1)
 chk = Path(os.environ["CHECKPOINTS"]) / "job-a" / f"chk-{n + 1}"
 chk.mkdir(parents=True)
 (chk / "_metadata").write_text("x")
-what = plan[min(n, len(plan) - 1)]
 if what == "kill":
     os.kill(os.getpid(), signal.SIGKILL)
 if what == "sleep":
@@ -43,15 +45,18 @@ sys.exit(int(what))
 
 
 class StandIn(Supervisor):
-    def __init__(self, settings: Settings, home: Path, plan: list[str], running: bool = True) -> None:
+    def __init__(self, settings: Settings, home: Path, plan: list[str], running: bool = True,
+                 not_running_from: str | None = None) -> None:
         super().__init__(settings, None)
-        self.home, self.plan, self.running = home, plan, running
+        self.home, self.plan, self.running, self.not_running_from = home, plan, running, not_running_from
 
     def command(self) -> list[str]:
         extra = ["--from-checkpoint", str(self.restore_from)] if self.restore_from else []
         return [sys.executable, "-c", STAND_IN, str(self.home), json.dumps(self.plan), *extra]
 
     def reached_running(self) -> bool:
+        if self.restore_from is not None and self.restore_from.name == self.not_running_from:
+            return False
         return self.running
 
 
@@ -81,6 +86,15 @@ def test_a_killed_job_is_started_again_from_the_checkpoint_its_run_wrote(setting
     assert [Path(r.restored_from or "").name for r in state.history] == ["chk-1", "chk-2"]
     assert [Path(argv[-1]).name if argv else None for argv in runs(tmp_path)] == [None, "chk-1", "chk-2"]
     assert "2 restarts by the supervisor, the last at" in state.describe()
+
+
+def test_a_checkpoint_the_job_did_not_run_from_is_not_tried_again(settings: Settings, tmp_path: Path) -> None:
+    # The third run, from chk-2, fails before it runs (a checkpoint the dying JVM left
+    # half-written, say): the fourth starts from chk-1, not from chk-2 once more.
+    code = StandIn(settings, tmp_path, ["kill", "kill", "early", "0"], not_running_from="chk-2").run()
+
+    assert code == 0
+    assert [Path(argv[-1]).name if argv else None for argv in runs(tmp_path)] == [None, "chk-1", "chk-2", "chk-1"]
 
 
 def test_a_job_that_fails_is_restarted_with_a_growing_backoff(settings: Settings, tmp_path: Path) -> None:
