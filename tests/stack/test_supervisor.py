@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from footfall.settings import Settings
-from footfall.supervision import read_state
+from footfall.supervision import SupervisorState, read_state, state_file
 from jobs.metrics.plan import checkpoint_home
-from ops import supervisor
+from ops import manager, supervisor
+from ops.job import MetricsJob, group_alive
 from ops.processes import flink_environment
 from ops.supervisor import Supervisor
 
@@ -41,6 +46,18 @@ if what == "kill":
 if what == "sleep":
     time.sleep(600)
 sys.exit(int(what))
+"""
+
+
+#: Starts a stand-in for an orphaned job in a session of its own and prints its pid: a
+#: process that names `jobs.metrics` and has a child (what the JVM is to the job).
+ORPHAN_LAUNCHER = """
+import subprocess, sys
+job = ("import subprocess, sys, time; "
+       "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)")
+orphan = subprocess.Popen([sys.executable, "-c", job, "jobs.metrics"], start_new_session=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(orphan.pid)
 """
 
 
@@ -132,3 +149,30 @@ def test_the_job_does_not_inherit_what_a_local_pyflink_run_left_in_the_environme
     env = flink_environment()
     assert not {"PYFLINK_GATEWAY_DISABLED", "FLINK_LIB_DIR", "PYTHON_LOOPBACK_SERVER_ADDRESS"} & env.keys()
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_a_job_left_running_without_its_supervisor_is_found_and_stopped_with_its_group(
+        settings: Settings, tmp_path: Path) -> None:
+    # A stand-in for an orphaned job (its supervisor gone before this release made the job
+    # end with it): a process group led by a process that names `jobs.metrics`, with a
+    # child of its own (what the JVM is to the job), recorded by a supervisor that is dead.
+    # Started through a parent that exits at once, so that, as a real orphan, it is not
+    # this process's child (whose zombie would stay in the group until reaped).
+    launcher = subprocess.run([sys.executable, "-c", ORPHAN_LAUNCHER], capture_output=True, text=True, check=True)
+    orphan = int(launcher.stdout)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = state_file(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(asdict(SupervisorState(dead.pid, "running", job_pid=orphan))))
+    job = MetricsJob(settings)
+    try:
+        assert job.orphan() == orphan
+        assert manager._job_row(settings).state == "unsupervised"
+        started = time.monotonic()
+        job.stop_orphan(orphan)
+        assert not group_alive(orphan) and job.orphan() is None
+        assert time.monotonic() - started < 10  # ended on SIGTERM, the job and its child alike
+    finally:
+        if group_alive(orphan):
+            os.killpg(orphan, signal.SIGKILL)
