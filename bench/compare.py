@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import quiet
-from bench.flinkwatch import BenchError
 from bench.results import Metrics, differences
 from bench.run import RESULTS, Bench, BenchConfig, Run, machine
 
@@ -86,15 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     if (settings := quiet.settings_on_a_quiet_machine()) is None:
         return 2
     bench = Bench(BenchConfig(events=args.events, scales=(1,), baseline_events=1000), settings)
-    failed = True
-    try:
-        result = compare(bench, args.before, args.rounds, args.python_mode)
-        failed = False
-    except BenchError as err:
-        print(f"error: {err} (job logs under {bench.home})", file=sys.stderr)
+    if (result := bench.measure(lambda: compare(bench, args.before, args.rounds, args.python_mode))) is None:
         return 1
-    finally:
-        bench.cleanup(keep_logs=failed)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("records", "events_per_s", "mean_events_per_s", "after_over_before",

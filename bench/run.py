@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -356,6 +357,22 @@ class Bench:
         if not keep_logs:
             shutil.rmtree(self.home, ignore_errors=True)
 
+    def measure(self, phase: Callable[[], dict[str, Any]],
+                errors: tuple[type[Exception], ...] = (BenchError,)) -> dict[str, Any] | None:
+        """Run a phase of the bench (`run`, a comparison, a scale-out) and clean up after
+        it: its result, or None after a one-line error on stderr; the jobs' logs are kept
+        when it failed, and said where."""
+        failed = True
+        try:
+            result = phase()
+            failed = False
+            return result
+        except errors as err:
+            print(f"error: {err} (job logs under {self.home})", file=sys.stderr)
+            return None
+        finally:
+            self.cleanup(keep_logs=failed)
+
     def run(self) -> dict[str, Any]:
         began = time.monotonic()
         prefilled = self.prepare()
@@ -477,15 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     if (settings := quiet.settings_on_a_quiet_machine()) is None:
         return 2
     bench = Bench(config, settings)
-    failed = True
-    try:
-        result = bench.run()
-        failed = False
-    except BenchError as err:
-        print(f"error: {err} (job logs under {bench.home})", file=sys.stderr)
+    if (result := bench.measure(bench.run)) is None:
         return 1
-    finally:
-        bench.cleanup(keep_logs=failed)
     paths = report.write(result, config.results_dir)
     print(paths["summary"].read_text())
     print(

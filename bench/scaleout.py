@@ -133,15 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     if (settings := quiet.settings_on_a_quiet_machine()) is None:
         return 2
     bench = ScaleOut(BenchConfig(events=args.events, scales=(1,), baseline_events=1000), settings)
-    failed = True
-    try:
-        result = bench.scale_out(args.layouts)
-        failed = False
-    except (BenchError, StackError) as err:
-        print(f"error: {err} (logs under {bench.home})", file=sys.stderr)
+    if (result := bench.measure(lambda: bench.scale_out(args.layouts), (BenchError, StackError))) is None:
         return 1
-    finally:
-        bench.cleanup(keep_logs=failed)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "scaleout.json").write_text(json.dumps(result, indent=2) + "\n")
     text = summary(result)

@@ -25,6 +25,7 @@ OUTPUT_UPDATES = "ff:outputs"
 #: Column types (ClickHouse's) and how the job writes them: Date columns travel as ISO
 #: dates, DateTime columns as epoch seconds, the others as JSON numbers and strings.
 DATE, DATETIME = "Date", "DateTime"
+S, U8, U32, U64, F32 = "String", "UInt8", "UInt32", "UInt64", "Float32"
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,17 @@ class Output:
         return self.table == "replacing"
 
     @property
+    def payload_fields(self) -> tuple[tuple[str, str], ...]:
+        """The fields of its payload in the job, in order, with their types (the extra
+        ones are strings)."""
+        return (*self.fields, *((name, S) for name in self.extra))
+
+    @property
     def payload(self) -> tuple[str, ...]:
-        """The fields of its payload in the job, in order."""
-        return (*(name for name, _ in self.fields), *self.extra)
+        """The names of its payload's fields, in order."""
+        return tuple(name for name, _ in self.payload_fields)
 
 
-S, U8, U32, U64, F32 = "String", "UInt8", "UInt32", "UInt64", "Float32"
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
 ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
 

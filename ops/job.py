@@ -19,7 +19,7 @@ from typing import Any
 from footfall.flink import JOB_NAME, JobHealth, job_health, newest_job, rest_get
 from footfall.settings import Settings
 from footfall.supervision import SupervisorState, read_state, running_state
-from ops.processes import Background, port_in_use, running, wait_port_free
+from ops.processes import Background, port_in_use, running, stop_group, wait_port_free
 from ops.services import StackError
 
 
@@ -164,19 +164,11 @@ class MetricsJob(FlinkJob):
         return state.job_pid if b"jobs.metrics" in command else None
 
     def stop_orphan(self, pid: int, timeout: float = 30.0) -> None:
-        """Stop a job that runs without its supervisor, and all its process group (the JVM
+        """Stop a job that runs without its supervisor, with all its process group (the JVM
         and its Python workers), as its supervisor would have: SIGTERM (Flink keeps its
-        checkpoints on cancellation), then SIGKILL what is left after the grace period."""
-        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + grace
-            while group_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.25)
-            if not group_alive(pid):
-                break
+        checkpoints on cancellation; the job passes it on to its group), then SIGKILL what
+        is left after the grace period."""
+        stop_group(pid, timeout=20)
         wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
 
     def finished(self, timeout: float = 60.0) -> None:
@@ -198,13 +190,3 @@ class MetricsJob(FlinkJob):
         wait_port_free("127.0.0.1", self.settings.job.rest_port, timeout)
         return stopped
 
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of the process group `pgid` is left."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -147,14 +147,12 @@ def _job_row(settings: Settings) -> Row:
     elif pid:
         row_state = "starting"
     elif (orphan := job.orphan()) is not None:
-        row_state = "unsupervised"
-        pid = orphan
+        row_state, pid = "unsupervised", orphan
     else:
         row_state = "stopped"
     detail = f"Flink job {state or '-'}" + (f" (pid {pid})" if pid else "")
     if row_state == "unsupervised":
         detail += ": its supervisor is gone; `footfall up` stops it and starts it again under one"
-
     if health is not None:
         detail += f": {health.describe()}"
     supervisor = job.running_supervisor()

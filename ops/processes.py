@@ -111,6 +111,32 @@ def stop(pid: int, sig: signal.Signals, timeout: float) -> bool:
     return not _alive(pid)
 
 
+def stop_group(leader: int, timeout: float = 30.0) -> bool:
+    """Stop the leader of a process group (SIGTERM, SIGKILL after `timeout` s), then kill
+    what of its group it left behind (a Flink JVM, Python workers) and wait until that is
+    gone too. True if the leader went."""
+    ok = stop(leader, signal.SIGTERM, timeout=timeout) or stop(leader, signal.SIGKILL, timeout=10)
+    try:
+        os.killpg(leader, signal.SIGKILL)  # leftovers only: the leader has exited
+    except (ProcessLookupError, PermissionError):
+        return ok
+    deadline = time.monotonic() + 10
+    while group_alive(leader) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return ok
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group `pgid` is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def running(pid: int) -> bool:
     """True while the process exists and has not exited (a zombie has)."""
     return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
@@ -196,11 +222,7 @@ class Background:
         pid = self.pid()
         if pid is None:
             return False
-        ok = stop(pid, signal.SIGTERM, timeout=30) or stop(pid, signal.SIGKILL, timeout=10)
-        try:
-            os.killpg(pid, signal.SIGKILL)  # leftovers only: the leader has exited
-        except (ProcessLookupError, PermissionError):
-            pass
+        ok = stop_group(pid)
         if ok:
             self.pidfile.remove()
         return ok

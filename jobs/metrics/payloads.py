@@ -11,7 +11,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
-from footfall.outputs import DATE, DEAD_LETTER_FIELDS, OUTPUTS, Output
+from footfall.outputs import DATE, DEAD_LETTER_FIELDS, OUTPUTS, Output, S
 from jobs.sql import Fragment
 
 
@@ -36,7 +36,7 @@ def json_message(fields: tuple[tuple[str, str], ...]) -> str:
 
 
 def payload(output: Output) -> str:
-    fields = (*output.fields, *((name, "String") for name in output.extra))
+    fields = output.payload_fields
     return json_message(fields) if output.published else json_object(fields)
 
 
@@ -44,5 +44,5 @@ def payload_values() -> dict[str, Fragment]:
     """The ${placeholders} of 10_outputs.sql: `payload_<output>` for each output, and
     `dead_letter_message`."""
     values = {f"payload_{output.name}": Fragment(payload(output)) for output in OUTPUTS.values()}
-    values["dead_letter_message"] = Fragment(json_message(tuple((name, "String") for name in DEAD_LETTER_FIELDS)))
+    values["dead_letter_message"] = Fragment(json_message(tuple((name, S) for name in DEAD_LETTER_FIELDS)))
     return values

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from footfall.settings import Settings
-from ops.job import MetricsJob, group_alive
+from ops.job import MetricsJob
+from ops.processes import group_alive
 from tests.helpers import footfall
 from tests.integration.endtoend import Runs, assert_every_output, outage, wait_for, wait_until_written
 

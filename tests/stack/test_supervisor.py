@@ -20,8 +20,8 @@ from footfall.settings import Settings
 from footfall.supervision import SupervisorState, read_state, state_file
 from jobs.metrics.plan import checkpoint_home
 from ops import manager, supervisor
-from ops.job import MetricsJob, group_alive
-from ops.processes import flink_environment
+from ops.job import MetricsJob
+from ops.processes import flink_environment, group_alive
 from ops.supervisor import Supervisor
 
 #: The stand-in: run number n (counted in a file) writes a checkpoint chk-n, records its
