@@ -79,5 +79,5 @@ flink: setup ## only the SQL and Java-function tests on bounded rows (a JVM, no 
 integration: setup ## only the tests against the real local stack, slow ones included
 	@$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
-clean: down ## stop the services and delete their data (var/)
-	rm -rf var
+clean: ## stop everything and delete the local stack's data (var/, and PostgreSQL's data wherever it went)
+	@if [ -x $(FOOTFALL) ]; then $(FOOTFALL) clean; else rm -rf var; fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -33,7 +34,7 @@ from ops.demo import (
 )
 from ops.job import MetricsJob
 from ops.processes import port_in_use
-from ops.services import StackError
+from ops.services import Postgres, StackError
 
 #: A service that answers with an error, or not at all, while a command runs.
 SERVICE_ERRORS = (clickhouse_driver.errors.Error, psycopg.Error, redis.RedisError, KafkaError)
@@ -88,6 +89,18 @@ def _down(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{'flink':<11} cluster stopped")
     if not manager.down(settings) and pid is None and not on_cluster:
         print("nothing of the project's was running")
+    return 0
+
+
+def _clean(settings: Settings, args: argparse.Namespace) -> int:
+    """Stop everything, then delete what the local stack keeps on disk: its var folder and
+    PostgreSQL's data folder when that lives outside it."""
+    _down(settings, args)
+    outside = Postgres(settings.stack.var_dir, settings.postgres).remove_outside()
+    if outside is not None:
+        print(f"{'postgres':<11} data deleted ({outside})")
+    shutil.rmtree(settings.stack.var_dir, ignore_errors=True)
+    print(f"{'var':<11} deleted ({settings.stack.var_dir})")
     return 0
 
 
@@ -305,6 +318,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--no-job", action="store_true", help="do not start the metrics job")
     up.set_defaults(run=_up)
     commands.add_parser("down", help="stop the local services the project started").set_defaults(run=_down)
+    commands.add_parser(
+        "clean", help="stop everything and delete the local stack's data (FOOTFALL_VAR_DIR, PostgreSQL's data)"
+    ).set_defaults(run=_clean)
     commands.add_parser("status", help="each component with its state, address and version").set_defaults(run=_status)
     commands.add_parser("bootstrap", help="create missing tables and topics (idempotent)").set_defaults(run=_bootstrap)
     demo = commands.add_parser("demo", help="run the product with its embedded defaults: history, then live")

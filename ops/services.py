@@ -7,9 +7,13 @@ A probe returns the server's version when it answers and raises when it does not
 from __future__ import annotations
 
 import glob
+import grp
+import hashlib
 import os
+import pwd
 import shutil
 import signal
+import stat
 import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -29,6 +33,9 @@ from footfall.settings import (
 from ops.processes import PidFile
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Where PostgreSQL keeps its data when its user cannot reach the var folder: a folder every
+#: user may search, kept across reboots (unlike /tmp).
+OUTSIDE = Path("/var/tmp")
 
 
 class StackError(RuntimeError):
@@ -257,7 +264,13 @@ class Redis(Service):
 
 
 class Postgres(Service):
-    """PostgreSQL from Debian; as root it runs as the `postgres` user, as PostgreSQL requires."""
+    """PostgreSQL from Debian; as root it runs as the `postgres` user, as PostgreSQL requires.
+
+    That user must reach its data folder. When it cannot reach `$FOOTFALL_VAR_DIR/postgres`
+    (a clone in root's 0700 home folder, a `mktemp -d` folder), the data and socket go to a
+    folder of their own under /var/tmp, named after the var folder so that two stacks never
+    share one, and `var/postgres/data` is a link to it (`footfall clean` removes both).
+    """
 
     name = "postgres"
     program = "postgres"
@@ -266,7 +279,27 @@ class Postgres(Service):
     def __init__(self, var_dir: Path, settings: PostgresSettings) -> None:
         super().__init__(var_dir)
         self.settings = settings
-        self.data = self.home / "data"
+        self.link = self.home / "data"
+
+    @property
+    def place(self) -> Path:
+        """The folder that holds the data and the socket: the service's home when its user
+        reaches it, else the folder outside that `var/postgres/data` links to."""
+        if self.link.is_symlink():
+            return Path(os.readlink(self.link)).parent
+        if self.link.exists() or self.run_as is None or reachable_by(self.home, self.run_as):
+            return self.home
+        digest = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+        return OUTSIDE / f"footfall-postgres-{digest}"
+
+    @property
+    def data(self) -> Path:
+        return self.place / "data"
+
+    @property
+    def outside(self) -> Path | None:
+        """The folder outside the var folder that holds the data, if there is one."""
+        return self.place if self.place != self.home else None
 
     @property
     def address(self) -> str:
@@ -290,25 +323,27 @@ class Postgres(Service):
 
     def prepare(self) -> None:
         super().prepare()
-        (self.home / "run").mkdir(exist_ok=True)
+        place = self.place
+        (place / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
+        if place != self.home and not self.link.is_symlink():
+            self.link.symlink_to(place / "data")
         if self.run_as:
-            self._ensure_reachable_by(self.run_as)
-            for folder in (self.home, self.home / "run", self.home / "log"):
+            for folder in {self.home, place, place / "run", self.home / "log"}:
                 shutil.chown(folder, self.run_as, self.run_as)
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
 
-    def _ensure_reachable_by(self, user: str) -> None:
-        """PostgreSQL refuses root, and its user must be able to reach the data folder."""
-        probe = subprocess.run(["test", "-x", str(self.home)], user=user, check=False)
-        if probe.returncode != 0:
-            raise StackError(
-                f"user {user} cannot reach {self.home} (a parent folder is not world-searchable): "
-                f"set FOOTFALL_VAR_DIR to a folder under /var/tmp or /srv"
-            )
+    def remove_outside(self) -> Path | None:
+        """Delete the data folder kept outside the var folder, if any; returns it."""
+        outside = self.outside
+        if outside is None or not outside.name.startswith("footfall-postgres-"):
+            return None
+        shutil.rmtree(outside, ignore_errors=True)
+        self.link.unlink(missing_ok=True)
+        return outside
 
     def _initdb(self) -> None:
-        pwfile = self.home / "run" / "pwfile"
+        pwfile = self.place / "run" / "pwfile"
         pwfile.write_text(self.settings.password.get_secret_value() + "\n")
         pwfile.chmod(0o600)
         if self.run_as:
@@ -343,7 +378,7 @@ class Postgres(Service):
             "-D", str(self.data),
             "-p", str(self.settings.port),
             "-c", f"listen_addresses={self.settings.host}",
-            "-c", f"unix_socket_directories={self.home / 'run'}",
+            "-c", f"unix_socket_directories={self.place / 'run'}",
             "-c", "shared_buffers=128MB",
             "-c", "max_connections=100",
         ]  # fmt: skip
@@ -352,6 +387,27 @@ class Postgres(Service):
         with clients.postgres(self.settings, database="postgres") as conn:
             row = conn.execute("SHOW server_version").fetchone()
             return str(row[0] if row else "?").split()[0]
+
+
+def reachable_by(folder: Path, user: str) -> bool:
+    """Whether `user` may search every existing folder on the way to `folder` (by the mode
+    bits: owner, group, others; access control lists are not read)."""
+    account = pwd.getpwnam(user)
+    groups = {account.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
+    for step in reversed([folder, *folder.parents]):
+        try:
+            st = step.stat()
+        except FileNotFoundError:
+            break  # what does not exist yet we create, for that user
+        if st.st_uid == account.pw_uid:
+            allowed = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in groups:
+            allowed = st.st_mode & stat.S_IXGRP
+        else:
+            allowed = st.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
 
 
 def all_services(settings: Settings) -> list[Service]:

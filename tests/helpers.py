@@ -14,15 +14,17 @@ ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic"]
 
 
-def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the project's command as a user would, with extra environment variables."""
+def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
+             cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the project's command as a user would, with extra environment variables, from
+    `cwd` (the project's folder unless given)."""
     return subprocess.run(
         [sys.executable, "-m", "ops", *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 

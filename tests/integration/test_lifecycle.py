@@ -28,8 +28,6 @@ MALLS, DAYS = 2, 8
 
 @pytest.fixture
 def second_stack(settings: Settings, unique: str, monkeypatch):  # type: ignore[no-untyped-def]
-    # Inside the project's var folder: PostgreSQL's own user must be able to reach it,
-    # which pytest's private tmp folders do not allow.
     home = settings.stack.var_dir / "tests" / unique
     env = {
         "FOOTFALL_VAR_DIR": str(home),
