@@ -12,13 +12,22 @@ MUTED = "#94a3b8"
 PEAK = "#dc2626"
 
 
+#: Pixels per bar of a ranked chart, its label included.
+BAR_STEP = 30
+
+
+def count_axis() -> alt.Axis:
+    """An axis of counts: whole-number ticks only (a count of 1 gets 0 and 1, never 0.1, 0.2, ...)."""
+    return alt.Axis(format=",d", tickMinStep=1)
+
+
 def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> alt.LayerChart | alt.FacetChart:
     """Visitors per hour as bars, the same weekday a week before as a dashed line, and the
     peak hour marked in red with its count."""
     bars = frame.assign(peak=frame["hour"] == peak_hour)
     base = alt.Chart(bars).encode(x=alt.X("hour:O", title="Hour (mall time)"))
     today = base.mark_bar().encode(
-        y=alt.Y("visitors:Q", title="Visitors"),
+        y=alt.Y("visitors:Q", title="Visitors", axis=count_axis()),
         color=alt.condition("datum.peak", alt.value(PEAK), alt.value(ACCENT)),
         tooltip=[alt.Tooltip("hour:O", title="Hour"), alt.Tooltip("visitors:Q", title="Visitors"),
                  alt.Tooltip("door_entries:Q", title="Door entries"),
@@ -32,12 +41,13 @@ def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> 
 
 
 def ranked_bars(frame: pd.DataFrame, label: str, value: str, title: str) -> alt.Chart:
-    """Horizontal bars, largest on top, in the frame's order."""
+    """Horizontal bars, largest on top, in the frame's order, every bar named (labels are
+    never thinned out to avoid overlap: each bar has room for its own)."""
     chart: alt.Chart = alt.Chart(frame).mark_bar(color=ACCENT).encode(
-        x=alt.X(f"{value}:Q", title=title),
-        y=alt.Y(f"{label}:N", sort=None, title=None),
+        x=alt.X(f"{value}:Q", title=title, axis=count_axis()),
+        y=alt.Y(f"{label}:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=240)),
         tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
-    ).properties(height=max(34 * len(frame), 120))
+    ).properties(height=alt.Step(BAR_STEP))
     return chart
 
 
@@ -47,7 +57,7 @@ def trend(frame: pd.DataFrame, selected_day: object) -> alt.LayerChart | alt.Fac
         x=alt.X("day:T", title=None, axis=alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1}))
     )
     line = base.mark_line(point=True, color=ACCENT).encode(
-        y=alt.Y("visitors:Q", title="Visitors"),
+        y=alt.Y("visitors:Q", title="Visitors", axis=count_axis()),
         tooltip=[alt.Tooltip("day:T", format="%A %d %B"), alt.Tooltip("visitors:Q")],
     )
     marker = (
@@ -65,7 +75,7 @@ def shop_hours(frame: pd.DataFrame) -> alt.Chart:
     long["kind"] = long["kind"].map({"visitors": "Walk-ins (visitors)", "walk_bys": "Walk-bys"})
     chart: alt.Chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("hour:O", title="Hour (mall time)"),
-        y=alt.Y("devices:Q", title="Devices", stack="zero"),
+        y=alt.Y("devices:Q", title="Devices", stack="zero", axis=count_axis()),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["Walk-ins (visitors)", "Walk-bys"],
                                                              range=[ACCENT, MUTED])),
         order=alt.Order("kind:N", sort="descending"),

@@ -224,35 +224,34 @@ def top_shops(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rank", "shop_code", "shop_name", "visitors"])
 
 
-def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
+def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame, hours: int) -> pd.DataFrame:
     """Every shop of the layout (and any other with visitors that day): shop_code,
-    shop_name, category, visitors, share (of the mall's visitors), last_week (same
-    weekday a week before), change, walk_bys, conversion (visitors of those near the shop;
+    shop_name, category, visitors, share (of the mall's visitors), change (against the
+    same weekday a week before by versus_last_week's rule over the first `hours` hours; NaN
+    where last week had none), walk_bys, conversion (visitors of those near the shop;
     NaN with nobody near), visits (ended ones) and the share of those that lasted 20
     minutes or more and the median visit in minutes (NaN without visits), and
     estimated_people (the shop_people_daily view; NaN without an estimate); busiest first,
     ties by shop_code."""
-    week_before = day - timedelta(days=7)
     rows = clickhouse.execute(
-        "SELECT day, shop_code, shop_name, visitors, walk_bys FROM shop_daily FINAL "
-        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s)",
-        {"m": mall_id, "d": day, "w": week_before},
+        "SELECT shop_code, shop_name, visitors, walk_bys FROM shop_daily FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": day},
     )
-    counted = pd.DataFrame(rows, columns=["day", "shop_code", "counted_name", "visitors", "walk_bys"])
-    now = counted[counted["day"] == day].drop(columns="day")
-    before = counted[counted["day"] == week_before][["shop_code", "visitors"]].rename(columns={"visitors": "last_week"})
+    now = pd.DataFrame(rows, columns=["shop_code", "counted_name", "visitors", "walk_bys"])
     frame = layout_shops[["shop_code", "shop_name", "category"]].merge(now, on="shop_code", how="outer")
-    frame = frame.merge(before, on="shop_code", how="left")
+    versus = shops_versus_last_week(clickhouse, mall_id, day, hours)
+    frame = frame.merge(versus[["shop_code", "change"]], on="shop_code", how="left")
     frame["shop_name"] = frame["shop_name"].fillna(frame["counted_name"])
     frame["category"] = frame["category"].fillna("")
-    counts = ["visitors", "last_week", "walk_bys"]
+    counts = ["visitors", "walk_bys"]
     frame[counts] = frame[counts].apply(pd.to_numeric).fillna(0).astype(int)
     near = frame["visitors"] + frame["walk_bys"]
     frame["conversion"] = (frame["visitors"] / near).where(near > 0)
     mall_visitors = day_summary(clickhouse, mall_id, day)
     total = int(mall_visitors.at[0, "visitors"]) if not mall_visitors.empty else 0
     frame["share"] = frame["visitors"] / total if total else 0.0
-    frame["change"] = frame["visitors"] - frame["last_week"]
+    frame["change"] = pd.to_numeric(frame["change"])
     dwell = clickhouse.execute(
         "SELECT shop_code, visits, (visits_20_60m + visits_1_6h + visits_6h_plus) / visits "
         "FROM shop_engagement_daily FINAL "
@@ -272,7 +271,7 @@ def shops(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.Data
     medians = median_dwell(clickhouse, mall_id, day)
     frame["median_minutes"] = frame["shop_code"].map(medians) / 60
     frame = frame.sort_values(["visitors", "shop_code"], ascending=[False, True], ignore_index=True)
-    return frame[["shop_code", "shop_name", "category", "visitors", "share", "last_week", "change", "walk_bys",
+    return frame[["shop_code", "shop_name", "category", "visitors", "share", "change", "walk_bys",
                   "conversion", "visits", "stayed_20m", "median_minutes", "estimated_people"]]
 
 
@@ -454,19 +453,58 @@ def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFr
     return frame
 
 
-def hours_so_far(clickhouse: ClickHouse, mall_id: str, day: date, until_hour: int) -> tuple[int, int]:
-    """Visitors summed over the whole hours before `until_hour` of `day`, and of the same
-    weekday a week before: (today, last_week). Hourly counts are the one measure kept for
-    every hour of a past day, so both sides are summed the same way."""
+#: The job closes an hour two minutes after it ends (docs/metrics-job.md "Outputs"): an
+#: hour is compared once it is this far behind, so today is never compared short.
+HOUR_CLOSED = timedelta(minutes=5)
+#: The hourly counts a day so far is compared by (mall_hourly's).
+HOURLY_COUNTS = ["visitors", "door_entries", "devices_seen", "passers_by", "staff_devices"]
+
+
+def compared_hours(day: date, now: datetime) -> int:
+    """How many of `day`'s hours, from midnight, are compared with the same weekday a week
+    before (`now` in the mall's zone): the hours the job has closed of today, every hour of
+    any other day (gone by, or simulated ahead of the clock)."""
+    if day != now.date():
+        return 24
+    closed = now - HOUR_CLOSED
+    return closed.hour if closed.date() == day else 0
+
+
+def versus_last_week(clickhouse: ClickHouse, mall_id: str, day: date, hours: int) -> pd.DataFrame:
+    """The one rule every page compares a day by: its hourly counts summed over its first
+    `hours` hours against the same hours of the same weekday a week before, so a live day
+    is never set against a whole one. Index HOURLY_COUNTS; columns so_far, last_week and
+    change (a fraction; NaN where last week counted nothing in those hours)."""
+    return _versus_last_week(clickhouse, "mall_hourly", mall_id, day, hours, HOURLY_COUNTS, []).set_index("measure")
+
+
+def shops_versus_last_week(clickhouse: ClickHouse, mall_id: str, day: date, hours: int) -> pd.DataFrame:
+    """versus_last_week's rule for each shop's visitors (shop_hourly): shop_code, so_far,
+    last_week, change."""
+    frame = _versus_last_week(clickhouse, "shop_hourly", mall_id, day, hours, ["visitors"], ["shop_code"])
+    return frame.drop(columns="measure")
+
+
+def _versus_last_week(clickhouse: ClickHouse, table: str, mall_id: str, day: date, hours: int,
+                      measures: list[str], keys: list[str]) -> pd.DataFrame:
     week_before = day - timedelta(days=7)
-    rows = dict(
-        clickhouse.execute(
-            "SELECT day, sum(visitors) FROM mall_hourly FINAL WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s) "
-            "AND hour < %(h)s GROUP BY day",
-            {"m": mall_id, "d": day, "w": week_before, "h": until_hour},
-        )
+    sums = ", ".join(f"sum({m})" for m in measures)
+    rows = clickhouse.execute(
+        f"SELECT day, {', '.join([*keys, sums])} FROM {table} FINAL "
+        "WHERE mall_id = %(m)s AND day IN (%(d)s, %(w)s) AND hour < %(h)s "
+        f"GROUP BY {', '.join(['day', *keys])}",
+        {"m": mall_id, "d": day, "w": week_before, "h": hours},
     )
-    return int(rows.get(day, 0)), int(rows.get(week_before, 0))
+    counted = pd.DataFrame(rows, columns=["day", *keys, *measures]).melt(
+        id_vars=["day", *keys], value_vars=measures, var_name="measure", value_name="count")
+    frame = counted.pivot_table(index=[*keys, "measure"], columns="day", values="count", aggfunc="sum")
+    frame = frame.reindex(columns=[day, week_before]).fillna(0).astype(int)
+    frame.columns = ["so_far", "last_week"]
+    if not keys:
+        frame = frame.reindex(measures, fill_value=0)
+    frame = frame.reset_index()
+    frame["change"] = (frame["so_far"] - frame["last_week"]) / frame["last_week"].where(frame["last_week"] > 0)
+    return frame
 
 
 # --- live state (Redis) -----------------------------------------------------------------
@@ -508,6 +546,7 @@ PORTFOLIO_COLUMNS = [
     "local_time",
     "day",
     "visitors",
+    "compared_hours",
     "hours_so_far",
     "last_week_hours",
     "change",
@@ -521,9 +560,9 @@ PORTFOLIO_COLUMNS = [
 
 def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """Every mall side by side on its own local today (PORTFOLIO_COLUMNS): visitors so far,
-    occupancy and capture rate live from Redis; against the same weekday a week before, the
-    hourly visitors up to the same whole hour on both days (`change` as a fraction, None
-    without last week's hours); the day's top shop from ClickHouse."""
+    occupancy and capture rate live from Redis; the change by versus_last_week's rule
+    (`change` a fraction, None without last week's hours; `compared_hours` the hours from
+    midnight it compares); the day's top shop from ClickHouse."""
     rows = []
     for mall in malls.itertuples():
         local = now.astimezone(ZoneInfo(mall.tz))
@@ -531,10 +570,8 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
         live = live_summary(redis, mall.mall_id)
         current = not live.empty and live.at[0, "day"] == today
         summary = live.iloc[0] if current else None
-        # Whole hours only, and an hour counted once the job has closed it (two minutes
-        # after it ends, docs/metrics-job.md "Outputs"), so today is not compared short.
-        closed = local - timedelta(minutes=5)
-        so_far, last_week = hours_so_far(clickhouse, mall.mall_id, today, closed.hour if closed.date() == today else 0)
+        hours = compared_hours(today, local)
+        versus = versus_last_week(clickhouse, mall.mall_id, today, hours).loc["visitors"]
         top = top_shops(clickhouse, mall.mall_id, today)
         rows.append(
             {
@@ -543,9 +580,10 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
                 "local_time": local.strftime("%a %H:%M"),
                 "day": today,
                 "visitors": None if summary is None else summary["visitors"],
-                "hours_so_far": so_far,
-                "last_week_hours": last_week,
-                "change": (so_far - last_week) / last_week if last_week else None,
+                "compared_hours": hours,
+                "hours_so_far": int(versus["so_far"]),
+                "last_week_hours": int(versus["last_week"]),
+                "change": None if pd.isna(versus["change"]) else float(versus["change"]),
                 "occupancy": None if summary is None else summary["occupancy"],
                 "capture_rate": None if summary is None else summary["capture_rate"],
                 "top_shop": top.at[0, "shop_name"] if not top.empty else None,

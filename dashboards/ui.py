@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -153,6 +153,15 @@ class Selection:
     @property
     def local_today(self) -> date:
         return datetime.now(self.tz).date()
+
+    @property
+    def week_before(self) -> date:
+        return self.day - timedelta(days=7)
+
+    @property
+    def compared_hours(self) -> int:
+        """The hours of the day compared with the same weekday a week before, now."""
+        return data.compared_hours(self.day, datetime.now(self.tz))
 
 
 def pick_mall() -> str | None:

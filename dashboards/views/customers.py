@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, ui
+from dashboards import charts, data, ui, words
 from dashboards.identity import DeviceQueryError, device_for
 from footfall.outputs import feed_text
 
@@ -29,7 +29,7 @@ def favourites() -> None:
     top_favourite.metric(
         "Most common favourite",
         by_shop.at[0, "shop_name"],
-        f"{int(by_shop.at[0, 'devices']):,} devices",
+        words.counted(int(by_shop.at[0, "devices"]), "device"),
         delta_color="off",
         delta_arrow="off",
     )

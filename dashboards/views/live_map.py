@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, layers, ui
+from dashboards import data, layers, ui, words
 
 REFRESH_SECONDS = 2
 MAP_HEIGHT = 560
@@ -30,8 +30,8 @@ def tiles(positions: pd.DataFrame) -> None:
     if busiest is None:
         busiest_tile.metric("Busiest shop", "—")
     else:
-        busiest_tile.metric("Busiest shop", layout.shop_name(busiest[0]), f"{busiest[1]:,} devices", delta_color="off",
-                            delta_arrow="off")
+        busiest_tile.metric("Busiest shop", layout.shop_name(busiest[0]), words.counted(busiest[1], "device"),
+                            delta_color="off", delta_arrow="off")
     corridor.metric("In the corridor", f"{int((positions['zone'] == 'corridor').sum()):,}")
 
 

@@ -1,24 +1,24 @@
 """Overview: the day's visitors, new and returning, occupancy, door entries and capture
 rate as live tiles, with the devices seen, passers-by, draw rate, staff and estimated
-people under them; visitors per hour with the peak hour, against the same weekday a week
-before; how long visitors stay (mall visits by dwell bucket)."""
+people under them, each change against the same weekday a week before up to the same
+local time (data.versus_last_week); visitors per hour with the peak hour, beside that
+weekday's hours; how long visitors stay (mall visits by dwell bucket)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui
+from dashboards import charts, data, ui, words
 
 LIVE_REFRESH_SECONDS = 3
 CHART_REFRESH_SECONDS = 15
 
 selection = ui.select()
 st.title(f"{selection.name}: overview")
-week_before = selection.day - timedelta(days=7)
+week_before = selection.week_before
 
 
 def day_metrics(live: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -38,55 +38,58 @@ def tiles() -> None:
     with ui.service("Redis"):
         occupancy = data.live_summary(ui.redis_client(), selection.mall_id)
     summary, live = day_metrics(occupancy)
-    before = ui.history(data.day_summary, selection.mall_id, week_before)
+    hours = selection.compared_hours
+    versus = ui.history(data.versus_last_week, selection.mall_id, selection.day, hours)
+    compared = words.compared(week_before, hours)
     row = summary.iloc[0] if not summary.empty else None
-    last = before.iloc[0] if not before.empty else None
 
     def shown(column: str) -> str:
         return count(None if row is None else row[column])
 
-    def versus(column: str) -> int | None:
-        return None if row is None or last is None else int(row[column]) - int(last[column])
+    def change(column: str) -> str | None:
+        return None if row is None else words.change(versus.at[column, "change"])
+
+    def share(column: str) -> str | None:
+        return f"{row[column] / row['visitors']:.0%} of visitors" if row is not None and row["visitors"] else None
 
     visitors, new, returning, occupied, doors, capture = st.columns(6)
-    visitors.metric("Visitors", shown("visitors"), versus("visitors"),
+    visitors.metric("Visitors", shown("visitors"), change("visitors"),
                     help="Devices that stayed in the mall at least the minimum dwell (5 minutes unless set "
-                         f"otherwise); the change is against {week_before:%a %d %b}")
-    share = f"{row['new_visitors'] / row['visitors']:.0%} of visitors" if row is not None and row["visitors"] else None
-    new.metric("New visitors", shown("new_visitors"), share, delta_color="off", delta_arrow="off",
+                         f"otherwise). The change compares {compared}.")
+    new.metric("New visitors", shown("new_visitors"), share("new_visitors"), delta_color="off", delta_arrow="off",
                help="A visitor of this mall for the first time on this day")
-    returning.metric("Returning visitors", shown("returning_visitors"), versus("returning_visitors"),
-                     help="A visitor here on an earlier day too")
+    returning.metric("Returning visitors", shown("returning_visitors"), share("returning_visitors"),
+                     delta_color="off", delta_arrow="off", help="A visitor here on an earlier day too")
     live_now = (live or selection.day == selection.local_today) and not occupancy.empty
     occupied.metric("Occupancy now", count(occupancy.at[0, "occupancy"]) if live_now else "—",
                     help="Devices with a live position now (only for the current day)")
-    doors.metric("Door entries", shown("door_entries"), versus("door_entries"))
+    doors.metric("Door entries", shown("door_entries"), change("door_entries"),
+                 help=f"Entries the door counters counted. The change compares {compared}.")
     rate = None if row is None else row["capture_rate"]
     capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                    help="Mall visitors with a phone seen, per door entry")
     seen, passers_by, draw, staff, people, _ = st.columns(6)
-    seen.metric("Devices seen", shown("devices_seen"), versus("devices_seen"),
+    seen.metric("Devices seen", shown("devices_seen"), change("devices_seen"),
                 help="Every device heard in the mall, however briefly, staff included (what 'visitors' "
-                     "counted before visitors needed a minimum dwell)")
-    passers_by.metric("Passers-by", shown("passers_by"), versus("passers_by"),
+                     f"counted before visitors needed a minimum dwell). The change compares {compared}.")
+    passers_by.metric("Passers-by", shown("passers_by"), change("passers_by"),
                       help="Devices seen that never stayed the minimum dwell: people walking past the "
-                           "mall's front or through it")
+                           f"mall's front or through it. The change compares {compared}.")
     drawn = None if row is None else row["draw_rate"]
     draw.metric("Draw rate", "—" if drawn is None or pd.isna(drawn) else f"{drawn:.1%}",
                 help="Visitors per visitor or passer-by: the share of the mall's passing traffic that came in")
-    staff.metric("Staff", shown("staff_devices"), versus("staff_devices"),
+    staff.metric("Staff", shown("staff_devices"), change("staff_devices"),
                  help="Staff and fixed devices heard today (heard for hours on most days): in no visitor count; "
-                      "listed on the System page")
+                      f"listed on the System page. The change compares {compared}.")
     estimate = ui.history(data.people, selection.mall_id, selection.day)
     people_tile(people, estimate.iloc[0] if not estimate.empty else None)
     if row is None:
         ui.no_data("visitor metrics", selection)
     elif live:
         st.caption(f"Live from Redis, written {summary.at[0, 'updated_at']}; refreshes every "
-                   f"{LIVE_REFRESH_SECONDS} s. Changes are against {week_before:%A %d %B}.")
+                   f"{LIVE_REFRESH_SECONDS} s. Changes compare {compared}.")
     else:
-        st.caption(f"From ClickHouse; refreshes every {LIVE_REFRESH_SECONDS} s. "
-                   f"Changes are against {week_before:%A %d %B}.")
+        st.caption(f"From ClickHouse; refreshes every {LIVE_REFRESH_SECONDS} s. Changes compare {compared}.")
 
 
 def people_tile(tile: Any, estimate: pd.Series | None) -> None:
@@ -118,7 +121,7 @@ def hours() -> None:
     st.altair_chart(charts.hourly(frame, peak_hour, label), width="stretch")
     if peak_hour is not None:
         st.markdown(f"**Peak hour** {peak_hour:02d}:00–{(peak_hour + 1) % 24:02d}:00 with "
-                    f"**{int(peak.at[0, 'visitors']):,}** visitors (in red).")
+                    f"**{words.counted(int(peak.at[0, 'visitors']), 'visitor')}** (in red).")
     last_week_total = int(frame["last_week_visitors"].sum())
     st.caption(f"Dashed: the same weekday a week before ({week_before:%A %d %B})"
                + ("" if last_week_total else ", which has no data") + ".")
@@ -136,8 +139,8 @@ def engagement() -> None:
     median = frame.attrs["median_seconds"]
     if median is not None:
         numbers.metric("Median visit", f"{median / 60:.0f} min")
-    st.caption(f"{visits:,} mall visits that ended: a visit is a device heard in the mall with no gap over five "
-               "minutes; the buckets are Cisco Meraki's.")
+    st.caption(f"{words.counted(visits, 'mall visit')} that ended: a visit is a device heard in the mall with no "
+               "gap over five minutes; the buckets are Cisco Meraki's.")
 
 
 def loyalty() -> None:
@@ -148,9 +151,9 @@ def loyalty() -> None:
     chart.altair_chart(charts.ranked_bars(frame, "loyalty", "visitors", "Visitors"), width="stretch")
     numbers.metric("First time", f"{frame.at[0, 'share']:.0%}")
     numbers.metric("Daily or weekly", f"{frame['share'].iloc[1:3].sum():.0%}")
-    st.caption(f"{frame.attrs['visitors']:,} visitors with an ended mall visit, by their visits on earlier days: "
-               "daily on 4 of the 7 days before, weekly in 3 of the 4 weeks before, monthly within 30 days, "
-               "occasional before that.")
+    st.caption(f"{words.counted(frame.attrs['visitors'], 'visitor')} with an ended mall visit, by their visits on "
+               "earlier days: daily on 4 of the 7 days before, weekly in 3 of the 4 weeks before, monthly within "
+               "30 days, occasional before that.")
 
 
 tiles()

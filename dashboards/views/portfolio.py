@@ -1,17 +1,17 @@
 """Portfolio: every mall side by side on its own local today. Visitors so far against the
-same weekday a week before (up to the same hour), occupancy now, capture rate and the
+same weekday a week before up to the same local time (data.versus_last_week), occupancy now, capture rate and the
 day's top shop, each mall linking to its own pages."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboards import data, ui
+from dashboards import data, ui, words
 
 REFRESH_SECONDS = 5
 #: Cards side by side in a row; more malls continue on the next rows.
@@ -48,18 +48,17 @@ def card(row: Any, column: DeltaGenerator) -> None:
     with column.container(border=True, key=f"mall-{row.mall_id}"):
         st.subheader(row.name)
         st.caption(f"{row.mall_id} · local time {row.local_time} · {row.day:%d %b %Y}")
-        change = None if row.change is None or pd.isna(row.change) else f"{row.change:+.0%} on last week"
-        st.metric("Visitors today", number(row.visitors), change,
-                  help="Distinct devices today so far. The change compares the hourly visitors of today's "
-                       "whole hours with the same hours of the same weekday a week before "
-                       f"({number(row.hours_so_far)} against {number(row.last_week_hours)}).")
+        compared = words.compared(row.day - timedelta(days=7), row.compared_hours)
+        st.metric("Visitors today", number(row.visitors), words.change(row.change),
+                  help=f"Distinct devices today so far. The change compares {compared} "
+                       f"({number(row.hours_so_far)} visitors by the hour against {number(row.last_week_hours)}).")
         occupancy, capture = st.columns(2)
         occupancy.metric("Occupancy now", number(row.occupancy), help="Devices with a live position now")
         rate = row.capture_rate
         capture.metric("Capture rate", "—" if rate is None or pd.isna(rate) else f"{rate:.1%}",
                        help="Mall visitors with a phone seen, per door entry")
         if isinstance(row.top_shop, str):
-            st.markdown(f"**Top shop** {row.top_shop} ({number(row.top_shop_visitors)} visitors)")
+            st.markdown(f"**Top shop** {row.top_shop} ({words.counted(int(row.top_shop_visitors), 'visitor')})")
         else:
             st.markdown("**Top shop** —")
         if row.visitors is None or pd.isna(row.visitors):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui
+from dashboards import charts, data, ui, words
 
 REFRESH_SECONDS = 15
 TREND_DAYS = 28
@@ -25,10 +25,11 @@ def top() -> None:
         return
     best = ranked.iloc[0]
     leader, _ = st.columns([1, 3])
-    leader.metric("Top shop", best["shop_name"], f"{int(best['visitors']):,} visitors", delta_color="off",
+    leader.metric("Top shop", best["shop_name"], words.counted(int(best["visitors"]), "visitor"), delta_color="off",
                   delta_arrow="off")
     chart, table = st.columns([3, 2])
-    chart.altair_chart(charts.ranked_bars(ranked, "shop_name", "visitors", "Visitors"), width="stretch")
+    bars = charts.ranked_bars(ranked, "shop_name", "visitors", "Visitors")
+    chart.altair_chart(bars, width="stretch")
     table.dataframe(ranked, hide_index=True, width="stretch", column_config={
         "rank": st.column_config.NumberColumn("Rank", width="small"), "shop_code": "Code",
         "shop_name": "Shop", "visitors": st.column_config.NumberColumn("Visitors", format="%d")})
@@ -75,10 +76,11 @@ def trend(all_shops: pd.DataFrame) -> None:
         return
     walk_ins, walk_bys = int(hours["visitors"].sum()), int(hours["walk_bys"].sum())
     st.altair_chart(charts.shop_hours(hours), width="stretch")
+    hours_total = f"{words.counted(walk_ins, 'walk-in')}, {words.counted(walk_bys, 'walk-by')}"
     st.caption(f"{labels[code]} on {selection.day:%d %B} by hour: walk-ins (visitors: they stayed the shop's "
                "minimum dwell) and walk-bys (heard near its front, not visitors); each bar's tooltip has the hour's "
-               f"conversion. A device counts in every hour it was near, so the hours ({walk_ins:,} walk-ins, "
-               f"{walk_bys:,} walk-bys) can add up to more than the day.")
+               f"conversion. A device counts in every hour it was near, so the hours ({hours_total}) can add up to "
+               "more than the day.")
 
 
 def table(all_shops: pd.DataFrame) -> None:
@@ -93,8 +95,9 @@ def table(all_shops: pd.DataFrame) -> None:
         "visitors": st.column_config.NumberColumn("Visitors", format="%d"),
         "share": st.column_config.ProgressColumn("Share of mall visitors", format="percent", min_value=0,
                                                  max_value=1),
-        "last_week": st.column_config.NumberColumn("Same day last week", format="%d"),
-        "change": st.column_config.NumberColumn("Change", format="%+d"),
+        "change": st.column_config.NumberColumn(
+            "On last week", format="percent",
+            help=f"The shop's visitors: {words.compared(selection.week_before, selection.compared_hours)}"),
         "walk_bys": st.column_config.NumberColumn(
             "Walk-bys", format="%d", help="Devices near the shop (placed in it, or heard at its front or by its own "
                                           "probe) that did not stay the shop's minimum dwell"),
@@ -120,7 +123,7 @@ def table(all_shops: pd.DataFrame) -> None:
 
 top()
 journeys()
-every_shop = ui.history(data.shops, selection.mall_id, selection.day, shops_layout)
+every_shop = ui.history(data.shops, selection.mall_id, selection.day, shops_layout, selection.compared_hours)
 if every_shop.empty:
     st.info("This mall has no shops in its layout.", icon=":material/storefront:")
 else:

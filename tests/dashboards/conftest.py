@@ -111,10 +111,12 @@ def known_day(stack: Settings, mall, unique: str, monkeypatch) -> KnownDay:  # t
     writers.write("peak_hour_daily", [{"mall_id": m, "day": d, "hour": 14, "visitors": 70}], [])
     writers.write("shop_daily", [shop(d, first, 30), shop(d, second, 12), shop(w, first, 20),
                                  shop(before, first, 25)], [])
-    # The busiest shop by hour: a conversion of one in four at 10, nobody in at 14.
+    # The busiest shop by hour: a conversion of one in four at 10, nobody in at 14; four
+    # walk-ins at 10 a week before.
     writers.write("shop_hourly", [
-        {"mall_id": m, "day": d, "hour": hour, "shop_code": first.shop_code, "shop_name": first.shop_name,
-         "visitors": walk_ins, "walk_bys": walk_bys} for hour, walk_ins, walk_bys in ((10, 6, 18), (14, 0, 4))], [])
+        {"mall_id": m, "day": day, "hour": hour, "shop_code": first.shop_code, "shop_name": first.shop_name,
+         "visitors": walk_ins, "walk_bys": walk_bys}
+        for day, hour, walk_ins, walk_bys in ((d, 10, 6, 18), (d, 14, 0, 4), (w, 10, 4, 8))], [])
     writers.write("top_shops_daily", [{**shop(d, first, 30), "rank": 1}, {**shop(d, second, 12), "rank": 2}], [])
     buckets = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
     writers.write("mall_engagement_daily", [

@@ -1,16 +1,22 @@
 """Pieces of the dashboards that need no service: the input-rate meter, the device
-lookup's parsing, and the hourly chart's peak marking."""
+lookup's parsing, the hourly chart's peak marking, the hours a day is compared by and the
+pages' wording of counts and changes."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
-from dashboards import charts
+from dashboards import charts, data, words
 from dashboards.health import RateMeter
 from dashboards.identity import DeviceQueryError, device_for
 from footfall.settings import Settings
 from udfs.identity import device_id, normalise_mac
+
+DAY = date(2031, 3, 5)
 
 
 def test_the_rate_meter_needs_two_samples_and_never_goes_negative():
@@ -48,3 +54,22 @@ def test_the_hourly_chart_marks_the_peak_and_draws_last_week_only_with_data():
     assert [row["hour"] for row in values if row["peak"]] == [10]
     frame.loc[10, "last_week_visitors"] = 3
     assert len(charts.hourly(frame, 10, "Wed 26 Feb").to_dict()["layer"]) == 3
+
+
+@pytest.mark.parametrize(("day", "clock", "hours"), [
+    (DAY, "12:30", 12), (DAY, "12:04", 11), (DAY, "00:03", 0), (DAY, "23:59", 23),
+    (DAY - timedelta(days=7), "12:30", 24), (DAY + timedelta(days=1), "12:30", 24)])
+def test_the_hours_compared_are_those_the_job_has_closed_of_today_and_all_of_any_other_day(day, clock, hours):
+    now = datetime.combine(DAY, time.fromisoformat(clock), ZoneInfo("Europe/Amsterdam"))
+    assert data.compared_hours(day, now) == hours
+
+
+def test_counts_agree_with_their_nouns_and_changes_say_what_they_compare():
+    assert words.counted(1, "device") == "1 device" and words.counted(1204, "device") == "1,204 devices"
+    assert words.counted(0, "walk-by") == "0 walk-bys"
+    assert words.change(0.25) == "+25% on last week" and words.change(-0.5) == "-50% on last week"
+    assert words.change(None) is None and words.change(float("nan")) is None
+    day = date(2031, 2, 26)
+    assert "up to" not in words.compared(day, 24) and "Wednesday 26 February" in words.compared(day, 24)
+    assert "from 00:00 to 10:00" in words.compared(day, 10)
+    assert words.compared(day, 0).startswith("nothing yet")

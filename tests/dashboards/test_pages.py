@@ -58,10 +58,13 @@ def test_overview_tiles_peak_and_comparison_with_last_week(known_day: KnownDay):
                              "First time": "33%", "Daily or weekly": "33%"}
     assert "150 mall visits that ended" in texts(page)
     deltas = {m.label: m.proto.delta for m in page.metric}
-    assert deltas["Visitors"] == "30" and deltas["Door entries"] == "50" and deltas["New visitors"] == "67% of visitors"
+    # Against the same weekday a week before, hour by hour: DAY is not the mall's today, so
+    # all its hours (visitors 50 + 70 against 40; door entries 80 + 120 against 60).
+    assert deltas["Visitors"] == "+200% on last week" and deltas["Door entries"] == "+233% on last week"
+    assert deltas["New visitors"] == "67% of visitors" and deltas["Returning visitors"] == "33% of visitors"
     assert deltas["People (estimate)"] == "1.67 per visitor"  # 200 entries, one each, over 120 visitors
     assert "Live from Redis" in texts(page)
-    assert "**Peak hour** 14:00–15:00 with **70** visitors" in texts(page)
+    assert "**Peak hour** 14:00–15:00 with **70 visitors**" in texts(page)
     chart = json.loads(page.get("vega_lite_chart")[0].proto.spec)
     assert len(chart["layer"]) == 3  # this day's bars, the peak's label and last week's line
 
@@ -84,7 +87,7 @@ def test_shops_page_ranks_lists_searches_and_downloads(known_day: KnownDay):
     assert top[["rank", "shop_code", "visitors"]].values.tolist() == [[1, first.shop_code, 30],
                                                                        [2, second.shop_code, 12]]
     assert len(every) == len(known_day.mall.shops)
-    assert every.iloc[0][["shop_code", "visitors", "last_week", "change"]].tolist() == [first.shop_code, 30, 20, 10]
+    assert every.iloc[0][["shop_code", "visitors", "change"]].tolist() == [first.shop_code, 30, 0.5]
     assert page.selectbox(key="trend-shop").value == first.shop_code
     assert "by hour: walk-ins" in texts(page) and "(6 walk-ins, 22 walk-bys)" in texts(page)
     assert metrics(page) == {"Top shop": first.shop_name, "Visited two shops or more": "67%",

@@ -58,21 +58,35 @@ def test_hours_cover_the_whole_day_next_to_the_same_weekday_a_week_before(known_
     assert data.peak_hour(clickhouse, known_day.mall.mall_id, DAY).to_dict("records") == [{"hour": 14, "visitors": 70}]
 
 
+def test_a_day_is_compared_with_the_same_hours_of_the_weekday_a_week_before(known_day, clickhouse):
+    m = known_day.mall.mall_id
+    whole = data.versus_last_week(clickhouse, m, DAY, 24)
+    assert whole.loc["visitors"].tolist() == [120, 40, 2.0]
+    assert whole.loc["door_entries"].tolist() == [200, 60, pytest.approx(140 / 60)]
+    assert whole.loc["passers_by"]["so_far"] == 30 and pd.isna(whole.loc["passers_by"]["change"])  # none last week
+    # By 11:00 only the 10:00 hour of each day: 50 against 40, whatever the afternoon brings.
+    assert data.versus_last_week(clickhouse, m, DAY, 11).loc["visitors"].tolist() == [50, 40, 0.25]
+    nothing = data.versus_last_week(clickhouse, m, DAY, 0)
+    assert list(nothing.index) == data.HOURLY_COUNTS and (nothing[["so_far", "last_week"]] == 0).all().all()
+
+
 def test_shops_ranked_listed_and_trended(known_day, clickhouse):
     m, first, second = known_day.mall.mall_id, known_day.first, known_day.second
     assert data.top_shops(clickhouse, m, DAY).values.tolist() == [
         [1, first.shop_code, first.shop_name, 30], [2, second.shop_code, second.shop_name, 12]]
 
-    every = data.shops(clickhouse, m, DAY, layout_shops(known_day))
+    every = data.shops(clickhouse, m, DAY, layout_shops(known_day), 24)
     assert len(every) == len(known_day.mall.shops)
     assert every.iloc[0].to_dict() == {"shop_code": first.shop_code, "shop_name": first.shop_name,
                                        "category": first.category, "visitors": 30, "share": 0.25,
-                                       "last_week": 20, "change": 10, "walk_bys": 90, "conversion": 0.25,
+                                       "change": 0.5, "walk_bys": 90, "conversion": 0.25,  # 6 walk-ins on 4
                                        "visits": 40,
                                        "stayed_20m": 0.125, "median_minutes": 7.5,
                                        "estimated_people": 50.0}  # 30 visitors x 200 / 120
-    assert every.iloc[1][["shop_code", "visitors", "last_week", "change", "visits"]].tolist() == [
-        second.shop_code, 12, 0, 12, 0]
+    assert every.iloc[1][["shop_code", "visitors", "visits"]].tolist() == [second.shop_code, 12, 0]
+    assert pd.isna(every.iloc[1]["change"])  # no hour of it counted a week before: no change to say
+    # Up to 10:00 neither day's 10:00 hour is compared.
+    assert pd.isna(data.shops(clickhouse, m, DAY, layout_shops(known_day), 10).iloc[0]["change"])
     assert pd.isna(every.iloc[1]["stayed_20m"])  # no visit of it has ended
     assert every.iloc[1]["median_minutes"] == 1.25  # (30 s + 120 s) / 2
     assert every.iloc[2:]["median_minutes"].isna().all()

@@ -1,0 +1,147 @@
+"""The pages as an operator reads them in headless Chromium, on a live day of a mall of
+the test's own whose local time is just past noon: a change is today so far against the
+same weekday a week before up to the same local time (never that whole day), on the
+Overview and the Portfolio alike; every bar of a ranked chart is named; counts have
+whole-number axes; words agree with their numbers ("1 device")."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
+from footfall.settings import Settings
+from jobs.metrics.sinks import SinkConfig, Writers
+from simulators.dimensions import load_layout, remove_malls
+from simulators.layout import Layout
+from tests.dashboards.conftest import ARTIFACTS, app_ran, served_dashboard
+from tests.helpers import free_port, own_mall
+
+pytestmark = pytest.mark.integration
+
+#: Today's hours before noon, and last week's whole day, which went on into the afternoon.
+TODAY_HOURS = {9: 40, 10: 60}
+LAST_WEEK_HOURS = {9: 40, 10: 40, 15: 100, 16: 100}
+#: Each day's distinct visitors (what the tile shows), and door entries per hour.
+TODAY_VISITORS, LAST_WEEK_VISITORS = 90, 240
+RANKED_SHOPS = 5
+CATEGORIES = 4
+
+
+def noon_zone() -> str:
+    """A fixed-offset zone where it is now between 12:00 and 13:00, so today has closed
+    hours to compare and last week's afternoon has not come yet."""
+    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -12..+11
+    return "Etc/GMT" + ("+0" if offset == 0 else f"{-offset:+d}")  # Etc/GMT-3 is UTC+3
+
+
+@pytest.fixture
+def live_day(stack: Settings, unique: str, monkeypatch):  # type: ignore[no-untyped-def]
+    made = dataclasses.replace(own_mall(245, f"-{unique}"), tz=noon_zone())
+    local = datetime.now(ZoneInfo(made.tz))  # 12:xx (13:00 at worst: the same hours are compared)
+    today, week_before = local.date().isoformat(), (local.date() - timedelta(days=7)).isoformat()
+    m = made.mall_id
+    shops = sorted(made.shops, key=lambda s: s.shop_code)
+    by_category: dict[str, object] = {}
+    for shop in shops:
+        by_category.setdefault(shop.category, shop)
+    favourite_shops = list(by_category.values())[:CATEGORIES]
+
+    try:
+        load_layout(Layout((made,)), stack.postgres)
+        write(stack, m, today, week_before, shops, favourite_shops, unique)
+        monkeypatch.setenv("FOOTFALL_DASHBOARD_PORT", str(free_port()))
+        with served_dashboard(Settings()) as url:
+            yield made, shops, favourite_shops, url
+    finally:
+        remove_malls([m], stack.postgres)
+
+
+def write(stack: Settings, m: str, today: str, week_before: str, shops: list, favourite_shops: list,
+          unique: str) -> None:
+    """The two days' metrics, the day's ranking and its favourites, through the job's sink."""
+
+    def daily(day: str, visitors: int) -> dict:
+        return {"mall_id": m, "day": day, "visitors": visitors, "new_visitors": visitors // 3,
+                "returning_visitors": visitors - visitors // 3, "randomized_devices": 0,
+                "door_entries": 2 * visitors, "devices_seen": visitors + 10, "passers_by": 10, "staff_devices": 1}
+
+    def hourly(day: str, hours: dict[int, int]) -> list[dict]:
+        return [{"mall_id": m, "day": day, "hour": hour, "visitors": n, "door_entries": 2 * n, "devices_seen": n,
+                 "passers_by": 0, "staff_devices": 0} for hour, n in hours.items()]
+
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, postgres=stack.postgres))
+    writers.write("mall_daily", [daily(today, TODAY_VISITORS), daily(week_before, LAST_WEEK_VISITORS)], [])
+    writers.write("mall_hourly", hourly(today, TODAY_HOURS) + hourly(week_before, LAST_WEEK_HOURS), [])
+    writers.write("top_shops_daily", [
+        {"mall_id": m, "day": today, "rank": rank, "shop_code": shop.shop_code, "shop_name": shop.shop_name,
+         "visitors": 2 * (RANKED_SHOPS - rank) + 1} for rank, shop in enumerate(shops[:RANKED_SHOPS], start=1)], [])
+    writers.write("favorite_shop_daily", [
+        {"mall_id": m, "day": today, "device_id": f"{n}{unique}".ljust(16, "0")[:16], "shop_code": shop.shop_code,
+         "shop_name": shop.shop_name, "visits": 1, "dwell_seconds": 600, "updated_at": "2030-06-05T18:00:00.000Z"}
+        for n, shop in enumerate(favourite_shops)], [])
+    writers.close()
+
+
+def delta(page, label: str, within=None) -> str:  # type: ignore[no-untyped-def]
+    """The delta under the tile labelled `label` (on the page, or `within` a part of it)."""
+    tile = (within or page).locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$")))
+    return str(tile.locator('[data-testid="stMetricDelta"]').first.inner_text().strip())
+
+
+def axis_labels(chart, which: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The labels a Vega-Lite chart shows on its x or y axis (Streamlit renders SVG; a
+    label Vega thins out to avoid overlap stays in the SVG, transparent)."""
+    texts = chart.locator(f"g.role-axis[aria-label^='{which.upper()}-axis'] g.role-axis-label text").all()
+    return [t.text_content() or "" for t in texts
+            if t.evaluate("e => getComputedStyle(e).opacity !== '0' && e.getAttribute('opacity') !== '0'")]
+
+
+def test_changes_compare_the_same_hours_and_charts_name_every_bar_with_whole_counts(live_day) -> None:
+    from playwright.sync_api import sync_playwright
+
+    mall, shops, favourite_shops, url = live_day
+    so_far, before = sum(TODAY_HOURS.values()), sum(v for h, v in LAST_WEEK_HOURS.items() if h < 12)
+    expected = f"{(so_far - before) / before:+.0%}"  # +25%, where the whole day would say -150
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+
+        page.goto(f"{url}/overview?mall={mall.mall_id}")
+        page.get_by_text("Visitors per hour").first.wait_for(timeout=60_000)
+        app_ran(page)
+        page.screenshot(path=str(ARTIFACTS / "like_with_like_overview.png"), full_page=True)
+        assert delta(page, "Visitors").startswith(expected), delta(page, "Visitors")
+        assert delta(page, "Door entries").startswith(expected), delta(page, "Door entries")
+
+        page.goto(f"{url}/?mall={mall.mall_id}")
+        card = page.locator(f".st-key-mall-{mall.mall_id}")
+        card.wait_for(timeout=60_000)
+        app_ran(page)
+        assert delta(page, "Visitors today", card).startswith(expected), delta(page, "Visitors today", card)
+
+        page.goto(f"{url}/shops?mall={mall.mall_id}")
+        page.get_by_text("Top shops").first.wait_for(timeout=60_000)
+        app_ran(page)
+        page.screenshot(path=str(ARTIFACTS / "like_with_like_shops.png"), full_page=True)
+        top = page.locator('[data-testid="stVegaLiteChart"]').first
+        assert axis_labels(top, "y") == [s.shop_name for s in shops[:RANKED_SHOPS]]
+        assert all(label.replace(",", "").isdigit() for label in axis_labels(top, "x")), axis_labels(top, "x")
+
+        page.goto(f"{url}/customers?mall={mall.mall_id}")
+        page.get_by_text("By category").first.wait_for(timeout=60_000)
+        app_ran(page)
+        page.screenshot(path=str(ARTIFACTS / "like_with_like_customers.png"), full_page=True)
+        by_shop, by_category = page.locator('[data-testid="stVegaLiteChart"]').all()[:2]
+        assert sorted(axis_labels(by_category, "y")) == sorted(s.category for s in favourite_shops)
+        assert sorted(axis_labels(by_shop, "y")) == sorted(s.shop_name for s in favourite_shops)
+        for chart in (by_shop, by_category):
+            assert axis_labels(chart, "x") == ["0", "1"], axis_labels(chart, "x")
+        assert delta(page, "Most common favourite") == "1 device"
+        browser.close()
