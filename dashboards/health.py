@@ -31,9 +31,11 @@ RESTART_COLUMNS = ["at", "reason", "restored_from"]
 def consumer_lag(
     consumer: KafkaConsumer, topics: list[str], read: dict[tuple[str, int], int] | None = None
 ) -> pd.DataFrame:
-    """Per partition of `topics`: the end offset, the job's read position (`read`, from
-    `read_positions`; None where unknown), the offset its consumer group committed (None
-    before the first commit) and the lag: messages after the furthest of the two. The job
+    """Per partition of `topics`: the end offset (messages written to it so far: the
+    broker's, or what was read or committed if that is further), the job's read position
+    (`read`, from `read_positions`; None where unknown), the offset its consumer group
+    committed (None before the first commit) and the lag: messages after the furthest of
+    the two. The job
     commits on every checkpoint, so the committed offset trails what it has read by up to
     one checkpoint interval; Flink's REST metrics are a few seconds old in turn."""
     read = read or {}
@@ -46,9 +48,11 @@ def consumer_lag(
             position = read.get((topic, part.partition))
             known = [offset for offset in (position, committed) if offset is not None]
             done = max(known) if known else None
-            # Some brokers report the end a batch short of a commit: never a negative lag.
-            lag = ends[part] if done is None else max(ends[part] - done, 0)
-            rows.append((topic, part.partition, ends[part], position, committed, lag))
+            # Nothing can be read or committed past a partition's end, but some brokers
+            # report the end a batch short: the end is at least what was read, and the lag
+            # never negative.
+            end = ends[part] if done is None else max(ends[part], done)
+            rows.append((topic, part.partition, end, position, committed, end - (done or 0)))
     frame = pd.DataFrame(rows, columns=LAG_COLUMNS)
     frame[["read", "committed"]] = frame[["read", "committed"]].astype("Int64")
     return frame

@@ -80,10 +80,17 @@ def pipeline() -> None:
                 "committed at its last checkpoint")
     st.dataframe(lag, hide_index=True, width="stretch", column_config={
         "topic": "Topic", "partition": st.column_config.NumberColumn("Partition", format="%d"),
-        "end_offset": st.column_config.NumberColumn("End offset", format="%d"),
-        "read": st.column_config.NumberColumn("Read by the job", format="%d"),
-        "committed": st.column_config.NumberColumn("Committed", format="%d"),
-        "lag": st.column_config.NumberColumn("Lag", format="%d")})
+        "end_offset": st.column_config.NumberColumn(
+            "Written", format="%d", help="Messages written to the partition so far: its end offset as the broker "
+                                         "reports it, or what the job has read if that is further"),
+        "read": st.column_config.NumberColumn(
+            "Read by the job", format="%d", help="Messages of the partition the job's source has fetched (Flink's "
+                                                 "currentOffset metric plus one; a few seconds old)"),
+        "committed": st.column_config.NumberColumn(
+            "Committed", format="%d", help="What the job's group committed at its last checkpoint: where a "
+                                           "restart without a checkpoint would begin"),
+        "lag": st.column_config.NumberColumn("Lag", format="%d", help="Written, not yet read: written minus the "
+                                                                      "further of read and committed")})
     try:
         counted = health.accounting(ui.redis_client(), lag, ui.input_topics())
     except ui.DOWN["Redis"]:
