@@ -24,7 +24,7 @@ from footfall.supervision import SupervisorState
 LAG_COLUMNS = ["topic", "partition", "end_offset", "read", "committed", "lag"]
 JOB_COLUMNS = ["state", "started", "uptime_seconds", "checkpoints", "failed_checkpoints", "last_checkpoint",
                "events_per_second", "restarts", "rows_waiting", "degraded"]
-ACCOUNTING_COLUMNS = ["topic", "read", "accepted", "rejected", "in_flight", "late_for_windows"]
+ACCOUNTING_COLUMNS = ["topic", "read", "accepted", "opted_out", "rejected", "in_flight", "late_for_windows"]
 RESTART_COLUMNS = ["at", "reason", "restored_from"]
 
 
@@ -193,7 +193,8 @@ def supervisor_restarts(state: SupervisorState | None) -> pd.DataFrame:
 
 def accounting(redis: Redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFrame:
     """Every message accounted for, per input topic (ACCOUNTING_COLUMNS): read by the job
-    (its sources' positions, from `lag`), accepted and rejected (the job's counts in
+    (its sources' positions, from `lag`), accepted, opted out (reports of devices whose
+    owner asked not to be tracked, dropped at once) and rejected (the job's counts in
     Redis), in flight (read, not yet counted: a mini-batch and a sink flush behind), and
     of those accepted, the ones too late for the event-time windows."""
     counts = redis.hgetall(INGEST_COUNTS)
@@ -203,9 +204,11 @@ def accounting(redis: Redis, lag: pd.DataFrame, topics: list[str]) -> pd.DataFra
         read_by_job = lag.loc[lag["topic"] == topic, "read"].dropna()
         read = int(read_by_job.sum()) if len(read_by_job) else None
         accepted = int(counts.get(f"{topic}:accepted", 0))
+        opted_out = int(counts.get(f"{topic}:opted_out", 0))
         turned_away = int(rejected.get(topic, 0))
-        in_flight = None if read is None else max(read - accepted - turned_away, 0)
-        rows.append((topic, read, accepted, turned_away, in_flight, int(counts.get(f"{topic}:late_for_windows", 0))))
+        in_flight = None if read is None else max(read - accepted - opted_out - turned_away, 0)
+        rows.append((topic, read, accepted, opted_out, turned_away, in_flight,
+                     int(counts.get(f"{topic}:late_for_windows", 0))))
     frame = pd.DataFrame(rows, columns=ACCOUNTING_COLUMNS)
     frame[["read", "in_flight"]] = frame[["read", "in_flight"]].astype("Int64")
     return frame

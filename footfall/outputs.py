@@ -122,14 +122,17 @@ OUTPUTS = {
         Output("dead_letter_counts", ("source_topic", "reason"),
                (("source_topic", S), ("reason", S), ("messages", U64)), table=None),
         Output("ingest_counts", ("source_topic",),
-               (("source_topic", S), ("accepted", U64), ("late_for_windows", U64)), table=None),
+               (("source_topic", S), ("accepted", U64), ("late_for_windows", U64), ("opted_out", U64)), table=None),
     )
 }
 
 #: A favourite-shop feed message (docs/design.md §5), in the order it is published.
 FEED_FIELDS = OUTPUTS["favorite_shop_daily"].payload
-#: A dead letter (docs/design.md §5), in the order it is published.
-DEAD_LETTER_FIELDS = ("source_topic", "raw", "reason", "received_at")
+#: A dead letter (docs/design.md §5), in the order it is published, with its types:
+#: `raw` is the message's text with every phone MAC replaced by its device id or removed,
+#: `macs_replaced` how many were.
+DEAD_LETTER = (("source_topic", S), ("raw", S), ("macs_replaced", U32), ("reason", S), ("received_at", S))
+DEAD_LETTER_FIELDS = tuple(name for name, _ in DEAD_LETTER)
 
 
 def feed_text(message: dict[str, Any]) -> str:

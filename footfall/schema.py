@@ -11,6 +11,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: PostgreSQL's tables of staff: the job's detections and operators' overrides.
 STAFF_TABLES = ("staff_detected", "staff_overrides")
+#: PostgreSQL's privacy registries and the log of requests answered (docs/privacy.md).
+PRIVACY_TABLES = ("privacy_opt_outs", "privacy_consents", "privacy_requests")
 
 
 def identifier(value: str, variable: str) -> str:

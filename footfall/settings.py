@@ -306,6 +306,28 @@ class StackSettings(_Settings):
         return value
 
 
+class PrivacySettings(_Settings):
+    """What the product keeps about a device, for how long, and whom the feed may name
+    (docs/privacy.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_")
+
+    #: Who appears on the favourite-shop feed: `none` asks for no consent (every visitor,
+    #: the local demo's default); `required` only devices in the consent registry
+    #: (`footfall privacy consent`). Devices without consent still count in every aggregate.
+    feed_consent: Literal["none", "required"] = "none"
+    #: Days of device-level history kept (visits, favourite and repeat shops, staff found):
+    #: 180 covers the loyalty classes' look-back (occasional: before 30 days).
+    retention_device_days: int = Field(180, ge=1)
+    #: Days of position history kept (the live map's replay).
+    retention_positions_days: int = Field(7, ge=1)
+    #: Days the dead letters and the input topics (raw MACs by nature) are kept, as the
+    #: topics' retention.ms where the broker enforces it.
+    retention_topics_days: int = Field(7, ge=1)
+    #: Hours between two automatic enforcements of the retention (by the job's supervisor).
+    retention_every_hours: float = Field(24.0, gt=0)
+
+
 S = TypeVar("S", bound=_Settings)
 
 
@@ -325,7 +347,7 @@ class Settings:
     """All components' settings, each loaded on first use."""
 
     PARTS: ClassVar[tuple[str, ...]] = (
-        "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack")
+        "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack", "privacy")
 
     @classmethod
     def of(cls, environment: Mapping[str, str]) -> Settings:
@@ -377,3 +399,7 @@ class Settings:
     @cached_property
     def stack(self) -> StackSettings:
         return load(StackSettings)
+
+    @cached_property
+    def privacy(self) -> PrivacySettings:
+        return load(PrivacySettings)

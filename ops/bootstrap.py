@@ -98,12 +98,18 @@ def _ensure_database(settings: PostgresSettings) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def kafka_topics(settings: KafkaSettings) -> list[str]:
+def kafka_topics(settings: KafkaSettings, retention_days: int | None = None) -> list[str]:
+    """Create the topics that are missing. With `retention_days`, the input topics (raw
+    MACs by nature) and the dead letters are created with that retention.ms
+    (docs/privacy.md); a broker that does not enforce it (the local Tansu) keeps them."""
     admin = clients.kafka_admin(settings)
+    kept = {settings.wifi_probes_topic, settings.door_sensors_topic, settings.dead_letters_topic}
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(topic, settings.partitions_of(topic), settings.replication_factor)
+            NewTopic(topic, settings.partitions_of(topic), settings.replication_factor,
+                     topic_configs={"retention.ms": str(retention_days * 86_400_000)}
+                     if retention_days and topic in kept else {})
             for topic in settings.topics.values()
             if topic not in existing
         ]
@@ -120,4 +126,6 @@ def kafka_topics(settings: KafkaSettings) -> list[str]:
 def bootstrap(settings: Settings, report: Callable[[str], None] = print) -> None:
     report(f"clickhouse  tables: {', '.join(clickhouse_tables(settings.clickhouse, settings.metrics))}")
     report(f"postgres    tables: {', '.join(postgres_tables(settings.postgres))}")
-    report(f"kafka       topics: {', '.join(kafka_topics(settings.kafka))}")
+    topics = kafka_topics(settings.kafka, settings.privacy.retention_topics_days)
+    report(f"kafka       topics: {', '.join(topics)} (inputs and dead letters kept "
+           f"{settings.privacy.retention_topics_days} days where the broker enforces retention.ms)")

@@ -21,7 +21,7 @@ import redis
 from kafka.errors import KafkaError
 
 from footfall.settings import ConfigError, Settings
-from ops import bootstrap, manager
+from ops import bootstrap, manager, privacy
 from ops.cluster import ClusterMetricsJob
 from ops.demo import (
     BackfillWatch,
@@ -372,6 +372,7 @@ def parser() -> argparse.ArgumentParser:
                        help="set --as staff: from this local day on (default: every day)")
     staff.add_argument("--note", default="", help="set: why, for the list")
     staff.set_defaults(run=_staff)
+    privacy.add_parser(commands)
     # Listed for --help only: main() hands everything after `simulate` to the simulator.
     commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root

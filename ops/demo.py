@@ -113,8 +113,8 @@ def dashboard_answers(port: int) -> bool:
 
 
 def records_read(redis: Redis) -> int:
-    """Input records the job has accounted for: accepted plus rejected, both topics."""
-    accepted = sum(int(v) for k, v in redis.hgetall(INGEST_COUNTS).items() if k.endswith(":accepted"))
+    """Input records the job has accounted for: accepted, opted out and rejected, both topics."""
+    accepted = sum(int(v) for k, v in redis.hgetall(INGEST_COUNTS).items() if k.endswith((":accepted", ":opted_out")))
     return accepted + sum(int(v) for v in redis.hgetall(DEAD_LETTER_COUNTS).values())
 
 

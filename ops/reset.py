@@ -16,7 +16,7 @@ from collections.abc import Callable
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
 
 from footfall import clients
-from footfall.schema import STAFF_TABLES, identifier, postgres_schema
+from footfall.schema import PRIVACY_TABLES, STAFF_TABLES, identifier, postgres_schema
 from footfall.settings import Settings
 from ops import bootstrap
 
@@ -75,14 +75,15 @@ def clear_kafka(settings: Settings) -> list[str]:
             pass  # never committed (a job that has not checkpointed), or already gone
     finally:
         admin.close()
-    bootstrap.kafka_topics(settings.kafka)
+    bootstrap.kafka_topics(settings.kafka, settings.privacy.retention_topics_days)
     return ours
 
 
 def clear_postgres(settings: Settings) -> None:
     schema = postgres_schema(settings.postgres)
     with clients.postgres(settings.postgres) as conn:
-        conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in LAYOUT_TABLES + STAFF_TABLES)}")
+        tables = LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES
+        conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in tables)}")
 
 
 def reset(settings: Settings, report: Report = print) -> None:
@@ -91,7 +92,8 @@ def reset(settings: Settings, report: Report = print) -> None:
     report(f"{'redis':<11} removed {clear_redis(settings):,} keys ({REDIS_PATTERN})")
     report(f"{'kafka':<11} recreated empty: {', '.join(clear_kafka(settings))}")
     clear_postgres(settings)
-    report(f"{'postgres':<11} emptied the layout and the staff ({', '.join(LAYOUT_TABLES + STAFF_TABLES)})")
+    emptied = ", ".join(LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES)
+    report(f"{'postgres':<11} emptied the layout, the staff and the privacy registries ({emptied})")
     for folder, what in ((settings.job.checkpoint_dir, "checkpoints"), (settings.job.savepoint_dir, "savepoints"),
                          (settings.stack.var_dir / "demo", "demo state")):
         shutil.rmtree(folder, ignore_errors=True)

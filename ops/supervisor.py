@@ -8,6 +8,10 @@ from the newest checkpoint of the run that died, after a backoff that doubles wi
 restart in a row. Each restart and its reason go to `var/job/supervisor.json`, which
 `footfall status` and the dashboard's System page show.
 
+It also enforces the retention of device-level data (footfall/retention.py, docs/
+privacy.md) once the job runs and every FOOTFALL_RETENTION_EVERY_HOURS after, in a thread
+of its own, so a store that is slow or down never holds up the supervision.
+
 A job stopped on purpose stays stopped:
 - `footfall down` (SIGTERM to the supervisor): it stops the job and exits;
 - `footfall job stop --savepoint`: the job ends by itself with exit code 0, and so does the
@@ -26,12 +30,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from footfall import retention
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
@@ -50,6 +56,8 @@ STABLE_S = 600.0
 STOP_GRACE_S = 20.0
 #: Restarts kept in the state file (the count covers all of them).
 HISTORY = 20
+#: After a retention run that failed (a store down), the next try comes this much later.
+RETENTION_RETRY_S = 600.0
 #: prctl(2): the signal a process gets when its parent dies.
 PR_SET_PDEATHSIG = 1
 
@@ -81,6 +89,29 @@ class Supervisor:
         self.backoff = FIRST_BACKOFF_S
         #: Checkpoints a restart could not get the job running from.
         self.unusable: set[Path] = set()
+        #: When the retention is next due (monotonic s), and the thread enforcing it.
+        self.retention_due = 0.0
+        self.retention: threading.Thread | None = None
+
+    # -- the retention --------------------------------------------------------------------
+    def _keep_retention(self) -> None:
+        """Start the retention's enforcement when it is due and none is under way."""
+        if time.monotonic() < self.retention_due or (self.retention is not None and self.retention.is_alive()):
+            return
+        self.retention_due = time.monotonic() + self.settings.privacy.retention_every_hours * 3600
+        self.retention = threading.Thread(target=self._enforce_retention, name="retention", daemon=True)
+        self.retention.start()
+
+    def _enforce_retention(self) -> None:
+        try:
+            removed = retention.enforce(self.settings)
+        except Exception as err:  # noqa: BLE001 - any store error: said, and tried again later
+            self.retention_due = time.monotonic() + RETENTION_RETRY_S
+            print(f"supervisor: retention not enforced ({type(err).__name__}: {err}); "
+                  f"trying again in {RETENTION_RETRY_S:.0f} s", flush=True)
+            return
+        done = ", ".join(f"{table} {rows:,} rows" for table, rows in removed.items()) or "nothing was due"
+        print(f"supervisor: retention enforced: {done}", flush=True)
 
     # -- the state file -----------------------------------------------------------------
     def _save(self, state: str) -> None:
@@ -150,6 +181,8 @@ class Supervisor:
             while True:
                 if not running and self.reached_running():
                     running = ever_running = True
+                if running:
+                    self._keep_retention()
                 if (code := self._wait(1.0)) is not None:
                     break
             if self.stopping:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import charts, data, ui, words
-from dashboards.identity import DeviceQueryError, device_for
 from footfall.outputs import feed_text
+from udfs.identity import DeviceQueryError, device_for
 
 REFRESH_SECONDS = 15
 SHOWN_SHOPS = 15

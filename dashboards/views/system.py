@@ -2,8 +2,8 @@
 a degraded state (a store or PostgreSQL the job cannot reach, since when, the rows
 waiting, its restarts), events/s in and read, every input message accounted for
 (accepted + rejected = read), rejected input by reason, when each output was last
-written, the mall's staff and fixed devices, and what the outputs hold for the picked
-mall and day. A service that is down
+written, the mall's staff and fixed devices, what the outputs hold for the picked
+mall and day, and the oldest day of device-level data held per retention class. A service that is down
 takes only its own part of the page with it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import health, ui
-from footfall import staff
+from footfall import retention, staff
 from footfall.supervision import running_state
 
 REFRESH_SECONDS = 3
@@ -96,10 +96,13 @@ def pipeline() -> None:
     except ui.DOWN["Redis"]:
         counted = None  # the part below says that Redis is down
     if counted is not None:
-        st.markdown("**Every message accounted for**: accepted + rejected + in flight = read")
+        st.markdown("**Every message accounted for**: accepted + opted out + rejected + in flight = read")
         st.dataframe(counted, hide_index=True, width="stretch", column_config={
             "topic": "Topic", "read": st.column_config.NumberColumn("Read", format="%d"),
             "accepted": st.column_config.NumberColumn("Accepted", format="%d"),
+            "opted_out": st.column_config.NumberColumn(
+                "Opted out", format="%d", help="Reports of devices whose owner asked not to be tracked: dropped at "
+                                               "once, in no count and no dead letter (docs/privacy.md)"),
             "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
             "in_flight": st.column_config.NumberColumn("In flight", format="%d",
                                                        help="Read, not yet in the job's counts (a second or two)"),
@@ -165,7 +168,23 @@ def stored() -> None:
         "output": "ClickHouse table", "rows": st.column_config.NumberColumn("Rows", format="%d")})
 
 
+def kept() -> None:
+    st.subheader("Retention")
+    privacy = ui.settings().privacy
+    st.caption("Device-level data is kept for its class's days, then removed by the job's supervisor (every "
+               f"{privacy.retention_every_hours:g} h) or `footfall privacy enforce`; counts per mall, shop, day and "
+               f"hour are kept. The input topics and the dead letters are kept {privacy.retention_topics_days} days "
+               "where the broker enforces retention.ms (docs/privacy.md).")
+    rows = ui.attempt("ClickHouse", retention.oldest_days, ui.settings())
+    if rows is None:
+        return
+    st.dataframe(pd.DataFrame(rows, columns=["class", "days", "oldest"]), hide_index=True, column_config={
+        "class": "Data", "days": st.column_config.NumberColumn("Kept (days)", format="%d"),
+        "oldest": st.column_config.DateColumn("Oldest day held", format="YYYY-MM-DD")})
+
+
 pipeline()
 rejected_and_written()
 staff_list()
 stored()
+kept()

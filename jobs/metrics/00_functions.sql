@@ -30,6 +30,12 @@
 --   one shop, in event-time order: the estimated dwell of the visit so far (the span of
 --   its seconds and one mean gap between them: docs/design.md §4 item 6);
 --   estimated_dwell(first_ms, last_ms, seconds) is the same estimate for a whole visit.
+-- opted_out(device_id): whether its owner asked not to be tracked (privacy_opt_outs);
+--   feed_allowed(device_id, consent_required): whether the feed may name it (without a
+--   required consent always, else if it is in privacy_consents); both read with the layout.
+-- scrub_macs(raw): a rejected message's text with every phone MAC in it replaced by its
+--   device id (or removed where it cannot be read as one), and how many it replaced: no
+--   raw MAC reaches the dead letters (a table function, once per rejected message).
 
 CREATE TEMPORARY FUNCTION event_millis AS 'footfall.udf.EventMillis' LANGUAGE JAVA;
 
@@ -58,3 +64,9 @@ CREATE TEMPORARY FUNCTION shop_name AS 'footfall.udf.ShopName' LANGUAGE JAVA;
 CREATE TEMPORARY FUNCTION visit_dwell AS 'footfall.udf.VisitDwell' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION estimated_dwell AS 'footfall.udf.EstimatedDwell' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION scrub_macs AS 'footfall.udf.ScrubMacs' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION opted_out AS 'footfall.udf.OptedOut' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION feed_allowed AS 'footfall.udf.FeedAllowed' LANGUAGE JAVA;

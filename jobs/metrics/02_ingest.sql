@@ -4,7 +4,7 @@
 -- probe_layout and mall_zone (udfs/java: held in memory, reloaded from PostgreSQL, and
 -- kept as last read while PostgreSQL is down).
 -- Output: probe_ingested (every wifi-probes message, accepted or with the reason it is
--- turned away), door_events (valid, in time, enriched) and door_rejects. Messages are
+-- turned away; 'opted_out' for a device whose owner asked not to be tracked), door_events (valid, in time, enriched) and door_rejects. Messages are
 -- parsed once each, in the JVM, by the Java functions parse_probe and parse_door; a
 -- number sent as text is a wrong type rather than silently converted, and a message
 -- longer than the size limit is turned away before any JSON is parsed.
@@ -54,7 +54,14 @@ SELECT
     c.event_time > c.newest_time - INTERVAL ${watermark_delay} DAY TO SECOND AS on_time
 FROM (
     SELECT *, CASE WHEN reason IS NULL THEN ap_mac END AS lookup_mac
-    FROM probe_read
+    FROM (
+        -- A device whose owner opted out (privacy_opt_outs, read with the layout) is
+        -- turned away first: it reaches no count, no visit, no position, no dead letter.
+        SELECT body, kafka_partition, kafka_offset, event_time, event_id, ap_mac, device_id, randomized, rssi,
+            occur_ms, newest_time,
+            CASE WHEN reason IS NULL AND opted_out(device_id) THEN 'opted_out' ELSE reason END AS reason
+        FROM probe_read
+    )
 ) AS c
 LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, y, shop_name, tz) ON TRUE;
 
@@ -73,7 +80,7 @@ LEFT JOIN LATERAL TABLE(probe_layout(c.lookup_mac)) AS p(mall_id, shop_code, x, 
 CREATE TEMPORARY VIEW probe_ingested AS
 SELECT
     CASE
-        WHEN reason IS NULL THEN CAST(NULL AS STRING)
+        WHEN reason IS NULL OR reason = 'opted_out' THEN CAST(NULL AS STRING)
         -- Cut only what is too long: SUBSTRING walks the bytes by their UTF-8 lead bytes,
         -- and a body ending in a broken sequence would make it read past the end.
         WHEN CHAR_LENGTH(body) > ${dead_letter_raw_chars} THEN SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars})

@@ -11,8 +11,8 @@
 -- computes them, however the partitions are read.
 -- Output: probe_events (accepted, enriched; `on_time` says whether the event-time
 -- windows may take it, `staff` whether its device is staff of the mall that day),
--- position_reports (on time only) and rejects (one row per message turned away, with its
--- reason).
+-- position_reports (on time only), rejects (one row per message turned away, with its
+-- reason and its text scrubbed of phone MACs) and opted_out_reports.
 
 CREATE TEMPORARY VIEW probe_events AS
 SELECT ap_mac, x, y, mall_id, shop_code, shop_name, rssi, occur_ms, event_time, visit_time, proc_time,
@@ -27,8 +27,18 @@ SELECT mall_id, device_id, ap_mac, x, y, rssi, event_time
 FROM probe_log_live
 WHERE reason IS NULL AND on_time AND NOT randomized AND NOT staff AND rssi >= ${mall_min_rssi};
 
+-- A rejected message keeps its text for the dead letters, scrubbed of phone MACs (each
+-- replaced by its device id, or removed), never the raw identifier of a person. An
+-- opted-out device's report is no dead letter: it is only counted (ingest_counts).
 CREATE TEMPORARY VIEW rejects AS
-SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
-FROM probe_log WHERE reason IS NOT NULL
-UNION ALL
-SELECT source_topic, kafka_partition, kafka_offset, body, reason, proc_time FROM door_rejects;
+SELECT r.source_topic, r.kafka_partition, r.kafka_offset, s.scrubbed AS body, s.macs_replaced, r.reason, r.proc_time
+FROM (
+    SELECT ${wifi_probes_topic} AS source_topic, kafka_partition, kafka_offset, body, reason, proc_time
+    FROM probe_log WHERE reason IS NOT NULL AND reason <> 'opted_out'
+    UNION ALL
+    SELECT source_topic, kafka_partition, kafka_offset, body, reason, proc_time FROM door_rejects
+) AS r, LATERAL TABLE(scrub_macs(r.body)) AS s(scrubbed, macs_replaced);
+
+-- Reports of devices whose owner opted out (02_ingest.sql): counted, and nothing else.
+CREATE TEMPORARY VIEW opted_out_reports AS
+SELECT ${wifi_probes_topic} AS source_topic FROM probe_log WHERE reason = 'opted_out';

@@ -20,16 +20,20 @@ FROM rejects
 GROUP BY source_topic, reason;
 
 -- Every message accounted for: per topic, the messages accepted, and of those the ones
--- too late for the event-time windows (counted, but in no visit or live position).
--- With dead_letter_counts, accepted + rejected = read.
+-- too late for the event-time windows (counted, but in no visit or live position), and the
+-- reports of opted-out devices (dropped at once). With dead_letter_counts,
+-- accepted + opted out + rejected = read.
 CREATE TEMPORARY VIEW ingest_counts AS
-SELECT source_topic, SUM(accepted) AS accepted, SUM(late_for_windows) AS late_for_windows
+SELECT source_topic, SUM(accepted) AS accepted, SUM(late_for_windows) AS late_for_windows,
+    SUM(opted_out) AS opted_out
 FROM (
     SELECT ${wifi_probes_topic} AS source_topic, CAST(1 AS BIGINT) AS accepted,
-        CAST(CASE WHEN on_time THEN 0 ELSE 1 END AS BIGINT) AS late_for_windows
+        CAST(CASE WHEN on_time THEN 0 ELSE 1 END AS BIGINT) AS late_for_windows, CAST(0 AS BIGINT) AS opted_out
     FROM probe_events
     UNION ALL
-    SELECT ${door_sensors_topic}, CAST(1 AS BIGINT), CAST(0 AS BIGINT) FROM door_events
+    SELECT source_topic, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(1 AS BIGINT) FROM opted_out_reports
+    UNION ALL
+    SELECT ${door_sensors_topic}, CAST(1 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM door_events
 )
 GROUP BY source_topic;
 
@@ -95,7 +99,7 @@ UNION ALL
 SELECT 'dead_letters', source_topic || '/' || CAST(kafka_partition AS STRING) || '/' || CAST(kafka_offset AS STRING),
     ${dead_letter_message}
 FROM (
-    SELECT source_topic, kafka_partition, kafka_offset, body AS `raw`, reason,
+    SELECT source_topic, kafka_partition, kafka_offset, body AS `raw`, macs_replaced, reason,
         DATE_FORMAT(proc_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS received_at
     FROM rejects
 );

@@ -40,8 +40,11 @@ CREATE TEMPORARY TABLE dead_letters_topic (
     'sink.delivery-guarantee' = 'at-least-once'
 );
 
+-- The feed names a device only if it may (FOOTFALL_FEED_CONSENT=required: its owner
+-- consented, table privacy_consents, read with the layout); every device counts anyway.
 INSERT INTO favorite_shops_topic
-SELECT message_key, payload FROM kafka_messages WHERE sink_key LIKE 'favorite_shop_daily/%';
+SELECT message_key, payload FROM kafka_messages
+WHERE sink_key LIKE 'favorite_shop_daily/%' AND feed_allowed(message_key, ${feed_consent_required});
 
 INSERT INTO dead_letters_topic
 SELECT message_key, payload FROM kafka_messages WHERE sink_key = 'dead_letters';

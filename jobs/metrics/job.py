@@ -86,6 +86,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "staff_min_days": metrics.staff_min_days,
         "staff_window": sql.day_to_second(metrics.staff_window_days * 86400),
         "day_state_ttl": f"{job.day_state_ttl_hours:g} hours",
+        "feed_consent_required": settings.privacy.feed_consent == "required",
         **position_values(),
         **payload_values(),
     }

@@ -11,7 +11,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
-from footfall.outputs import DATE, DEAD_LETTER_FIELDS, OUTPUTS, Output, S
+from footfall.outputs import DATE, DEAD_LETTER, OUTPUTS, Output
 from jobs.sql import Fragment
 
 
@@ -44,5 +44,5 @@ def payload_values() -> dict[str, Fragment]:
     """The ${placeholders} of 10_outputs.sql: `payload_<output>` for each output, and
     `dead_letter_message`."""
     values = {f"payload_{output.name}": Fragment(payload(output)) for output in OUTPUTS.values()}
-    values["dead_letter_message"] = Fragment(json_message(tuple((name, S) for name in DEAD_LETTER_FIELDS)))
+    values["dead_letter_message"] = Fragment(json_message(DEAD_LETTER))
     return values

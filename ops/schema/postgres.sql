@@ -76,3 +76,27 @@ CREATE TABLE IF NOT EXISTS ${schema}.staff_overrides (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (mall_id, device_id)
 );
+
+-- Privacy (docs/privacy.md), by device id only: a MAC is hashed as the job hashes it and
+-- never stored. privacy_opt_outs: devices whose owner asked not to be tracked; the job
+-- reads them with the layout and drops their reports at ingestion. privacy_consents:
+-- devices whose owner agreed to the favourite-shop feed (read when
+-- FOOTFALL_FEED_CONSENT=required). privacy_requests: every opt-out, consent, access and
+-- erasure request answered, with what it removed or exported (rows per table).
+CREATE TABLE IF NOT EXISTS ${schema}.privacy_opt_outs (
+    device_id   text PRIMARY KEY,
+    since       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS ${schema}.privacy_consents (
+    device_id   text PRIMARY KEY,
+    since       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS ${schema}.privacy_requests (
+    request_id  bigserial PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    kind        text NOT NULL,              -- opt-out, opt-in, consent, withdraw, export, erase
+    device_id   text NOT NULL,
+    rows        jsonb NOT NULL DEFAULT '{}' -- table or key -> rows removed or exported
+);

@@ -12,9 +12,8 @@ import pytest
 
 from dashboards import charts, data, words
 from dashboards.health import RateMeter
-from dashboards.identity import DeviceQueryError, device_for
 from footfall.settings import Settings
-from udfs.identity import device_id, normalise_mac
+from udfs.identity import DeviceQueryError, device_for, device_id, normalise_mac
 
 DAY = date(2031, 3, 5)
 

@@ -8,6 +8,7 @@ numbers."""
 from __future__ import annotations
 
 import json
+import re
 
 from footfall import clients
 from tests.helpers import read_topic
@@ -91,3 +92,43 @@ def test_malls_onboarded_as_their_reports_arrive_count_every_report(shared_run: 
     assert ours == [], f"{len(ours)} reports of the new malls turned away, e.g. {ours[:2]}"
     assert len(unknown) == run.expected_input.rejects.get(("wifi-probes", "unknown_probe"), 0)
     assert_same(shared_run.got, run.expected)
+
+
+#: Anything shaped like a MAC, separated or bare.
+MAC_SHAPED = re.compile(r"(?<![0-9a-f])[0-9a-f]{2}(?:[:-]?[0-9a-f]{2}){5}(?![0-9a-f])")
+
+
+def phone_macs(records) -> set[str]:  # type: ignore[no-untyped-def]
+    """The phones' MACs of the run's input, as 12 hex digits: the keys of its wifi-probes
+    messages and their device_mac fields, whatever their form (hostile ones included)."""
+    found = set()
+    for record in records:
+        if record.topic != "wifi-probes":
+            continue
+        texts = [record.key.decode(errors="replace")] if record.key else []
+        try:
+            message = json.loads(record.value)
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and isinstance(message.get("device_mac"), str):
+            texts.append(message["device_mac"])
+        for text in texts:
+            if MAC_SHAPED.fullmatch(text.lower()):
+                found.add(re.sub(r"[:-]", "", text.lower()))
+    return found
+
+
+def test_no_raw_mac_of_the_input_is_in_a_dead_letter_or_a_log_line(shared_run: SharedRun) -> None:
+    run = shared_run.run
+    phones = phone_macs(run.records)
+    assert len(phones) > 100
+    letters = read_topic(run.settings, run.settings.kafka.dead_letters_topic)
+    assert letters, "the scenario's bad input made dead letters"
+    texts = [m.value.decode(errors="replace") for m in letters] + [m.key.decode() for m in letters if m.key]
+    texts += shared_run.job.log.read_text(errors="replace").splitlines()
+    leaked = {re.sub(r"[:-]", "", m) for text in texts for m in MAC_SHAPED.findall(text.lower())} & phones
+    assert not leaked, f"raw MACs kept: {sorted(leaked)[:5]}"
+    # ... and a dead letter says when it replaced one: the scenario's rejects of valid MACs.
+    replaced = [json.loads(m.value) for m in letters if json.loads(m.value)["macs_replaced"]]
+    assert replaced and all(len(json.loads(letter["raw"])["device_mac"]) == 16
+                            for letter in replaced if letter["reason"] == "unknown_probe")

@@ -67,6 +67,9 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
         "entrances": "sensor_id",
         "staff_detected": "mall_id,device_id",
         "staff_overrides": "mall_id,device_id",
+        "privacy_opt_outs": "device_id",
+        "privacy_consents": "device_id",
+        "privacy_requests": "request_id",
     }
 
 
@@ -93,7 +96,8 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
     finally:
         client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
     assert bootstrap.postgres_tables(stack.postgres) == [
-        "entrances", "malls", "probes", "shop_fronts", "shops", "staff_detected", "staff_overrides"]
+        "entrances", "malls", "privacy_consents", "privacy_opt_outs", "privacy_requests", "probes", "shop_fronts",
+        "shops", "staff_detected", "staff_overrides"]
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 

@@ -39,9 +39,13 @@ CREATE TEMPORARY TABLE position_reports (
 """
 REJECTS = """
 CREATE TEMPORARY TABLE rejects (
-    source_topic STRING, kafka_partition INT, kafka_offset BIGINT, body STRING, reason STRING,
+    source_topic STRING, kafka_partition INT, kafka_offset BIGINT, body STRING, macs_replaced INT, reason STRING,
     proc_time AS PROCTIME()
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+OPTED_OUT = """
+CREATE TEMPORARY TABLE opted_out_reports (source_topic STRING)
+WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 
 
@@ -122,6 +126,8 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors), days=disorder_days))
     (folder / "rejects.json").write_text("")
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
+    (folder / "opted_out.json").write_text("")
+    table_env.execute_sql(OPTED_OUT.format(path=folder / "opted_out.json"))
     values = {
         "mall_min_rssi": thresholds.mall_min_rssi,
         "shop_min_rssi": thresholds.shop_min_rssi,

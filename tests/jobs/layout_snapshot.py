@@ -39,7 +39,8 @@ def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[
                           shop_names: Mapping[tuple[str, str], str] | None = None) -> Path:
     """Malls ({mall_id: tz}), probes ({ap_mac: (mall_id, x, y)}: the layout functions
     tested here ask no probe's shop), shops ({mall_id: [(shop_code, polygon)]}) and their
-    names ({(mall_id, shop_code): name}; none by default); no staff, no shop fronts."""
+    names ({(mall_id, shop_code): name}; none by default); no staff, no shop fronts, no
+    privacy choices."""
     out = [struct.pack(">i", snapshot_version()), struct.pack(">i", len(malls))]
     out += [_utf(mall_id) + _nullable(tz) for mall_id, tz in malls.items()]
     out.append(struct.pack(">i", len(probes)))
@@ -60,5 +61,7 @@ def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[
     for mall_id, mall_names in names.items():
         out += [_utf(mall_id), struct.pack(">i", len(mall_names))]
         out += [_utf(code) + _nullable(name) for code, name in mall_names.items()]
+    out.append(struct.pack(">i", 0))  # opted out
+    out.append(struct.pack(">i", 0))  # consenting to the feed
     path.write_bytes(b"".join(out))
     return path

@@ -1,11 +1,12 @@
 """The ingestion's Java functions on bounded rows (no Kafka): parse_probe and parse_door
 give the reason of the plain-Python reference (tests/jobs/reference.py) for any message,
 and for a valid probe the device id of udfs/identity.py byte for byte; event_millis reads
-the time a watermark may follow."""
+the time a watermark may follow; scrub_macs leaves no phone MAC in a dead letter's text."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 
@@ -173,3 +174,64 @@ def test_local_clock_gives_no_row_without_a_zone_or_a_time(table_env) -> None:
     """
     with table_env.sql_query(query).execute().collect() as result:
         assert list(result) == []
+
+
+MAC_SHAPED = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![0-9A-Fa-f])")
+
+
+def scrub(table_env, messages: list[bytes]) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    texts = [m.decode() for m in messages]
+    table_env.create_temporary_view("messages", table_env.from_elements(list(enumerate(texts)), ["n", "body"]))
+    query = ("SELECT n, scrubbed, macs_replaced FROM messages, "
+             "LATERAL TABLE(scrub_macs(body)) AS r(scrubbed, macs_replaced)")
+    try:
+        with table_env.sql_query(query).execute().collect() as rows:
+            got = sorted((row[0], row[1], row[2]) for row in rows)
+    finally:
+        table_env.drop_temporary_view("messages")
+    assert [n for n, *_ in got] == list(range(len(messages))), "one row per message"
+    return [(raw, replaced) for _, raw, replaced in got]
+
+
+PROBE_FIELD = re.compile(r'"ap_mac"\s{0,8}:\s{0,8}"$')
+DEVICE_FIELD = re.compile(r'"device_mac"\s*:\s*("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)')
+
+
+def phone_macs(text: str) -> list[str]:
+    """Every phone MAC a text shows: anything shaped like a MAC but the value of a probe's
+    own field (ap_mac names no person), and the device_mac field's value unless it is a
+    device id or null (what a text cut short leaves after it aside)."""
+    found = [m.group(0) for m in MAC_SHAPED.finditer(text)
+             if not PROBE_FIELD.search(text[max(m.start() - 20, 0):m.start()])]
+    for m in DEVICE_FIELD.finditer(text):
+        if not re.fullmatch(r'"[0-9a-f]{16}"|null', m.group(1)) and m.group(1).strip('"\\') != "null":
+            found.append(m.group(1))
+    return found
+
+
+@CHECKS
+@given(messages=st.lists(PROBES, min_size=30, max_size=60))
+def test_no_phone_mac_survives_in_a_dead_letter_s_text(table_env, messages) -> None:
+    for message, (raw, replaced) in zip(messages, scrub(table_env, messages), strict=True):
+        text = message.decode()
+        assert phone_macs(raw) == [], (text, raw)
+        assert (raw == text) == (replaced == 0), (text, raw)  # and it says when it changed the text
+        assert replaced >= 1 or not phone_macs(text)
+
+
+def test_a_dead_letter_keeps_the_device_id_of_a_phone_s_mac_and_the_probe_s_own_mac(table_env) -> None:
+    phone, other, probe = "AA-BB-CC-DD-EE-01", "aa:bb:cc:dd:ee:02", "02:F0:F5:02:00:00"
+    messages = [
+        json.dumps({"event_id": "e1", "ap_mac": probe, "device_mac": phone, "rssi": 999, "occur_time": 1}),
+        json.dumps({"event_id": "e2", "ap_mac": probe, "device_mac": "AABBCCDDEE01", "note": f"seen {other}"}),
+        '{"device_mac": "aa:bb:cc:dd:ee:01", "ap_mac": "' + probe,  # cut short: not JSON
+        json.dumps({"sensor_id": "door-1", "mall_id": "m", "in_count": -1}),
+    ]
+    (first, n1), (second, n2), (third, n3), (door, n4) = scrub(table_env, [m.encode() for m in messages])
+    ids = {mac: device_id(TEST_SALT, mac.lower().replace("-", ":")) for mac in (phone, other)}
+    assert json.loads(first) == {**json.loads(messages[0]), "device_mac": ids[phone]} and n1 == 1
+    # A device_mac that is no MAC is removed; a MAC elsewhere in the text becomes its id.
+    assert json.loads(second) == {**json.loads(messages[1]), "device_mac": None, "note": f"seen {ids[other]}"}
+    assert n2 == 2
+    assert third == '{"device_mac": "' + ids[phone] + '", "ap_mac": "' + probe and n3 == 1
+    assert (door, n4) == (messages[3], 0)

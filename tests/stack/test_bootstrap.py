@@ -92,6 +92,9 @@ def test_postgres_schema_renders_into_the_configured_schema() -> None:
         "entrances",
         "staff_detected",
         "staff_overrides",
+        "privacy_opt_outs",
+        "privacy_consents",
+        "privacy_requests",
     ]
 
 

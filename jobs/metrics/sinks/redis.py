@@ -120,6 +120,7 @@ class RedisWriter:
         for row in rows:
             mapping[f"{row['source_topic']}:accepted"] = row["accepted"]
             mapping[f"{row['source_topic']}:late_for_windows"] = row["late_for_windows"]
+            mapping[f"{row['source_topic']}:opted_out"] = row["opted_out"]
         self.client.hset(INGEST_COUNTS, mapping=mapping)
 
     def _set_for_day(self, pipe: Pipeline, key: str, day: str, fields: dict[str, Any], ttl: int = 0) -> None:

@@ -17,9 +17,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,7 +35,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mall layout (probes with their mall, shop, position and time zone; malls with their
- * time zone; shops' polygons, as each mall's floor plan) and the malls' staff devices, held
+ * time zone; shops' polygons, as each mall's floor plan), the malls' staff devices and the
+ * privacy registries (devices opted out of tracking, devices consenting to the feed), held
  * in memory, reloaded from PostgreSQL in the background.
  *
  * <p>Why not Flink's JDBC lookup join: it queries PostgreSQL on a cache miss and fails the
@@ -49,7 +52,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 5;
+    private static final int SNAPSHOT_VERSION = 6;
     private static final JsonFactory JSON = new JsonFactory();
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
@@ -92,16 +95,23 @@ public final class Layout {
         final Map<String, List<FloorPlan.Shop>> shops;
         /** mall_id -> shop_code -> shop_name, for the shops a device is placed in. */
         final Map<String, Map<String, String>> shopNames;
+        /** Device ids whose owner opted out of tracking (privacy_opt_outs). */
+        final Set<String> optedOut;
+        /** Device ids whose owner consented to the favourite-shop feed (privacy_consents). */
+        final Set<String> consented;
         /** (mall_id, estimator) -> the floor plan, built when first asked for. */
         final Map<List<Object>, FloorPlan> plans = new ConcurrentHashMap<>();
 
         Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff,
-                Map<String, List<FloorPlan.Shop>> shops, Map<String, Map<String, String>> shopNames) {
+                Map<String, List<FloorPlan.Shop>> shops, Map<String, Map<String, String>> shopNames,
+                Set<String> optedOut, Set<String> consented) {
             this.probes = probes;
             this.mallZones = mallZones;
             this.staff = staff;
             this.shops = shops;
             this.shopNames = shopNames;
+            this.optedOut = optedOut;
+            this.consented = consented;
         }
 
         /** The mall's plan from this layout; `earlier` (the plan of a layout read before) if
@@ -297,6 +307,16 @@ public final class Layout {
         return since != null && since <= epochDay;
     }
 
+    /** Whether the device's owner opted out of tracking: its reports are dropped at ingestion. */
+    public boolean isOptedOut(String deviceId) {
+        return deviceId != null && snapshot().optedOut.contains(deviceId);
+    }
+
+    /** Whether the device's owner consented to the favourite-shop feed. */
+    public boolean hasConsent(String deviceId) {
+        return deviceId != null && snapshot().consented.contains(deviceId);
+    }
+
     public int staffCount() {
         Snapshot snapshot = current;
         return snapshot == null ? 0 : snapshot.staff.values().stream().mapToInt(Map::size).sum();
@@ -352,6 +372,8 @@ public final class Layout {
         Map<String, Map<String, Long>> staff = new HashMap<>();
         Map<String, List<FloorPlan.Shop>> shops = new HashMap<>();
         Map<String, Map<String, String>> shopNames = new HashMap<>();
+        Set<String> optedOut = new HashSet<>();
+        Set<String> consented = new HashSet<>();
         // The driver class comes with the job's jars; no DriverManager, whose class-loader
         // rules do not see a job's own jars.
         Connection opened = new org.postgresql.Driver().connect(url, credentials);
@@ -419,8 +441,33 @@ public final class Layout {
                     }
                 }
             }
+            readIds(statement, "SELECT device_id FROM " + s + ".privacy_opt_outs", optedOut);
+            readIds(statement, "SELECT device_id FROM " + s + ".privacy_consents", consented);
         }
-        return new Snapshot(probes, zones, staff, shops, shopNames);
+        return new Snapshot(probes, zones, staff, shops, shopNames, optedOut, consented);
+    }
+
+    private static void readIds(Statement statement, String query, Set<String> into) throws SQLException {
+        try (ResultSet rows = statement.executeQuery(query)) {
+            while (rows.next()) {
+                into.add(rows.getString(1));
+            }
+        }
+    }
+
+    private static void writeIds(DataOutputStream out, Set<String> ids) throws IOException {
+        out.writeInt(ids.size());
+        for (String id : ids) {
+            out.writeUTF(id);
+        }
+    }
+
+    private static Set<String> readIds(DataInputStream in) throws IOException {
+        Set<String> ids = new HashSet<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            ids.add(in.readUTF());
+        }
+        return ids;
     }
 
     /** A shop from its polygon column, JSON [[x, y], ...] (the schema checks it is an array):
@@ -516,6 +563,8 @@ public final class Layout {
                         writeNullable(out, shop.getValue());
                     }
                 }
+                writeIds(out, snapshot.optedOut);
+                writeIds(out, snapshot.consented);
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -576,7 +625,7 @@ public final class Layout {
                     names.put(in.readUTF(), readNullable(in));
                 }
             }
-            return new Snapshot(probes, zones, staff, shops, shopNames);
+            return new Snapshot(probes, zones, staff, shops, shopNames, readIds(in), readIds(in));
         } catch (IOException e) {
             LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
             return null;
