@@ -324,8 +324,9 @@ class PrivacySettings(_Settings):
     #: Days the dead letters and the input topics (raw MACs by nature) are kept, as the
     #: topics' retention.ms where the broker enforces it.
     retention_topics_days: int = Field(7, ge=1)
-    #: Hours between two automatic enforcements of the retention (by the job's supervisor).
-    retention_every_hours: float = Field(24.0, gt=0)
+    #: Hours between two automatic enforcements of the retention by the job's supervisor
+    #: (the first once the job runs); 0: never (`footfall privacy enforce` only).
+    retention_every_hours: float = Field(24.0, ge=0)
 
 
 S = TypeVar("S", bound=_Settings)

@@ -40,7 +40,7 @@ def _device(settings: Settings, args: argparse.Namespace) -> str:
     if not given:
         raise ValueError(f"privacy {args.action}: give --mac or --device-id")
     try:
-        return device_for(given, settings)
+        return device_for(given, settings, make_salt=True)
     except DeviceQueryError as err:
         raise ValueError(f"privacy {args.action}: {err}") from None
 

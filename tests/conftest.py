@@ -5,6 +5,7 @@ fixtures it uses; `slow` (only in `make test-all`) by the test itself."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,11 @@ from ops import bootstrap, manager
 from tests.integration.endtoend import metrics_job, runs, scenario, shared_run
 
 __all__ = ["metrics_job", "runs", "scenario", "shared_run"]
+
+#: The scenarios replay fixed days (2023, 2031) that any retention would take for old or
+#: keep for ever: no job a test starts enforces it on its own (the retention tests run it
+#: on databases of their own, or turn it on for their supervisor).
+os.environ["FOOTFALL_RETENTION_EVERY_HOURS"] = "0"
 
 #: A test that uses one of these fixtures needs what the marker names.
 NEEDS = {"stack": "integration", "jvm_environment": "flink"}

@@ -35,9 +35,11 @@ class DeviceQueryError(ValueError):
     """The text names no device; the message says why in one line."""
 
 
-def device_for(query: str, settings: Settings) -> str:
+def device_for(query: str, settings: Settings, make_salt: bool = False) -> str:
     """The device a person names (a page's lookup, a privacy request): a device id as
-    published, or a MAC hashed as the job hashes it (the MAC is neither kept nor shown)."""
+    published, or a MAC hashed as the job hashes it (the MAC is neither kept nor shown).
+    Without a salt yet, a lookup is refused; with `make_salt` (a privacy request, which
+    must hold for the ids the job will make) the installation's salt is made now."""
     text = query.strip()
     if DEVICE_ID.match(text.lower()):
         return text.lower()
@@ -46,7 +48,7 @@ def device_for(query: str, settings: Settings) -> str:
         raise DeviceQueryError(f"'{text}' is neither a device id (16 hex characters) nor a MAC "
                                "(six hex pairs separated by ':' or '-').")
     configured = settings.metrics.salt is not None and settings.metrics.salt.get_secret_value()
-    if not configured and not (settings.stack.var_dir / "salt").exists():
+    if not configured and not (settings.stack.var_dir / "salt").exists() and not make_salt:
         raise DeviceQueryError("A MAC can only be looked up with the job's salt: set FOOTFALL_SALT as the job has it, "
                                "or look up the device id.")
     return device_id(settings.metrics.salt_value(settings.stack.var_dir), mac)

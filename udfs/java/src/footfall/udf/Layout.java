@@ -317,6 +317,16 @@ public final class Layout {
         return deviceId != null && snapshot().consented.contains(deviceId);
     }
 
+    public int optedOutCount() {
+        Snapshot snapshot = current;
+        return snapshot == null ? 0 : snapshot.optedOut.size();
+    }
+
+    public int consentingCount() {
+        Snapshot snapshot = current;
+        return snapshot == null ? 0 : snapshot.consented.size();
+    }
+
     public int staffCount() {
         Snapshot snapshot = current;
         return snapshot == null ? 0 : snapshot.staff.values().stream().mapToInt(Map::size).sum();

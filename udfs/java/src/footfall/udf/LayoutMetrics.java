@@ -16,5 +16,7 @@ final class LayoutMetrics {
         group.gauge("probes", (Gauge<Integer>) layout::probeCount);
         group.gauge("staff", (Gauge<Integer>) layout::staffCount);
         group.gauge("missReloads", (Gauge<Long>) layout::missReloads);
+        group.gauge("optedOut", (Gauge<Integer>) layout::optedOutCount);
+        group.gauge("consenting", (Gauge<Integer>) layout::consentingCount);
     }
 }
