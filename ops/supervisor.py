@@ -96,7 +96,8 @@ class Supervisor:
     # -- the retention --------------------------------------------------------------------
     def _keep_retention(self) -> None:
         """Start the retention's enforcement when it is due and none is under way."""
-        if not self.settings.privacy.retention_every_hours or time.monotonic() < self.retention_due or (self.retention is not None and self.retention.is_alive()):
+        busy = self.retention is not None and self.retention.is_alive()
+        if not self.settings.privacy.retention_every_hours or time.monotonic() < self.retention_due or busy:
             return
         self.retention_due = time.monotonic() + self.settings.privacy.retention_every_hours * 3600
         self.retention = threading.Thread(target=self._enforce_retention, name="retention", daemon=True)
