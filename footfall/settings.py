@@ -324,6 +324,9 @@ class PrivacySettings(_Settings):
     #: Days the dead letters and the input topics (raw MACs by nature) are kept, as the
     #: topics' retention.ms where the broker enforces it.
     retention_topics_days: int = Field(7, ge=1)
+    #: Port of the public privacy page (`footfall privacy serve`): the form a mall's signs
+    #: and WiFi portal link to, and its HTTP equivalent.
+    privacy_port: Port = 8502
     #: Hours between two automatic enforcements of the retention by the job's supervisor
     #: (the first once the job runs); 0: never (`footfall privacy enforce` only).
     retention_every_hours: float = Field(24.0, ge=0)

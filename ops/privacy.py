@@ -1,7 +1,8 @@
 """`footfall privacy`: a data-protection officer's requests (docs/privacy.md), each logged
 in privacy_requests by device id: opt a device out of tracking and back in, record or
 withdraw its consent to the favourite-shop feed, export what is held about it, erase it,
-and enforce the retention now. A MAC given is hashed as the job hashes it and never kept."""
+enforce the retention now, or serve the public page that lets shoppers opt out
+themselves. A MAC given is hashed as the job hashes it and never kept."""
 
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ REGISTRY_ACTIONS = {
     "consent": (consent.CONSENTS, True, "consents to the favourite-shop feed"),
     "withdraw": (consent.CONSENTS, False, "no longer consents to the favourite-shop feed"),
 }
-ACTIONS = (*REGISTRY_ACTIONS, "export", "erase", "enforce", "requests")
+ACTIONS = (*REGISTRY_ACTIONS, "export", "erase", "enforce", "requests", "serve")
 
 
 def add_parser(commands: Any) -> None:
     privacy = commands.add_parser(
         "privacy", help="opt-out, feed consent, access and erasure requests, retention (docs/privacy.md)")
-    privacy.add_argument("action", choices=ACTIONS, help="what to do; every request is logged by device id")
+    privacy.add_argument("action", choices=ACTIONS, help="what to do, every request logged by device id; serve: "
+                                                          "the public opt-out and consent page in the foreground")
     who = privacy.add_mutually_exclusive_group()
     who.add_argument("--mac", help="the phone's MAC (hashed as the job hashes it; never stored)")
     who.add_argument("--device-id", help="the device id, as the outputs show it")
@@ -46,6 +48,11 @@ def _device(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        from ops.privacy_page import serve
+
+        serve(settings)
+        return 0
     if args.action == "enforce":
         removed = retention.enforce(settings)
         for name, days, _ in retention.oldest_days(settings):

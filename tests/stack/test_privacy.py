@@ -207,3 +207,64 @@ def test_the_retention_removes_only_what_is_older_than_its_class_allows(scratch)
     assert ch.execute("SELECT toDate(ts) FROM positions") == [(today - timedelta(days=6),)]
     assert len(ch.execute("SELECT day FROM mall_daily")) == 2  # counts hold no person: kept
     assert retention.enforce(settings) == {}  # nothing more is due
+
+
+@pytest.fixture
+def page(stack: Settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """`footfall privacy serve` on a port of its own, as a shopper's browser reaches it."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.helpers import ROOT, free_port
+
+    port = free_port()
+    monkeypatch.setenv("FOOTFALL_PRIVACY_PORT", str(port))
+    log = tmp_path / "privacy.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "ops", "privacy", "serve"], cwd=ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+    yield url, log
+    process.terminate()
+    process.wait(10)
+
+
+def test_a_shopper_opts_out_on_the_public_page_and_a_portal_gives_consent_over_http(page, stack) -> None:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from udfs.identity import device_id
+
+    url, log = page
+    mac = "00:16:3E:AA:BB:0D"
+    device = device_id(stack.metrics.salt_value(stack.stack.var_dir), mac.lower())
+    shown = urllib.request.urlopen(url).read().decode()
+    assert "Stop counting my phone" in shown and "random address" in shown
+
+    form = urllib.parse.urlencode({"mac": mac, "action": "opt-out"}).encode()
+    said = urllib.request.urlopen(url, data=form).read().decode()
+    assert "no longer counted" in said and mac.lower() not in said.lower()
+    request = urllib.request.Request(f"{url}/api/consent", data=json.dumps({"mac": mac}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    assert json.loads(urllib.request.urlopen(request).read())["device_id"] == device
+    with clients.postgres(stack.postgres) as conn:
+        schema = postgres_schema(stack.postgres)
+        assert [conn.execute(f"SELECT count(*) FROM {schema}.{t} WHERE device_id = %s", (device,)).fetchone()[0]
+                for t in ("privacy_opt_outs", "privacy_consents")] == [1, 1]
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(url, data=urllib.parse.urlencode({"mac": "my phone", "action": "opt-out"}).encode())
+    assert bad.value.code == 400 and "not a WiFi address" in bad.value.read().decode()
+    for action in ("opt-in", "withdraw"):
+        urllib.request.urlopen(url, data=urllib.parse.urlencode({"mac": mac, "action": action}).encode())
+    assert consent.requests(stack.postgres, device)[-1][1] == "withdraw"
+    assert mac.lower() not in log.read_text().lower()  # the server's log names no MAC
