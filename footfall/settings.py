@@ -324,6 +324,10 @@ class PrivacySettings(_Settings):
     #: Days the dead letters and the input topics (raw MACs by nature) are kept, as the
     #: topics' retention.ms where the broker enforces it.
     retention_topics_days: int = Field(7, ge=1)
+    #: Figures about fewer people than this are suppressed where data leaves the product:
+    #: exported files show "< N" instead, and journeys with fewer shoppers are not shown.
+    #: 0 (the local default) turns it off; 5 is the recommendation (docs/privacy.md).
+    min_group_size: int = Field(0, ge=0)
     #: Port of the public privacy page (`footfall privacy serve`): the form a mall's signs
     #: and WiFi portal link to, and its HTTP equivalent.
     privacy_port: Port = 8502

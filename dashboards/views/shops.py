@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui, words
+from dashboards import charts, data, small_counts, ui, words
 
 REFRESH_SECONDS = 15
 TREND_DAYS = 28
@@ -16,6 +16,10 @@ TOP_STEPS = 15
 selection = ui.select()
 st.title(f"{selection.name}: shops")
 shops_layout = selection.shops
+#: Figures about fewer people than this leave the page suppressed (docs/privacy.md).
+minimum = ui.settings().privacy.min_group_size
+#: The table's columns that count people, suppressed in its download when small.
+PEOPLE_COUNTS = ["visitors", "walk_bys", "visits", "estimated_people"]
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -50,12 +54,18 @@ def journeys() -> None:
     if steps.empty:
         chart.info("Nobody went on from one shop to another yet.", icon=":material/route:")
         return
-    chart.plotly_chart(charts.journeys_sankey(steps, TOP_STEPS), width="stretch")
-    st.dataframe(steps.head(TOP_STEPS), hide_index=True, width="stretch", column_config={
+    shown = small_counts.shown_steps(steps, minimum)
+    if shown.empty:
+        chart.info(f"No step between two shops was walked by {minimum} shoppers or more: steps of fewer are not "
+                   "shown (FOOTFALL_MIN_GROUP_SIZE).", icon=":material/visibility_off:")
+        return
+    chart.plotly_chart(charts.journeys_sankey(shown, TOP_STEPS), width="stretch")
+    st.dataframe(shown.head(TOP_STEPS), hide_index=True, width="stretch", column_config={
         "from_shop": "From", "from_name": "From shop", "to_shop": "To", "to_name": "To shop",
         "transitions": st.column_config.NumberColumn("Steps", format="%d")})
-    st.caption(f"The {min(TOP_STEPS, len(steps))} busiest of {len(steps)} steps: each device's shop visits of the "
-               "day in the order they started; a step goes from one shop to the next different shop.")
+    hidden = "" if len(shown) == len(steps) else f" ({len(steps) - len(shown)} steps of fewer than {minimum} not shown)"
+    st.caption(f"The {min(TOP_STEPS, len(shown))} busiest of {len(steps)} steps{hidden}: each device's shop visits of "
+               "the day in the order they started; a step goes from one shop to the next different shop.")
 
 
 def trend(all_shops: pd.DataFrame) -> None:
@@ -116,9 +126,10 @@ def table(all_shops: pd.DataFrame) -> None:
                  "(door entries against visitors with a stable MAC); empty without door counts"),
     })
     st.caption(f"{len(shown)} of {len(all_shops)} shops; click a column header to sort.")
-    st.download_button("Download CSV", shown.to_csv(index=False).encode(),
+    st.download_button("Download CSV", small_counts.export_csv(shown, PEOPLE_COUNTS, minimum),
                        file_name=f"shops-{selection.mall_id}-{selection.day}.csv", mime="text/csv",
-                       icon=":material/download:")
+                       icon=":material/download:",
+                       help=f"Counts of fewer than {minimum} people show as '< {minimum}'" if minimum > 1 else None)
 
 
 top()

@@ -175,9 +175,10 @@ def kept() -> None:
                f"{privacy.retention_every_hours:g} h) or `footfall privacy enforce`; counts per mall, shop, day and "
                f"hour are kept. The input topics and the dead letters are kept {privacy.retention_topics_days} days "
                "where the broker enforces retention.ms (docs/privacy.md).")
-    rows = ui.attempt("ClickHouse", retention.oldest_days, ui.settings())
-    if rows is None:
-        return
+    try:
+        rows = retention.oldest_days(ui.settings())
+    except ui.DOWN["ClickHouse"]:
+        return  # said once already, by the part above that reads ClickHouse
     st.dataframe(pd.DataFrame(rows, columns=["class", "days", "oldest"]), hide_index=True, column_config={
         "class": "Data", "days": st.column_config.NumberColumn("Kept (days)", format="%d"),
         "oldest": st.column_config.DateColumn("Oldest day held", format="YYYY-MM-DD")})

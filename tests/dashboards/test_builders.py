@@ -72,3 +72,15 @@ def test_counts_agree_with_their_nouns_and_changes_say_what_they_compare():
     assert "up to" not in words.compared(day, 24) and "Wednesday 26 February" in words.compared(day, 24)
     assert "from 00:00 to 10:00" in words.compared(day, 10)
     assert words.compared(day, 0).startswith("nothing yet")
+
+
+def test_small_counts_leave_the_product_as_less_than_the_minimum_and_small_steps_are_hidden():
+    from dashboards import small_counts
+
+    frame = pd.DataFrame({"shop_code": ["S1", "S2", "S3"], "visitors": [12, 3, 0], "share": [0.8, 0.2, 0.0]})
+    assert small_counts.export_csv(frame, ["visitors"], 5).decode().splitlines() == [
+        "shop_code,visitors,share", "S1,12,0.8", "S2,< 5,0.2", "S3,0,0.0"]
+    assert small_counts.export_csv(frame, ["visitors"], 0) == frame.to_csv(index=False).encode()  # off
+    steps = pd.DataFrame({"from_shop": ["S1", "S2"], "to_shop": ["S2", "S1"], "transitions": [7, 2]})
+    assert small_counts.shown_steps(steps, 5)["transitions"].tolist() == [7]
+    assert small_counts.shown_steps(steps, 0)["transitions"].tolist() == [7, 2]

@@ -98,6 +98,16 @@ def test_shops_page_ranks_lists_searches_and_downloads(known_day: KnownDay):
     assert page.get("download_button")[0].proto.label == "Download CSV"
 
 
+def test_journeys_walked_by_fewer_than_the_minimum_group_are_not_shown(known_day: KnownDay, monkeypatch):
+    monkeypatch.setenv("FOOTFALL_MIN_GROUP_SIZE", "2")
+    page = open_page("shops", known_day.mall.mall_id, DAY.isoformat())
+    assert frames(page)[1]["transitions"].tolist() == [2]  # of [2, 1]
+    assert "(1 steps of fewer than 2 not shown)" in texts(page)
+    monkeypatch.setenv("FOOTFALL_MIN_GROUP_SIZE", "3")
+    page = open_page("shops", known_day.mall.mall_id, DAY.isoformat())
+    assert "No step between two shops was walked by 3 shoppers or more" in texts(page)
+
+
 def test_customers_page_distributions_and_the_device_lookup(known_day: KnownDay):
     a = known_day.devices[0]
     page = open_page("customers", known_day.mall.mall_id, DAY.isoformat())
