@@ -22,7 +22,8 @@ def suppressed(frame: pd.DataFrame, columns: list[str], minimum: int) -> pd.Data
 
 def export_csv(frame: pd.DataFrame, counts: list[str], minimum: int) -> bytes:
     """The CSV a page offers for download, its small counts suppressed."""
-    return suppressed(frame, counts, minimum).to_csv(index=False).encode()
+    text: str = suppressed(frame, counts, minimum).to_csv(index=False)
+    return text.encode()
 
 
 def shown_steps(steps: pd.DataFrame, minimum: int) -> pd.DataFrame:
