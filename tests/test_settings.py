@@ -13,6 +13,7 @@ from footfall.settings import (
     KafkaSettings,
     MetricSettings,
     PostgresSettings,
+    PrivacySettings,
     RedisSettings,
     Settings,
     StackSettings,
@@ -111,6 +112,7 @@ def test_env_example_lists_every_variable() -> None:
         StackSettings,
         MetricSettings,
         JobSettings,
+        PrivacySettings,
     ):
         for field, info in cls.model_fields.items():
             declared.add(info.alias or cls.env_name(field))
@@ -123,3 +125,12 @@ def test_settings_of_an_environment_are_read_from_it_and_leave_ours_alone(monkey
     settings = Settings.of({"FOOTFALL_REDIS_DB": "15", "FOOTFALL_KAFKA_WIFI_PROBES_TOPIC": "wifi-probes-other"})
     assert settings.redis.db == 15 and settings.kafka.wifi_probes_topic == "wifi-probes-other"
     assert "FOOTFALL_REDIS_DB" not in os.environ and Settings().redis.db == 0
+
+
+@pytest.mark.parametrize(("variable", "value"), [("FOOTFALL_FEED_CONSENT", "maybe"),
+                                                  ("FOOTFALL_RETENTION_DEVICE_DAYS", "0"),
+                                                  ("FOOTFALL_MIN_GROUP_SIZE", "-1")])
+def test_a_bad_privacy_setting_is_one_line_naming_it(monkeypatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=variable):
+        load(PrivacySettings)
