@@ -16,6 +16,7 @@ from footfall.settings import (
     KafkaSettings,
     MetricSettings,
     PostgresSettings,
+    PrivacySettings,
     RedisSettings,
     Settings,
 )
@@ -24,7 +25,8 @@ from ops.cluster import JOB_SCRIPT
 from tests.helpers import ROOT
 
 DEPLOY = ROOT / "deploy"
-READ_BY_THE_JOB = (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSettings, MetricSettings, JobSettings)
+READ_BY_THE_JOB = (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSettings, MetricSettings, JobSettings,
+                   PrivacySettings)
 
 
 def manifests() -> dict[str, dict]:
@@ -60,6 +62,7 @@ def test_every_setting_the_job_reads_is_provided_and_valid_and_secrets_come_from
     settings = Settings.of({**config, **secret})
     assert settings.kafka.servers.startswith("kafka-0.kafka:9092")
     assert str(settings.job.checkpoint_dir).startswith("/flink-data/")
+    assert settings.privacy.feed_consent == "required"  # a cluster is production: the feed asks consent
     pod = kinds["FlinkDeployment"]["spec"]["podTemplate"]["spec"]["containers"][0]
     assert {next(iter(ref.values()))["name"] for ref in pod["envFrom"]} == {"footfall-config", "footfall-secrets"}
 
