@@ -112,6 +112,8 @@ class JobHealth:
         return ", ".join(parts)
 
 
+#: Metrics asked for in one REST request (their names make its request line).
+METRICS_PER_REQUEST = 10
 #: The gauges the job's own code registers: (metric name suffix, dependency it is about).
 _FAILING_GAUGES = {
     "footfall_sink.clickhouseFailingSince": "clickhouse",
@@ -132,10 +134,15 @@ def job_health(rest: str, jid: str, graph: list[dict[str, Any]] | None = None) -
     for vertex in graph if graph is not None else vertices(rest, jid):
         if "sinks" not in vertex["name"] and "Correlate" not in vertex["name"]:
             continue
-        names = [m["id"] for m in subtask_metrics(rest, jid, vertex) if "footfall_" in m["id"]]
-        if not names:
-            continue
-        for metric in subtask_metrics(rest, jid, vertex, names, agg="max,sum"):
+        # Only the gauges read here, a few at a time: a chained vertex names every metric
+        # after each of its operators, and a request for all of them at once outgrows the
+        # length Flink's REST server accepts for a request line (it then answers 404).
+        wanted = (*_FAILING_GAUGES, "footfall_sink.rowsWaiting")
+        names = [m["id"] for m in subtask_metrics(rest, jid, vertex) if m["id"].endswith(wanted)]
+        found = [metric for first in range(0, len(names), METRICS_PER_REQUEST)
+                 for metric in subtask_metrics(rest, jid, vertex, names[first:first + METRICS_PER_REQUEST],
+                                               agg="max,sum")]
+        for metric in found:
             name, since = metric["id"], int(metric.get("max", 0))
             if name.endswith("footfall_sink.rowsWaiting"):
                 rows_waiting += int(metric.get("sum", 0))
