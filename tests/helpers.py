@@ -11,7 +11,19 @@ from ops.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic"]
+__all__ = ["ROOT", "footfall", "free_port", "own_mall", "read_topic", "second_stack_environment"]
+
+
+def second_stack_environment(var_dir: Path) -> dict[str, str]:
+    """The environment of a whole second stack beside the test stack: its own folder and
+    checkpoints, and free ports for every service, the job's REST API and the dashboards."""
+    return {
+        "FOOTFALL_VAR_DIR": str(var_dir),
+        **{variable: str(free_port()) for variable in (
+            "FOOTFALL_KAFKA_PORT", "FOOTFALL_CLICKHOUSE_PORT", "FOOTFALL_CLICKHOUSE_HTTP_PORT", "FOOTFALL_REDIS_PORT",
+            "FOOTFALL_POSTGRES_PORT", "FOOTFALL_JOB_REST_PORT", "FOOTFALL_DASHBOARD_PORT")},
+        "FOOTFALL_JOB_CHECKPOINT_DIR": str(var_dir / "checkpoints"),
+    }
 
 
 def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 180,

@@ -19,7 +19,7 @@ from footfall.settings import Settings
 from ops.demo import Demo
 from ops.processes import running
 from simulators.layout import default_layout
-from tests.helpers import footfall, free_port
+from tests.helpers import footfall, second_stack_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -29,17 +29,7 @@ MALLS, DAYS = 2, 8
 @pytest.fixture
 def second_stack(settings: Settings, unique: str, monkeypatch):  # type: ignore[no-untyped-def]
     home = settings.stack.var_dir / "tests" / unique
-    env = {
-        "FOOTFALL_VAR_DIR": str(home),
-        "FOOTFALL_KAFKA_PORT": str(free_port()),
-        "FOOTFALL_CLICKHOUSE_PORT": str(free_port()),
-        "FOOTFALL_CLICKHOUSE_HTTP_PORT": str(free_port()),
-        "FOOTFALL_REDIS_PORT": str(free_port()),
-        "FOOTFALL_POSTGRES_PORT": str(free_port()),
-        "FOOTFALL_JOB_REST_PORT": str(free_port()),
-        "FOOTFALL_JOB_CHECKPOINT_DIR": str(home / "checkpoints"),
-        "FOOTFALL_DASHBOARD_PORT": str(free_port()),
-    }
+    env = second_stack_environment(home)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield home, env

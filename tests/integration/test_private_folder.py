@@ -12,7 +12,7 @@ import pytest
 from footfall import clients
 from footfall.settings import PostgresSettings
 from ops.services import reachable_by
-from tests.helpers import footfall, free_port
+from tests.helpers import footfall, second_stack_environment
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +22,7 @@ def private(tmp_path: Path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "home"
     folder.mkdir(mode=0o700)
     folder.chmod(0o700)  # whatever the umask
-    env = {
-        "FOOTFALL_VAR_DIR": str(folder / "var"),
-        "FOOTFALL_KAFKA_PORT": str(free_port()),
-        "FOOTFALL_CLICKHOUSE_PORT": str(free_port()),
-        "FOOTFALL_CLICKHOUSE_HTTP_PORT": str(free_port()),
-        "FOOTFALL_REDIS_PORT": str(free_port()),
-        "FOOTFALL_POSTGRES_PORT": str(free_port()),
-        "FOOTFALL_JOB_REST_PORT": str(free_port()),
-        "FOOTFALL_JOB_CHECKPOINT_DIR": str(folder / "var" / "checkpoints"),
-    }
+    env = second_stack_environment(folder / "var")
     yield folder, env
     footfall("clean", env=env, cwd=folder)
 
