@@ -247,7 +247,10 @@ def test_a_shopper_opts_out_on_the_public_page_and_a_portal_gives_consent_over_h
 
     url, log = page
     mac = "00:16:3E:AA:BB:0D"
-    device = device_id(stack.metrics.salt_value(stack.stack.var_dir), mac.lower())
+    # The salt the page's process reads: from the environment as it is now (a fixture of the
+    # session may have set FOOTFALL_SALT since the stack's settings were read), or var/salt.
+    now = Settings()
+    device = device_id(now.metrics.salt_value(now.stack.var_dir), mac.lower())
     shown = urllib.request.urlopen(url).read().decode()
     assert "Stop counting my phone" in shown and "random address" in shown
 
