@@ -48,6 +48,21 @@ def withdraw(settings: PostgresSettings, registry: Registry, device_id: str, kin
     return bool(removed)
 
 
+#: A person's choices: what each does to which registry (enrol in it, or leave it).
+CHOICES: dict[str, tuple[Registry, bool]] = {
+    "opt-out": (OPT_OUTS, True),
+    "opt-in": (OPT_OUTS, False),
+    "consent": (CONSENTS, True),
+    "withdraw": (CONSENTS, False),
+}
+
+
+def choose(settings: PostgresSettings, choice: str, device_id: str) -> bool:
+    """Carry out one of CHOICES for the device (logged); False if it changed nothing."""
+    registry, enrols = CHOICES[choice]
+    return (enrol if enrols else withdraw)(settings, registry, device_id, choice)
+
+
 def requests(settings: PostgresSettings, device_id: str | None = None) -> list[tuple[object, ...]]:
     """The requests answered (of one device, or all), oldest first: at, kind, device_id, rows."""
     with clients.postgres(settings) as conn:

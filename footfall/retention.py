@@ -23,20 +23,21 @@ from footfall.settings import Settings
 @dataclass(frozen=True)
 class RetentionClass:
     name: str
+    #: The PrivacySettings field that says how many days the class is kept.
+    setting: str
     #: ClickHouse tables of the class, with the column that dates a row.
     tables: tuple[tuple[str, str], ...]
 
     def days(self, settings: Settings) -> int:
-        privacy = settings.privacy
-        return privacy.retention_positions_days if self.name == "positions" else privacy.retention_device_days
+        return int(getattr(settings.privacy, self.setting))
 
 
 #: Device-level history: what new/returning and loyalty look back over, so kept for as long
 #: as they need (180 days by default). Staff rows are not in it: they keep staff phones and
 #: fixed equipment out of the counts for as long as those are heard (erased on request).
-DEVICE = RetentionClass("device history", (("visits", "day"), ("favorite_shop_daily", "day"),
-                                           ("repeat_shops_daily", "day")))
-POSITIONS = RetentionClass("positions", (("positions", "toDate(ts)"),))
+DEVICE = RetentionClass("device history", "retention_device_days",
+                        (("visits", "day"), ("favorite_shop_daily", "day"), ("repeat_shops_daily", "day")))
+POSITIONS = RetentionClass("positions", "retention_positions_days", (("positions", "toDate(ts)"),))
 CLASSES = (DEVICE, POSITIONS)
 
 

@@ -15,14 +15,14 @@ from footfall import consent, erasure, retention
 from footfall.settings import Settings
 from udfs.identity import DeviceQueryError, device_for
 
-#: action -> (registry, whether it enrols, what it says it did)
-REGISTRY_ACTIONS = {
-    "opt-out": (consent.OPT_OUTS, True, "opted out: the job drops its reports from its next layout reload"),
-    "opt-in": (consent.OPT_OUTS, False, "opted in again: the job counts its reports from its next layout reload"),
-    "consent": (consent.CONSENTS, True, "consents to the favourite-shop feed"),
-    "withdraw": (consent.CONSENTS, False, "no longer consents to the favourite-shop feed"),
+#: What the command says a choice (footfall/consent.py CHOICES) did.
+SAID = {
+    "opt-out": "opted out: the job drops its reports from its next layout reload",
+    "opt-in": "opted in again: the job counts its reports from its next layout reload",
+    "consent": "consents to the favourite-shop feed",
+    "withdraw": "no longer consents to the favourite-shop feed",
 }
-ACTIONS = (*REGISTRY_ACTIONS, "export", "erase", "enforce", "requests", "serve")
+ACTIONS = (*consent.CHOICES, "export", "erase", "enforce", "requests", "serve")
 
 
 def add_parser(commands: Any) -> None:
@@ -65,10 +65,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{at:%Y-%m-%d %H:%M:%S%z}  {kind:<8} {device_id}  {json.dumps(rows)}")
         return 0
     device = _device(settings, args)
-    if args.action in REGISTRY_ACTIONS:
-        registry, enrol, said = REGISTRY_ACTIONS[args.action]
-        changed = (consent.enrol if enrol else consent.withdraw)(settings.postgres, registry, device, args.action)
-        print(f"{device} {said}" + ("" if changed else " (it already was)"))
+    if args.action in consent.CHOICES:
+        changed = consent.choose(settings.postgres, args.action, device)
+        print(f"{device} {SAID[args.action]}" + ("" if changed else " (it already was)"))
         return 0
     if args.action == "export":
         held = erasure.holdings(settings, device)

@@ -20,12 +20,12 @@ from footfall.settings import Settings
 from udfs.identity import DeviceQueryError, device_for
 
 PAGE = Template((Path(__file__).parent / "templates" / "privacy.html").read_text())
-#: action -> (registry, enrol, what the page then says)
-ACTIONS = {
-    "opt-out": (consent.OPT_OUTS, True, "Your phone is no longer counted, from within a minute."),
-    "opt-in": (consent.OPT_OUTS, False, "Your phone is counted again, from within a minute."),
-    "consent": (consent.CONSENTS, True, "Thank you: your phone's favourite shops may be used for offers."),
-    "withdraw": (consent.CONSENTS, False, "Your phone's favourite shops are no longer used for offers."),
+#: What the page says once a choice (footfall/consent.py CHOICES) is carried out.
+SAID = {
+    "opt-out": "Your phone is no longer counted, from within a minute.",
+    "opt-in": "Your phone is counted again, from within a minute.",
+    "consent": "Thank you: your phone's favourite shops may be used for offers.",
+    "withdraw": "Your phone's favourite shops are no longer used for offers.",
 }
 #: A form or JSON body larger than this is refused unread.
 MAX_BODY = 4096
@@ -33,25 +33,23 @@ MAX_BODY = 4096
 
 def answer(settings: Settings, action: str, mac: str) -> tuple[int, dict[str, Any]]:
     """Carry out one request: (HTTP status, what to say)."""
-    if action not in ACTIONS:
-        return 404, {"error": f"unknown action {action!r}: one of {', '.join(ACTIONS)}"}
+    if action not in consent.CHOICES:
+        return 404, {"error": f"unknown action {action!r}: one of {', '.join(consent.CHOICES)}"}
     try:
         device = device_for(mac, settings, make_salt=True)
     except DeviceQueryError:
         return 400, {"error": "That is not a WiFi address: six pairs of letters a-f and digits, "
                               "separated by ':' or '-'."}
-    registry, enrol, said = ACTIONS[action]
-    (consent.enrol if enrol else consent.withdraw)(settings.postgres, registry, device, action)
-    return 200, {"device_id": device, "action": action, "said": said}
+    consent.choose(settings.postgres, action, device)
+    return 200, {"device_id": device, "action": action, "said": SAID[action]}
 
 
 def handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        server_version = "footfall-privacy"
+        """http.server logs the request line only (path and status), never a body, where a
+        MAC would be: a MAC is only ever posted."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-            # The request line only: paths and status, never a body (where a MAC would be).
-            super().log_message(format, *args)
+        server_version = "footfall-privacy"
 
         def _send(self, status: int, body: bytes, kind: str) -> None:
             self.send_response(status)

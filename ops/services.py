@@ -17,6 +17,7 @@ import stat
 import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -281,10 +282,11 @@ class Postgres(Service):
         self.settings = settings
         self.link = self.home / "data"
 
-    @property
+    @cached_property
     def place(self) -> Path:
         """The folder that holds the data and the socket: the service's home when its user
-        reaches it, else the folder outside that `var/postgres/data` links to."""
+        reaches it, else the folder outside that `var/postgres/data` links to. Decided once
+        (it reads the user database and every parent folder's mode)."""
         if self.link.is_symlink():
             return Path(os.readlink(self.link)).parent
         if self.link.exists() or self.run_as is None or reachable_by(self.home, self.run_as):
