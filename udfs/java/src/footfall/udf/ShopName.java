@@ -1,22 +1,12 @@
 package footfall.udf;
 
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ScalarFunction;
-
 /**
  * shop_name(mall_id, shop_code): the shop's name in the layout (PostgreSQL shops, reloaded and
  * kept through an outage as every layout function's), for the shops a device is placed in
  * (a zone of place_device), which no probe's report names. The code itself for a shop the
  * layout does not hold (yet): a name is never missing from an output row.
  */
-public class ShopName extends ScalarFunction {
-    private transient Layout layout;
-
-    @Override
-    public void open(FunctionContext context) {
-        layout = Layout.acquire();
-    }
-
+public class ShopName extends LayoutScalarFunction {
     public String eval(String mallId, String shopCode) {
         if (shopCode == null) {
             return null;

@@ -1,8 +1,6 @@
 package footfall.udf;
 
 import java.time.LocalDate;
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ScalarFunction;
 
 /**
  * staff_device(mall_id, device_id, day): whether the device is staff (or fixed equipment)
@@ -11,14 +9,7 @@ import org.apache.flink.table.functions.ScalarFunction;
  * the JVM's shared layout (see Layout), one hash lookup per report; false for a report
  * with no mall (a rejected one).
  */
-public class StaffDevice extends ScalarFunction {
-    private transient Layout layout;
-
-    @Override
-    public void open(FunctionContext context) {
-        layout = Layout.acquire();
-    }
-
+public class StaffDevice extends LayoutScalarFunction {
     public boolean eval(String mallId, String deviceId, LocalDate day) {
         return day != null && layout.isStaff(mallId, deviceId, day.toEpochDay());
     }
