@@ -217,6 +217,19 @@ def app_ran(page, timeout_ms: float = 60_000) -> None:  # type: ignore[no-untype
 ARTIFACTS = ROOT / "artifacts"
 
 
+def visit(page, url: str, ready: str, shot: str) -> str:  # type: ignore[no-untyped-def]
+    """Open a page, wait until `ready` shows and its script has run, keep a screenshot
+    (artifacts/`shot`.png); its text, which must show no traceback or error."""
+    page.goto(url)
+    page.get_by_text(ready).first.wait_for(timeout=60_000)
+    app_ran(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    body = str(page.inner_text("body"))
+    assert "Traceback" not in body and "Error" not in body.replace("Errors", "")
+    return body
+
+
 @contextmanager
 def served_dashboard(settings: Settings, env: dict[str, str] | None = None) -> Iterator[str]:
     """The dashboards as `make dashboard` runs them (on FOOTFALL_DASHBOARD_PORT, with this

@@ -14,9 +14,9 @@ from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
 from footfall import clients
 from tests.dashboards.conftest import (
     ARTIFACTS,
-    app_ran,
     latest_feed,
     served_dashboard,
+    visit,
 )
 from tests.integration.endtoend import DAY, SharedRun
 
@@ -39,16 +39,6 @@ def tiles(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
         label = tile.locator('[data-testid="stMetricLabel"]').inner_text().strip()
         shown[label] = tile.locator('[data-testid="stMetricValue"]').inner_text().strip()
     return shown
-
-
-def visit(page, url: str, ready: str, shot: str):  # type: ignore[no-untyped-def]
-    page.goto(url)
-    page.get_by_text(ready).first.wait_for(timeout=60_000)
-    app_ran(page)
-    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
-    body = page.inner_text("body")
-    assert "Traceback" not in body and "Error" not in body.replace("Errors", "")
-    return body
 
 
 def number(text: str) -> int:

@@ -18,7 +18,7 @@ from footfall.settings import Settings
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
 from simulators.layout import Layout
-from tests.dashboards.conftest import ARTIFACTS, app_ran, served_dashboard
+from tests.dashboards.conftest import app_ran, served_dashboard, visit
 from tests.helpers import free_port, own_mall
 
 pytestmark = pytest.mark.integration
@@ -108,15 +108,11 @@ def test_changes_compare_the_same_hours_and_charts_name_every_bar_with_whole_cou
     mall, shops, favourite_shops, url = live_day
     so_far, before = sum(TODAY_HOURS.values()), sum(v for h, v in LAST_WEEK_HOURS.items() if h < 12)
     expected = f"{(so_far - before) / before:+.0%}"  # +25%, where the whole day would say -150
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
 
-        page.goto(f"{url}/overview?mall={mall.mall_id}")
-        page.get_by_text("Visitors per hour").first.wait_for(timeout=60_000)
-        app_ran(page)
-        page.screenshot(path=str(ARTIFACTS / "like_with_like_overview.png"), full_page=True)
+        visit(page, f"{url}/overview?mall={mall.mall_id}", "Visitors per hour", "like_with_like_overview")
         assert delta(page, "Visitors").startswith(expected), delta(page, "Visitors")
         assert delta(page, "Door entries").startswith(expected), delta(page, "Door entries")
 
@@ -126,18 +122,12 @@ def test_changes_compare_the_same_hours_and_charts_name_every_bar_with_whole_cou
         app_ran(page)
         assert delta(page, "Visitors today", card).startswith(expected), delta(page, "Visitors today", card)
 
-        page.goto(f"{url}/shops?mall={mall.mall_id}")
-        page.get_by_text("Top shops").first.wait_for(timeout=60_000)
-        app_ran(page)
-        page.screenshot(path=str(ARTIFACTS / "like_with_like_shops.png"), full_page=True)
+        visit(page, f"{url}/shops?mall={mall.mall_id}", "Top shops", "like_with_like_shops")
         top = page.locator('[data-testid="stVegaLiteChart"]').first
         assert axis_labels(top, "y") == [s.shop_name for s in shops[:RANKED_SHOPS]]
         assert all(label.replace(",", "").isdigit() for label in axis_labels(top, "x")), axis_labels(top, "x")
 
-        page.goto(f"{url}/customers?mall={mall.mall_id}")
-        page.get_by_text("By category").first.wait_for(timeout=60_000)
-        app_ran(page)
-        page.screenshot(path=str(ARTIFACTS / "like_with_like_customers.png"), full_page=True)
+        visit(page, f"{url}/customers?mall={mall.mall_id}", "By category", "like_with_like_customers")
         by_shop, by_category = page.locator('[data-testid="stVegaLiteChart"]').all()[:2]
         assert sorted(axis_labels(by_category, "y")) == sorted(s.category for s in favourite_shops)
         assert sorted(axis_labels(by_shop, "y")) == sorted(s.shop_name for s in favourite_shops)
