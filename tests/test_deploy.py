@@ -21,6 +21,7 @@ from footfall.settings import (
     Settings,
 )
 from jobs.metrics.job import worker_environment
+from ops.cli import parser
 from ops.cluster import JOB_SCRIPT
 from tests.helpers import ROOT
 
@@ -39,7 +40,7 @@ def manifests() -> dict[str, dict]:
 
 def test_every_manifest_parses_as_what_the_operator_and_kubernetes_expect() -> None:
     kinds = manifests()
-    assert set(kinds) == {"FlinkDeployment", "ConfigMap", "Secret", "PersistentVolumeClaim"}
+    assert set(kinds) == {"FlinkDeployment", "ConfigMap", "Secret", "PersistentVolumeClaim", "CronJob"}
     deployment = kinds["FlinkDeployment"]
     assert deployment["apiVersion"] == "flink.apache.org/v1beta1" and deployment["spec"]["flinkVersion"] == "v2_0"
     assert deployment["spec"]["job"]["upgradeMode"] == "savepoint"
@@ -77,3 +78,16 @@ def test_the_image_runs_the_entry_point_of_flink_run_py() -> None:
     assert re.search(r"^FROM flink:2\.0\.\d+-scala_2\.12-java17$", dockerfile, re.MULTILINE)
     assert "COPY --from=build /opt/footfall /opt/footfall" in dockerfile
     assert "FOOTFALL_FLINK_JARS_DIR=/opt/footfall/flink-jars" in dockerfile
+
+
+def test_the_retention_runs_every_day_on_the_cluster_with_the_jobs_image_and_settings() -> None:
+    kinds = manifests()
+    cron = kinds["CronJob"]
+    assert cron["apiVersion"] == "batch/v1" and len(cron["spec"]["schedule"].split()) == 5
+    assert cron["spec"]["schedule"].split()[2:] == ["*", "*", "*"]  # every day
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == kinds["FlinkDeployment"]["spec"]["image"]
+    command = container["command"]
+    assert command[0] == "footfall" and parser().parse_args(command[1:]).action == "enforce"
+    assert {next(iter(ref.values()))["name"] for ref in container["envFrom"]} == {"footfall-config", "footfall-secrets"}
