@@ -22,21 +22,32 @@ def count_axis() -> alt.Axis:
 
 
 def hourly(frame: pd.DataFrame, peak_hour: int | None, last_week_label: str) -> alt.LayerChart | alt.FacetChart:
-    """Visitors per hour as bars, the same weekday a week before as a dashed line, and the
-    peak hour marked in red with its count."""
+    """Visitors per hour as bars, the peak hour marked in red with its count; the expected
+    visitors (columns expected, low, high, as data.expected_hours gives them, NaN where
+    nothing is expected; absent or all NaN: none held) as a dashed line over a shaded
+    band, or, where no expectation is held, the same weekday a week before as the dashed
+    line."""
     bars = frame.assign(peak=frame["hour"] == peak_hour)
     base = alt.Chart(bars).encode(x=alt.X("hour:O", title="Hour (mall time)"))
     today = base.mark_bar().encode(
         y=alt.Y("visitors:Q", title="Visitors", axis=count_axis()),
         color=alt.condition("datum.peak", alt.value(PEAK), alt.value(ACCENT)),
         tooltip=[alt.Tooltip("hour:O", title="Hour"), alt.Tooltip("visitors:Q", title="Visitors"),
+                 alt.Tooltip("expected:Q", title="Expected", format=",.0f"),
                  alt.Tooltip("door_entries:Q", title="Door entries"),
                  alt.Tooltip("last_week_visitors:Q", title=last_week_label)],
     )
-    week_before = base.mark_line(strokeDash=[4, 3], color=MUTED, point=True).encode(y="last_week_visitors:Q")
     label = base.transform_filter("datum.peak").mark_text(dy=-8, color=PEAK, fontWeight="bold").encode(
         y="visitors:Q", text=alt.Text("visitors:Q", format=","))
-    layers = [today, label] + ([week_before] if frame["last_week_visitors"].any() else [])
+    layers: list[alt.Chart] = [today, label]
+    if "expected" in frame and frame["expected"].notna().any():
+        held = base.transform_filter("isValid(datum.expected)")
+        band = held.mark_area(opacity=0.18, color=MUTED, interpolate="step-after").encode(y="low:Q", y2="high:Q")
+        line = held.mark_line(strokeDash=[4, 3], color=MUTED, point=alt.OverlayMarkDef(color=MUTED)).encode(
+            y="expected:Q")
+        layers = [band, today, label, line]
+    elif frame["last_week_visitors"].any():
+        layers.append(base.mark_line(strokeDash=[4, 3], color=MUTED, point=True).encode(y="last_week_visitors:Q"))
     return alt.layer(*layers).properties(height=320)
 
 

@@ -14,6 +14,7 @@ import psycopg
 from clickhouse_driver import Client as ClickHouse
 from redis import Redis
 
+from footfall import expected
 from footfall.outputs import (
     FAVORITE,
     FEED_FIELDS,
@@ -212,6 +213,32 @@ def hourly(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
         )
         frame = frame.merge(part, on="hour", how="left")
     return frame.apply(pd.to_numeric).fillna(0).astype(int)
+
+
+EXPECTED_COLUMNS = ["hour", "baseline", "low", "high", "expected", "weeks"]
+
+
+def expected_hours(clickhouse: ClickHouse, mall_id: str, day: date, shop_code: str = "") -> pd.DataFrame:
+    """The day's expected footfall per hour of the mall (or a shop), as last refreshed
+    (footfall/expected.py): hour, baseline, low, high, expected, weeks; no rows when none
+    was worked out for that day."""
+    rows = clickhouse.execute(
+        f"SELECT {', '.join(EXPECTED_COLUMNS)} FROM {expected.TABLE} FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = %(s)s AND weeks > 0 ORDER BY hour",
+        {"m": mall_id, "d": day, "s": shop_code},
+    )
+    return pd.DataFrame(rows, columns=EXPECTED_COLUMNS)
+
+
+def usual_so_far(clickhouse: ClickHouse, mall_id: str, day: date, hours: int) -> float | None:
+    """The visitors a day's first `hours` hours usually bring (the expected footfall's
+    baseline), or None when no expectation is held for the day."""
+    rows = clickhouse.execute(
+        f"SELECT sumIf(baseline, hour < %(h)s), count() FROM {expected.TABLE} FINAL "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = '' AND weeks > 0",
+        {"m": mall_id, "d": day, "h": hours},
+    )
+    return float(rows[0][0]) if rows and rows[0][1] else None
 
 
 def top_shops(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
@@ -453,21 +480,11 @@ def _with_category(frame: pd.DataFrame, layout_shops: pd.DataFrame) -> pd.DataFr
     return frame
 
 
-#: The job closes an hour two minutes after it ends (docs/metrics-job.md "Outputs"): an
-#: hour is compared once it is this far behind, so today is never compared short.
-HOUR_CLOSED = timedelta(minutes=5)
 #: The hourly counts a day so far is compared by (mall_hourly's).
 HOURLY_COUNTS = ["visitors", "door_entries", "devices_seen", "passers_by", "staff_devices"]
-
-
-def compared_hours(day: date, now: datetime) -> int:
-    """How many of `day`'s hours, from midnight, are compared with the same weekday a week
-    before (`now` in the mall's zone): the hours the job has closed of today, every hour of
-    any other day (gone by, or simulated ahead of the clock)."""
-    if day != now.date():
-        return 24
-    closed = now - HOUR_CLOSED
-    return closed.hour if closed.date() == day else 0
+#: How many of a day's hours are compared, at a moment in the mall's zone (one rule, with
+#: the expected footfall's).
+compared_hours = expected.closed_hours
 
 
 def versus_last_week(clickhouse: ClickHouse, mall_id: str, day: date, hours: int) -> pd.DataFrame:
@@ -549,6 +566,7 @@ PORTFOLIO_COLUMNS = [
     "compared_hours",
     "hours_so_far",
     "last_week_hours",
+    "usual_hours",
     "change",
     "occupancy",
     "capture_rate",
@@ -562,7 +580,8 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
     """Every mall side by side on its own local today (PORTFOLIO_COLUMNS): visitors so far,
     occupancy and capture rate live from Redis; the change by versus_last_week's rule
     (`change` a fraction, None without last week's hours; `compared_hours` the hours from
-    midnight it compares); the day's top shop from ClickHouse."""
+    midnight it compares; `usual_hours` what those hours usually bring, the expected
+    footfall's baseline, None without one); the day's top shop from ClickHouse."""
     rows = []
     for mall in malls.itertuples():
         local = now.astimezone(ZoneInfo(mall.tz))
@@ -573,6 +592,7 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
         hours = compared_hours(today, local)
         versus = versus_last_week(clickhouse, mall.mall_id, today, hours).loc["visitors"]
         top = top_shops(clickhouse, mall.mall_id, today)
+        usual = usual_so_far(clickhouse, mall.mall_id, today, hours)
         rows.append(
             {
                 "mall_id": mall.mall_id,
@@ -583,6 +603,7 @@ def portfolio(redis: Redis, clickhouse: ClickHouse, malls: pd.DataFrame, now: da
                 "compared_hours": hours,
                 "hours_so_far": int(versus["so_far"]),
                 "last_week_hours": int(versus["last_week"]),
+                "usual_hours": usual,
                 "change": None if pd.isna(versus["change"]) else float(versus["change"]),
                 "occupancy": None if summary is None else summary["occupancy"],
                 "capture_rate": None if summary is None else summary["capture_rate"],

@@ -336,6 +336,21 @@ class PrivacySettings(_Settings):
     retention_every_hours: float = Field(24.0, ge=0)
 
 
+class ExpectedSettings(_Settings):
+    """Expected footfall (footfall/expected.py): what each hour usually brings."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_EXPECTED_")
+
+    #: Past weeks of the same weekday an hour's expectation rests on (the median of them):
+    #: three or more make it robust to one odd day.
+    weeks: int = Field(4, ge=1, le=12)
+    #: Days after today that get an expectation too.
+    days_ahead: int = Field(7, ge=0, le=14)
+    #: Minutes between two refreshes by the job's supervisor (today's scaling moves as its
+    #: hours close); 0: only `footfall expected refresh`.
+    every_minutes: float = Field(15.0, ge=0)
+
+
 S = TypeVar("S", bound=_Settings)
 
 
@@ -355,7 +370,8 @@ class Settings:
     """All components' settings, each loaded on first use."""
 
     PARTS: ClassVar[tuple[str, ...]] = (
-        "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack", "privacy")
+        "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack", "privacy",
+        "expected")
 
     @classmethod
     def of(cls, environment: Mapping[str, str]) -> Settings:
@@ -411,3 +427,7 @@ class Settings:
     @cached_property
     def privacy(self) -> PrivacySettings:
         return load(PrivacySettings)
+
+    @cached_property
+    def expected(self) -> ExpectedSettings:
+        return load(ExpectedSettings)

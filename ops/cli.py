@@ -20,6 +20,7 @@ import psycopg
 import redis
 from kafka.errors import KafkaError
 
+from footfall import expected
 from footfall.settings import ConfigError, Settings
 from ops import bootstrap, manager, privacy
 from ops.cluster import ClusterMetricsJob
@@ -310,6 +311,13 @@ def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call(dashboard_argv(settings))
 
 
+def _expected(settings: Settings, args: argparse.Namespace) -> int:
+    written = expected.refresh(settings)
+    print(f"expected footfall refreshed: {written:,} mall and shop hours for today and the "
+          f"{settings.expected.days_ahead} days after it")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="footfall", description="Real-time footfall analytics for shopping malls.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -373,6 +381,10 @@ def parser() -> argparse.ArgumentParser:
     staff.add_argument("--note", default="", help="set: why, for the list")
     staff.set_defaults(run=_staff)
     privacy.add_parser(commands)
+    expectation = commands.add_parser(
+        "expected", help="expected footfall: work out every mall's expected visitors per hour again now")
+    expectation.add_argument("action", choices=("refresh",), help="work out today and the next days again")
+    expectation.set_defaults(run=_expected)
     # Listed for --help only: main() hands everything after `simulate` to the simulator.
     commands.add_parser("simulate", help="the mall simulator (same as python -m simulators)", add_help=False)
     return root

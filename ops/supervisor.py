@@ -8,9 +8,11 @@ from the newest checkpoint of the run that died, after a backoff that doubles wi
 restart in a row. Each restart and its reason go to `var/job/supervisor.json`, which
 `footfall status` and the dashboard's System page show.
 
-It also enforces the retention of device-level data (footfall/retention.py, docs/
-privacy.md) once the job runs and every FOOTFALL_RETENTION_EVERY_HOURS after, in a thread
-of its own, so a store that is slow or down never holds up the supervision.
+It also runs the product's chores once the job runs, each every so often in a thread of
+its own, so a store that is slow or down never holds up the supervision: the retention of
+device-level data (footfall/retention.py, docs/privacy.md; every
+FOOTFALL_RETENTION_EVERY_HOURS) and the expected footfall's refresh
+(footfall/expected.py; every FOOTFALL_EXPECTED_EVERY_MINUTES).
 
 A job stopped on purpose stays stopped:
 - `footfall down` (SIGTERM to the supervisor): it stops the job and exits;
@@ -32,12 +34,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from footfall import retention
+from footfall import expected, retention
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
@@ -56,8 +59,8 @@ STABLE_S = 600.0
 STOP_GRACE_S = 20.0
 #: Restarts kept in the state file (the count covers all of them).
 HISTORY = 20
-#: After a retention run that failed (a store down), the next try comes this much later.
-RETENTION_RETRY_S = 600.0
+#: After a chore that failed (a store down), the next try comes this much later.
+CHORE_RETRY_S = 600.0
 #: prctl(2): the signal a process gets when its parent dies.
 PR_SET_PDEATHSIG = 1
 
@@ -79,6 +82,49 @@ def end_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+class Chore:
+    """Work the supervisor does every `every_s` seconds (0: never) once the job runs, in a
+    thread of its own; `work` returns what to say it did. One that fails is tried again
+    after CHORE_RETRY_S."""
+
+    def __init__(self, name: str, every_s: float, work: Callable[[], str]) -> None:
+        self.name, self.every_s, self.work = name, every_s, work
+        #: When it is next due (monotonic s), and the thread doing it.
+        self.due = 0.0
+        self.thread: threading.Thread | None = None
+
+    def keep(self) -> None:
+        """Start the chore when it is due and not under way."""
+        busy = self.thread is not None and self.thread.is_alive()
+        if not self.every_s or time.monotonic() < self.due or busy:
+            return
+        self.due = time.monotonic() + self.every_s
+        self.thread = threading.Thread(target=self._do, name=self.name, daemon=True)
+        self.thread.start()
+
+    def _do(self) -> None:
+        try:
+            done = self.work()
+        except Exception as err:  # noqa: BLE001 - any store error: said, and tried again later
+            self.due = time.monotonic() + CHORE_RETRY_S
+            print(f"supervisor: {self.name} not done ({type(err).__name__}: {err}); "
+                  f"trying again in {CHORE_RETRY_S:.0f} s", flush=True)
+            return
+        print(f"supervisor: {self.name}: {done}", flush=True)
+
+
+def chores(settings: Settings) -> list[Chore]:
+    def enforce_retention() -> str:
+        removed = retention.enforce(settings)
+        return ", ".join(f"{table} {rows:,} rows" for table, rows in removed.items()) or "nothing was due"
+
+    def refresh_expected() -> str:
+        return f"{expected.refresh(settings):,} hours written"
+
+    return [Chore("retention enforced", settings.privacy.retention_every_hours * 3600, enforce_retention),
+            Chore("expected footfall refreshed", settings.expected.every_minutes * 60, refresh_expected)]
+
+
 class Supervisor:
     def __init__(self, settings: Settings, restore_from: Path | None) -> None:
         self.settings = settings
@@ -89,30 +135,7 @@ class Supervisor:
         self.backoff = FIRST_BACKOFF_S
         #: Checkpoints a restart could not get the job running from.
         self.unusable: set[Path] = set()
-        #: When the retention is next due (monotonic s), and the thread enforcing it.
-        self.retention_due = 0.0
-        self.retention: threading.Thread | None = None
-
-    # -- the retention --------------------------------------------------------------------
-    def _keep_retention(self) -> None:
-        """Start the retention's enforcement when it is due and none is under way."""
-        busy = self.retention is not None and self.retention.is_alive()
-        if not self.settings.privacy.retention_every_hours or time.monotonic() < self.retention_due or busy:
-            return
-        self.retention_due = time.monotonic() + self.settings.privacy.retention_every_hours * 3600
-        self.retention = threading.Thread(target=self._enforce_retention, name="retention", daemon=True)
-        self.retention.start()
-
-    def _enforce_retention(self) -> None:
-        try:
-            removed = retention.enforce(self.settings)
-        except Exception as err:  # noqa: BLE001 - any store error: said, and tried again later
-            self.retention_due = time.monotonic() + RETENTION_RETRY_S
-            print(f"supervisor: retention not enforced ({type(err).__name__}: {err}); "
-                  f"trying again in {RETENTION_RETRY_S:.0f} s", flush=True)
-            return
-        done = ", ".join(f"{table} {rows:,} rows" for table, rows in removed.items()) or "nothing was due"
-        print(f"supervisor: retention enforced: {done}", flush=True)
+        self.chores = chores(settings)
 
     # -- the state file -----------------------------------------------------------------
     def _save(self, state: str) -> None:
@@ -183,7 +206,8 @@ class Supervisor:
                 if not running and self.reached_running():
                     running = ever_running = True
                 if running:
-                    self._keep_retention()
+                    for chore in self.chores:
+                        chore.keep()
                 if (code := self._wait(1.0)) is not None:
                     break
             if self.stopping:

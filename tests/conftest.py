@@ -21,6 +21,7 @@ __all__ = ["metrics_job", "runs", "scenario", "shared_run"]
 #: keep for ever: no job a test starts enforces it on its own (the retention tests run it
 #: on databases of their own, or turn it on for their supervisor).
 os.environ["FOOTFALL_RETENTION_EVERY_HOURS"] = "0"
+os.environ["FOOTFALL_EXPECTED_EVERY_MINUTES"] = "0"
 
 #: A test that uses one of these fixtures needs what the marker names.
 NEEDS = {"stack": "integration", "jvm_environment": "flink"}

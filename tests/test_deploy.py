@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from footfall.settings import (
     ClickHouseSettings,
+    ExpectedSettings,
     JobSettings,
     KafkaSettings,
     MetricSettings,
@@ -30,17 +32,22 @@ READ_BY_THE_JOB = (KafkaSettings, ClickHouseSettings, RedisSettings, PostgresSet
                    PrivacySettings)
 
 
+def documents() -> list[dict]:
+    return [document for path in sorted(DEPLOY.glob("*.yaml")) for document in yaml.safe_load_all(path.read_text())]
+
+
 def manifests() -> dict[str, dict]:
-    found = {}
-    for path in sorted(DEPLOY.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            found[document["kind"]] = document
-    return found
+    """One manifest of each kind but the CronJobs (cron_jobs)."""
+    return {document["kind"]: document for document in documents() if document["kind"] != "CronJob"}
+
+
+def cron_jobs() -> dict[str, dict]:
+    return {document["metadata"]["name"]: document for document in documents() if document["kind"] == "CronJob"}
 
 
 def test_every_manifest_parses_as_what_the_operator_and_kubernetes_expect() -> None:
     kinds = manifests()
-    assert set(kinds) == {"FlinkDeployment", "ConfigMap", "Secret", "PersistentVolumeClaim", "CronJob"}
+    assert set(kinds) == {"FlinkDeployment", "ConfigMap", "Secret", "PersistentVolumeClaim"}
     deployment = kinds["FlinkDeployment"]
     assert deployment["apiVersion"] == "flink.apache.org/v1beta1" and deployment["spec"]["flinkVersion"] == "v2_0"
     assert deployment["spec"]["job"]["upgradeMode"] == "savepoint"
@@ -80,14 +87,21 @@ def test_the_image_runs_the_entry_point_of_flink_run_py() -> None:
     assert "FOOTFALL_FLINK_JARS_DIR=/opt/footfall/flink-jars" in dockerfile
 
 
-def test_the_retention_runs_every_day_on_the_cluster_with_the_jobs_image_and_settings() -> None:
-    kinds = manifests()
-    cron = kinds["CronJob"]
+@pytest.mark.parametrize(("name", "command", "minutes"), [
+    ("footfall-retention", ["privacy", "enforce"], None), ("footfall-expected", ["expected", "refresh"], "*/15")])
+def test_the_chores_the_supervisor_does_locally_are_cron_jobs_on_a_cluster_with_the_jobs_image_and_settings(
+        name: str, command: list[str], minutes: str | None) -> None:
+    cron = cron_jobs()[name]
     assert cron["apiVersion"] == "batch/v1" and len(cron["spec"]["schedule"].split()) == 5
     assert cron["spec"]["schedule"].split()[2:] == ["*", "*", "*"]  # every day
-    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    container = pod["containers"][0]
-    assert container["image"] == kinds["FlinkDeployment"]["spec"]["image"]
-    command = container["command"]
-    assert command[0] == "footfall" and parser().parse_args(command[1:]).action == "enforce"
+    if minutes:
+        assert cron["spec"]["schedule"].split()[:2] == [minutes, "*"]
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == manifests()["FlinkDeployment"]["spec"]["image"]
+    assert container["command"][0] == "footfall" and container["command"][1:] == command
+    parsed = parser().parse_args(command)
+    assert (parsed.command, parsed.action) == tuple(command)
     assert {next(iter(ref.values()))["name"] for ref in container["envFrom"]} == {"footfall-config", "footfall-secrets"}
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    config = manifests()["ConfigMap"]["data"]
+    assert {ExpectedSettings.env_name(name) for name in ExpectedSettings.model_fields} <= set(config)

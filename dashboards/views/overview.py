@@ -1,8 +1,10 @@
 """Overview: the day's visitors, new and returning, occupancy, door entries and capture
 rate as live tiles, with the devices seen, passers-by, draw rate, staff and estimated
 people under them, each change against the same weekday a week before up to the same
-local time (data.versus_last_week); visitors per hour with the peak hour, beside that
-weekday's hours; how long visitors stay (mall visits by dwell bucket)."""
+local time (data.versus_last_week); visitors per hour with the peak hour, beside the
+hours' expected footfall (or, without one, that weekday's hours) and the day so far
+against what its closed hours usually bring; how long visitors stay (mall visits by
+dwell bucket)."""
 
 from __future__ import annotations
 
@@ -118,13 +120,29 @@ def hours() -> None:
     peak = ui.history(data.peak_hour, selection.mall_id, selection.day)
     peak_hour = int(peak.at[0, "hour"]) if not peak.empty else None
     label = f"{week_before:%a %d %b}"
+    expected = ui.history(data.expected_hours, selection.mall_id, selection.day)
+    frame = frame.merge(expected, on="hour", how="left")
     st.altair_chart(charts.hourly(frame, peak_hour, label), width="stretch")
     if peak_hour is not None:
         st.markdown(f"**Peak hour** {peak_hour:02d}:00–{(peak_hour + 1) % 24:02d}:00 with "
                     f"**{words.counted(int(peak.at[0, 'visitors']), 'visitor')}** (in red).")
-    last_week_total = int(frame["last_week_visitors"].sum())
-    st.caption(f"Dashed: the same weekday a week before ({week_before:%A %d %B})"
-               + ("" if last_week_total else ", which has no data") + ".")
+    if expected.empty:
+        last_week_total = int(frame["last_week_visitors"].sum())
+        st.caption(f"Dashed: the same weekday a week before ({week_before:%A %d %B})"
+                   + ("" if last_week_total else ", which has no data")
+                   + ". No expectation is held for this day yet: it needs a week of history.")
+        return
+    hours = selection.compared_hours
+    closed = frame[frame["hour"] < hours]
+    weeks = int(expected["weeks"].max())
+    so_far = words.counted(int(closed["visitors"].sum()), "visitor")
+    usual = f"{closed['baseline'].fillna(0).sum():,.0f}"
+    by_now = (f"So far (to {hours:02d}:00) **{so_far}** against **{usual}** usual by now. " if 0 < hours < 24
+              else f"**{so_far}** against **{usual}** usual for the whole day. " if hours == 24 else "")
+    st.markdown(by_now + f"Expected for the day: **{frame['expected'].fillna(0).sum():,.0f}**.")
+    st.caption(f"Dashed: the visitors expected each hour, shaded: the usual band. An hour's usual count is "
+               f"the median of the same weekday and hour over {words.counted(weeks, 'past week')}; today's "
+               "later hours are scaled by how the day runs so far.")
 
 
 def engagement() -> None:

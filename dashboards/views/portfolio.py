@@ -44,6 +44,10 @@ def cards() -> None:
                "local day; a mall outside its opening hours shows the day so far.")
 
 
+def usual_change(row: Any) -> float | None:
+    return (row.hours_so_far - row.usual_hours) / row.usual_hours if row.usual_hours else None
+
+
 def card(row: Any, column: DeltaGenerator) -> None:
     with column.container(border=True, key=f"mall-{row.mall_id}"):
         st.subheader(row.name)
@@ -52,6 +56,11 @@ def card(row: Any, column: DeltaGenerator) -> None:
         st.metric("Visitors today", number(row.visitors), words.change(row.change),
                   help=f"Distinct devices today so far. The change compares {compared} "
                        f"({number(row.hours_so_far)} visitors by the hour against {number(row.last_week_hours)}).")
+        if row.usual_hours is not None and not pd.isna(row.usual_hours) and row.compared_hours:
+            versus = f", {usual_change(row):+.0%}" if row.usual_hours else ""
+            st.caption(f"{number(row.hours_so_far)} visitors to {row.compared_hours % 24:02d}:00 against "
+                       f"{number(row.usual_hours)} usual by then{versus} (usual: the median of the same weekday's "
+                       "hours over the past weeks)")
         occupancy, capture = st.columns(2)
         occupancy.metric("Occupancy now", number(row.occupancy), help="Devices with a live position now")
         rate = row.capture_rate

@@ -134,3 +134,14 @@ SELECT mall_id, day, shop_code, shop_name, visitors, people_per_visitor,
     toUInt64(round(visitors * people_per_visitor)) AS estimated_people, basis
 FROM (SELECT mall_id, day, shop_code, shop_name, visitors FROM ${database}.shop_daily FINAL)
 ANY LEFT JOIN (SELECT mall_id, day, people_per_visitor, basis FROM ${database}.people_daily) USING (mall_id, day);
+
+-- Expected footfall (footfall/expected.py): per mall (shop_code '') and shop, day and
+-- hour, the visitors the hour usually brings (baseline, the median of the same weekday
+-- and hour over the past weeks, `weeks` of them), its band (low, high) and the expected
+-- count (today's baseline scaled by how the day runs; the baseline on later days).
+-- Rewritten by each refresh: the newest computed_at wins. It holds no person: kept.
+CREATE TABLE IF NOT EXISTS ${database}.expected_hourly (
+    mall_id String, day Date, shop_code String, hour UInt8,
+    baseline Float64, low Float64, high Float64, expected Float64, weeks UInt8,
+    computed_at DateTime
+) ENGINE = ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(day) ORDER BY (mall_id, day, shop_code, hour);

@@ -53,6 +53,12 @@ def test_the_hourly_chart_marks_the_peak_and_draws_last_week_only_with_data():
     assert [row["hour"] for row in values if row["peak"]] == [10]
     frame.loc[10, "last_week_visitors"] = 3
     assert len(charts.hourly(frame, 10, "Wed 26 Feb").to_dict()["layer"]) == 3
+    # An expectation held for some hours: its band and dashed line, in place of last week's.
+    held = frame.assign(expected=[None] * 10 + [8.0, 6.0] + [None] * 12, low=[None] * 10 + [4.0, 2.0] + [None] * 12,
+                        high=[None] * 10 + [12.0, 10.0] + [None] * 12)
+    marks = [layer["mark"] for layer in charts.hourly(held, 10, "Wed 26 Feb").to_dict()["layer"]]
+    kinds = [m if isinstance(m, str) else m["type"] for m in marks]
+    assert kinds == ["area", "bar", "text", "line"]
 
 
 @pytest.mark.parametrize(("day", "clock", "hours"), [

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboards import data, health
-from footfall import clients
+from footfall import clients, expected
 from footfall.outputs import feed_text
 from tests.dashboards.conftest import DAY, WEEK_BEFORE, KnownDay, latest_feed
 
@@ -265,3 +265,24 @@ def test_the_portfolio_puts_each_mall_on_its_local_today_against_last_week(known
     # On another day, the live hash (of DAY) is not that day's: no live numbers.
     other = data.portfolio(redis, clickhouse, malls, at + timedelta(days=1)).iloc[0]
     assert other["visitors"] is None and other["occupancy"] is None and other["top_shop"] is None
+
+
+def test_the_expected_footfall_of_a_day_rests_on_its_weekday_a_week_before_and_scales_with_the_day(
+        known_day, clickhouse):
+    """footfall/expected.py through ClickHouse: DAY's 10:00 usually brings what the same
+    weekday's 10:00 brought a week before (40, its one week); at 15:10 the day has counted
+    120 (50 + 70) where 40 was usual, with all the usual day gone: three times the usual,
+    so 120 is expected at 10:00."""
+    mall = known_day.mall
+    at = datetime.combine(DAY, datetime.min.time().replace(hour=15, minute=10), ZoneInfo(mall.tz))
+    assert expected.refresh(known_day.settings, now=at, only=[(mall.mall_id, mall.tz)]) > 0
+    hours = data.expected_hours(clickhouse, mall.mall_id, DAY).set_index("hour")
+    assert list(hours.index) == [10, 14]  # 14:00 counted nothing that week: 0 is usual
+    assert hours.loc[10, ["baseline", "expected", "weeks"]].tolist() == [40, 120, 1]
+    assert hours.loc[14, ["baseline", "expected"]].tolist() == [0, 0]
+    assert hours.loc[10, "low"] == pytest.approx(40 - 2 * 40 ** 0.5)
+    malls = pd.DataFrame([(mall.mall_id, mall.name, mall.tz)], columns=["mall_id", "name", "tz"])
+    redis = clients.redis_client(known_day.settings.redis)
+    assert data.portfolio(redis, clickhouse, malls, at).iloc[0]["usual_hours"] == 40
+    assert data.usual_so_far(clickhouse, mall.mall_id, DAY, 10) == 0  # 10:00 not closed at 10:03
+    assert data.usual_so_far(clickhouse, mall.mall_id, DAY + timedelta(days=1), 24) is None  # nothing held
