@@ -44,7 +44,8 @@ class Topics:
     DOOR_SENSORS: ClassVar[str] = "door-sensors"
     FAVORITE_SHOPS: ClassVar[str] = "favorite-shops"
     DEAD_LETTERS: ClassVar[str] = "dead-letters"
-    ALL: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, FAVORITE_SHOPS, DEAD_LETTERS)
+    ALERTS: ClassVar[str] = "alerts"
+    ALL: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, FAVORITE_SHOPS, DEAD_LETTERS, ALERTS)
 
 
 class KafkaSettings(_Settings):
@@ -63,6 +64,7 @@ class KafkaSettings(_Settings):
     door_sensors_topic: str = Field(Topics.DOOR_SENSORS, min_length=1)
     favorite_shops_topic: str = Field(Topics.FAVORITE_SHOPS, min_length=1)
     dead_letters_topic: str = Field(Topics.DEAD_LETTERS, min_length=1)
+    alerts_topic: str = Field(Topics.ALERTS, min_length=1)
 
     @property
     def servers(self) -> str:
@@ -76,6 +78,7 @@ class KafkaSettings(_Settings):
             Topics.DOOR_SENSORS: self.door_sensors_topic,
             Topics.FAVORITE_SHOPS: self.favorite_shops_topic,
             Topics.DEAD_LETTERS: self.dead_letters_topic,
+            Topics.ALERTS: self.alerts_topic,
         }
 
     def partitions_of(self, topic: str) -> int:
@@ -85,8 +88,7 @@ class KafkaSettings(_Settings):
     def topics_environment(cls, suffix: str) -> dict[str, str]:
         """The variables that move every contract topic to `{name}-{suffix}`: topics of a
         run's own (tests, benchmarks)."""
-        contract = (Topics.WIFI_PROBES, Topics.DOOR_SENSORS, Topics.FAVORITE_SHOPS, Topics.DEAD_LETTERS)
-        return {cls.env_name(f"{name.replace('-', '_')}_topic"): f"{name}-{suffix}" for name in contract}
+        return {cls.env_name(f"{name.replace('-', '_')}_topic"): f"{name}-{suffix}" for name in Topics.ALL}
 
 
 class ClickHouseSettings(_Settings):
@@ -351,6 +353,22 @@ class ExpectedSettings(_Settings):
     every_minutes: float = Field(15.0, ge=0)
 
 
+class AlertSettings(_Settings):
+    """How the product evaluates its alert rules and delivers the alerts (footfall/alerts.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_ALERTS_")
+
+    #: Seconds between two evaluations by the job's supervisor; 0: only
+    #: `footfall alerts evaluate`.
+    every_seconds: float = Field(30.0, ge=0)
+    #: Tries of a webhook delivery before it is given up (each logged).
+    webhook_attempts: int = Field(5, ge=1)
+    #: Seconds before the second try; each further wait doubles.
+    webhook_backoff_seconds: float = Field(2.0, ge=0)
+    #: Seconds a webhook receiver has to answer.
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
+
+
 S = TypeVar("S", bound=_Settings)
 
 
@@ -371,7 +389,7 @@ class Settings:
 
     PARTS: ClassVar[tuple[str, ...]] = (
         "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack", "privacy",
-        "expected")
+        "expected", "alerts")
 
     @classmethod
     def of(cls, environment: Mapping[str, str]) -> Settings:
@@ -431,3 +449,7 @@ class Settings:
     @cached_property
     def expected(self) -> ExpectedSettings:
         return load(ExpectedSettings)
+
+    @cached_property
+    def alerts(self) -> AlertSettings:
+        return load(AlertSettings)

@@ -12,7 +12,9 @@ It also runs the product's chores once the job runs, each every so often in a th
 its own, so a store that is slow or down never holds up the supervision: the retention of
 device-level data (footfall/retention.py, docs/privacy.md; every
 FOOTFALL_RETENTION_EVERY_HOURS) and the expected footfall's refresh
-(footfall/expected.py; every FOOTFALL_EXPECTED_EVERY_MINUTES).
+(footfall/expected.py; every FOOTFALL_EXPECTED_EVERY_MINUTES) and the alerts'
+evaluation and delivery (footfall/alerts.py, footfall/webhooks.py; every
+FOOTFALL_ALERTS_EVERY_SECONDS).
 
 A job stopped on purpose stays stopped:
 - `footfall down` (SIGTERM to the supervisor): it stops the job and exits;
@@ -40,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from footfall import expected, retention
+from footfall import alerts, expected, retention, webhooks
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
@@ -84,8 +86,8 @@ def end_with_parent() -> None:
 
 class Chore:
     """Work the supervisor does every `every_s` seconds (0: never) once the job runs, in a
-    thread of its own; `work` returns what to say it did. One that fails is tried again
-    after CHORE_RETRY_S."""
+    thread of its own; `work` returns what to say it did (nothing: say nothing). One that
+    fails is tried again after CHORE_RETRY_S."""
 
     def __init__(self, name: str, every_s: float, work: Callable[[], str]) -> None:
         self.name, self.every_s, self.work = name, every_s, work
@@ -110,7 +112,8 @@ class Chore:
             print(f"supervisor: {self.name} not done ({type(err).__name__}: {err}); "
                   f"trying again in {CHORE_RETRY_S:.0f} s", flush=True)
             return
-        print(f"supervisor: {self.name}: {done}", flush=True)
+        if done:  # a chore with nothing to say (no alert changed) stays out of the log
+            print(f"supervisor: {self.name}: {done}", flush=True)
 
 
 def chores(settings: Settings) -> list[Chore]:
@@ -121,8 +124,16 @@ def chores(settings: Settings) -> list[Chore]:
     def refresh_expected() -> str:
         return f"{expected.refresh(settings):,} hours written"
 
+    def evaluate_alerts() -> str:
+        events = alerts.evaluate(settings)
+        sent = webhooks.deliver(settings)
+        said = [f"{e['kind']} {e['alert_id']} ({e['severity']})" for e in events]
+        said += [f"{n} deliveries {what}" for what, n in sent.items() if n]
+        return ", ".join(said)
+
     return [Chore("retention enforced", settings.privacy.retention_every_hours * 3600, enforce_retention),
-            Chore("expected footfall refreshed", settings.expected.every_minutes * 60, refresh_expected)]
+            Chore("expected footfall refreshed", settings.expected.every_minutes * 60, refresh_expected),
+            Chore("alerts evaluated", settings.alerts.every_seconds, evaluate_alerts)]
 
 
 class Supervisor:

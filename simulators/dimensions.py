@@ -12,6 +12,7 @@ from typing import Any
 from psycopg import sql
 
 from footfall import clients
+from footfall.alerts import make_default_rules
 from footfall.schema import STAFF_TABLES, postgres_schema
 from footfall.settings import PostgresSettings
 from simulators.layout import Layout
@@ -75,8 +76,8 @@ def rows(layout: Layout) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
-    """Upsert every mall, shop, probe and entrance, and set the malls' shop fronts; returns
-    rows written per table."""
+    """Upsert every mall, shop, probe and entrance, set the malls' shop fronts and give a
+    new mall the default alert rules; returns rows written per table."""
     schema = postgres_schema(settings)
     written = {}
     with clients.postgres(settings) as conn, conn.transaction():
@@ -87,6 +88,7 @@ def load_layout(layout: Layout, settings: PostgresSettings) -> dict[str, int]:
             with conn.cursor() as cur:
                 cur.executemany(_upsert(schema, table), values)
             written[table] = len(values)
+        make_default_rules(conn, schema, [mall.mall_id for mall in layout.malls])
     return written
 
 
@@ -94,7 +96,7 @@ def remove_malls(mall_ids: list[str], settings: PostgresSettings) -> None:
     """Delete these malls and everything of theirs (children first), in one transaction."""
     schema = postgres_schema(settings)
     with clients.postgres(settings) as conn, conn.transaction():
-        for table in (*STAFF_TABLES, *reversed(_UPSERTS)):
+        for table in (*STAFF_TABLES, "alert_rules", "alerts", *reversed(_UPSERTS)):
             query = sql.SQL("DELETE FROM {}.{} WHERE mall_id = ANY(%s)").format(
                 sql.Identifier(schema), sql.Identifier(table)
             )

@@ -19,9 +19,11 @@ __all__ = ["metrics_job", "runs", "scenario", "shared_run"]
 
 #: The scenarios replay fixed days (2023, 2031) that any retention would take for old or
 #: keep for ever: no job a test starts enforces it on its own (the retention tests run it
-#: on databases of their own, or turn it on for their supervisor).
+#: on databases of their own, or turn it on for their supervisor). Nor does its supervisor
+#: work out expectations or alerts behind a test's back: the tests that need them run them.
 os.environ["FOOTFALL_RETENTION_EVERY_HOURS"] = "0"
 os.environ["FOOTFALL_EXPECTED_EVERY_MINUTES"] = "0"
+os.environ["FOOTFALL_ALERTS_EVERY_SECONDS"] = "0"
 
 #: A test that uses one of these fixtures needs what the marker names.
 NEEDS = {"stack": "integration", "jvm_environment": "flink"}

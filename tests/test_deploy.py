@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from footfall.settings import (
+    AlertSettings,
     ClickHouseSettings,
     ExpectedSettings,
     JobSettings,
@@ -88,7 +89,8 @@ def test_the_image_runs_the_entry_point_of_flink_run_py() -> None:
 
 
 @pytest.mark.parametrize(("name", "command", "minutes"), [
-    ("footfall-retention", ["privacy", "enforce"], None), ("footfall-expected", ["expected", "refresh"], "*/15")])
+    ("footfall-retention", ["privacy", "enforce"], None), ("footfall-expected", ["expected", "refresh"], "*/15"),
+    ("footfall-alerts", ["alerts", "evaluate"], "*")])
 def test_the_chores_the_supervisor_does_locally_are_cron_jobs_on_a_cluster_with_the_jobs_image_and_settings(
         name: str, command: list[str], minutes: str | None) -> None:
     cron = cron_jobs()[name]
@@ -104,4 +106,5 @@ def test_the_chores_the_supervisor_does_locally_are_cron_jobs_on_a_cluster_with_
     assert {next(iter(ref.values()))["name"] for ref in container["envFrom"]} == {"footfall-config", "footfall-secrets"}
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     config = manifests()["ConfigMap"]["data"]
-    assert {ExpectedSettings.env_name(name) for name in ExpectedSettings.model_fields} <= set(config)
+    for read in (ExpectedSettings, AlertSettings):
+        assert {read.env_name(name) for name in read.model_fields} <= set(config)

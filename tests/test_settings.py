@@ -5,9 +5,11 @@ import pytest
 
 from footfall.settings import (
     ROOT,
+    AlertSettings,
     ClickHouseSettings,
     ConfigError,
     DashboardSettings,
+    ExpectedSettings,
     FlinkSettings,
     JobSettings,
     KafkaSettings,
@@ -113,6 +115,8 @@ def test_env_example_lists_every_variable() -> None:
         MetricSettings,
         JobSettings,
         PrivacySettings,
+        ExpectedSettings,
+        AlertSettings,
     ):
         for field, info in cls.model_fields.items():
             declared.add(info.alias or cls.env_name(field))

@@ -145,3 +145,10 @@ CREATE TABLE IF NOT EXISTS ${database}.expected_hourly (
     baseline Float64, low Float64, high Float64, expected Float64, weeks UInt8,
     computed_at DateTime
 ) ENGINE = ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(day) ORDER BY (mall_id, day, shop_code, hour);
+
+-- Alert events (footfall/alerts.py): every opening, escalation and resolution, as the
+-- `alerts` topic carries them. Kept: it holds no person.
+CREATE TABLE IF NOT EXISTS ${database}.alerts (
+    event_id String, alert_id String, kind String, rule String, mall_id String, subject String,
+    severity String, value Float64, threshold Float64, at DateTime, opened_at DateTime
+) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(at) ORDER BY (mall_id, at, event_id);

@@ -100,3 +100,72 @@ CREATE TABLE IF NOT EXISTS ${schema}.privacy_requests (
     device_id   text NOT NULL,
     rows        jsonb NOT NULL DEFAULT '{}' -- table or key -> rows removed or exported
 );
+
+-- Alerts (footfall/alerts.py, docs/design.md §4 item 17). Capacities: the most people
+-- the mall or a shop may hold (its fire limit); NULL: no occupancy rule for it.
+ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
+ALTER TABLE ${schema}.shops ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
+
+-- The rules per mall, made with their defaults when a mall is loaded; subject '' is the
+-- mall itself, or a shop code. warning / critical / clear: for occupancy shares of the
+-- capacity (fires at warning, critical at critical, resolves below clear); for
+-- footfall_band unused. hold_seconds: how long a level must last before it fires.
+-- min_size: the smallest difference from the expected that counts (a quiet hour pages
+-- nobody).
+CREATE TABLE IF NOT EXISTS ${schema}.alert_rules (
+    mall_id       text NOT NULL REFERENCES ${schema}.malls (mall_id) ON DELETE CASCADE,
+    rule          text NOT NULL CHECK (rule IN ('occupancy', 'footfall_band')),
+    subject       text NOT NULL DEFAULT '',
+    enabled       boolean NOT NULL DEFAULT true,
+    warning       double precision,
+    critical      double precision,
+    clear         double precision,
+    hold_seconds  integer NOT NULL DEFAULT 0 CHECK (hold_seconds >= 0),
+    min_size      integer NOT NULL DEFAULT 0 CHECK (min_size >= 0),
+    PRIMARY KEY (mall_id, rule, subject)
+);
+
+-- Each alert's current state, one row per (rule, mall, subject): its stable id. status
+-- ok, pending (a level reached, held for less than hold_seconds) or open.
+CREATE TABLE IF NOT EXISTS ${schema}.alerts (
+    alert_id      text PRIMARY KEY,           -- rule/mall/subject
+    rule          text NOT NULL,
+    mall_id       text NOT NULL,
+    subject       text NOT NULL,
+    status        text NOT NULL CHECK (status IN ('ok', 'pending', 'open')),
+    severity      text,
+    pending_since timestamptz,
+    opened_at     timestamptz,
+    resolved_at   timestamptz,
+    value         double precision,
+    threshold     double precision,
+    acked_at      timestamptz,
+    acked_by      text,
+    evaluated_at  timestamptz
+);
+
+-- Where alerts are posted: a URL with its HMAC-SHA256 secret, for some rules (NULL: all)
+-- at a severity or above.
+CREATE TABLE IF NOT EXISTS ${schema}.webhooks (
+    webhook_id    bigserial PRIMARY KEY,
+    url           text NOT NULL UNIQUE,
+    secret        text NOT NULL,
+    rules         text[],
+    min_severity  text NOT NULL DEFAULT 'warning' CHECK (min_severity IN ('warning', 'critical'))
+);
+
+-- Every alert event (opened, escalated, resolved) for each place it goes: the topic,
+-- ClickHouse, Redis and each webhook. Written with the state change in one transaction,
+-- keyed by the event, so an evaluation made again (a restart, a replay) adds nothing
+-- and nothing is sent twice; delivered_at NULL: still to go (tried `attempts` times).
+CREATE TABLE IF NOT EXISTS ${schema}.alert_deliveries (
+    event_id      text NOT NULL,
+    target        text NOT NULL,              -- kafka, clickhouse, redis, webhook:<id>
+    event         jsonb NOT NULL,
+    attempts      integer NOT NULL DEFAULT 0,
+    status        text,                       -- the last try: an HTTP status or an error
+    next_try      timestamptz NOT NULL DEFAULT now(),
+    delivered_at  timestamptz,
+    given_up      boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (event_id, target)
+);

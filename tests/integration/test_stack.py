@@ -37,7 +37,7 @@ def test_clickhouse_holds_every_contract_table_with_its_engine(stack: Settings) 
     )
     assert set(CONTRACT) <= set(engines)
     replacing = {name for name, engine in engines.items() if engine == "ReplacingMergeTree"}
-    assert replacing == set(CONTRACT) - {"positions"} | {"expected_hourly"}
+    assert replacing == set(CONTRACT) - {"positions"} | {"expected_hourly", "alerts"}
     assert {name for name, engine in engines.items() if engine == "View"} == {
         "dwell_daily", "shop_journeys_daily", "shoppers_daily", "loyalty_daily", "people_daily", "people_hourly",
         "shop_people_daily"}
@@ -71,6 +71,10 @@ def test_postgres_holds_the_dimension_tables_with_their_keys(stack: Settings) ->
         "privacy_opt_outs": "device_id",
         "privacy_consents": "device_id",
         "privacy_requests": "request_id",
+        "alert_rules": "mall_id,rule,subject",
+        "alerts": "alert_id",
+        "webhooks": "webhook_id",
+        "alert_deliveries": "event_id,target",
     }
 
 
@@ -97,8 +101,8 @@ def test_bootstrap_again_keeps_what_is_stored(stack: Settings, unique: str) -> N
     finally:
         client.execute(f"DROP DATABASE IF EXISTS {scratch.database}")
     assert bootstrap.postgres_tables(stack.postgres) == [
-        "entrances", "malls", "privacy_consents", "privacy_opt_outs", "privacy_requests", "probes", "shop_fronts",
-        "shops", "staff_detected", "staff_overrides"]
+        "alert_deliveries", "alert_rules", "alerts", "entrances", "malls", "privacy_consents", "privacy_opt_outs",
+        "privacy_requests", "probes", "shop_fronts", "shops", "staff_detected", "staff_overrides", "webhooks"]
     assert set(bootstrap.kafka_topics(stack.kafka)) == set(Topics.ALL)
 
 

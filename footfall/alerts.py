@@ -1,0 +1,274 @@
+"""Alerts: the rules of each mall (PostgreSQL alert_rules) evaluated on what the job has
+written, and the events they raise (docs/design.md §4 item 17).
+
+Two rules:
+
+- **occupancy**: the estimated people in the mall now (the devices with a live
+  position, `ff:{mall}:today` occupancy, times the day's people per visitor) or in a shop
+  (its zone's devices, `ff:{mall}:zones`) as a share of its capacity. It opens at the
+  warning share once that has lasted `hold_seconds` (on the time the job stamped the
+  occupancy), turns critical at the critical share, and resolves only below the clear
+  share, lower than the warning: a count hovering at the line neither flaps nor pages
+  twice.
+- **footfall_band**: the visitors of the mall's last closed hour outside the expected
+  band (footfall/expected.py), by at least `min_size` visitors: a spike or a dip. It
+  resolves when a later closed hour is back inside.
+
+An alert's id is stable: rule/mall/subject. Its state is one row of `alerts`; each change
+(opened, escalated, resolved) is an event written, in the same transaction as the state,
+to `alert_deliveries` once per place it goes (the `alerts` topic, ClickHouse, the open
+alerts in Redis, each webhook that wants it), keyed by the event: evaluating the same
+values again, after a restart or a replay, changes nothing and sends nothing.
+footfall/webhooks.py then delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+
+from footfall import clients, expected
+from footfall.outputs import TODAY, ZONES
+from footfall.settings import Settings
+
+RULES = ("occupancy", "footfall_band")
+SEVERITIES = ("warning", "critical")
+#: The defaults a mall gets when it is loaded (FootfallCam's and Meraki's 80 % / 95 %).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "occupancy": {"warning": 0.80, "critical": 0.95, "clear": 0.70, "hold_seconds": 120, "min_size": 0},
+    "footfall_band": {"warning": None, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 20},
+}
+#: Redis hash of the open alerts: alert id -> the event that opened (or escalated) it.
+OPEN_ALERTS = "ff:alerts:open"
+
+
+@dataclass(frozen=True)
+class Rule:
+    mall_id: str
+    rule: str
+    subject: str
+    warning: float | None
+    critical: float | None
+    clear: float | None
+    hold_seconds: int
+    min_size: int
+
+    @property
+    def alert_id(self) -> str:
+        return f"{self.rule}/{self.mall_id}/{self.subject}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a rule sees at one moment: a value, its threshold, and the level it reaches
+    (None: below the warning; "clear": below the clear level too)."""
+
+    at: datetime
+    value: float
+    threshold: float
+    level: str | None
+    cleared: bool
+
+
+@dataclass
+class State:
+    status: str = "ok"
+    severity: str | None = None
+    pending_since: datetime | None = None
+    opened_at: datetime | None = None
+
+
+def step(rule: Rule, state: State, reading: Reading) -> tuple[State, str | None]:
+    """The alert's next state after a reading, and the event it raises (opened,
+    escalated, resolved) or None. Pure: the whole rule of hysteresis and hold."""
+    if state.status == "open":
+        if reading.cleared:
+            return State("ok"), "resolved"
+        if reading.level == "critical" and state.severity == "warning":
+            return State("open", "critical", None, state.opened_at), "escalated"
+        return state, None
+    if reading.level is None:
+        return State("ok"), None
+    since = state.pending_since if state.status == "pending" and state.pending_since else reading.at
+    if reading.at - since >= timedelta(seconds=rule.hold_seconds):
+        return State("open", reading.level, None, reading.at), "opened"
+    return State("pending", None, since, None), None
+
+
+def occupancy_reading(rule: Rule, people: float, capacity: int, at: datetime) -> Reading:
+    share = people / capacity
+    level = ("critical" if rule.critical is not None and share >= rule.critical
+             else "warning" if rule.warning is not None and share >= rule.warning else None)
+    clear = rule.clear if rule.clear is not None else rule.warning
+    share_crossed = rule.critical if level == "critical" and rule.critical is not None else rule.warning or 1.0
+    return Reading(at, people, capacity * share_crossed, level, clear is None or share < clear)
+
+
+def band_reading(rule: Rule, visitors: float, expected_count: float, low: float, high: float,
+                 at: datetime) -> Reading:
+    outside = (visitors > high or visitors < low) and abs(visitors - expected_count) >= rule.min_size
+    return Reading(at, visitors, high if visitors > high else low, "warning" if outside else None, not outside)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def make_default_rules(conn: Connection[Any], schema: str, mall_ids: Iterable[str]) -> None:
+    """Give each mall the default rules it does not have yet (its own settings stay)."""
+    for mall_id in mall_ids:
+        for name, values in DEFAULTS.items():
+            conn.execute(
+                f'INSERT INTO "{schema}".alert_rules (mall_id, rule, subject, warning, critical, clear, '
+                "hold_seconds, min_size) VALUES (%s, %s, '', %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (mall_id, name, values["warning"], values["critical"], values["clear"], values["hold_seconds"],
+                 values["min_size"]))
+
+
+def rules(conn: Connection[Any], schema: str, mall_id: str | None = None) -> list[Rule]:
+    rows = conn.execute(
+        f'SELECT mall_id, rule, subject, warning, critical, clear, hold_seconds, min_size FROM "{schema}".alert_rules '
+        "WHERE enabled AND (%(m)s::text IS NULL OR mall_id = %(m)s) ORDER BY mall_id, rule, subject", {"m": mall_id})
+    return [Rule(*row) for row in rows]
+
+
+def _state(conn: Connection[Any], schema: str, alert_id: str) -> State:
+    row = conn.execute(f'SELECT status, severity, pending_since, opened_at FROM "{schema}".alerts '
+                       "WHERE alert_id = %s FOR UPDATE", (alert_id,)).fetchone()
+    return State(*row) if row else State()
+
+
+def event_of(rule: Rule, kind: str, state: State, reading: Reading) -> dict[str, Any]:
+    """An alert event as the topic, ClickHouse and the webhooks carry it (design §5)."""
+    opened_at = state.opened_at or reading.at
+    return {
+        "event_id": f"{rule.alert_id}/{opened_at.astimezone(UTC):%Y%m%dT%H%M%S}/{kind}",
+        "alert_id": rule.alert_id,
+        "kind": kind,
+        "rule": rule.rule,
+        "mall_id": rule.mall_id,
+        "subject": rule.subject,
+        "severity": state.severity or "warning",
+        "value": round(reading.value, 3),
+        "threshold": round(reading.threshold, 3),
+        "at": reading.at.astimezone(UTC).isoformat(timespec="seconds"),
+        "opened_at": opened_at.astimezone(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def targets(conn: Connection[Any], schema: str, event: dict[str, Any]) -> list[str]:
+    """Where an event goes: the topic, ClickHouse, Redis, and each webhook that wants it."""
+    hooks = conn.execute(
+        f'SELECT webhook_id FROM "{schema}".webhooks WHERE (rules IS NULL OR %s = ANY(rules)) '
+        "AND (min_severity = 'warning' OR %s = 'critical') ORDER BY webhook_id",
+        (event["rule"], event["severity"])).fetchall()
+    return ["kafka", "clickhouse", "redis", *(f"webhook:{hook}" for (hook,) in hooks)]
+
+
+def record(conn: Connection[Any], schema: str, rule: Rule, reading: Reading) -> dict[str, Any] | None:
+    """Apply a reading to the rule's alert in one transaction: its new state and, for an
+    event, one delivery row per target. Returns the event, or None."""
+    with conn.transaction():
+        before = _state(conn, schema, rule.alert_id)
+        after, kind = step(rule, before, reading)
+        event = event_of(rule, kind, after if kind != "resolved" else before, reading) if kind else None
+        conn.execute(
+            f'INSERT INTO "{schema}".alerts (alert_id, rule, mall_id, subject, status, severity, pending_since, '
+            "opened_at, resolved_at, value, threshold, evaluated_at) "
+            "VALUES (%(id)s, %(rule)s, %(mall)s, %(subject)s, %(status)s, %(severity)s, %(pending)s, %(opened)s, "
+            "%(resolved)s, %(value)s, %(threshold)s, now()) ON CONFLICT (alert_id) DO UPDATE SET "
+            "status = EXCLUDED.status, severity = EXCLUDED.severity, pending_since = EXCLUDED.pending_since, "
+            "opened_at = COALESCE(EXCLUDED.opened_at, CASE WHEN EXCLUDED.status = 'ok' "
+            "THEN alerts.opened_at END), resolved_at = COALESCE(EXCLUDED.resolved_at, alerts.resolved_at), "
+            "value = EXCLUDED.value, threshold = EXCLUDED.threshold, evaluated_at = now(), "
+            "acked_at = CASE WHEN EXCLUDED.status = 'open' AND alerts.status <> 'open' THEN NULL "
+            "ELSE alerts.acked_at END",
+            {"id": rule.alert_id, "rule": rule.rule, "mall": rule.mall_id, "subject": rule.subject,
+             "status": after.status, "severity": after.severity, "pending": after.pending_since,
+             "opened": after.opened_at, "resolved": reading.at if kind == "resolved" else None,
+             "value": reading.value, "threshold": reading.threshold})
+        if event is not None:
+            for target in targets(conn, schema, event):
+                conn.execute(f'INSERT INTO "{schema}".alert_deliveries (event_id, target, event) '
+                             "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                             (event["event_id"], target, json.dumps(event)))
+        return event
+
+
+# --- what the job wrote ----------------------------------------------------------------------
+
+
+def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetime) -> Reading | None:
+    """The rule's reading from the stores now, or None when there is nothing to judge
+    (no capacity, no live state, no expectation)."""
+    schema = settings.postgres.schema_name
+    tz_row = conn.execute(f'SELECT tz, capacity FROM "{schema}".malls WHERE mall_id = %s', (rule.mall_id,)).fetchone()
+    if tz_row is None:
+        return None
+    tz, mall_capacity = tz_row
+    redis = clients.redis_client(settings.redis)
+    try:
+        live = redis.hgetall(TODAY.format(mall_id=rule.mall_id))
+        zones = redis.hgetall(ZONES.format(mall_id=rule.mall_id)) if rule.subject else {}
+    finally:
+        redis.close()
+    if rule.rule == "occupancy":
+        if rule.subject:
+            found = conn.execute(f'SELECT capacity FROM "{schema}".shops WHERE mall_id = %s AND shop_code = %s',
+                                 (rule.mall_id, rule.subject)).fetchone()
+            capacity, devices = (found[0] if found else None), zones.get(rule.subject, 0)  # none placed there
+        else:
+            capacity, devices = mall_capacity, live.get("occupancy")
+        if not capacity or devices is None or "occupancy_at" not in live:
+            return None
+        at = datetime.fromisoformat(live["occupancy_at"].replace("Z", "+00:00"))
+        return occupancy_reading(rule, float(devices) * people_per_visitor(settings, rule.mall_id, live), capacity, at)
+    local = now.astimezone(ZoneInfo(tz))
+    closed = expected.closed_hours(local.date(), local)
+    if closed == 0:
+        return None
+    hour = closed - 1
+    ch = clients.clickhouse(settings.clickhouse)
+    band = ch.execute(
+        f"SELECT expected, low, high, baseline FROM {expected.TABLE} FINAL WHERE mall_id = %(m)s AND day = %(d)s "
+        "AND shop_code = '' AND hour = %(h)s AND weeks > 0", {"m": rule.mall_id, "d": local.date(), "h": hour})
+    counted = ch.execute("SELECT visitors FROM mall_hourly FINAL "
+                         "WHERE mall_id = %(m)s AND day = %(d)s AND hour = %(h)s",
+                         {"m": rule.mall_id, "d": local.date(), "h": hour})
+    if not band:
+        return None
+    value, low, high, baseline = band[0]
+    factor = value / baseline if baseline else 1.0
+    hour_end = datetime.combine(local.date(), datetime.min.time(), ZoneInfo(tz)) + timedelta(hours=closed)
+    return band_reading(rule, float(counted[0][0]) if counted else 0.0, value, low * factor, high * factor, hour_end)
+
+
+def people_per_visitor(settings: Settings, mall_id: str, live: dict[str, str]) -> float:
+    """Devices to estimated people: the day's people per visitor (design §4 item 15), 1
+    without door counts."""
+    day = live.get("day")
+    if not day:
+        return 1.0
+    rows = clients.clickhouse(settings.clickhouse).execute(
+        "SELECT people_per_visitor FROM people_daily WHERE mall_id = %(m)s AND day = %(d)s",
+        {"m": mall_id, "d": datetime.fromisoformat(day).date()})
+    factor = rows[0][0] if rows else None
+    return float(factor) if factor else 1.0
+
+
+def evaluate(settings: Settings, now: datetime | None = None, mall_id: str | None = None) -> list[dict[str, Any]]:
+    """Evaluate every enabled rule (of one mall) once; returns the events raised."""
+    now = now or datetime.now(UTC)
+    schema = settings.postgres.schema_name
+    events = []
+    with clients.postgres(settings.postgres) as conn:
+        for rule in rules(conn, schema, mall_id):
+            reading = readings(settings, conn, rule, now)
+            if reading is not None and (event := record(conn, schema, rule, reading)) is not None:
+                events.append(event)
+    return events
