@@ -20,6 +20,7 @@ PAGE_LIST = [
     ("live_map.py", "Live map", ":material/map:", "live"),
     ("shops.py", "Shops", ":material/storefront:", "shops"),
     ("customers.py", "Customers", ":material/group:", "customers"),
+    ("alerts.py", "Alerts", ":material/notifications:", "alerts"),
     ("system.py", "System", ":material/monitor_heart:", "system"),
 ]
 

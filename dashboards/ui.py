@@ -20,7 +20,7 @@ import redis
 import redis.exceptions
 import streamlit as st
 
-from dashboards import data, health
+from dashboards import alerting, data, health
 from footfall import clients
 from footfall.schema import postgres_schema
 from footfall.settings import Settings
@@ -121,6 +121,13 @@ def history(query: Callable[..., Any], *args: Any) -> Any:
     `args`, cached for a few seconds; a ClickHouse outage is one line on the page."""
     with service("ClickHouse"):
         return _history(query.__name__, *args)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def open_alerts(mall_id: str | None = None) -> pd.DataFrame:
+    """The alerts open now (of one mall): dashboards.alerting.open_alerts, cached a moment."""
+    with clients.postgres(settings().postgres, autocommit=True) as conn:
+        return alerting.open_alerts(conn, pg_schema(), mall_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

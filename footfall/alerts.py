@@ -13,6 +13,12 @@ Two rules:
 - **footfall_band**: the visitors of the mall's last closed hour outside the expected
   band (footfall/expected.py), by at least `min_size` visitors: a spike or a dip. It
   resolves when a later closed hour is back inside.
+- **probe_silent**: a probe whose newest report (`ff:{mall}:probes`, on event time) is
+  more than `warning` seconds (15 minutes) behind the newest of its mall's probes: its
+  neighbours hear devices, it does not. When the whole mall has heard nothing for that
+  long at an hour it usually has visitors (the expected footfall), the clock is the
+  yardstick instead, so a mall gone dark as a whole is noticed too. One alert per probe
+  (subject: its ap_mac); a probe never heard since the job began is not judged.
 
 An alert's id is stable: rule/mall/subject. Its state is one row of `alerts`; each change
 (opened, escalated, resolved) is an event written, in the same transaction as the state,
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,15 +40,18 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from footfall import clients, expected
-from footfall.outputs import TODAY, ZONES
+from footfall.outputs import PROBES, TODAY, ZONES
 from footfall.settings import Settings
 
-RULES = ("occupancy", "footfall_band")
+RULES = ("occupancy", "footfall_band", "probe_silent")
 SEVERITIES = ("warning", "critical")
 #: The defaults a mall gets when it is loaded (FootfallCam's and Meraki's 80 % / 95 %).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "occupancy": {"warning": 0.80, "critical": 0.95, "clear": 0.70, "hold_seconds": 120, "min_size": 0},
     "footfall_band": {"warning": None, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 20},
+    # warning: the silence, in seconds, that makes a probe silent (15 minutes, as Cisco
+    # Spaces' absence events).
+    "probe_silent": {"warning": 900, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 0},
 }
 #: Redis hash of the open alerts: alert id -> the event that opened (or escalated) it.
 OPEN_ALERTS = "ff:alerts:open"
@@ -200,21 +209,31 @@ def record(conn: Connection[Any], schema: str, rule: Rule, reading: Reading) -> 
         return event
 
 
+def acknowledge(conn: Connection[Any], schema: str, alert_id: str, by: str) -> bool:
+    """Mark an open alert seen by `by`; False when it is not open (any more). Opened again
+    later, it is unacknowledged."""
+    done = conn.execute(f'UPDATE "{schema}".alerts SET acked_at = now(), acked_by = %s '
+                        "WHERE alert_id = %s AND status = 'open'", (by, alert_id))
+    return bool(done.rowcount)
+
+
 # --- what the job wrote ----------------------------------------------------------------------
 
 
-def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetime) -> Reading | None:
-    """The rule's reading from the stores now, or None when there is nothing to judge
-    (no capacity, no live state, no expectation)."""
+def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetime) -> list[tuple[Rule, Reading]]:
+    """The rule's readings from the stores now, each for the rule of its subject (one, or
+    one per probe); none when there is nothing to judge (no capacity, no live state, no
+    expectation)."""
     schema = settings.postgres.schema_name
     tz_row = conn.execute(f'SELECT tz, capacity FROM "{schema}".malls WHERE mall_id = %s', (rule.mall_id,)).fetchone()
     if tz_row is None:
-        return None
+        return []
     tz, mall_capacity = tz_row
     redis = clients.redis_client(settings.redis)
     try:
         live = redis.hgetall(TODAY.format(mall_id=rule.mall_id))
         zones = redis.hgetall(ZONES.format(mall_id=rule.mall_id)) if rule.subject else {}
+        heard = redis.hgetall(PROBES.format(mall_id=rule.mall_id)) if rule.rule == "probe_silent" else {}
     finally:
         redis.close()
     if rule.rule == "occupancy":
@@ -225,13 +244,19 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
         else:
             capacity, devices = mall_capacity, live.get("occupancy")
         if not capacity or devices is None or "occupancy_at" not in live:
-            return None
+            return []
         at = datetime.fromisoformat(live["occupancy_at"].replace("Z", "+00:00"))
-        return occupancy_reading(rule, float(devices) * people_per_visitor(settings, rule.mall_id, live), capacity, at)
+        people = float(devices) * people_per_visitor(settings, rule.mall_id, live)
+        return [(rule, occupancy_reading(rule, people, capacity, at))]
     local = now.astimezone(ZoneInfo(tz))
+    if rule.rule == "probe_silent":
+        probes = [ap for (ap,) in conn.execute(f'SELECT ap_mac FROM "{schema}".probes WHERE mall_id = %s',
+                                                (rule.mall_id,))]
+        return silent_readings(rule, {ap: int(heard[ap]) for ap in probes if ap in heard}, now,
+                               usually_open=usual_now(settings, rule.mall_id, local) >= 1)
     closed = expected.closed_hours(local.date(), local)
     if closed == 0:
-        return None
+        return []
     hour = closed - 1
     ch = clients.clickhouse(settings.clickhouse)
     band = ch.execute(
@@ -241,11 +266,39 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
                          "WHERE mall_id = %(m)s AND day = %(d)s AND hour = %(h)s",
                          {"m": rule.mall_id, "d": local.date(), "h": hour})
     if not band:
-        return None
+        return []
     value, low, high, baseline = band[0]
     factor = value / baseline if baseline else 1.0
     hour_end = datetime.combine(local.date(), datetime.min.time(), ZoneInfo(tz)) + timedelta(hours=closed)
-    return band_reading(rule, float(counted[0][0]) if counted else 0.0, value, low * factor, high * factor, hour_end)
+    return [(rule, band_reading(rule, float(counted[0][0]) if counted else 0.0, value, low * factor, high * factor,
+                                hour_end))]
+
+
+def silent_readings(rule: Rule, heard: dict[str, int], now: datetime, usually_open: bool
+                    ) -> list[tuple[Rule, Reading]]:
+    """Each heard probe's silence (seconds) against the rule's limit (`warning`): behind the
+    newest of its mall's probes, or behind the clock when the whole mall has been silent
+    that long at an hour it usually has visitors."""
+    if not heard:
+        return []
+    limit = rule.warning or 0.0
+    newest = max(heard.values()) / 1000
+    yardstick = now.timestamp() if usually_open and now.timestamp() - newest > limit else newest
+    at = datetime.fromtimestamp(yardstick, UTC)
+    out = []
+    for ap, ms in sorted(heard.items()):
+        silence = yardstick - ms / 1000
+        level = "warning" if silence > limit else None
+        out.append((replace(rule, subject=ap), Reading(at, silence, limit, level, level is None)))
+    return out
+
+
+def usual_now(settings: Settings, mall_id: str, local: datetime) -> float:
+    """The visitors the mall's current local hour usually brings (0 without an expectation)."""
+    rows = clients.clickhouse(settings.clickhouse).execute(
+        f"SELECT baseline FROM {expected.TABLE} FINAL WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = '' "
+        "AND hour = %(h)s", {"m": mall_id, "d": local.date(), "h": local.hour})
+    return float(rows[0][0]) if rows else 0.0
 
 
 def people_per_visitor(settings: Settings, mall_id: str, live: dict[str, str]) -> float:
@@ -268,7 +321,7 @@ def evaluate(settings: Settings, now: datetime | None = None, mall_id: str | Non
     events = []
     with clients.postgres(settings.postgres) as conn:
         for rule in rules(conn, schema, mall_id):
-            reading = readings(settings, conn, rule, now)
-            if reading is not None and (event := record(conn, schema, rule, reading)) is not None:
-                events.append(event)
+            for subject_rule, reading in readings(settings, conn, rule, now):
+                if (event := record(conn, schema, subject_rule, reading)) is not None:
+                    events.append(event)
     return events

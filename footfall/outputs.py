@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Redis keys (docs/metrics-job.md "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:dead_letters, ff:ingested, ff:outputs.
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:dead_letters, ff:ingested,
+#: ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
 POSITIONS = "ff:{mall_id}:positions"
 POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
 ZONES = "ff:{mall_id}:zones"
+#: Each probe's newest accepted report: ap_mac -> its event time, epoch ms.
+PROBES = "ff:{mall_id}:probes"
 DEAD_LETTER_COUNTS = "ff:dead_letters"
 #: Per input topic: "{topic}:accepted" and "{topic}:late_for_windows" message counts.
 INGEST_COUNTS = "ff:ingested"
@@ -121,6 +124,9 @@ OUTPUTS = {
             table="append", partition_by="toYYYYMMDD(ts)"),
         Output("dead_letter_counts", ("source_topic", "reason"),
                (("source_topic", S), ("reason", S), ("messages", U64)), table=None),
+        # Each probe's newest accepted report (event time, epoch ms): the alerts tell a
+        # silent probe by it (footfall/alerts.py). Redis only.
+        Output("probe_heard", ("mall_id", "ap_mac"), (("mall_id", S), ("ap_mac", S), ("heard_at", U64)), table=None),
         Output("ingest_counts", ("source_topic",),
                (("source_topic", S), ("accepted", U64), ("late_for_windows", U64), ("opted_out", U64)), table=None),
     )

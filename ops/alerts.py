@@ -57,9 +57,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "ack":
             if not args.id:
                 raise ValueError("alerts ack: give --id (footfall alerts list shows the ids)")
-            done = conn.execute(f'UPDATE "{schema}".alerts SET acked_at = now(), acked_by = %s '
-                                "WHERE alert_id = %s AND status = 'open'", (args.by, args.id))
-            if not done.rowcount:
+            if not alerts.acknowledge(conn, schema, args.id, args.by):
                 raise ValueError(f"alerts ack: no open alert {args.id!r}")
             print(f"acknowledged {args.id}")
             return 0

@@ -4,7 +4,7 @@ people under them, each change against the same weekday a week before up to the 
 local time (data.versus_last_week); visitors per hour with the peak hour, beside the
 hours' expected footfall (or, without one, that weekday's hours) and the day so far
 against what its closed hours usually bring; how long visitors stay (mall visits by
-dwell bucket)."""
+dwell bucket). The mall's open alerts, if any, link to the Alerts page above it all."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ CHART_REFRESH_SECONDS = 15
 
 selection = ui.select()
 st.title(f"{selection.name}: overview")
+raised = ui.attempt("PostgreSQL", ui.open_alerts, selection.mall_id)
+if raised is not None and not raised.empty:
+    worst = "critical" if (raised["severity"] == "critical").any() else "warning"
+    st.page_link("views/alerts.py", icon=":material/notifications_active:",
+                 label=f"{len(raised)} open alert{'s' if len(raised) > 1 else ''} ({worst}): "
+                       + ", ".join(raised["alert_id"].str.split("/").str[0].unique()))
 week_before = selection.week_before
 
 

@@ -1,6 +1,7 @@
 """Portfolio: every mall side by side on its own local today. Visitors so far against the
-same weekday a week before up to the same local time (data.versus_last_week), occupancy now, capture rate and the
-day's top shop, each mall linking to its own pages."""
+same weekday a week before up to the same local time (data.versus_last_week) and against
+what those hours usually bring, its open alerts, occupancy now, capture rate and the day's
+top shop, each mall linking to its own pages."""
 
 from __future__ import annotations
 
@@ -36,10 +37,11 @@ def number(value: Any) -> str:
 def cards() -> None:
     with ui.service("Redis"), ui.service("ClickHouse"):
         frame = data.portfolio(ui.redis_client(), ui.clickhouse(), malls, datetime.now(UTC))
+    open_alerts = ui.attempt("PostgreSQL", ui.open_alerts)
     rows = list(frame.itertuples())
     for first in range(0, len(rows), PER_ROW):
         for row, column in zip(rows[first:first + PER_ROW], st.columns(PER_ROW)):
-            card(row, column)
+            card(row, column, None if open_alerts is None else open_alerts[open_alerts["mall_id"] == row.mall_id])
     st.caption(f"Live from Redis and ClickHouse; refreshes every {REFRESH_SECONDS} s. Each mall shows its own "
                "local day; a mall outside its opening hours shows the day so far.")
 
@@ -48,9 +50,14 @@ def usual_change(row: Any) -> float | None:
     return (row.hours_so_far - row.usual_hours) / row.usual_hours if row.usual_hours else None
 
 
-def card(row: Any, column: DeltaGenerator) -> None:
+def card(row: Any, column: DeltaGenerator, open_alerts: pd.DataFrame | None) -> None:
     with column.container(border=True, key=f"mall-{row.mall_id}"):
         st.subheader(row.name)
+        if open_alerts is not None and not open_alerts.empty:
+            critical = int((open_alerts["severity"] == "critical").sum())
+            st.page_link("views/alerts.py", icon=":material/notifications_active:",
+                         label=f"{len(open_alerts)} open alert{'s' if len(open_alerts) > 1 else ''}"
+                               + (f", {critical} critical" if critical else ""))
         st.caption(f"{row.mall_id} · local time {row.local_time} · {row.day:%d %b %Y}")
         compared = words.compared(row.day - timedelta(days=7), row.compared_hours)
         st.metric("Visitors today", number(row.visitors), words.change(row.change),

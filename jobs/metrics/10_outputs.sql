@@ -37,6 +37,13 @@ FROM (
 )
 GROUP BY source_topic;
 
+-- Each probe's newest accepted report, on event time (epoch ms): the alerts tell a probe
+-- gone silent while its neighbours still hear devices by it (footfall/alerts.py).
+CREATE TEMPORARY VIEW probe_heard AS
+SELECT mall_id, ap_mac, MAX(occur_ms) AS heard_at
+FROM probe_events
+GROUP BY mall_id, ap_mac;
+
 CREATE TEMPORARY VIEW outputs AS
 SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, ${payload_mall_daily} AS payload
 FROM mall_daily
@@ -93,6 +100,9 @@ FROM dead_letter_counts
 UNION ALL
 SELECT 'ingest_counts', CAST(NULL AS STRING), ${payload_ingest_counts}
 FROM ingest_counts
+UNION ALL
+SELECT 'probe_heard/' || mall_id, CAST(NULL AS STRING), ${payload_probe_heard}
+FROM probe_heard
 UNION ALL
 -- The key names the message it rejects, so a copy sent again after a restart can be
 -- recognised.

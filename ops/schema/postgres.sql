@@ -107,14 +107,15 @@ ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS capacity integer CHECK (cap
 ALTER TABLE ${schema}.shops ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
 
 -- The rules per mall, made with their defaults when a mall is loaded; subject '' is the
--- mall itself, or a shop code. warning / critical / clear: for occupancy shares of the
--- capacity (fires at warning, critical at critical, resolves below clear); for
--- footfall_band unused. hold_seconds: how long a level must last before it fires.
--- min_size: the smallest difference from the expected that counts (a quiet hour pages
--- nobody).
+-- mall itself (for probe_silent: each of its probes), or a shop code. warning / critical
+-- / clear: for occupancy shares of the capacity (fires at warning, critical at critical,
+-- resolves below clear); for probe_silent the silence in seconds that makes a probe
+-- silent; for footfall_band unused. hold_seconds: how long a level must last before it
+-- fires. min_size: the smallest difference from the expected that counts (a quiet hour
+-- pages nobody).
 CREATE TABLE IF NOT EXISTS ${schema}.alert_rules (
     mall_id       text NOT NULL REFERENCES ${schema}.malls (mall_id) ON DELETE CASCADE,
-    rule          text NOT NULL CHECK (rule IN ('occupancy', 'footfall_band')),
+    rule          text NOT NULL CHECK (rule IN ('occupancy', 'footfall_band', 'probe_silent')),
     subject       text NOT NULL DEFAULT '',
     enabled       boolean NOT NULL DEFAULT true,
     warning       double precision,

@@ -1,8 +1,10 @@
 """The pages as an operator reads them in headless Chromium, on a live day of a mall of
 the test's own whose local time is just past noon: a change is today so far against the
-same weekday a week before up to the same local time (never that whole day), on the
-Overview and the Portfolio alike; every bar of a ranked chart is named; counts have
-whole-number axes; words agree with their numbers ("1 device")."""
+same weekday a week before up to the same local time (never that whole day), and so is
+"usual by now" (the expected footfall's baseline of the same hours), on the Overview and
+the Portfolio alike; every bar of a ranked chart is named; counts have whole-number
+axes; words agree with their numbers ("1 device"). An alert open for the mall shows on
+the Overview, the Portfolio and the Alerts page, where it can be acknowledged."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
+from footfall import alerts, clients, expected
+from footfall.outputs import TODAY
 from footfall.settings import Settings
 from jobs.metrics.sinks import SinkConfig, Writers
 from simulators.dimensions import load_layout, remove_malls
@@ -54,11 +58,29 @@ def live_day(stack: Settings, unique: str, monkeypatch):  # type: ignore[no-unty
     try:
         load_layout(Layout((made,)), stack.postgres)
         write(stack, m, today, week_before, shops, favourite_shops, unique)
+        assert expected.refresh(stack, only=[(m, made.tz)])
+        crowded(stack, m)
         monkeypatch.setenv("FOOTFALL_DASHBOARD_PORT", str(free_port()))
         with served_dashboard(Settings()) as url:
             yield made, shops, favourite_shops, url
     finally:
+        with clients.postgres(stack.postgres, autocommit=True) as conn:
+            conn.execute(f'DELETE FROM "{stack.postgres.schema_name}".alert_deliveries WHERE event->>%s = %s',
+                         ("mall_id", m))
+        clients.redis_client(stack.redis).hdel(alerts.OPEN_ALERTS, f"occupancy/{m}/")
         remove_malls([m], stack.postgres)
+
+
+def crowded(stack: Settings, m: str) -> None:
+    """The mall over its capacity now (12 devices with a live position, 10 people
+    allowed, no door counts: 12 people), with no hold: a critical occupancy alert opens."""
+    schema = stack.postgres.schema_name
+    with clients.postgres(stack.postgres, autocommit=True) as conn:
+        conn.execute(f'UPDATE "{schema}".malls SET capacity = 10 WHERE mall_id = %s', (m,))
+        conn.execute(f'UPDATE "{schema}".alert_rules SET hold_seconds = 0 WHERE mall_id = %s', (m,))
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    clients.redis_client(stack.redis).hset(TODAY.format(mall_id=m), mapping={"occupancy": 12, "occupancy_at": now})
+    assert [e["kind"] for e in alerts.evaluate(stack, mall_id=m) if e["rule"] == "occupancy"] == ["opened"]
 
 
 def write(stack: Settings, m: str, today: str, week_before: str, shops: list, favourite_shops: list,
@@ -112,15 +134,33 @@ def test_changes_compare_the_same_hours_and_charts_name_every_bar_with_whole_cou
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
 
-        visit(page, f"{url}/overview?mall={mall.mall_id}", "Visitors per hour", "like_with_like_overview")
+        body = visit(page, f"{url}/overview?mall={mall.mall_id}", "Visitors per hour", "like_with_like_overview")
         assert delta(page, "Visitors").startswith(expected), delta(page, "Visitors")
         assert delta(page, "Door entries").startswith(expected), delta(page, "Door entries")
+        # The same hours' usual visitors: last week's 9:00 and 10:00, its one week.
+        assert f"visitors against {before} usual by now" in body, body
+        assert "1 open alert (critical): occupancy" in body
 
         page.goto(f"{url}/?mall={mall.mall_id}")
         card = page.locator(f".st-key-mall-{mall.mall_id}")
         card.wait_for(timeout=60_000)
         app_ran(page)
         assert delta(page, "Visitors today", card).startswith(expected), delta(page, "Visitors today", card)
+        shown = card.inner_text()
+        assert f"{so_far} visitors to" in shown and f"against {before} usual by then, {expected}" in shown, shown
+        assert "1 open alert, 1 critical" in shown
+
+        body = visit(page, f"{url}/alerts", "Open now", "like_with_like_alerts")
+        assert "critical" in body
+        page.get_by_label("Alert to acknowledge").click()
+        page.get_by_role("option", name=f"occupancy/{mall.mall_id}/").click()  # listed, not yet acknowledged
+        page.get_by_label("By").fill("duty manager")
+        page.get_by_role("button", name="Acknowledge").click()
+        page.get_by_text(f"occupancy/{mall.mall_id}/: acknowledged").wait_for(timeout=30_000)
+        with clients.postgres(Settings().postgres) as conn:
+            acked = conn.execute(f'SELECT acked_by FROM "{Settings().postgres.schema_name}".alerts '
+                                 "WHERE alert_id = %s", (f"occupancy/{mall.mall_id}/",)).fetchone()
+        assert acked == ("duty manager",)
 
         visit(page, f"{url}/shops?mall={mall.mall_id}", "Top shops", "like_with_like_shops")
         top = page.locator('[data-testid="stVegaLiteChart"]').first

@@ -222,8 +222,11 @@ def renamed(value, names: Mapping[str, str]):  # type: ignore[no-untyped-def]
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
     """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
     state: dict[str, dict] = {name: {} for name in COLUMNS}
-    state["positions"] = {}
+    state["positions"], state["probe_heard"] = {}, {}
     for kind, output, payload in changes:
+        if output == "probe_heard" and kind != "UPDATE_BEFORE":  # Redis only: ap_mac -> heard_at
+            state[output][(payload["mall_id"], payload["ap_mac"])] = payload["heard_at"]
+            continue
         if output == "positions":
             state[output][(payload["mall_id"], payload["ts"], payload["device_id"])] = (
                 payload["x"], payload["y"], payload["zone"])

@@ -183,6 +183,13 @@ def random_day(seed: int) -> tuple[list[ProbeEvent], list[DoorEvent]]:
 @case(*random_day(1))
 def test_a_random_day_with_duplicates_and_disorder_matches_the_reference(outputs, request):
     check(outputs, request)
+    # Each probe's newest report, whatever the order they came in (the silent-probe alert's).
+    newest: dict[tuple[str, str], int] = {}
+    for event in CASES[request.node.originalname].probes:
+        key = (event.mall_id, event.ap_mac)
+        newest[key] = max(newest.get(key, 0), event.occur_ms)
+    heard = outputs[request.node.originalname]["probe_heard"]
+    assert {(mall, ap and ap.rsplit("~", 1)[0]): at for (mall, ap), at in heard.items()} == newest
 
 
 @case(*random_day(2))

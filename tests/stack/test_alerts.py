@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from footfall import alerts, clients, webhooks
-from footfall.outputs import TODAY
+from footfall.outputs import PROBES, TODAY
 from footfall.settings import KafkaSettings, Settings
 from ops import bootstrap
 from simulators.dimensions import load_layout, remove_malls
@@ -133,15 +134,17 @@ def test_occupancy_opens_once_escalates_resolves_once_and_a_replay_sends_nothing
     assert raised == wanted * 2  # evaluated again, the same events: their ids are the same
     webhooks.deliver(settings)
 
-    # The receiver: each event once, in order, signed; the first was refused once and tried again.
+    # The receiver: each event once, in order, signed; the first was refused once and tried
+    # again. (A webhook hears every mall: only this one's are the test's.)
+    got = [e for e in Receiver.got if e["mall_id"] == mall_id]
     assert Receiver.refused == 1
-    assert [(e["kind"], e["severity"]) for e in Receiver.got] == [
+    assert [(e["kind"], e["severity"]) for e in got] == [
         ("opened", "warning"), ("escalated", "critical"), ("resolved", "critical")]
-    opened, escalated, resolved = Receiver.got
+    opened, escalated, resolved = got
     assert opened["alert_id"] == f"occupancy/{mall_id}/" and opened["value"] == 84 and opened["threshold"] == 80
     assert opened["opened_at"] == opened["at"] == (T0 + timedelta(seconds=61)).isoformat()
     assert escalated["threshold"] == 95 and resolved["value"] == 69
-    assert len({e["event_id"] for e in Receiver.got}) == 3
+    assert len({e["event_id"] for e in got}) == 3
     schema = settings.postgres.schema_name
     with clients.postgres(settings.postgres) as conn:
         tries = conn.execute(f'SELECT attempts, status, delivered_at IS NOT NULL FROM "{schema}".alert_deliveries '
@@ -153,7 +156,7 @@ def test_occupancy_opens_once_escalates_resolves_once_and_a_replay_sends_nothing
 
     # The topic, the history and the open alerts agree.
     topic = [json.loads(m.value) for m in read_topic(settings, settings.kafka.alerts_topic)]
-    assert [e["event_id"] for e in topic] == [e["event_id"] for e in Receiver.got]
+    assert [e["event_id"] for e in topic if e["mall_id"] == mall_id] == [e["event_id"] for e in got]
     history = clients.clickhouse(settings.clickhouse).execute(
         "SELECT kind, severity, value FROM alerts FINAL WHERE mall_id = %(m)s ORDER BY at", {"m": mall_id})
     assert history == [("opened", "warning", 84.0), ("escalated", "critical", 96.0), ("resolved", "critical", 69.0)]
@@ -177,3 +180,45 @@ def test_the_open_alert_is_listed_and_acknowledged(mall) -> None:
     assert acked.returncode == 0 and "acknowledged" in acked.stdout
     again = footfall("alerts", "ack", "--id", "occupancy/no-such-mall/", env=env)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "no open alert" in again.stderr
+
+
+def test_a_probe_silent_past_its_limit_while_its_neighbours_hear_and_a_mall_gone_dark(mall) -> None:
+    """The job's newest report per probe (`ff:{mall}:probes`): 15 minutes is the limit. One
+    probe 20 minutes behind its neighbours is silent; heard again, it is not. Then every
+    probe stops: against one another none is silent, but the mall usually has visitors at
+    this hour (its expected footfall), so against the clock all are."""
+    settings, mall_id, _env = mall
+    schema = settings.postgres.schema_name
+    with clients.postgres(settings.postgres) as conn:
+        probes = [ap for (ap,) in conn.execute(f'SELECT ap_mac FROM "{schema}".probes WHERE mall_id = %s '
+                                                "ORDER BY ap_mac", (mall_id,))]
+        (tz,) = conn.execute(f'SELECT tz FROM "{schema}".malls WHERE mall_id = %s', (mall_id,)).fetchone()
+    quiet, others = probes[0], probes[1:]
+    redis = clients.redis_client(settings.redis)
+    key = PROBES.format(mall_id=mall_id)
+    heard = int(T0.timestamp() * 1000)
+
+    def evaluate(now: datetime) -> list[tuple[str, str]]:
+        return [(e["kind"], e["subject"]) for e in alerts.evaluate(settings, now=now, mall_id=mall_id)
+                if e["rule"] == "probe_silent"]
+
+    try:
+        redis.hset(key, mapping={**{ap: heard for ap in others}, quiet: heard - 20 * 60_000})
+        assert evaluate(T0) == [("opened", quiet)]
+        assert evaluate(T0) == []  # evaluated again: nothing new
+        redis.hset(key, quiet, heard)
+        assert evaluate(T0) == [("resolved", quiet)]
+        # The whole mall quiet for 30 minutes: not judged while its hour usually brings nobody...
+        later = T0 + timedelta(minutes=30)
+        local = later.astimezone(ZoneInfo(tz))
+        assert evaluate(later) == []
+        # ...judged against the clock when it usually has visitors then.
+        clients.clickhouse(settings.clickhouse).execute(
+            "INSERT INTO expected_hourly (mall_id, day, shop_code, hour, baseline, low, high, expected, weeks, "
+            "computed_at) VALUES", [(mall_id, local.date(), "", local.hour, 40.0, 30.0, 50.0, 40.0, 4,
+                                     later.replace(tzinfo=None))])
+        assert sorted(evaluate(later)) == sorted(("opened", ap) for ap in probes)
+    finally:
+        redis.delete(key)
+        for ap in probes:
+            redis.hdel(alerts.OPEN_ALERTS, f"probe_silent/{mall_id}/{ap}")

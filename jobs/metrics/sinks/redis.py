@@ -19,6 +19,7 @@ from footfall.outputs import (
     INGEST_COUNTS,
     POSITIONS,
     POSITIONS_SEEN,
+    PROBES,
     TODAY,
     ZONES,
     capture_rate,
@@ -49,6 +50,7 @@ class RedisWriter:
             "positions": self.positions,
             "dead_letter_counts": self.dead_letter_counts,
             "ingest_counts": self.ingest_counts,
+            "probe_heard": self.probe_heard,
         }
 
     def handles(self, output: str) -> bool:
@@ -122,6 +124,15 @@ class RedisWriter:
             mapping[f"{row['source_topic']}:late_for_windows"] = row["late_for_windows"]
             mapping[f"{row['source_topic']}:opted_out"] = row["opted_out"]
         self.client.hset(INGEST_COUNTS, mapping=mapping)
+
+    def probe_heard(self, rows: Rows, updated_at: str) -> None:
+        by_mall: dict[str, dict[str, int]] = {}
+        for row in rows:
+            by_mall.setdefault(row["mall_id"], {})[row["ap_mac"]] = row["heard_at"]
+        pipe = self.client.pipeline(transaction=False)
+        for mall_id, heard in by_mall.items():
+            pipe.hset(PROBES.format(mall_id=mall_id), mapping=heard)
+        pipe.execute()
 
     def _set_for_day(self, pipe: Pipeline, key: str, day: str, fields: dict[str, Any], ttl: int = 0) -> None:
         args: list[object] = [day, ttl]
