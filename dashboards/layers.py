@@ -9,6 +9,7 @@ entrances drawn here are the map.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pandas as pd
 import pydeck as pdk
@@ -19,6 +20,7 @@ METRES_PER_DEGREE = 111_320.0
 SHOP_FILL = [226, 232, 240]
 SHOP_LINE = [71, 85, 105]
 FLOOR_FILL = [248, 250, 252]
+SILENT_COLOUR = [220, 38, 38, 255]
 PROBE_COLOUR = [37, 99, 235]
 ENTRANCE_COLOUR = [22, 163, 74]
 TEXT_COLOUR = [30, 41, 59]
@@ -158,10 +160,31 @@ def heat(layout: MallLayout, positions: pd.DataFrame) -> pdk.Layer:
     )
 
 
-def deck(layout: MallLayout, positions: pd.DataFrame) -> pdk.Deck:
+def silent(layout: MallLayout, silent_probes: Sequence[str]) -> pdk.Layer:
+    """The probes an open probe_silent alert names, ringed in red over the floor plan."""
+    probes = layout.probes[layout.probes["ap_mac"].isin(silent_probes)]
+    return pdk.Layer(
+        "ScatterplotLayer",
+        with_lnglat(layout, probes)[["ap_mac", "shop_code", "position"]].assign(name="silent probe "),
+        id="silent-probes",
+        get_position="position",
+        get_fill_color=[0, 0, 0, 0],
+        get_line_color=SILENT_COLOUR,
+        stroked=True,
+        line_width_min_pixels=3,
+        get_radius=3,
+        radius_min_pixels=9,
+        pickable=True,
+    )
+
+
+def deck(layout: MallLayout, positions: pd.DataFrame, silent_probes: Sequence[str] = ()) -> pdk.Deck:
+    """The floor plan, the live positions' heat, and the silent probes ringed in red."""
     layers = floor_plan(layout)
     if not positions.empty:
         layers.append(heat(layout, positions))
+    if silent_probes:
+        layers.append(silent(layout, silent_probes))
     return pdk.Deck(
         layers=layers, initial_view_state=view(layout), map_style=None, tooltip={"text": "{shop_name}{name}{ap_mac}"}
     )

@@ -1,4 +1,5 @@
-"""Live map: where people are right now, and the picked day replayed."""
+"""Live map: where people are right now (the probes an open alert says are silent ringed
+in red), and the picked day replayed."""
 
 from __future__ import annotations
 
@@ -46,7 +47,12 @@ def live() -> None:
     else:
         st.caption(f"As of {local(int(positions['ts'].max())):%H:%M:%S} (mall time); refreshes every "
                    f"{REFRESH_SECONDS} s.")
-    st.pydeck_chart(layers.deck(layout, positions), height=MAP_HEIGHT)
+    raised = ui.attempt("PostgreSQL", ui.open_alerts, selection.mall_id)
+    silent = [] if raised is None else list(raised.loc[raised["rule"] == "probe_silent", "subject"])
+    if silent:
+        st.warning(f"{words.counted(len(silent), 'probe')} silent (ringed in red): the devices near "
+                   f"{'them' if len(silent) > 1 else 'it'} may be missing from the map.", icon=":material/sensors_off:")
+    st.pydeck_chart(layers.deck(layout, positions, silent), height=MAP_HEIGHT)
 
 
 @st.fragment

@@ -90,3 +90,18 @@ def test_small_counts_leave_the_product_as_less_than_the_minimum_and_small_steps
     steps = pd.DataFrame({"from_shop": ["S1", "S2"], "to_shop": ["S2", "S1"], "transitions": [7, 2]})
     assert small_counts.shown_steps(steps, 5)["transitions"].tolist() == [7]
     assert small_counts.shown_steps(steps, 0)["transitions"].tolist() == [7, 2]
+
+
+def test_the_live_map_rings_the_silent_probes_and_only_those():
+    from dashboards import layers
+
+    layout = data.MallLayout(
+        "m1", "Mall", 52.37, 4.89,
+        pd.DataFrame({"shop_code": ["S1"], "shop_name": ["Shop 1"], "category": ["food"],
+                      "polygon": [[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]]}),
+        pd.DataFrame({"ap_mac": ["aa", "bb"], "shop_code": ["S1", None], "x": [5.0, 20.0], "y": [5.0, 12.0]}),
+        pd.DataFrame({"sensor_id": ["e1"], "name": ["North"], "x": [0.0], "y": [12.0]}))
+    quiet = pd.DataFrame(columns=["device_id", "x", "y", "zone", "ts"])
+    assert "silent-probes" not in [layer.id for layer in layers.deck(layout, quiet).layers]
+    ringed = {layer.id: layer for layer in layers.deck(layout, quiet, ["bb"]).layers}["silent-probes"]
+    assert [row["ap_mac"] for row in ringed.data] == ["bb"]
