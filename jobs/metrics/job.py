@@ -289,6 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception:  # noqa: BLE001 - the JVM died (killed, out of memory) or the job failed
+        # End now: the Python workers' gRPC threads (in this process when the job runs
+        # embedded) do not stop with the JVM, and would keep this process, and so the
+        # supervisor waiting for it, alive for good instead of restarting the job.
+        log.exception("the job ended with an error")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
     return 0
 
 
