@@ -65,7 +65,7 @@ check: setup ## lint (ruff) and static types (mypy, strict on the packages): bot
 	@$(VENV)/bin/ruff check footfall jobs udfs dashboards simulators ops bench tests
 	@$(VENV)/bin/mypy
 
-test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 11 min)
+test: setup check ## set up, `make check`, then the suite but its slow tests: every output end to end on the real stack (about 17 min from a fresh clone)
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: test slow ## `make test`, then the slow tests (about 25 min in all)
