@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FOOTFALL := $(VENV)/bin/footfall
 PYTEST_ARGS ?=
 
-.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout backtest accuracy test test-all slow unit flink integration clean
+.PHONY: help setup check up down status bootstrap demo reset screenshots dashboard simulate bench bench-scaleout backtest alerts-eval accuracy test test-all slow unit flink integration clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench-scaleout: setup ## the job on a standalone cluster, 1 task manager x paral
 ACCURACY_ARGS ?=
 backtest: setup ## the expected footfall's error on the history the product holds, e.g. after `make demo` (bench/results/expected.md)
 	@$(PY) -m bench.expected $(BACKTEST_ARGS)
+
+alerts-eval: setup ## the alert rules against a simulated week of incidents in two malls, with three ordinary weeks before (bench/results/alerts.md; about 15 min)
+	@$(PY) -m bench.alerts_eval $(ALERTS_EVAL_ARGS)
 
 accuracy: setup ## visitors, estimated people and positions against the simulator's truth, for five radio settings (bench/results/accuracy.md; about 20 min)
 	@$(FOOTFALL) up --no-job

@@ -16,9 +16,22 @@ Two rules:
 - **probe_silent**: a probe whose newest report (`ff:{mall}:probes`, on event time) is
   more than `warning` seconds (15 minutes) behind the newest of its mall's probes: its
   neighbours hear devices, it does not. When the whole mall has heard nothing for that
-  long at an hour it usually has visitors (the expected footfall), the clock is the
-  yardstick instead, so a mall gone dark as a whole is noticed too. One alert per probe
-  (subject: its ap_mac); a probe never heard since the job began is not judged.
+  long while it usually has visitors (DARK_MALL_VISITORS or more over that span, by the
+  expected footfall), the clock is the yardstick instead, so a mall gone dark as a whole
+  is noticed too. One alert per probe (subject: its ap_mac); a probe never heard since
+  the job began is not judged.
+- **door_silent**: the same for each door counter (`ff:{mall}:doors`, subject: its
+  sensor_id), 30 minutes by default, behind the newest report of any kind in its mall (a
+  mall whose counters all died still has probes that hear devices).
+- **probe_degraded**: a probe's share of its mall's reports in the last closed hour
+  (ClickHouse `probe_hourly`) under `warning` (40 %) of its usual share for that hour
+  (the median of the last 7 days'): its antenna or its cable hears less than it did. An
+  hour in which the probe would usually make fewer than `min_size` reports is not
+  judged; it resolves when an hour is back over `clear` of the usual share.
+- **capture_drift**: the mall's visitors per door entry over its last 2 closed hours
+  (`mall_hourly`) more than `warning` (30 %) off the usual rate of the same hours over
+  the last 7 days: the probes or the door counters count wrong. Judged with at least
+  `min_size` door entries in the hours; resolves within `clear` (15 %).
 
 An alert's id is stable: rule/mall/subject. Its state is one row of `alerts`; each change
 (opened, escalated, resolved) is an event written, in the same transaction as the state,
@@ -31,19 +44,19 @@ footfall/webhooks.py then delivers them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 
 from footfall import clients, expected
-from footfall.outputs import PROBES, TODAY, ZONES
+from footfall.outputs import DOORS, PROBES, TODAY, ZONES
 from footfall.settings import Settings
 
-RULES = ("occupancy", "footfall_band", "probe_silent")
+RULES = ("occupancy", "footfall_band", "probe_silent", "door_silent", "probe_degraded", "capture_drift")
 SEVERITIES = ("warning", "critical")
 #: The defaults a mall gets when it is loaded (FootfallCam's and Meraki's 80 % / 95 %).
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -52,7 +65,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # warning: the silence, in seconds, that makes a probe silent (15 minutes, as Cisco
     # Spaces' absence events).
     "probe_silent": {"warning": 900, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 0},
+    # FootfallCam's counter-silent rule; counters report every minute, counts or not.
+    "door_silent": {"warning": 1800, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 0},
+    # Shares of the probe's usual share of its mall's reports; min_size: usual reports.
+    "probe_degraded": {"warning": 0.4, "critical": None, "clear": 0.6, "hold_seconds": 0, "min_size": 300},
+    # Relative change of visitors per door entry; min_size: door entries in the hours.
+    "capture_drift": {"warning": 0.3, "critical": None, "clear": 0.15, "hold_seconds": 0, "min_size": 200},
 }
+#: How many past days make a probe's usual share and a mall's usual capture rate.
+USUAL_DAYS = 7
+#: How many closed hours the capture rate is judged over.
+DRIFT_HOURS = 2
+#: A whole mall silent is dark (judged against the clock) when it usually has at least
+#: this many visitors over the silence's length: a 15-minute silence in the minutes after
+#: it opens, or while its last visitors leave, is not an outage.
+DARK_MALL_VISITORS = 10
 #: Redis hash of the open alerts: alert id -> the event that opened (or escalated) it.
 OPEN_ALERTS = "ff:alerts:open"
 
@@ -233,7 +260,9 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
     try:
         live = redis.hgetall(TODAY.format(mall_id=rule.mall_id))
         zones = redis.hgetall(ZONES.format(mall_id=rule.mall_id)) if rule.subject else {}
-        heard = redis.hgetall(PROBES.format(mall_id=rule.mall_id)) if rule.rule == "probe_silent" else {}
+        silent = rule.rule in ("probe_silent", "door_silent")
+        heard = redis.hgetall(PROBES.format(mall_id=rule.mall_id)) if silent else {}
+        doors = redis.hgetall(DOORS.format(mall_id=rule.mall_id)) if rule.rule == "door_silent" else {}
     finally:
         redis.close()
     if rule.rule == "occupancy":
@@ -253,11 +282,24 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
         probes = [ap for (ap,) in conn.execute(f'SELECT ap_mac FROM "{schema}".probes WHERE mall_id = %s',
                                                 (rule.mall_id,))]
         return silent_readings(rule, {ap: int(heard[ap]) for ap in probes if ap in heard}, now,
-                               usually_open=usual_now(settings, rule.mall_id, local) >= 1)
+                               usually_heard(usual_baselines(settings, rule.mall_id, local.date()), local, rule))
+    if rule.rule == "door_silent":
+        sensors = [sensor for (sensor,) in conn.execute(
+            f'SELECT sensor_id FROM "{schema}".entrances WHERE mall_id = %s', (rule.mall_id,))]
+        newest_probe = max((int(ms) for ms in heard.values()), default=0)
+        return silent_readings(rule, {s: int(doors[s]) for s in sensors if s in doors}, now,
+                               usually_heard(usual_baselines(settings, rule.mall_id, local.date()), local, rule),
+                               newest_ms=newest_probe)
     closed = expected.closed_hours(local.date(), local)
     if closed == 0:
         return []
     hour = closed - 1
+    hour_end = datetime.combine(local.date(), datetime.min.time(), ZoneInfo(tz)) + timedelta(hours=closed)
+    if rule.rule == "probe_degraded":
+        return degraded_readings(settings, rule, local.date(), hour, hour_end)
+    if rule.rule == "capture_drift":
+        reading = drift_now(settings, rule, local.date(), closed, hour_end)
+        return [(rule, reading)] if reading else []
     ch = clients.clickhouse(settings.clickhouse)
     band = ch.execute(
         f"SELECT expected, low, high, baseline FROM {expected.TABLE} FINAL WHERE mall_id = %(m)s AND day = %(d)s "
@@ -269,36 +311,132 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
         return []
     value, low, high, baseline = band[0]
     factor = value / baseline if baseline else 1.0
-    hour_end = datetime.combine(local.date(), datetime.min.time(), ZoneInfo(tz)) + timedelta(hours=closed)
     return [(rule, band_reading(rule, float(counted[0][0]) if counted else 0.0, value, low * factor, high * factor,
                                 hour_end))]
 
 
-def silent_readings(rule: Rule, heard: dict[str, int], now: datetime, usually_open: bool
-                    ) -> list[tuple[Rule, Reading]]:
-    """Each heard probe's silence (seconds) against the rule's limit (`warning`): behind the
-    newest of its mall's probes, or behind the clock when the whole mall has been silent
-    that long at an hour it usually has visitors."""
+def silent_readings(rule: Rule, heard: dict[str, int], now: datetime, usually_open: bool,
+                    newest_ms: int | None = None) -> list[tuple[Rule, Reading]]:
+    """Each heard probe's (or door counter's) silence (seconds) against the rule's limit
+    (`warning`): behind the newest report in its mall (`newest_ms`, by default the newest
+    of `heard`), or behind the clock when the whole mall has been silent that long at an
+    hour it usually has visitors."""
     if not heard:
         return []
     limit = rule.warning or 0.0
-    newest = max(heard.values()) / 1000
+    newest = max(max(heard.values()), newest_ms or 0) / 1000
     yardstick = now.timestamp() if usually_open and now.timestamp() - newest > limit else newest
     at = datetime.fromtimestamp(yardstick, UTC)
     out = []
-    for ap, ms in sorted(heard.items()):
+    for subject, ms in sorted(heard.items()):
         silence = yardstick - ms / 1000
         level = "warning" if silence > limit else None
-        out.append((replace(rule, subject=ap), Reading(at, silence, limit, level, level is None)))
+        out.append((replace(rule, subject=subject), Reading(at, silence, limit, level, level is None)))
     return out
 
 
-def usual_now(settings: Settings, mall_id: str, local: datetime) -> float:
-    """The visitors the mall's current local hour usually brings (0 without an expectation)."""
+def median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def usual_share(history: Iterable[tuple[int, int]]) -> float | None:
+    """A probe's usual share of its mall's reports: the median over past hours of
+    (its reports, the mall's reports), hours without reports left out."""
+    return median([reports / total for reports, total in history if total > 0])
+
+
+def degraded_reading(rule: Rule, reports: int, mall_reports: int, usual: float | None, at: datetime
+                     ) -> Reading | None:
+    """The probe's share of the hour's reports as a fraction of its usual share; None when
+    the hour is not judged (no usual share, or fewer usual reports than `min_size`)."""
+    if not usual or usual * mall_reports < rule.min_size:
+        return None
+    ratio = reports / mall_reports / usual
+    limit = rule.warning if rule.warning is not None else 0.5
+    clear = rule.clear if rule.clear is not None else limit
+    return Reading(at, ratio, limit, "warning" if ratio < limit else None, ratio >= clear)
+
+
+def drift_reading(rule: Rule, visitors: int, entries: int, usual_rate: float | None, at: datetime
+                  ) -> Reading | None:
+    """The capture rate's change from its usual (visitors per door entry, relative); None
+    when not judged (no usual rate, fewer door entries than `min_size`)."""
+    if not usual_rate or entries < max(rule.min_size, 1):
+        return None
+    change = visitors / entries / usual_rate - 1
+    limit = rule.warning if rule.warning is not None else 0.3
+    clear = rule.clear if rule.clear is not None else limit
+    return Reading(at, change, limit if change > 0 else -limit, "warning" if abs(change) > limit else None,
+                   abs(change) < clear)
+
+
+def degraded_readings(settings: Settings, rule: Rule, day: date, hour: int, at: datetime
+                      ) -> list[tuple[Rule, Reading]]:
+    """Each probe's reading for the hour just closed, against its share of the same hour
+    over the last USUAL_DAYS days."""
     rows = clients.clickhouse(settings.clickhouse).execute(
-        f"SELECT baseline FROM {expected.TABLE} FINAL WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = '' "
-        "AND hour = %(h)s", {"m": mall_id, "d": local.date(), "h": local.hour})
-    return float(rows[0][0]) if rows else 0.0
+        "SELECT day, ap_mac, reports FROM probe_hourly FINAL WHERE mall_id = %(m)s AND hour = %(h)s "
+        "AND day BETWEEN %(since)s AND %(d)s", {"m": rule.mall_id, "h": hour, "d": day,
+                                                 "since": day - timedelta(days=USUAL_DAYS)})
+    by_day: dict[date, dict[str, int]] = {}
+    for d, ap, reports in rows:
+        by_day.setdefault(d, {})[ap] = int(reports)
+    now = by_day.pop(day, {})
+    if not now:
+        return []
+    totals = {d: sum(aps.values()) for d, aps in by_day.items()}
+    out = []
+    for ap in sorted({ap for aps in by_day.values() for ap in aps} | set(now)):
+        usual = usual_share((aps.get(ap, 0), totals[d]) for d, aps in by_day.items())
+        reading = degraded_reading(rule, now.get(ap, 0), sum(now.values()), usual, at)
+        if reading is not None:
+            out.append((replace(rule, subject=ap), reading))
+    return out
+
+
+def drift_now(settings: Settings, rule: Rule, day: date, closed: int, at: datetime) -> Reading | None:
+    """The capture rate of the DRIFT_HOURS hours just closed against the same hours' over
+    the last USUAL_DAYS days (the median of the days')."""
+    hours = list(range(max(0, closed - DRIFT_HOURS), closed))
+    rows = clients.clickhouse(settings.clickhouse).execute(
+        "SELECT day, sum(visitors), sum(door_entries) FROM mall_hourly FINAL WHERE mall_id = %(m)s "
+        "AND hour IN %(h)s AND day BETWEEN %(since)s AND %(d)s GROUP BY day",
+        {"m": rule.mall_id, "h": tuple(hours), "d": day, "since": day - timedelta(days=USUAL_DAYS)})
+    counts = {d: (int(v), int(e)) for d, v, e in rows}
+    visitors, entries = counts.pop(day, (0, 0))
+    usual = median([v / e for v, e in counts.values() if e >= rule.min_size])
+    return drift_reading(rule, visitors, entries, usual, at)
+
+
+def usual_baselines(settings: Settings, mall_id: str, day: date) -> dict[int, float]:
+    """The visitors each hour of the mall's day usually brings (the expected footfall's
+    baselines; none without an expectation)."""
+    rows = clients.clickhouse(settings.clickhouse).execute(
+        f"SELECT hour, baseline FROM {expected.TABLE} FINAL WHERE mall_id = %(m)s AND day = %(d)s "
+        "AND shop_code = ''", {"m": mall_id, "d": day})
+    return {int(hour): float(baseline) for hour, baseline in rows}
+
+
+def usual_over(baselines: dict[int, float], local: datetime, seconds: float) -> float:
+    """The visitors the mall usually has over the `seconds` before `local`: each hour's
+    baseline pro rata of the part of it the span covers."""
+    total, t = 0.0, local - timedelta(seconds=seconds)
+    while t < local:
+        hour_end = min(t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), local)
+        total += baselines.get(t.hour, 0.0) * (hour_end - t).total_seconds() / 3600
+        t = hour_end
+    return total
+
+
+def usually_heard(baselines: dict[int, float], local: datetime, rule: Rule) -> bool:
+    """Whether a mall silent for the rule's limit would be silent when it usually is not:
+    over that span it usually has DARK_MALL_VISITORS visitors or more (not in the first
+    minutes after it opens, nor while its last visitors leave)."""
+    return usual_over(baselines, local, rule.warning or 0.0) >= DARK_MALL_VISITORS
 
 
 def people_per_visitor(settings: Settings, mall_id: str, live: dict[str, str]) -> float:

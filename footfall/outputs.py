@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Redis keys (docs/metrics-job.md "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:dead_letters, ff:ingested,
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:{mall_id}:doors, ff:dead_letters,
+#: ff:ingested,
 #: ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
@@ -20,6 +21,8 @@ POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
 ZONES = "ff:{mall_id}:zones"
 #: Each probe's newest accepted report: ap_mac -> its event time, epoch ms.
 PROBES = "ff:{mall_id}:probes"
+#: Each door counter's newest report (sensor_id -> event time, epoch ms).
+DOORS = "ff:{mall_id}:doors"
 DEAD_LETTER_COUNTS = "ff:dead_letters"
 #: Per input topic: "{topic}:accepted" and "{topic}:late_for_windows" message counts.
 INGEST_COUNTS = "ff:ingested"
@@ -127,6 +130,13 @@ OUTPUTS = {
         # Each probe's newest accepted report (event time, epoch ms): the alerts tell a
         # silent probe by it (footfall/alerts.py). Redis only.
         Output("probe_heard", ("mall_id", "ap_mac"), (("mall_id", S), ("ap_mac", S), ("heard_at", U64)), table=None),
+        # Each door counter's newest report, likewise (door_silent). Redis only.
+        Output("door_heard", ("mall_id", "sensor_id"), (("mall_id", S), ("sensor_id", S), ("heard_at", U64)),
+               table=None),
+        # Each probe's accepted reports per local hour: the alerts tell a probe that hears
+        # less than it used to (probe_degraded).
+        Output("probe_hourly", ("mall_id", "day", "hour", "ap_mac"), (
+            ("mall_id", S), ("day", DATE), ("hour", U8), ("ap_mac", S), ("reports", U64))),
         Output("ingest_counts", ("source_topic",),
                (("source_topic", S), ("accepted", U64), ("late_for_windows", U64), ("opted_out", U64)), table=None),
     )

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from simulators.faults import FaultInjector, Faults
+from simulators.incidents import Incident, Incidents
 from simulators.layout import Layout, Mall
 from simulators.radio import MallRadio, RadioModel
 from simulators.records import Record, door_record, probe_record
@@ -46,6 +47,8 @@ class SimulationConfig:
     workers: int = 1
     #: Part of every event id, so a run that resumes another does not reuse its ids.
     run: str = ""
+    #: Staged incidents (simulators/incidents.py): a dark probe, a dead door counter...
+    incidents: tuple[Incident, ...] = ()
 
 
 #: How many past visitors per mall may come back (bounds memory on long runs).
@@ -77,6 +80,7 @@ class Simulation:
         self.truth = truth or Truth()
         self.rng = np.random.default_rng([config.seed, config.worker, 7])
         self.faults = FaultInjector(config.faults, self.rng)
+        self.incidents = Incidents(config.incidents)
         self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
         self._stop = threading.Event()
         self._heap: list[tuple[float, int, int, object]] = []
@@ -103,6 +107,11 @@ class Simulation:
             local = datetime.fromtimestamp(start, state.mall.zone)
             self._push(start, _DAY, (state, local))
             self._push(start + self.config.door_interval, _DOOR, state)
+            for surge in self.incidents.surges(state.mall.mall_id):
+                arrivals = surge.start + self.rng.uniform(0, (surge.end - surge.start) / 2, int(surge.magnitude))
+                for arrive in sorted(arrivals):
+                    if arrive >= start:
+                        self._push(float(arrive), _ARRIVE, (state, None))
         try:
             while self._heap and not self.stopped:
                 t, kind, _, item = heapq.heappop(self._heap)
@@ -138,6 +147,9 @@ class Simulation:
         state.today.clear()
         share = 1.0 / config.workers
         for arrive in arrival_times(mall, midnight, config.behaviour, share, self.rng):
+            # Drawn only with incidents staged, so a run without them is as before.
+            if self.incidents and self.rng.random() >= self.incidents.arrival_share(mall.mall_id, arrive):
+                continue
             if arrive >= t:
                 self._push(arrive, _ARRIVE, (state, None))
         passers = share * config.behaviour.street_passers_per_visitor
@@ -226,6 +238,8 @@ class Simulation:
         self.truth.position(state.mall, t, mac, x, y, zone)
         macs = state.radio.macs
         for probe, level in zip(heard.tolist(), rssi.tolist()):
+            if self.incidents and not self.incidents.keep_report(state.mall.mall_id, macs[probe], t, self.rng.random()):
+                continue
             self._events += 1
             occur_ms = int((t + state.skew[probe]) * 1000)
             record = probe_record(f"{self._id_prefix}{self._events:x}", macs[probe], mac, level, occur_ms, t)
@@ -238,6 +252,8 @@ class Simulation:
             counts = state.door_in[i], state.door_out[i]
             state.door_in[i] = state.door_out[i] = 0
             self.truth.door(entrance.sensor_id, t, *counts)
+            if self.incidents and not self.incidents.door_reports(state.mall.mall_id, entrance.sensor_id, t):
+                continue  # a dead counter's counts are lost
             yield from self._deliver(door_record(entrance, state.mall.mall_id, int(t * 1000), *counts, t))
         self._push(t + self.config.door_interval, _DOOR, state)
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from footfall.alerts import DEFAULTS, Rule, State, band_reading, occupancy_reading, step
+from footfall.alerts import (
+    DEFAULTS,
+    Rule,
+    State,
+    band_reading,
+    degraded_reading,
+    drift_reading,
+    median,
+    occupancy_reading,
+    silent_readings,
+    step,
+    usual_over,
+    usual_share,
+    usually_heard,
+)
 
 T0 = datetime(2031, 5, 6, 12, 0, tzinfo=UTC)
 OCCUPANCY = Rule("m", "occupancy", "", 0.80, 0.95, 0.70, 120, 0)
@@ -55,3 +69,57 @@ def test_a_band_alert_needs_the_minimum_size_and_resolves_back_inside() -> None:
     kinds = run(BAND, [at(0, 14, 10, 8, 12), at(1, 40, 10, 8, 12), at(2, 25, 24, 18, 30), at(3, 0, 30, 15, 45)])
     assert kinds == [None, "opened", "resolved", "opened"]
     assert at(3, 0, 30, 15, 45).threshold == 15
+
+
+SILENT = Rule("m", "probe_silent", "", 900, None, None, 0, 0)
+
+
+def test_a_probe_is_silent_behind_its_neighbours_and_a_door_counter_behind_the_probes() -> None:
+    heard = {"a": 1_000_000, "b": 1_000_000 - 901_000, "c": 1_000_000 - 899_000}
+    got = {r.subject: (reading.value, reading.level) for r, reading in silent_readings(SILENT, heard, T0, False)}
+    assert got == {"a": (0, None), "b": (901, "warning"), "c": (899, None)}
+    # Door counters: both 20 minutes behind the mall's newest probe report, under 30 minutes.
+    door = Rule("m", "door_silent", "", 1800, None, None, 0, 0)
+    doors = {"d1": 1_000_000, "d2": 1_000_000}
+    readings = silent_readings(door, doors, T0, False, newest_ms=1_000_000 + 1_801_000)
+    assert [(r.subject, reading.level) for r, reading in readings] == [("d1", "warning"), ("d2", "warning")]
+
+
+def test_a_whole_mall_is_dark_only_while_it_usually_has_visitors_over_the_silence() -> None:
+    # 40 visitors an hour from 10:00: at 10:10 the last 15 minutes usually bring 40 * 10/60
+    # = 6.7 (under 10: the mall has just opened); at 10:15, 10; at 10:30, 10.
+    baselines = {10: 40.0, 11: 40.0}
+    assert abs(usual_over(baselines, T0.replace(hour=10, minute=10), 900) - 40 * 10 / 60) < 1e-9
+    assert not usually_heard(baselines, T0.replace(hour=10, minute=10), SILENT)
+    assert usually_heard(baselines, T0.replace(hour=10, minute=15), SILENT)
+    assert usual_over(baselines, T0.replace(hour=11, minute=5), 900) == 10.0
+    # Silent together, 20 minutes behind the clock: against the clock when usually heard.
+    now_ms = int(T0.timestamp() * 1000)
+    heard = {"a": now_ms - 1_200_000, "b": now_ms - 1_200_000}
+    assert {reading.level for _, reading in silent_readings(SILENT, heard, T0, True)} == {"warning"}
+    assert {reading.level for _, reading in silent_readings(SILENT, heard, T0, False)} == {None}
+
+
+def test_a_degraded_probe_is_judged_on_its_share_with_hysteresis_and_a_minimum() -> None:
+    rule = Rule("m", "probe_degraded", "ap", 0.4, None, 0.6, 0, 300)
+    usual = usual_share([(100, 1000), (120, 1000), (0, 0), (80, 1000)])  # 10 %, 12 %, 8 %: 10 %
+    assert usual == 0.10
+    low = degraded_reading(rule, 300, 10_000, usual, T0)  # 3 % of the reports: 0.3 of the usual 10 %
+    assert (round(low.value, 6), low.level, low.cleared) == (0.3, "warning", False)
+    between = degraded_reading(rule, 500, 10_000, usual, T0)  # 0.5: not firing, not clear either
+    assert (between.level, between.cleared) == (None, False)
+    assert degraded_reading(rule, 700, 10_000, usual, T0).cleared
+    # Usually 10 % of 2,000 = 200 reports, under the minimum of 300: not judged.
+    assert degraded_reading(rule, 0, 2_000, usual, T0) is None
+    assert degraded_reading(rule, 0, 2_000, None, T0) is None
+
+
+def test_capture_drift_is_the_relative_change_of_visitors_per_entry() -> None:
+    rule = Rule("m", "capture_drift", "", 0.3, None, 0.15, 0, 200)
+    assert median([0.5, 0.6, 0.4]) == 0.5 and median([]) is None
+    up = drift_reading(rule, 400, 600, 0.5, T0)  # 0.667 per entry: +33 %
+    assert (up.level, up.threshold, round(up.value, 3)) == ("warning", 0.3, 0.333)
+    down = drift_reading(rule, 200, 600, 0.5, T0)  # -33 %
+    assert (down.level, down.threshold) == ("warning", -0.3)
+    assert drift_reading(rule, 330, 600, 0.5, T0).cleared  # +10 %
+    assert drift_reading(rule, 90, 150, 0.5, T0) is None  # 150 entries: under the minimum

@@ -17,9 +17,21 @@ REFRESH_SECONDS = 10
 st.title("Alerts")
 
 
+RULE_WORDS = {
+    "occupancy": "Occupancy over capacity",
+    "footfall_band": "Visitors outside the expected band",
+    "probe_silent": "Probe silent",
+    "door_silent": "Door counter silent",
+    "probe_degraded": "Probe hearing far less than usual",
+    "capture_drift": "Visitors per door entry off their usual (probes or counters count wrong)",
+}
+#: What a rule's subject is, when it is not the mall.
+SUBJECT_WORDS = {"occupancy": "shop", "probe_silent": "probe", "door_silent": "counter", "probe_degraded": "probe"}
+
+
 def rule_words(rule: str, subject: str) -> str:
-    what = {"occupancy": "Occupancy over capacity", "footfall_band": "Visitors outside the expected band"}[rule]
-    return f"{what} ({'shop ' + subject if subject else 'the mall'})"
+    what = RULE_WORDS.get(rule, rule)
+    return f"{what} ({SUBJECT_WORDS.get(rule, '') + ' ' + subject if subject else 'the mall'})"
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

@@ -95,17 +95,17 @@ LEFT JOIN LATERAL TABLE(local_clock(e.event_time, CASE WHEN e.reason IS NULL THE
 
 CREATE TEMPORARY VIEW door_checked AS
 SELECT
-    r.body, r.kafka_partition, r.kafka_offset, r.event_time, d.mall_id, d.in_count,
+    r.body, r.kafka_partition, r.kafka_offset, r.event_time, d.mall_id, d.sensor_id, d.in_count, d.occur_ms,
     COALESCE(d.reason, CASE WHEN r.event_time < TO_TIMESTAMP_LTZ(0, 3) THEN 'future' END) AS reason
 FROM door_sensors_raw AS r,
-    LATERAL TABLE(parse_door(r.body, ${max_message_chars})) AS d(mall_id, in_count, reason);
+    LATERAL TABLE(parse_door(r.body, ${max_message_chars})) AS d(mall_id, sensor_id, in_count, occur_ms, reason);
 
 -- door_read (jobs/metrics/hooks.py): door_checked with newest_time.
 -- Door entries are plain sums, not windows: anything within the allowed lateness counts.
 CREATE TEMPORARY VIEW door_enriched AS
 SELECT
     c.body, c.kafka_partition, c.kafka_offset, c.event_time, PROCTIME() AS proc_time,
-    c.mall_id, c.in_count, m.tz,
+    c.mall_id, c.sensor_id, c.in_count, c.occur_ms, m.tz,
     CASE
         WHEN c.reason IS NOT NULL THEN c.reason
         WHEN m.tz IS NULL THEN 'unknown_mall'
@@ -118,7 +118,7 @@ FROM (
 LEFT JOIN LATERAL TABLE(mall_zone(c.lookup_mall)) AS m(tz) ON TRUE;
 
 CREATE TEMPORARY VIEW door_events AS
-SELECT mall_id, tz, in_count, event_time FROM door_enriched WHERE reason IS NULL;
+SELECT mall_id, sensor_id, tz, in_count, occur_ms, event_time FROM door_enriched WHERE reason IS NULL;
 
 CREATE TEMPORARY VIEW door_rejects AS
 SELECT ${door_sensors_topic} AS source_topic, kafka_partition, kafka_offset,

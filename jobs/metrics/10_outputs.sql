@@ -44,6 +44,19 @@ SELECT mall_id, ap_mac, MAX(occur_ms) AS heard_at
 FROM probe_events
 GROUP BY mall_id, ap_mac;
 
+-- Each door counter's newest accepted report, likewise (door_silent).
+CREATE TEMPORARY VIEW door_heard AS
+SELECT mall_id, sensor_id, MAX(occur_ms) AS heard_at
+FROM door_events
+GROUP BY mall_id, sensor_id;
+
+-- Each probe's accepted reports per local hour: the alerts tell a probe that hears less
+-- than it used to (probe_degraded).
+CREATE TEMPORARY VIEW probe_hourly AS
+SELECT mall_id, `day`, `hour`, ap_mac, COUNT(*) AS reports
+FROM probe_events
+GROUP BY mall_id, `day`, `hour`, ap_mac;
+
 CREATE TEMPORARY VIEW outputs AS
 SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, ${payload_mall_daily} AS payload
 FROM mall_daily
@@ -103,6 +116,12 @@ FROM ingest_counts
 UNION ALL
 SELECT 'probe_heard/' || mall_id, CAST(NULL AS STRING), ${payload_probe_heard}
 FROM probe_heard
+UNION ALL
+SELECT 'door_heard/' || mall_id, CAST(NULL AS STRING), ${payload_door_heard}
+FROM door_heard
+UNION ALL
+SELECT 'probe_hourly/' || mall_id, CAST(NULL AS STRING), ${payload_probe_hourly}
+FROM probe_hourly
 UNION ALL
 -- The key names the message it rejects, so a copy sent again after a restart can be
 -- recognised.

@@ -109,13 +109,17 @@ ALTER TABLE ${schema}.shops ADD COLUMN IF NOT EXISTS capacity integer CHECK (cap
 -- The rules per mall, made with their defaults when a mall is loaded; subject '' is the
 -- mall itself (for probe_silent: each of its probes), or a shop code. warning / critical
 -- / clear: for occupancy shares of the capacity (fires at warning, critical at critical,
--- resolves below clear); for probe_silent the silence in seconds that makes a probe
--- silent; for footfall_band unused. hold_seconds: how long a level must last before it
+-- resolves below clear); for probe_silent and door_silent the silence in seconds that
+-- makes a probe or counter silent; for probe_degraded shares of the probe's usual share
+-- of its mall's reports (fires under warning, resolves over clear); for capture_drift
+-- the relative change of visitors per door entry (fires beyond warning, resolves within
+-- clear); for footfall_band unused. hold_seconds: how long a level must last before it
 -- fires. min_size: the smallest difference from the expected that counts (a quiet hour
--- pages nobody).
+-- pages nobody); for probe_degraded the fewest usual reports, for capture_drift the
+-- fewest door entries, that are judged.
 CREATE TABLE IF NOT EXISTS ${schema}.alert_rules (
     mall_id       text NOT NULL REFERENCES ${schema}.malls (mall_id) ON DELETE CASCADE,
-    rule          text NOT NULL CHECK (rule IN ('occupancy', 'footfall_band', 'probe_silent')),
+    rule          text NOT NULL,
     subject       text NOT NULL DEFAULT '',
     enabled       boolean NOT NULL DEFAULT true,
     warning       double precision,
@@ -125,6 +129,11 @@ CREATE TABLE IF NOT EXISTS ${schema}.alert_rules (
     min_size      integer NOT NULL DEFAULT 0 CHECK (min_size >= 0),
     PRIMARY KEY (mall_id, rule, subject)
 );
+-- The rules there are (footfall/alerts.py RULES); replaced whole so that an older
+-- database takes the newer rules too.
+ALTER TABLE ${schema}.alert_rules DROP CONSTRAINT IF EXISTS alert_rules_rule_check;
+ALTER TABLE ${schema}.alert_rules ADD CONSTRAINT alert_rules_rule_check CHECK (rule IN (
+    'occupancy', 'footfall_band', 'probe_silent', 'door_silent', 'probe_degraded', 'capture_drift'));
 
 -- Each alert's current state, one row per (rule, mall, subject): its stable id. status
 -- ok, pending (a level reached, held for less than hold_seconds) or open.

@@ -25,7 +25,7 @@ CREATE TEMPORARY TABLE probe_events (
 """
 DOOR_EVENTS = """
 CREATE TEMPORARY TABLE door_events (
-    mall_id STRING, tz STRING, in_count INT, occur_ms BIGINT,
+    mall_id STRING, tz STRING, in_count INT, occur_ms BIGINT, sensor_id STRING,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     WATERMARK FOR event_time AS event_time - INTERVAL '{days}' DAY
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
@@ -194,9 +194,9 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
             return alias(name, n)
 
         probes += [dataclasses.replace(e, mall_id=rename(e.mall_id), event_id=alias(e.event_id, n),
-                                       ap_mac=alias(e.ap_mac, n) if e.ap_mac else None) for e in case.probes]
+                                       ap_mac=rename(e.ap_mac) if e.ap_mac else None) for e in case.probes]
         doors += [dataclasses.replace(d, mall_id=rename(d.mall_id)) for d in case.doors]
-        reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": alias(r["ap_mac"], n)} for r in case.reports]
+        reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": rename(r["ap_mac"])} for r in case.reports]
         xy.update({alias(ap, n): place for ap, place in (probe_xy or {}).items()})
         names.append(own)
     got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99)
@@ -222,10 +222,11 @@ def renamed(value, names: Mapping[str, str]):  # type: ignore[no-untyped-def]
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
     """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
     state: dict[str, dict] = {name: {} for name in COLUMNS}
-    state["positions"], state["probe_heard"] = {}, {}
+    state["positions"], state["probe_heard"], state["door_heard"] = {}, {}, {}
     for kind, output, payload in changes:
-        if output == "probe_heard" and kind != "UPDATE_BEFORE":  # Redis only: ap_mac -> heard_at
-            state[output][(payload["mall_id"], payload["ap_mac"])] = payload["heard_at"]
+        if output in ("probe_heard", "door_heard") and kind != "UPDATE_BEFORE":  # Redis only: newest report
+            subject = payload["ap_mac"] if output == "probe_heard" else payload["sensor_id"]
+            state[output][(payload["mall_id"], subject)] = payload["heard_at"]
             continue
         if output == "positions":
             state[output][(payload["mall_id"], payload["ts"], payload["device_id"])] = (

@@ -12,7 +12,7 @@ import json
 import re
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -52,6 +52,7 @@ class DoorEvent:
     tz: str
     in_count: int
     occur_ms: int
+    sensor_id: str = "door-1"
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
     for body in bodies:
         if door_reason(body, malls) is None:
             m = json.loads(body)
-            events.append(DoorEvent(m["mall_id"], malls[m["mall_id"]], m["in_count"], m["occur_time"]))
+            events.append(DoorEvent(m["mall_id"], malls[m["mall_id"]], m["in_count"], m["occur_time"], m["sensor_id"]))
     return events
 
 
@@ -302,6 +303,9 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], places: Places,
               len(hour_devices[key] - hour_visitors[key] - hour_staff[key]), len(hour_staff[key]))
         for key in set(hour_devices) | set(door_hour)
     }
+    # Each probe's accepted reports per local hour, duplicates and late ones too.
+    probe_reports: Counter[tuple] = Counter((e.mall_id, *local(e.occur_ms, e.tz), e.ap_mac) for e in probes)
+    out["probe_hourly"] = {key: (n,) for key, n in probe_reports.items()}
     by_day: dict[tuple, list] = defaultdict(list)
     for (mall, day, hour), (visitors, *_) in out["mall_hourly"].items():
         by_day[(mall, day)].append((-visitors, hour))

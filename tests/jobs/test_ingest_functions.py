@@ -94,20 +94,22 @@ def test_parse_probe_rejects_for_the_reference_reason_and_hashes_as_identity(tab
 @CHECKS
 @given(messages=st.lists(DOORS, min_size=30, max_size=60))
 def test_parse_door_rejects_for_the_reference_reason(table_env, messages) -> None:
-    for message, (mall_id, in_count, reason) in zip(
-            messages, run(table_env, "parse_door", "mall_id, in_count, reason", messages), strict=True):
+    for message, (mall_id, sensor_id, in_count, occur_ms, reason) in zip(
+            messages, run(table_env, "parse_door", "mall_id, sensor_id, in_count, occur_ms, reason", messages),
+            strict=True):
         want = door_reason(message, {}, None)
         assert reason == (None if want == "unknown_mall" else want), message
         if reason is None:
             m = json.loads(message)
-            assert (mall_id, in_count) == (m["mall_id"], m["in_count"])
+            assert (mall_id, sensor_id, in_count, occur_ms) == (m["mall_id"], m["sensor_id"], m["in_count"],
+                                                                m["occur_time"])
 
 
 def test_a_message_over_the_size_limit_is_too_large_unparsed(table_env) -> None:
     huge = json.dumps({"event_id": "x" * MAX, "ap_mac": "a", "device_mac": "b", "rssi": 1, "occur_time": 1}).encode()
     (row,) = run(table_env, "parse_probe", "event_id, ap_mac, device_id, randomized, rssi, occur_ms, reason", [huge])
     assert row[-1] == "too_large"
-    (row,) = run(table_env, "parse_door", "mall_id, in_count, reason", [huge])
+    (row,) = run(table_env, "parse_door", "mall_id, sensor_id, in_count, occur_ms, reason", [huge])
     assert row[-1] == "too_large"
 
 

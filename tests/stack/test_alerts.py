@@ -213,10 +213,11 @@ def test_a_probe_silent_past_its_limit_while_its_neighbours_hear_and_a_mall_gone
         local = later.astimezone(ZoneInfo(tz))
         assert evaluate(later) == []
         # ...judged against the clock when it usually has visitors then.
+        # (40 an hour, this hour and the one before: 10 over any 15 minutes.)
         clients.clickhouse(settings.clickhouse).execute(
             "INSERT INTO expected_hourly (mall_id, day, shop_code, hour, baseline, low, high, expected, weeks, "
-            "computed_at) VALUES", [(mall_id, local.date(), "", local.hour, 40.0, 30.0, 50.0, 40.0, 4,
-                                     later.replace(tzinfo=None))])
+            "computed_at) VALUES", [(mall_id, local.date(), "", hour, 40.0, 30.0, 50.0, 40.0, 4,
+                                     later.replace(tzinfo=None)) for hour in {max(local.hour - 1, 0), local.hour}])
         assert sorted(evaluate(later)) == sorted(("opened", ap) for ap in probes)
     finally:
         redis.delete(key)

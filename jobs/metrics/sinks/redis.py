@@ -14,6 +14,7 @@ from redis.client import Pipeline
 
 from footfall.outputs import (
     DEAD_LETTER_COUNTS,
+    DOORS,
     FAVORITE,
     FEED_FIELDS,
     INGEST_COUNTS,
@@ -50,7 +51,8 @@ class RedisWriter:
             "positions": self.positions,
             "dead_letter_counts": self.dead_letter_counts,
             "ingest_counts": self.ingest_counts,
-            "probe_heard": self.probe_heard,
+            "probe_heard": lambda rows, _: self.newest(PROBES, "ap_mac", rows),
+            "door_heard": lambda rows, _: self.newest(DOORS, "sensor_id", rows),
         }
 
     def handles(self, output: str) -> bool:
@@ -125,13 +127,14 @@ class RedisWriter:
             mapping[f"{row['source_topic']}:opted_out"] = row["opted_out"]
         self.client.hset(INGEST_COUNTS, mapping=mapping)
 
-    def probe_heard(self, rows: Rows, updated_at: str) -> None:
+    def newest(self, key: str, subject: str, rows: Rows) -> None:
+        """Each probe's or door counter's newest report, a hash per mall (`key`)."""
         by_mall: dict[str, dict[str, int]] = {}
         for row in rows:
-            by_mall.setdefault(row["mall_id"], {})[row["ap_mac"]] = row["heard_at"]
+            by_mall.setdefault(row["mall_id"], {})[row[subject]] = row["heard_at"]
         pipe = self.client.pipeline(transaction=False)
         for mall_id, heard in by_mall.items():
-            pipe.hset(PROBES.format(mall_id=mall_id), mapping=heard)
+            pipe.hset(key.format(mall_id=mall_id), mapping=heard)
         pipe.execute()
 
     def _set_for_day(self, pipe: Pipeline, key: str, day: str, fields: dict[str, Any], ttl: int = 0) -> None:
