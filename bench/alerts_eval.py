@@ -5,7 +5,8 @@
 For each mall the simulator makes `--history-weeks` ordinary weeks, then a week with one
 incident of each kind (simulators/incidents.py: a probe dark for 45 minutes, a door
 counter dead for 2 hours, a probe keeping a fifth of its reports for 4 hours, a crowd
-surge, a day at 40 % of its arrivals), each with its truth. What the job would write for
+surge, a day at 40 % of its arrivals, a probe not in the layout reporting for 3 hours),
+each with its truth. What the job would write for
 the rules (each probe's and counter's newest report, the occupancy and the day's people
 per visitor, the hourly visitors, door entries and per-probe reports) is worked out from
 the simulated reports by the design's definitions, as they arrive; the rules are the
@@ -14,14 +15,16 @@ defaults), evaluated every minute of event time as the product evaluates them ev
 FOOTFALL_ALERTS_EVERY_SECONDS, with the expected footfall of footfall/expected.py.
 
 The mall's capacity is set as an operator sets a fire limit: 25 % over the most
-estimated people of the ordinary weeks; the surge brings half that capacity again.
+estimated people of the ordinary weeks; the surge brings that capacity again (in people,
+arriving over half an hour, each on an ordinary visit).
 
 Reported per rule: incidents detected (an alert of the incident's rule, on its subject,
 opened between its start and its end plus the rule's limit), the detection delay from
 the incident's start (p50, p95), and false alarms (alerts opened outside every incident
 of the mall) per mall and week. The limit of a rule is its own: the silence (15, 30
-minutes), the occupancy's hold after the surge has arrived (its first half), an hour
-closed (5 minutes after it ends) for the hourly rules.
+minutes), the occupancy's hold after the surge has arrived (its first quarter), an hour
+closed (5 minutes after it ends) for the hourly rules, 5 minutes for an unregistered
+probe's tenth report.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ MALL_MIN_DWELL = float(MetricSettings.model_fields["mall_min_dwell_seconds"].def
 VISIT_GAP = 300.0
 POSITION_TTL = 300.0
 CAPACITY_HEADROOM = 1.25
-SURGE_SHARE = 0.5
+SURGE_SHARE = 1.0
 WEEKS = Settings().expected.weeks
 #: The first eval week starts on this Monday (a local midnight in each mall).
 FIRST_DAY = date(2031, 3, 3)
@@ -79,6 +82,12 @@ class Outputs:
     day_visitors: dict[date, set[str]] = field(default_factory=lambda: defaultdict(set))
     visit: dict[str, tuple[float, float]] = field(default_factory=dict)  # device -> (visit start, last)
     live: OrderedDict[str, float] = field(default_factory=OrderedDict)  # device -> last qualifying report
+    #: Reports of probes not in the layout (rejected): ap_mac -> (newest, reports).
+    unknown: dict[str, tuple[int, int]] = field(default_factory=dict)
+    registered: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.registered = {p.ap_mac for p in self.mall.probes}
 
     def local(self, t: float) -> tuple[date, int]:
         here = datetime.fromtimestamp(t, self.mall.zone)
@@ -93,6 +102,10 @@ class Outputs:
             self.entries[key] += m["in_count"]
             return
         ap = m["ap_mac"]
+        if ap not in self.registered:  # turned away: unknown_probe
+            newest, reports = self.unknown.get(ap, (0, 0))
+            self.unknown[ap] = (max(newest, m["occur_time"]), reports + 1)
+            return
         self.heard[ap] = max(self.heard.get(ap, 0), m["occur_time"])
         self.reports[key][ap] += 1
         mac = m["device_mac"]
@@ -136,7 +149,7 @@ class Evaluator:
     def __init__(self, outputs: Outputs, capacity: float) -> None:
         self.outputs, self.capacity = outputs, capacity
         mall_id = outputs.mall.mall_id
-        self.rules = {name: rule(mall_id, name) for name in alerts.RULES}
+        self.rules = {name: rule(mall_id, name) for name in DEFAULTS}
         self.states: dict[str, State] = defaultdict(State)
         self.opened: list[Opened] = []
         self.judged_hour: tuple[date, int] | None = None
@@ -167,12 +180,15 @@ class Evaluator:
         baselines = {h: e.baseline for (_, h), (e, _) in hour_expected.items()}
         probe, door = self.rules["probe_silent"], self.rules["door_silent"]
         for subject_rule, reading in alerts.silent_readings(probe, out.heard, at,
-                                                            alerts.usually_heard(baselines, local, probe)):
+                                                            alerts.activity(baselines, local, probe)):
             self.record(subject_rule, reading)
         newest_probe = max(out.heard.values(), default=0)
         for subject_rule, reading in alerts.silent_readings(door, out.doors, at,
-                                                            alerts.usually_heard(baselines, local, door),
+                                                            alerts.activity(baselines, local, door),
                                                             newest_ms=newest_probe):
+            self.record(subject_rule, reading)
+        for subject_rule, reading in alerts.unregistered_readings(alerts.UNREGISTERED, out.unknown, out.registered,
+                                                                  at):
             self.record(subject_rule, reading)
         people = out.occupancy(now) * out.people_per_visitor(day)
         self.record(self.rules["occupancy"], alerts.occupancy_reading(self.rules["occupancy"], people,
@@ -218,11 +234,13 @@ class Evaluator:
 
 def limit_of(incident: Incident) -> float:
     """How long after its start the incident's rule may take (see the module's text)."""
+    if incident.rule == "unregistered_probe":  # its tenth report: within a minute in opening hours
+        return 5 * 60.0
     d = DEFAULTS[incident.rule]
     if incident.rule in ("probe_silent", "door_silent"):
         return float(d["warning"])
     if incident.rule == "occupancy":
-        return (incident.end - incident.start) / 2 + float(d["hold_seconds"])
+        return (incident.end - incident.start) / 4 + float(d["hold_seconds"])
     # Hourly rules: the end of the first whole hour in the incident, closed.
     first_hour = math.ceil(incident.start / 3600) * 3600
     return first_hour + 3600 + expected.HOUR_CLOSED.total_seconds() - incident.start

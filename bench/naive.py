@@ -83,15 +83,15 @@ class ParseDoor(TableFunction):
             elif m["in_count"] < 0 or m["out_count"] < 0:
                 reason = "count_out_of_range"
             else:
-                yield m["mall_id"], m["in_count"], None
+                yield m["mall_id"], m["sensor_id"], m["in_count"], m["occur_time"], None
                 return
-        yield None, None, reason
+        yield None, None, None, None, reason
 
 
 STR, INT, BOOL, LONG = DataTypes.STRING(), DataTypes.INT(), DataTypes.BOOLEAN(), DataTypes.BIGINT()
 FUNCTIONS = {
     "parse_probe": udtf(ParseProbe(), result_types=[STR, STR, STR, BOOL, INT, LONG, STR]),
-    "parse_door": udtf(ParseDoor(), result_types=[STR, INT, STR]),
+    "parse_door": udtf(ParseDoor(), result_types=[STR, STR, INT, LONG, STR]),
 }
 
 

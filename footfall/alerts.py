@@ -15,11 +15,12 @@ Two rules:
   resolves when a later closed hour is back inside.
 - **probe_silent**: a probe whose newest report (`ff:{mall}:probes`, on event time) is
   more than `warning` seconds (15 minutes) behind the newest of its mall's probes: its
-  neighbours hear devices, it does not. When the whole mall has heard nothing for that
-  long while it usually has visitors (DARK_MALL_VISITORS or more over that span, by the
-  expected footfall), the clock is the yardstick instead, so a mall gone dark as a whole
-  is noticed too. One alert per probe (subject: its ap_mac); a probe never heard since
-  the job began is not judged.
+  neighbours hear devices, it does not; judged while the mall usually has visitors
+  (DARK_MALL_VISITORS or more over that span, by the expected footfall; always for a mall
+  with no expectation yet), the silence counted from when it became usually busy. When
+  the whole mall has heard nothing for that long while usually busy, the clock is the
+  yardstick instead, so a mall gone dark as a whole is noticed too. One alert per probe
+  (subject: its ap_mac); a probe never heard since the job began is not judged.
 - **door_silent**: the same for each door counter (`ff:{mall}:doors`, subject: its
   sensor_id), 30 minutes by default, behind the newest report of any kind in its mall (a
   mall whose counters all died still has probes that hear devices).
@@ -28,6 +29,12 @@ Two rules:
   (the median of the last 7 days'): its antenna or its cable hears less than it did. An
   hour in which the probe would usually make fewer than `min_size` reports is not
   judged; it resolves when an hour is back over `clear` of the usual share.
+- **unregistered_probe**: reports from a probe the layout does not have (the job keeps
+  each one's newest report and count, `ff:unknown_probes`): at least `min_size` (10)
+  reports, the newest within `warning` (an hour) of the clock. It is the installation's,
+  not a mall's (such a report names no mall): mall_id '', subject its ap_mac, evaluated
+  with the defaults whenever every mall is. It resolves once the probe is registered or
+  has been silent that long.
 - **capture_drift**: the mall's visitors per door entry over its last 2 closed hours
   (`mall_hourly`) more than `warning` (30 %) off the usual rate of the same hours over
   the last 7 days: the probes or the door counters count wrong. Judged with at least
@@ -53,10 +60,11 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from footfall import clients, expected
-from footfall.outputs import DOORS, PROBES, TODAY, ZONES
+from footfall.outputs import DOORS, PROBES, TODAY, UNKNOWN_PROBES, ZONES
 from footfall.settings import Settings
 
-RULES = ("occupancy", "footfall_band", "probe_silent", "door_silent", "probe_degraded", "capture_drift")
+RULES = ("occupancy", "footfall_band", "probe_silent", "door_silent", "probe_degraded", "capture_drift",
+         "unregistered_probe")
 SEVERITIES = ("warning", "critical")
 #: The defaults a mall gets when it is loaded (FootfallCam's and Meraki's 80 % / 95 %).
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -72,6 +80,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # Relative change of visitors per door entry; min_size: door entries in the hours.
     "capture_drift": {"warning": 0.3, "critical": None, "clear": 0.15, "hold_seconds": 0, "min_size": 200},
 }
+
 #: How many past days make a probe's usual share and a mall's usual capture rate.
 USUAL_DAYS = 7
 #: How many closed hours the capture rate is judged over.
@@ -98,6 +107,12 @@ class Rule:
     @property
     def alert_id(self) -> str:
         return f"{self.rule}/{self.mall_id}/{self.subject}"
+
+
+#: The installation's own rule, made of no mall's settings: `warning`, the seconds since its
+#: newest report for a probe to count as reporting; `min_size`, the fewest reports that
+#: make an alert.
+UNREGISTERED = Rule("", "unregistered_probe", "", 3600, None, None, 0, 10)
 
 
 @dataclass(frozen=True)
@@ -282,13 +297,13 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
         probes = [ap for (ap,) in conn.execute(f'SELECT ap_mac FROM "{schema}".probes WHERE mall_id = %s',
                                                 (rule.mall_id,))]
         return silent_readings(rule, {ap: int(heard[ap]) for ap in probes if ap in heard}, now,
-                               usually_heard(usual_baselines(settings, rule.mall_id, local.date()), local, rule))
+                               activity(usual_baselines(settings, rule.mall_id, local.date()), local, rule))
     if rule.rule == "door_silent":
         sensors = [sensor for (sensor,) in conn.execute(
             f'SELECT sensor_id FROM "{schema}".entrances WHERE mall_id = %s', (rule.mall_id,))]
         newest_probe = max((int(ms) for ms in heard.values()), default=0)
         return silent_readings(rule, {s: int(doors[s]) for s in sensors if s in doors}, now,
-                               usually_heard(usual_baselines(settings, rule.mall_id, local.date()), local, rule),
+                               activity(usual_baselines(settings, rule.mall_id, local.date()), local, rule),
                                newest_ms=newest_probe)
     closed = expected.closed_hours(local.date(), local)
     if closed == 0:
@@ -315,23 +330,54 @@ def readings(settings: Settings, conn: Connection[Any], rule: Rule, now: datetim
                                 hour_end))]
 
 
-def silent_readings(rule: Rule, heard: dict[str, int], now: datetime, usually_open: bool,
+@dataclass(frozen=True)
+class Activity:
+    """What the expected footfall says of a mall's probes now (`activity`): whether a
+    silence is judged at all, and since when the mall has usually been busy."""
+
+    judged: bool
+    #: The start of the stretch over which the mall has usually had DARK_MALL_VISITORS or
+    #: more in every span of the rule's limit; None when it is not usually busy now, or
+    #: nothing is expected (a new mall: judged against its own probes only).
+    busy_since: datetime | None
+
+
+def silent_readings(rule: Rule, heard: dict[str, int], now: datetime, activity: Activity,
                     newest_ms: int | None = None) -> list[tuple[Rule, Reading]]:
     """Each heard probe's (or door counter's) silence (seconds) against the rule's limit
     (`warning`): behind the newest report in its mall (`newest_ms`, by default the newest
-    of `heard`), or behind the clock when the whole mall has been silent that long at an
-    hour it usually has visitors."""
+    of `heard`), or behind the clock when the whole mall has been silent that long while
+    it is usually busy; counted only from when it became usually busy (a probe that heard
+    nobody overnight is not silent at opening). While the mall is not usually busy no
+    silence is judged, but a probe heard again still resolves its alert."""
     if not heard:
         return []
     limit = rule.warning or 0.0
     newest = max(max(heard.values()), newest_ms or 0) / 1000
-    yardstick = now.timestamp() if usually_open and now.timestamp() - newest > limit else newest
+    busy = activity.busy_since.timestamp() if activity.busy_since else None
+    yardstick = now.timestamp() if busy is not None and now.timestamp() - newest > limit else newest
     at = datetime.fromtimestamp(yardstick, UTC)
     out = []
     for subject, ms in sorted(heard.items()):
         silence = yardstick - ms / 1000
-        level = "warning" if silence > limit else None
-        out.append((replace(rule, subject=subject), Reading(at, silence, limit, level, level is None)))
+        counted = yardstick - max(ms / 1000, busy) if busy is not None else silence
+        level = "warning" if activity.judged and counted > limit else None
+        out.append((replace(rule, subject=subject), Reading(at, counted, limit, level, silence <= limit)))
+    return out
+
+
+def unregistered_readings(rule: Rule, unknown: dict[str, tuple[int, int]], registered: set[str], now: datetime
+                          ) -> list[tuple[Rule, Reading]]:
+    """Each probe not in the layout that has reported (ap_mac -> (newest report in epoch
+    ms, reports)): the seconds since its newest report, firing while it has made at least
+    `min_size` reports and is still reporting (within `warning` seconds of now)."""
+    limit = rule.warning or 3600.0
+    out = []
+    for ap, (heard_ms, reports) in sorted(unknown.items()):
+        since = now.timestamp() - heard_ms / 1000
+        firing = ap not in registered and reports >= rule.min_size and since <= limit
+        out.append((replace(rule, subject=ap), Reading(now, float(reports), float(rule.min_size),
+                                                       "warning" if firing else None, not firing)))
     return out
 
 
@@ -432,11 +478,27 @@ def usual_over(baselines: dict[int, float], local: datetime, seconds: float) -> 
     return total
 
 
-def usually_heard(baselines: dict[int, float], local: datetime, rule: Rule) -> bool:
-    """Whether a mall silent for the rule's limit would be silent when it usually is not:
-    over that span it usually has DARK_MALL_VISITORS visitors or more (not in the first
-    minutes after it opens, nor while its last visitors leave)."""
-    return usual_over(baselines, local, rule.warning or 0.0) >= DARK_MALL_VISITORS
+#: How finely `activity` walks back to find when the mall became usually busy.
+BUSY_STEP = timedelta(minutes=5)
+
+
+def activity(baselines: dict[int, float], local: datetime, rule: Rule) -> Activity:
+    """Whether the mall is usually busy now, by its expected footfall (`baselines`, the
+    hours of its local day): DARK_MALL_VISITORS or more over the rule's limit (not in the
+    first minutes after it opens, nor while its last visitors leave), and since when."""
+    if not baselines:
+        return Activity(True, None)
+    span = rule.warning or 0.0
+
+    def busy(at: datetime) -> bool:
+        return usual_over(baselines, at, span) >= DARK_MALL_VISITORS
+
+    if not busy(local):
+        return Activity(False, None)
+    since = local
+    while since > local - timedelta(days=1) and busy(since - BUSY_STEP):
+        since -= BUSY_STEP
+    return Activity(True, since)
 
 
 def people_per_visitor(settings: Settings, mall_id: str, live: dict[str, str]) -> float:
@@ -458,8 +520,27 @@ def evaluate(settings: Settings, now: datetime | None = None, mall_id: str | Non
     schema = settings.postgres.schema_name
     events = []
     with clients.postgres(settings.postgres) as conn:
-        for rule in rules(conn, schema, mall_id):
-            for subject_rule, reading in readings(settings, conn, rule, now):
-                if (event := record(conn, schema, subject_rule, reading)) is not None:
-                    events.append(event)
+        judged = [(subject_rule, reading) for rule in rules(conn, schema, mall_id)
+                  for subject_rule, reading in readings(settings, conn, rule, now)]
+        if mall_id is None:
+            judged += unregistered_now(settings, conn, now)
+        for subject_rule, reading in judged:
+            if (event := record(conn, schema, subject_rule, reading)) is not None:
+                events.append(event)
     return events
+
+
+def unregistered_now(settings: Settings, conn: Connection[Any], now: datetime) -> list[tuple[Rule, Reading]]:
+    """The installation's unregistered_probe readings from what the job wrote."""
+    redis = clients.redis_client(settings.redis)
+    try:
+        raw = redis.hgetall(UNKNOWN_PROBES)
+    finally:
+        redis.close()
+    unknown = {ap: (int(v["heard_at"]), int(v["reports"])) for ap, v in ((ap, json.loads(t)) for ap, t in raw.items())}
+    if not unknown:
+        return []
+    schema = settings.postgres.schema_name
+    registered = {ap for (ap,) in conn.execute(f'SELECT ap_mac FROM "{schema}".probes WHERE ap_mac = ANY(%s)',
+                                               (list(unknown),))}
+    return unregistered_readings(UNREGISTERED, unknown, registered, now)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Redis keys (docs/metrics-job.md "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
-#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:{mall_id}:doors, ff:dead_letters,
-#: ff:ingested,
+#: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:{mall_id}:doors,
+#: ff:unknown_probes, ff:dead_letters, ff:ingested,
 #: ff:outputs.
 TODAY = "ff:{mall_id}:today"
 FAVORITE = "ff:{mall_id}:favorite:{device_id}"
@@ -23,6 +23,8 @@ ZONES = "ff:{mall_id}:zones"
 PROBES = "ff:{mall_id}:probes"
 #: Each door counter's newest report (sensor_id -> event time, epoch ms).
 DOORS = "ff:{mall_id}:doors"
+#: Reports of probes not in the layout: ap_mac -> JSON {"heard_at": epoch ms, "reports": n}.
+UNKNOWN_PROBES = "ff:unknown_probes"
 DEAD_LETTER_COUNTS = "ff:dead_letters"
 #: Per input topic: "{topic}:accepted" and "{topic}:late_for_windows" message counts.
 INGEST_COUNTS = "ff:ingested"
@@ -133,6 +135,8 @@ OUTPUTS = {
         # Each door counter's newest report, likewise (door_silent). Redis only.
         Output("door_heard", ("mall_id", "sensor_id"), (("mall_id", S), ("sensor_id", S), ("heard_at", U64)),
                table=None),
+        # Reports of probes not in the layout, per probe (unregistered_probe). Redis only.
+        Output("unknown_probes", ("ap_mac",), (("ap_mac", S), ("heard_at", U64), ("reports", U64)), table=None),
         # Each probe's accepted reports per local hour: the alerts tell a probe that hears
         # less than it used to (probe_degraded).
         Output("probe_hourly", ("mall_id", "day", "hour", "ap_mac"), (

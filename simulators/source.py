@@ -108,7 +108,7 @@ class Simulation:
             self._push(start, _DAY, (state, local))
             self._push(start + self.config.door_interval, _DOOR, state)
             for surge in self.incidents.surges(state.mall.mall_id):
-                arrivals = surge.start + self.rng.uniform(0, (surge.end - surge.start) / 2, int(surge.magnitude))
+                arrivals = surge.start + self.rng.uniform(0, (surge.end - surge.start) / 4, int(surge.magnitude))
                 for arrive in sorted(arrivals):
                     if arrive >= start:
                         self._push(float(arrive), _ARRIVE, (state, None))
@@ -244,6 +244,10 @@ class Simulation:
             occur_ms = int((t + state.skew[probe]) * 1000)
             record = probe_record(f"{self._id_prefix}{self._events:x}", macs[probe], mac, level, occur_ms, t)
             yield from self._deliver(record)
+            for shadow in self.incidents.shadows(state.mall.mall_id, macs[probe], t) if self.incidents else ():
+                self._events += 1
+                yield from self._deliver(probe_record(f"{self._id_prefix}{self._events:x}", shadow, mac, level,
+                                                      occur_ms, t))
         interval = person.interval * self.rng.uniform(0.8, 1.2)
         self._push(t + interval, _PING, item)
 

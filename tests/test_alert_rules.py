@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from footfall.alerts import (
     DEFAULTS,
+    Activity,
     Rule,
     State,
+    activity,
     band_reading,
     degraded_reading,
     drift_reading,
@@ -16,9 +18,9 @@ from footfall.alerts import (
     occupancy_reading,
     silent_readings,
     step,
+    unregistered_readings,
     usual_over,
     usual_share,
-    usually_heard,
 )
 
 T0 = datetime(2031, 5, 6, 12, 0, tzinfo=UTC)
@@ -76,28 +78,48 @@ SILENT = Rule("m", "probe_silent", "", 900, None, None, 0, 0)
 
 def test_a_probe_is_silent_behind_its_neighbours_and_a_door_counter_behind_the_probes() -> None:
     heard = {"a": 1_000_000, "b": 1_000_000 - 901_000, "c": 1_000_000 - 899_000}
-    got = {r.subject: (reading.value, reading.level) for r, reading in silent_readings(SILENT, heard, T0, False)}
+    new_mall = Activity(True, None)  # nothing expected yet: judged against its own probes
+    got = {r.subject: (reading.value, reading.level) for r, reading in silent_readings(SILENT, heard, T0, new_mall)}
     assert got == {"a": (0, None), "b": (901, "warning"), "c": (899, None)}
-    # Door counters: both 20 minutes behind the mall's newest probe report, under 30 minutes.
+    # Door counters: both 30 min 1 s behind the mall's newest probe report.
     door = Rule("m", "door_silent", "", 1800, None, None, 0, 0)
     doors = {"d1": 1_000_000, "d2": 1_000_000}
-    readings = silent_readings(door, doors, T0, False, newest_ms=1_000_000 + 1_801_000)
+    readings = silent_readings(door, doors, T0, new_mall, newest_ms=1_000_000 + 1_801_000)
     assert [(r.subject, reading.level) for r, reading in readings] == [("d1", "warning"), ("d2", "warning")]
+    # Not usually busy now: nothing is judged, but a probe heard again is clear.
+    quiet = silent_readings(SILENT, heard, T0, Activity(False, None))
+    assert [(reading.level, reading.cleared) for _, reading in quiet] == [(None, True), (None, False), (None, True)]
 
 
-def test_a_whole_mall_is_dark_only_while_it_usually_has_visitors_over_the_silence() -> None:
+def test_a_silence_counts_from_when_the_mall_became_usually_busy_and_a_dark_mall_against_the_clock() -> None:
     # 40 visitors an hour from 10:00: at 10:10 the last 15 minutes usually bring 40 * 10/60
-    # = 6.7 (under 10: the mall has just opened); at 10:15, 10; at 10:30, 10.
+    # = 6.7 (under 10: the mall has just opened); from 10:15 on, 10 or more.
     baselines = {10: 40.0, 11: 40.0}
     assert abs(usual_over(baselines, T0.replace(hour=10, minute=10), 900) - 40 * 10 / 60) < 1e-9
-    assert not usually_heard(baselines, T0.replace(hour=10, minute=10), SILENT)
-    assert usually_heard(baselines, T0.replace(hour=10, minute=15), SILENT)
     assert usual_over(baselines, T0.replace(hour=11, minute=5), 900) == 10.0
-    # Silent together, 20 minutes behind the clock: against the clock when usually heard.
-    now_ms = int(T0.timestamp() * 1000)
-    heard = {"a": now_ms - 1_200_000, "b": now_ms - 1_200_000}
-    assert {reading.level for _, reading in silent_readings(SILENT, heard, T0, True)} == {"warning"}
-    assert {reading.level for _, reading in silent_readings(SILENT, heard, T0, False)} == {None}
+    assert activity(baselines, T0.replace(hour=10, minute=10), SILENT) == Activity(False, None)
+    assert activity(baselines, T0.replace(hour=11, minute=40), SILENT) == Activity(True, T0.replace(hour=10, minute=15))
+    assert activity({}, T0, SILENT) == Activity(True, None)
+    # At 10:25 a probe last heard last night and one heard at 10:20, the mall's newest at
+    # 10:25: the first has been silent 10 minutes of the busy stretch, not 12 hours.
+    now = T0.replace(hour=10, minute=25)
+    ms = int(now.timestamp() * 1000)
+    heard = {"night": ms - 12 * 3_600_000, "new": ms - 300_000, "newest": ms}
+    got = {r.subject: (round(reading.value), reading.level)
+           for r, reading in silent_readings(SILENT, heard, now, activity(baselines, now, SILENT))}
+    assert got == {"night": (600, None), "new": (300, None), "newest": (0, None)}
+    # At 10:40 the night probe has been silent 25 minutes of it: silent.
+    later = T0.replace(hour=10, minute=40)
+    heard["newest"] = int(later.timestamp() * 1000)
+    got = {r.subject: reading.level for r, reading in silent_readings(SILENT, heard, later,
+                                                                      activity(baselines, later, SILENT))}
+    assert got == {"night": "warning", "new": "warning", "newest": None}
+    # The whole mall silent since 11:00, at 11:20: against the clock, every probe.
+    dark = T0.replace(hour=11, minute=20)
+    heard = {"a": int(T0.replace(hour=11).timestamp() * 1000), "b": int(T0.replace(hour=11).timestamp() * 1000)}
+    busy = activity(baselines, dark, SILENT)
+    assert {reading.level for _, reading in silent_readings(SILENT, heard, dark, busy)} == {"warning"}
+    assert {reading.level for _, reading in silent_readings(SILENT, heard, dark, Activity(True, None))} == {None}
 
 
 def test_a_degraded_probe_is_judged_on_its_share_with_hysteresis_and_a_minimum() -> None:
@@ -123,3 +145,15 @@ def test_capture_drift_is_the_relative_change_of_visitors_per_entry() -> None:
     assert (down.level, down.threshold) == ("warning", -0.3)
     assert drift_reading(rule, 330, 600, 0.5, T0).cleared  # +10 %
     assert drift_reading(rule, 90, 150, 0.5, T0) is None  # 150 entries: under the minimum
+
+
+def test_an_unregistered_probe_fires_while_it_reports_enough_and_resolves_when_registered_or_gone() -> None:
+    rule = Rule("", "unregistered_probe", "", 3600, None, None, 0, 10)
+    now_ms = int(T0.timestamp() * 1000)
+    unknown = {"new": (now_ms - 60_000, 10), "few": (now_ms, 9), "gone": (now_ms - 3_601_000, 500),
+               "known": (now_ms, 50)}
+    got = {r.subject: (reading.level, reading.cleared) for r, reading in
+           unregistered_readings(rule, unknown, {"known"}, T0)}
+    assert got == {"new": ("warning", False), "few": (None, True), "gone": (None, True), "known": (None, True)}
+    assert all(r.alert_id == f"unregistered_probe//{r.subject}" for r, _ in
+               unregistered_readings(rule, unknown, set(), T0))

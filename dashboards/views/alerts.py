@@ -24,9 +24,11 @@ RULE_WORDS = {
     "door_silent": "Door counter silent",
     "probe_degraded": "Probe hearing far less than usual",
     "capture_drift": "Visitors per door entry off their usual (probes or counters count wrong)",
+    "unregistered_probe": "Reports from a probe not in the layout (register it)",
 }
 #: What a rule's subject is, when it is not the mall.
-SUBJECT_WORDS = {"occupancy": "shop", "probe_silent": "probe", "door_silent": "counter", "probe_degraded": "probe"}
+SUBJECT_WORDS = {"occupancy": "shop", "probe_silent": "probe", "door_silent": "counter", "probe_degraded": "probe",
+                 "unregistered_probe": "probe"}
 
 
 def rule_words(rule: str, subject: str) -> str:
@@ -42,7 +44,8 @@ def open_now() -> None:
     if frame.empty:
         st.success("No alert is open.", icon=":material/check_circle:")
         return
-    names = dict(zip(ui.malls()["mall_id"], ui.malls()["name"]))
+    # An unregistered probe's alert is the installation's (its reports name no mall).
+    names = {**dict(zip(ui.malls()["mall_id"], ui.malls()["name"])), "": "(no mall: not in the layout)"}
     frame.insert(1, "mall", frame["mall_id"].map(names).fillna(frame["mall_id"]))
     frame.insert(2, "what", [rule_words(r, s) for r, s in zip(frame["rule"], frame["subject"])])
     st.dataframe(frame.drop(columns=["mall_id", "rule", "subject"]), hide_index=True, width="stretch", column_config={
@@ -72,7 +75,7 @@ def past_days() -> None:
         st.info("No alert was raised in that time.", icon=":material/history:")
         return
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "at": st.column_config.DatetimeColumn("At (UTC)"), "mall_id": "Mall", "rule": "Rule", "subject": "Shop",
+        "at": st.column_config.DatetimeColumn("At (UTC)"), "mall_id": "Mall", "rule": "Rule", "subject": "Subject",
         "kind": "Event", "severity": "Severity", "value": st.column_config.NumberColumn("Value", format="%.0f"),
         "threshold": st.column_config.NumberColumn("Threshold", format="%.0f"), "alert_id": "Alert"})
 

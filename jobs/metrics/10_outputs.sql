@@ -57,6 +57,20 @@ SELECT mall_id, `day`, `hour`, ap_mac, COUNT(*) AS reports
 FROM probe_events
 GROUP BY mall_id, `day`, `hour`, ap_mac;
 
+-- Reports of probes the layout does not have, per probe (their ap_mac is kept in the dead
+-- letter's text): the alerts tell an operator to register it (unregistered_probe). Rejects
+-- are few, so reading their text again costs nothing that shows.
+CREATE TEMPORARY VIEW unknown_probes AS
+SELECT ap_mac, MAX(occur_ms) AS heard_at, COUNT(*) AS reports
+FROM (
+    SELECT REPLACE(LOWER(JSON_VALUE(body, '$.ap_mac')), '-', ':') AS ap_mac,
+        CAST(JSON_VALUE(body, '$.occur_time') AS BIGINT) AS occur_ms
+    FROM rejects
+    WHERE reason = 'unknown_probe'
+)
+WHERE ap_mac IS NOT NULL
+GROUP BY ap_mac;
+
 CREATE TEMPORARY VIEW outputs AS
 SELECT 'mall_daily/' || mall_id AS sink_key, CAST(NULL AS STRING) AS message_key, ${payload_mall_daily} AS payload
 FROM mall_daily
@@ -122,6 +136,9 @@ FROM door_heard
 UNION ALL
 SELECT 'probe_hourly/' || mall_id, CAST(NULL AS STRING), ${payload_probe_hourly}
 FROM probe_hourly
+UNION ALL
+SELECT 'unknown_probes', CAST(NULL AS STRING), ${payload_unknown_probes}
+FROM unknown_probes
 UNION ALL
 -- The key names the message it rejects, so a copy sent again after a restart can be
 -- recognised.

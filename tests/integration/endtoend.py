@@ -11,9 +11,11 @@ tests/conftest.py."""
 from __future__ import annotations
 
 import heapq
+import hmac
 import json
 import os
 import signal
+import threading
 import time
 import zlib
 from collections import Counter
@@ -22,12 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from footfall import clients
+from footfall import alerts, clients, webhooks
 from footfall.flink import JobHealth
 from footfall.outputs import COLUMNS, DEAD_LETTER_COUNTS, INGEST_COUNTS
 from footfall.schema import postgres_schema
@@ -366,8 +370,11 @@ class Runs:
         self.remove_leftovers(layout)
         self.made += list(names.values())
         expected_input, expected, expected_positions = scenario.reference(partitions)
+        # The outputs keyed by probe (probe_hourly) under the run's probes' names too.
+        probe_names = {probe.ap_mac: new.probes[0].ap_mac[:9] + probe.ap_mac[9:]
+                       for old, new in zip(scenario.layout.malls, malls) for probe in old.probes}
         run = Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
-                  expected_input, renamed(expected, names),
+                  expected_input, renamed(expected, {**names, **probe_names}),
                   Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
         if load:
             run.load_layout()
@@ -671,6 +678,62 @@ def jvm_of(pid: int) -> int:
     raise AssertionError(f"process {pid} runs no JVM")
 
 
+# --- Alerts across the crash: a webhook receiver on 127.0.0.1 -------------------------------
+
+HOOK_SECRET = "secret-of-the-shared-run's-receiver"
+
+
+class AlertHook(BaseHTTPRequestHandler):
+    """Takes the alert events POSTed to it whose signature is right (401 otherwise)."""
+
+    got: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        signed = webhooks.signature(HOOK_SECRET, body)
+        if hmac.compare_digest(self.headers[webhooks.SIGNATURE_HEADER], signed):
+            AlertHook.got.append(json.loads(body))
+            self.send_response(204)
+        else:
+            self.send_response(401)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        pass
+
+
+class AlertWatch:
+    """One mall of a run over a capacity of one person (its occupancy rule's hold off), so
+    its occupancy alert opens as soon as anyone is inside, with a webhook for that rule.
+    `evaluate` runs the product's evaluation and delivery once, and returns every event
+    the receiver has taken so far."""
+
+    def __init__(self, run: Run) -> None:
+        self.run, self.mall_id = run, sorted(run.mall_ids)[0]
+        AlertHook.got = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), AlertHook)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/shared-run"
+        schema = run.settings.postgres.schema_name
+        with clients.postgres(run.settings.postgres, autocommit=True) as conn:
+            conn.execute(f'UPDATE "{schema}".malls SET capacity = 1 WHERE mall_id = %s', (self.mall_id,))
+            conn.execute(f'UPDATE "{schema}".alert_rules SET hold_seconds = 0 WHERE mall_id = %s '
+                         "AND rule = 'occupancy'", (self.mall_id,))
+            conn.execute(f'INSERT INTO "{schema}".webhooks (url, secret, rules) VALUES (%s, %s, %s)',
+                         (self.url, HOOK_SECRET, ["occupancy"]))
+
+    def evaluate(self) -> list[dict[str, Any]]:
+        alerts.evaluate(self.run.settings, mall_id=self.mall_id)
+        webhooks.deliver(self.run.settings)
+        return list(AlertHook.got)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        schema = self.run.settings.postgres.schema_name
+        with clients.postgres(self.run.settings.postgres, autocommit=True) as conn:
+            conn.execute(f'DELETE FROM "{schema}".webhooks WHERE url = %s', (self.url,))
+
+
 # --- The shared run: one job, every output, one outage and one crash of the job ------------
 
 @dataclass
@@ -694,6 +757,9 @@ class SharedRun:
     supervisor: SupervisorState | None
     #: `footfall status` once the stream was through.
     status: str
+    #: The alert events a webhook had taken before the kill, and after the job, restarted,
+    #: had replayed and caught up (each time after the product evaluated its rules).
+    alert_posts: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
 
 def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
@@ -715,6 +781,8 @@ def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
     done = job.completed_checkpoints()
     run.publish(records[2 * quarter:3 * quarter])
     wait_until_written(run, job, checkpoints=done + 2)  # a checkpoint of the third quarter's work
+    watch = AlertWatch(run)
+    posted_before = watch.evaluate()
     killed = job.job_pid()
     assert killed is not None
     os.kill(jvm_of(killed), signal.SIGKILL)  # what the out-of-memory killer picks: the biggest process
@@ -723,11 +791,16 @@ def ride(stack: Settings, run: Run, job: MetricsJob) -> SharedRun:
     # Well inside the test's own timeout, which counts this fixture: a run that never
     # converges then fails with what differs and the job's own account of it.
     got = wait_for(run.expected, run.settings, run.mall_ids, timeout=240)
+    try:
+        posted_after = watch.evaluate()
+    finally:
+        watch.close()
     status = footfall("status", env=run.env).stdout
     if got != run.expected:
         print(f"--- footfall status ---\n{status}\n--- tail of {job.log} ---")
         print("\n".join(job.log.read_text(errors="replace").splitlines()[-150:]))
-    return SharedRun(run, job, got, started, after_outage, down, killed, job.supervisor(), status)
+    return SharedRun(run, job, got, started, after_outage, down, killed, job.supervisor(), status,
+                     (posted_before, posted_after))
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,19 @@ def test_the_supervisor_restarts_a_killed_job_from_its_checkpoint(shared_run: Sh
     assert "1 restart by the supervisor" in shared_run.status
 
 
+def test_an_alert_open_before_the_kill_is_posted_once_whatever_the_replay(shared_run: SharedRun) -> None:
+    """The first mall's occupancy alert (capacity one person) opened before the job's JVM
+    was killed; evaluated again once the restarted job had replayed from its checkpoint and
+    caught up, it raises nothing new: the receiver has one `opened` event for it, and no
+    event twice (a resolution is the only other thing it may have had: the mall emptied)."""
+    before, after = shared_run.alert_posts
+    opened = [e for e in before if e["kind"] == "opened"]
+    assert len(opened) == 1 and opened[0]["rule"] == "occupancy", before
+    assert [e for e in after if e["kind"] == "opened"] == opened
+    assert len({e["event_id"] for e in after}) == len(after)
+    assert {e["kind"] for e in after} <= {"opened", "escalated", "resolved"}
+
+
 def test_reports_from_the_future_are_turned_away_and_move_nothing(shared_run: SharedRun, scenario: Scenario) -> None:
     expected_input, expected, _ = scenario.reference()
     assert expected_input.rejects[("wifi-probes", "future")] == len(scenario.future)

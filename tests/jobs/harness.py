@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +105,8 @@ def clear(table_env) -> None:  # type: ignore[no-untyped-def]
 
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],  # type: ignore[no-untyped-def]
                 thresholds: Thresholds = DEFAULTS, reports: list[dict] = (),  # type: ignore[assignment]
-                probe_xy: Mapping[str, Point] | None = None, disorder_days: int = 1) -> dict[str, dict]:
+                probe_xy: Mapping[str, Point] | None = None, disorder_days: int = 1,
+                rejects: Sequence[dict] = ()) -> dict[str, dict]:
     """The job's metric and position SQL over bounded rows, the probes at `probe_xy`
     (ap_mac -> x, y; the Java layout's places for them); outputs in the reference's shape,
     positions as {(mall_id, ts, device_id): (x, y, zone)}. The input tables' watermarks
@@ -124,7 +125,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
                                               days=disorder_days))
     register_fronts(table_env, probes)
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors), days=disorder_days))
-    (folder / "rejects.json").write_text("")
+    (folder / "rejects.json").write_text("".join(json.dumps(r) + "\n" for r in rejects))
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
     (folder / "opted_out.json").write_text("")
     table_env.execute_sql(OPTED_OUT.format(path=folder / "opted_out.json"))
@@ -170,6 +171,8 @@ class Case:
     probes: Sequence[ProbeEvent] = ()
     doors: Sequence[DoorEvent] = ()
     reports: Sequence[dict] = ()
+    #: Messages turned away (the `rejects` view's rows: source_topic, body, reason...).
+    rejects: Sequence[dict] = ()
 
 
 def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignore[no-untyped-def]
@@ -183,6 +186,7 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
     probes: list[ProbeEvent] = []
     doors: list[DoorEvent] = []
     reports: list[dict] = []
+    rejects: list[dict] = []
     xy: dict[str, Point] = {}
     names: list[dict[str, str]] = []
     assert len(cases) <= ALIASES, f"more cases than the Java layout's {ALIASES} aliases"
@@ -197,11 +201,27 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
                                        ap_mac=rename(e.ap_mac) if e.ap_mac else None) for e in case.probes]
         doors += [dataclasses.replace(d, mall_id=rename(d.mall_id)) for d in case.doors]
         reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": rename(r["ap_mac"])} for r in case.reports]
+        # An unknown probe's output is keyed by its ap_mac alone: the case's own name for it.
+        rejects += [{**r, "body": _renamed_ap(r["body"], rename)} for r in case.rejects]
         xy.update({alias(ap, n): place for ap, place in (probe_xy or {}).items()})
         names.append(own)
-    got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99)
+    got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99, rejects=rejects)
     return {name: renamed({output: {k: v for k, v in rows.items() if k[0] in own} for output, rows in got.items()},
                           own) for name, own in zip(cases, names)}
+
+
+def _renamed_ap(body: str, rename: Callable[[str], str]) -> str:
+    """A rejected message's text with its ap_mac (normalised as the job does) renamed."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(message, dict) or not isinstance(message.get("ap_mac"), str):
+        return body
+    written = message["ap_mac"]
+    alias = rename(written.lower().replace("-", ":"))
+    # Written as it came (in capitals, with '-'), so the job's normalising is tested too.
+    return json.dumps({**message, "ap_mac": alias if written == written.lower() else alias.upper().replace(":", "-")})
 
 
 def renamed(value, names: Mapping[str, str]):  # type: ignore[no-untyped-def]
@@ -222,8 +242,11 @@ def renamed(value, names: Mapping[str, str]):  # type: ignore[no-untyped-def]
 def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
     """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
     state: dict[str, dict] = {name: {} for name in COLUMNS}
-    state["positions"], state["probe_heard"], state["door_heard"] = {}, {}, {}
+    state["positions"], state["probe_heard"], state["door_heard"], state["unknown_probes"] = {}, {}, {}, {}
     for kind, output, payload in changes:
+        if output == "unknown_probes" and kind != "UPDATE_BEFORE":  # Redis only
+            state[output][(payload["ap_mac"],)] = (payload["heard_at"], payload["reports"])
+            continue
         if output in ("probe_heard", "door_heard") and kind != "UPDATE_BEFORE":  # Redis only: newest report
             subject = payload["ap_mac"] if output == "probe_heard" else payload["sensor_id"]
             state[output][(payload["mall_id"], subject)] = payload["heard_at"]

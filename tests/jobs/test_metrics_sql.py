@@ -5,6 +5,7 @@ Each test's rows are a case (`CASES`); every case of the module runs through one
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -56,10 +57,11 @@ SHORT_DWELL_CASES: dict[str, Case] = {}
 
 
 def case(probes: list[ProbeEvent], doors: list[DoorEvent] = (),  # type: ignore[assignment]
-         cases: dict[str, Case] = CASES) -> Callable[[Callable[..., None]], Callable[..., None]]:
+         cases: dict[str, Case] = CASES, rejects: list[dict] = ()  # type: ignore[assignment]
+         ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Registers a test's rows under its name, for its module's plan."""
     def register(test: Callable[..., None]) -> Callable[..., None]:
-        cases[test.__name__] = Case(probes, doors)
+        cases[test.__name__] = Case(probes, doors, (), rejects)
         return test
     return register
 
@@ -181,7 +183,21 @@ def random_day(seed: int) -> tuple[list[ProbeEvent], list[DoorEvent]]:
     return events, doors
 
 
-@case(*random_day(1))
+def rejected(ap_mac: str, at: int, reason: str = "unknown_probe", n: int = 0) -> dict:
+    body = json.dumps({"event_id": f"x{n}", "ap_mac": ap_mac, "device_mac": "dev-1", "rssi": -60, "occur_time": at})
+    return {"source_topic": "wifi-probes", "kafka_partition": 0, "kafka_offset": n, "body": body,
+            "macs_replaced": 0, "reason": reason}
+
+
+#: Reports of two probes not in the layout (one written in capitals with '-'), in no order,
+#: and one of a known probe turned away for another reason.
+UNKNOWN = [rejected("0E-EE-00-00-00-01", ms("2026-11-20T22:10:00"), n=1),
+           rejected("0e:ee:00:00:00:01", ms("2026-11-20T21:05:00"), n=2),
+           rejected("0e:ee:00:00:00:02", ms("2026-11-20T23:00:00"), n=3),
+           rejected("m1-S1", ms("2026-11-21T01:00:00"), reason="rssi_out_of_range", n=4)]
+
+
+@case(*random_day(1), rejects=UNKNOWN)
 def test_a_random_day_with_duplicates_and_disorder_matches_the_reference(outputs, request):
     check(outputs, request)
     # Each probe's newest report, whatever the order they came in (the silent-probe alert's).
@@ -196,6 +212,9 @@ def test_a_random_day_with_duplicates_and_disorder_matches_the_reference(outputs
     for door in CASES[request.node.originalname].doors:
         doors[(door.mall_id, door.sensor_id)] = max(doors.get((door.mall_id, door.sensor_id), 0), door.occur_ms)
     assert outputs[request.node.originalname]["door_heard"] == doors
+    # Reports of probes the layout lacks, per probe (unregistered_probe): newest, how many.
+    assert outputs[request.node.originalname]["unknown_probes"] == {
+        ("0e:ee:00:00:00:01",): (ms("2026-11-20T22:10:00"), 2), ("0e:ee:00:00:00:02",): (ms("2026-11-20T23:00:00"), 1)}
 
 
 @case(*random_day(2))

@@ -35,6 +35,7 @@ CONTRACT = {
     "visits": ["mall_id", "day", "shop_code", "device_id", "started_at", "shop_name", "dwell_seconds"],
     "staff_detected": ["mall_id", "device_id", "qualified_day", "since_day"],
     "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
+    "probe_hourly": ["mall_id", "day", "hour", "ap_mac", "reports"],
 }
 KEYS = {
     "mall_daily": "mall_id, day",
@@ -49,6 +50,7 @@ KEYS = {
     "shop_engagement_daily": "mall_id, day, shop_code",
     "visits": "mall_id, day, shop_code, device_id, started_at",
     "staff_detected": "mall_id, device_id",
+    "probe_hourly": "mall_id, day, hour, ap_mac",
 }
 
 
@@ -97,6 +99,8 @@ def test_postgres_schema_renders_into_the_configured_schema() -> None:
         "privacy_requests",
         "malls",  # their capacities, added to tables made before
         "shops",
+        "alert_rules",
+        "alert_rules",  # its rules' check, made anew so an older table takes new rules
         "alert_rules",
         "alerts",
         "webhooks",

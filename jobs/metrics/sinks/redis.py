@@ -22,6 +22,7 @@ from footfall.outputs import (
     POSITIONS_SEEN,
     PROBES,
     TODAY,
+    UNKNOWN_PROBES,
     ZONES,
     capture_rate,
     draw_rate,
@@ -53,6 +54,7 @@ class RedisWriter:
             "ingest_counts": self.ingest_counts,
             "probe_heard": lambda rows, _: self.newest(PROBES, "ap_mac", rows),
             "door_heard": lambda rows, _: self.newest(DOORS, "sensor_id", rows),
+            "unknown_probes": self.unknown_probes,
         }
 
     def handles(self, output: str) -> bool:
@@ -126,6 +128,10 @@ class RedisWriter:
             mapping[f"{row['source_topic']}:late_for_windows"] = row["late_for_windows"]
             mapping[f"{row['source_topic']}:opted_out"] = row["opted_out"]
         self.client.hset(INGEST_COUNTS, mapping=mapping)
+
+    def unknown_probes(self, rows: Rows, updated_at: str) -> None:
+        self.client.hset(UNKNOWN_PROBES, mapping={
+            row["ap_mac"]: json.dumps({"heard_at": row["heard_at"], "reports": row["reports"]}) for row in rows})
 
     def newest(self, key: str, subject: str, rows: Rows) -> None:
         """Each probe's or door counter's newest report, a hash per mall (`key`)."""
