@@ -11,8 +11,8 @@ Two rules:
   share, lower than the warning: a count hovering at the line neither flaps nor pages
   twice.
 - **footfall_band**: the visitors of the mall's last closed hour outside the expected
-  band (footfall/expected.py), by at least `min_size` visitors: a spike or a dip. It
-  resolves when a later closed hour is back inside.
+  band (footfall/expected.py), by at least `min_size` visitors, two hours in a row (its
+  hold, an hour): a spike or a dip. It resolves when a later closed hour is back inside.
 - **probe_silent**: a probe whose newest report (`ff:{mall}:probes`, on event time) is
   more than `warning` seconds (15 minutes) behind the newest of its mall's probes: its
   neighbours hear devices, it does not; judged while the mall usually has visitors
@@ -25,7 +25,7 @@ Two rules:
   sensor_id), 30 minutes by default, behind the newest report of any kind in its mall (a
   mall whose counters all died still has probes that hear devices).
 - **probe_degraded**: a probe's share of its mall's reports in the last closed hour
-  (ClickHouse `probe_hourly`) under `warning` (40 %) of its usual share for that hour
+  (ClickHouse `probe_hourly`) under `warning` (30 %) of its usual share for that hour
   (the median of the last 7 days'): its antenna or its cable hears less than it did. An
   hour in which the probe would usually make fewer than `min_size` reports is not
   judged; it resolves when an hour is back over `clear` of the usual share.
@@ -37,8 +37,9 @@ Two rules:
   has been silent that long.
 - **capture_drift**: the mall's visitors per door entry over its last 2 closed hours
   (`mall_hourly`) more than `warning` (30 %) off the usual rate of the same hours over
-  the last 7 days: the probes or the door counters count wrong. Judged with at least
-  `min_size` door entries in the hours; resolves within `clear` (15 %).
+  the last 7 days, two judgements in a row (its hold, an hour): the probes or the door
+  counters count wrong. Judged with at least `min_size` door entries in the hours;
+  resolves within `clear` (15 %).
 
 An alert's id is stable: rule/mall/subject. Its state is one row of `alerts`; each change
 (opened, escalated, resolved) is an event written, in the same transaction as the state,
@@ -69,16 +70,18 @@ SEVERITIES = ("warning", "critical")
 #: The defaults a mall gets when it is loaded (FootfallCam's and Meraki's 80 % / 95 %).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "occupancy": {"warning": 0.80, "critical": 0.95, "clear": 0.70, "hold_seconds": 120, "min_size": 0},
-    "footfall_band": {"warning": None, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 20},
+    # Two closed hours in a row outside the band (one odd hour pages nobody).
+    "footfall_band": {"warning": None, "critical": None, "clear": None, "hold_seconds": 3600, "min_size": 20},
     # warning: the silence, in seconds, that makes a probe silent (15 minutes, as Cisco
     # Spaces' absence events).
     "probe_silent": {"warning": 900, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 0},
     # FootfallCam's counter-silent rule; counters report every minute, counts or not.
     "door_silent": {"warning": 1800, "critical": None, "clear": None, "hold_seconds": 0, "min_size": 0},
     # Shares of the probe's usual share of its mall's reports; min_size: usual reports.
-    "probe_degraded": {"warning": 0.4, "critical": None, "clear": 0.6, "hold_seconds": 0, "min_size": 300},
-    # Relative change of visitors per door entry; min_size: door entries in the hours.
-    "capture_drift": {"warning": 0.3, "critical": None, "clear": 0.15, "hold_seconds": 0, "min_size": 200},
+    "probe_degraded": {"warning": 0.3, "critical": None, "clear": 0.5, "hold_seconds": 0, "min_size": 300},
+    # Relative change of visitors per door entry; min_size: door entries in the hours; two
+    # judgements in a row.
+    "capture_drift": {"warning": 0.3, "critical": None, "clear": 0.15, "hold_seconds": 3600, "min_size": 200},
 }
 
 #: How many past days make a probe's usual share and a mall's usual capture rate.
