@@ -13,6 +13,9 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STAFF_TABLES = ("staff_detected", "staff_overrides")
 #: PostgreSQL's privacy registries and the log of requests answered (docs/privacy.md).
 PRIVACY_TABLES = ("privacy_opt_outs", "privacy_consents", "privacy_requests")
+#: PostgreSQL's alerts (footfall/alerts.py): the rules, their state, the webhooks and the
+#: deliveries of their events.
+ALERT_TABLES = ("alert_rules", "alerts", "webhooks", "alert_deliveries")
 
 
 def identifier(value: str, variable: str) -> str:

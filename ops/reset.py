@@ -16,7 +16,7 @@ from collections.abc import Callable
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
 
 from footfall import clients
-from footfall.schema import PRIVACY_TABLES, STAFF_TABLES, identifier, postgres_schema
+from footfall.schema import ALERT_TABLES, PRIVACY_TABLES, STAFF_TABLES, identifier, postgres_schema
 from footfall.settings import Settings
 from ops import bootstrap
 
@@ -82,7 +82,8 @@ def clear_kafka(settings: Settings) -> list[str]:
 def clear_postgres(settings: Settings) -> None:
     schema = postgres_schema(settings.postgres)
     with clients.postgres(settings.postgres) as conn:
-        tables = LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES
+        # The alert rules name their mall (a foreign key): emptied in the same statement.
+        tables = LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES + ALERT_TABLES
         conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in tables)}")
 
 
@@ -92,8 +93,8 @@ def reset(settings: Settings, report: Report = print) -> None:
     report(f"{'redis':<11} removed {clear_redis(settings):,} keys ({REDIS_PATTERN})")
     report(f"{'kafka':<11} recreated empty: {', '.join(clear_kafka(settings))}")
     clear_postgres(settings)
-    emptied = ", ".join(LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES)
-    report(f"{'postgres':<11} emptied the layout, the staff and the privacy registries ({emptied})")
+    emptied = ", ".join(LAYOUT_TABLES + STAFF_TABLES + PRIVACY_TABLES + ALERT_TABLES)
+    report(f"{'postgres':<11} emptied the layout, the staff, the privacy registries and the alerts ({emptied})")
     for folder, what in ((settings.job.checkpoint_dir, "checkpoints"), (settings.job.savepoint_dir, "savepoints"),
                          (settings.stack.var_dir / "demo", "demo state")):
         shutil.rmtree(folder, ignore_errors=True)
