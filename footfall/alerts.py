@@ -52,6 +52,7 @@ footfall/webhooks.py then delivers them.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -385,11 +386,8 @@ def unregistered_readings(rule: Rule, unknown: dict[str, tuple[int, int]], regis
 
 
 def median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    n = len(ordered)
-    if not n:
-        return None
-    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    """The median (the standard library's, as the expected footfall's), None of nothing."""
+    return float(statistics.median(values)) if values else None
 
 
 def usual_share(history: Iterable[tuple[int, int]]) -> float | None:
