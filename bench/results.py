@@ -63,7 +63,7 @@ def production_metrics(
         positions = client.execute("SELECT count() FROM positions WHERE mall_id = %(m)s", {"m": mall_id})[0][0]
     finally:
         client.disconnect()
-    rejects = dead_letters(clients.redis_client(redis), [kafka.wifi_probes_topic, kafka.door_sensors_topic])
+    rejects = dead_letters(clients.redis_client(redis), kafka.input_topics)
     metrics[REJECTS] = {
         (_contract_topic(row.topic, kafka), row.reason): (int(row.messages),) for row in rejects.itertuples()
     }

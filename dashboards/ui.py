@@ -65,7 +65,7 @@ def flink_rest() -> str:
 
 
 def input_topics() -> list[str]:
-    return [settings().kafka.wifi_probes_topic, settings().kafka.door_sensors_topic]
+    return settings().kafka.input_topics
 
 
 def pg_schema() -> str:

@@ -1,8 +1,8 @@
 """The job's outputs, each defined once (OUTPUTS): name, key, fields and their types, and
 how ClickHouse keeps it. The ClickHouse tables (ops/bootstrap.py), the job's payloads
-(jobs/metrics/payloads.py, rendered into 10_outputs.sql) and the sinks' writes are made
+(jobs/metrics/payloads.py, rendered into 11_outputs.sql) and the sinks' writes are made
 from it. Also the Redis key layout and the two rates derived when a row is written.
-(The favourite-shop feed and the dead letters go to Kafka: 11_kafka_outputs.sql.)"""
+(The favourite-shop feed and the dead letters go to Kafka: 12_kafka_outputs.sql.)"""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 #: Redis keys (docs/metrics-job.md "Redis keys"): ff:{mall_id}:today, ff:{mall_id}:favorite:{device_id},
 #: ff:{mall_id}:positions (+ :seen), ff:{mall_id}:zones, ff:{mall_id}:probes, ff:{mall_id}:doors,
+#: ff:{mall_id}:sales,
 #: ff:unknown_probes, ff:dead_letters, ff:ingested,
 #: ff:outputs.
 TODAY = "ff:{mall_id}:today"
@@ -19,6 +20,8 @@ FAVORITE = "ff:{mall_id}:favorite:{device_id}"
 POSITIONS = "ff:{mall_id}:positions"
 POSITIONS_SEEN = "ff:{mall_id}:positions:seen"
 ZONES = "ff:{mall_id}:zones"
+#: The live day's sales of each shop: "day", "currency", and shop_code -> JSON of SALES.
+SALES = "ff:{mall_id}:sales"
 #: Each probe's newest accepted report: ap_mac -> its event time, epoch ms.
 PROBES = "ff:{mall_id}:probes"
 #: Each door counter's newest report (sensor_id -> event time, epoch ms).
@@ -33,13 +36,13 @@ OUTPUT_UPDATES = "ff:outputs"
 #: Column types (ClickHouse's) and how the job writes them: Date columns travel as ISO
 #: dates, DateTime columns as epoch seconds, the others as JSON numbers and strings.
 DATE, DATETIME = "Date", "DateTime"
-S, U8, U32, U64, F32 = "String", "UInt8", "UInt32", "UInt64", "Float32"
+S, U8, U32, U64, I64, F32 = "String", "UInt8", "UInt32", "UInt64", "Int64", "Float32"
 
 
 @dataclass(frozen=True)
 class Output:
     """One output of the job, defined once: the ClickHouse table (bootstrap makes it from
-    this), the job's payload (10_outputs.sql renders it from this) and the sinks' writes
+    this), the job's payload (11_outputs.sql renders it from this) and the sinks' writes
     all follow from it."""
 
     name: str
@@ -82,6 +85,11 @@ class Output:
 
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
 ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
+#: Sales columns (docs/design.md §4 item 16): sales transactions and the items they sold,
+#: refunds and the amount they gave back, and the net amount (sales less refunds), in minor
+#: units of the currency.
+SALES_FIELDS = (("currency", S), ("transactions", U64), ("items", U64), ("refunds", U64), ("refunded_minor", I64),
+                ("sales_minor", I64))
 
 OUTPUTS = {
     o.name: o
@@ -141,6 +149,12 @@ OUTPUTS = {
         # less than it used to (probe_degraded).
         Output("probe_hourly", ("mall_id", "day", "hour", "ap_mac"), (
             ("mall_id", S), ("day", DATE), ("hour", U8), ("ap_mac", S), ("reports", U64))),
+        # A shop's till transactions per local hour (docs/design.md §4 item 16).
+        Output("sales_hourly", ("mall_id", "day", "hour", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("hour", U8), ("shop_code", S), ("shop_name", S), *SALES_FIELDS)),
+        # The same per day: the live day in Redis (SALES); ClickHouse sums the hours.
+        Output("sales_daily", ("mall_id", "day", "shop_code"), (
+            ("mall_id", S), ("day", DATE), ("shop_code", S), ("shop_name", S), *SALES_FIELDS), table=None),
         Output("ingest_counts", ("source_topic",),
                (("source_topic", S), ("accepted", U64), ("late_for_windows", U64), ("opted_out", U64)), table=None),
     )
@@ -156,7 +170,7 @@ DEAD_LETTER_FIELDS = tuple(name for name, _ in DEAD_LETTER)
 
 
 def feed_text(message: dict[str, Any]) -> str:
-    """A feed message's text as the job publishes it (10_outputs.sql): fields in
+    """A feed message's text as the job publishes it (11_outputs.sql): fields in
     FEED_FIELDS order, no spaces, non-ASCII as UTF-8."""
     return json.dumps({name: message[name] for name in FEED_FIELDS}, separators=(",", ":"), ensure_ascii=False)
 

@@ -42,10 +42,13 @@ class Topics:
 
     WIFI_PROBES: ClassVar[str] = "wifi-probes"
     DOOR_SENSORS: ClassVar[str] = "door-sensors"
+    POS_TRANSACTIONS: ClassVar[str] = "pos-transactions"
     FAVORITE_SHOPS: ClassVar[str] = "favorite-shops"
     DEAD_LETTERS: ClassVar[str] = "dead-letters"
     ALERTS: ClassVar[str] = "alerts"
-    ALL: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, FAVORITE_SHOPS, DEAD_LETTERS, ALERTS)
+    ALL: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, POS_TRANSACTIONS, FAVORITE_SHOPS, DEAD_LETTERS, ALERTS)
+    #: The topics the metrics job reads.
+    INPUTS: ClassVar[tuple[str, ...]] = (WIFI_PROBES, DOOR_SENSORS, POS_TRANSACTIONS)
 
 
 class KafkaSettings(_Settings):
@@ -62,6 +65,7 @@ class KafkaSettings(_Settings):
     replication_factor: int = Field(1, ge=1)
     wifi_probes_topic: str = Field(Topics.WIFI_PROBES, min_length=1)
     door_sensors_topic: str = Field(Topics.DOOR_SENSORS, min_length=1)
+    pos_transactions_topic: str = Field(Topics.POS_TRANSACTIONS, min_length=1)
     favorite_shops_topic: str = Field(Topics.FAVORITE_SHOPS, min_length=1)
     dead_letters_topic: str = Field(Topics.DEAD_LETTERS, min_length=1)
     alerts_topic: str = Field(Topics.ALERTS, min_length=1)
@@ -76,10 +80,16 @@ class KafkaSettings(_Settings):
         return {
             Topics.WIFI_PROBES: self.wifi_probes_topic,
             Topics.DOOR_SENSORS: self.door_sensors_topic,
+            Topics.POS_TRANSACTIONS: self.pos_transactions_topic,
             Topics.FAVORITE_SHOPS: self.favorite_shops_topic,
             Topics.DEAD_LETTERS: self.dead_letters_topic,
             Topics.ALERTS: self.alerts_topic,
         }
+
+    @property
+    def input_topics(self) -> list[str]:
+        """The topics the metrics job reads, as used."""
+        return [self.topics[name] for name in Topics.INPUTS]
 
     def partitions_of(self, topic: str) -> int:
         return self.topic_partitions.get(topic, self.partitions)

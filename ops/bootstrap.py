@@ -103,7 +103,8 @@ def kafka_topics(settings: KafkaSettings, retention_days: int | None = None) -> 
     MACs by nature) and the dead letters are created with that retention.ms
     (docs/privacy.md); a broker that does not enforce it (the local Tansu) keeps them."""
     admin = clients.kafka_admin(settings)
-    kept = {settings.wifi_probes_topic, settings.door_sensors_topic, settings.dead_letters_topic}
+    kept = {settings.wifi_probes_topic, settings.door_sensors_topic, settings.pos_transactions_topic,
+            settings.dead_letters_topic}
     try:
         existing = set(admin.list_topics())
         wanted = [

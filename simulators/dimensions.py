@@ -19,7 +19,7 @@ from simulators.layout import Layout
 
 _UPSERTS = {
     "malls": (
-        ("mall_id", "name", "tz", "origin_lat", "origin_lon"),
+        ("mall_id", "name", "tz", "origin_lat", "origin_lon", "currency"),
         ("mall_id",),
     ),
     "shops": (
@@ -63,7 +63,7 @@ def _upsert(schema: str, table: str) -> sql.Composed:
 def rows(layout: Layout) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _UPSERTS}
     for mall in layout.malls:
-        out["malls"].append((mall.mall_id, mall.name, mall.tz, mall.origin_lat, mall.origin_lon))
+        out["malls"].append((mall.mall_id, mall.name, mall.tz, mall.origin_lat, mall.origin_lon, mall.currency))
         for shop in mall.shops:
             polygon = json.dumps([list(p) for p in shop.polygon])
             out["shops"].append((mall.mall_id, shop.shop_code, shop.shop_name, shop.category, polygon))

@@ -82,6 +82,8 @@ class Mall:
     #: size), and a factor for each weekday, Monday first (its week). The job ignores both.
     traffic: float = 1.0
     weekly: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.4, 1.4)
+    #: The currency its tills report in (ISO 4217): transactions in another are turned away.
+    currency: str = "EUR"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -162,6 +164,7 @@ def _mall_from_dict(item: dict[str, Any]) -> Mall:
         closing_hour=int(item.get("closing_hour", 22)),
         traffic=float(item.get("traffic", 1.0)),
         weekly=tuple(float(v) for v in item.get("weekly", Mall.weekly)),
+        currency=str(item.get("currency", Mall.currency)),
     )
 
 
@@ -180,6 +183,8 @@ def validate(layout: Layout) -> None:
             raise LayoutError(f"{where}: unknown time zone {mall.tz!r}") from None
         if not 0 <= mall.opening_hour < mall.closing_hour <= 24:
             raise LayoutError(f"{where}: opening hours {mall.opening_hour}-{mall.closing_hour} are not a day")
+        if not (len(mall.currency) == 3 and mall.currency.isascii() and mall.currency.isupper()):
+            raise LayoutError(f"{where}: currency {mall.currency!r} is not an ISO 4217 code such as 'EUR'")
         if mall.traffic < 0 or len(mall.weekly) != 7 or min(mall.weekly) < 0:
             raise LayoutError(f"{where}: traffic must be >= 0 and weekly seven factors >= 0, Monday first")
         codes = {shop.shop_code for shop in mall.shops}
@@ -221,6 +226,8 @@ MALL_SITES = (
     ("mall-003", "Sakura Plaza", "Asia/Tokyo", 35.6595, 139.7005),
     ("mall-004", "Southern Cross", "Australia/Sydney", -33.8688, 151.2093),
 )
+#: Each site's currency, in MALL_SITES' order.
+SITE_CURRENCIES = ("EUR", "USD", "JPY", "AUD")
 
 #: Each site's size (share of the visitors per day) and week (Monday first): a city-centre
 #: mall busiest on Saturday, a waterfront one with late-week evenings and a strong Sunday,
@@ -327,6 +334,7 @@ def default_mall(index: int = 0) -> Mall:
         entrances,
         traffic=traffic,
         weekly=weekly,
+        currency=SITE_CURRENCIES[index % len(SITE_CURRENCIES)],
     )
 
 

@@ -3,13 +3,16 @@
 --
 -- event_millis(body, future_tolerance_ms, max_chars): a raw message's event time for
 --   the source's watermark (0: none readable, -1: ahead of the clock).
--- parse_probe(body, max_chars), parse_door(body, max_chars): a message parsed,
+-- parse_probe(body, max_chars), parse_door(body, max_chars), parse_pos(body, max_chars):
+--   a message parsed,
 --   validated, normalised and (probes) hashed in one pass, with the reason it is turned
 --   away; once per message (table functions).
 -- probe_layout(ap_mac), probe_fronts(ap_mac), mall_zone(mall_id): the mall layout
 --   (a probe's place, the shop fronts it hears, a mall's time zone), from memory; reloaded
 --   from PostgreSQL every FOOTFALL_JOB_LOOKUP_CACHE_SECONDS, the last one kept (and read
---   from its snapshot file after a restart) while PostgreSQL does not answer.
+--   from its snapshot file after a restart) while PostgreSQL does not answer;
+--   shop_till(mall_id, shop_code): what a till's transaction is checked against (the
+--   mall's time zone and currency, the shop's name), likewise.
 -- local_clock(event_time, tz): the local day and hour in a mall's time zone (once per
 --   message, before the fork).
 -- staff_device(mall_id, device_id, day): whether the device is staff of the mall on that
@@ -43,11 +46,15 @@ CREATE TEMPORARY FUNCTION parse_probe AS 'footfall.udf.ParseProbe' LANGUAGE JAVA
 
 CREATE TEMPORARY FUNCTION parse_door AS 'footfall.udf.ParseDoor' LANGUAGE JAVA;
 
+CREATE TEMPORARY FUNCTION parse_pos AS 'footfall.udf.ParsePos' LANGUAGE JAVA;
+
 CREATE TEMPORARY FUNCTION probe_layout AS 'footfall.udf.ProbeLayout' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION probe_fronts AS 'footfall.udf.ProbeFronts' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION mall_zone AS 'footfall.udf.MallZone' LANGUAGE JAVA;
+
+CREATE TEMPORARY FUNCTION shop_till AS 'footfall.udf.ShopTill' LANGUAGE JAVA;
 
 CREATE TEMPORARY FUNCTION local_clock AS 'footfall.udf.LocalClock' LANGUAGE JAVA;
 

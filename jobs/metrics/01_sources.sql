@@ -1,4 +1,4 @@
--- Sources: the two input topics, read raw.
+-- Sources: the three input topics, read raw.
 --
 -- Each message is one STRING column (`body`) so that a malformed one can be sent to
 -- dead-letters exactly as it came. The event time is read from the JSON by the Java
@@ -38,3 +38,6 @@ CREATE TEMPORARY TABLE wifi_probes_raw (
 
 -- The same raw schema, watermark and consumer options; only the topic differs.
 CREATE TEMPORARY TABLE door_sensors_raw WITH ('topic' = ${door_sensors_topic}) LIKE wifi_probes_raw;
+
+-- The tills' transactions (issue: sales), likewise.
+CREATE TEMPORARY TABLE pos_transactions_raw WITH ('topic' = ${pos_transactions_topic}) LIKE wifi_probes_raw;

@@ -1,11 +1,13 @@
 -- Ingestion: validate every message, normalise MACs, hash devices, join the layout.
 --
--- Input: wifi_probes_raw, door_sensors_raw, and the layout through the Java functions
--- probe_layout and mall_zone (udfs/java: held in memory, reloaded from PostgreSQL, and
+-- Input: wifi_probes_raw, door_sensors_raw, pos_transactions_raw, and the layout through the
+-- Java functions probe_layout, mall_zone and shop_till (udfs/java: held in memory, reloaded from PostgreSQL, and
 -- kept as last read while PostgreSQL is down).
 -- Output: probe_ingested (every wifi-probes message, accepted or with the reason it is
--- turned away; 'opted_out' for a device whose owner asked not to be tracked), door_events (valid, in time, enriched) and door_rejects. Messages are
--- parsed once each, in the JVM, by the Java functions parse_probe and parse_door; a
+-- turned away; 'opted_out' for a device whose owner asked not to be tracked), door_events
+-- (valid, in time, enriched) and door_rejects, pos_events and pos_rejects likewise. Messages
+-- are parsed once each, in the JVM, by the Java functions parse_probe, parse_door and
+-- parse_pos; a
 -- number sent as text is a wrong type rather than silently converted, and a message
 -- longer than the size limit is turned away before any JSON is parsed.
 -- Time rules, against the newest event time read before a message from its partition
@@ -18,7 +20,8 @@
 --     windows (visits, live positions), which the watermark has closed; counted as such.
 -- The newest time per partition (newest_time) is worked out as the partition is read,
 -- in the source's subtask, by udfs/java NewestTime.java, which jobs/metrics/hooks.py puts
--- between probe_checked and probe_read (door_checked and door_read): no message crosses a
+-- between probe_checked and probe_read (door_checked and door_read, pos_checked and
+-- pos_read): no message crosses a
 -- shuffle for it. It is kept in the checkpoint, so a restarted job replays and decides
 -- exactly as before (a watermark starts from nothing after a restore), and how partitions
 -- interleave never matters. `on_time` events are never behind the metrics' watermark (the
@@ -126,3 +129,47 @@ SELECT ${door_sensors_topic} AS source_topic, kafka_partition, kafka_offset,
         ELSE body END AS body,
     reason, proc_time
 FROM door_enriched WHERE reason IS NOT NULL;
+
+-- The tills' transactions (docs/design.md §3): parsed by parse_pos, then checked against
+-- the layout (shop_till): an unknown mall, a shop the mall does not have, a currency not
+-- the mall's. Like door entries, sales are plain sums: anything within the allowed
+-- lateness counts.
+CREATE TEMPORARY VIEW pos_checked AS
+SELECT
+    r.body, r.kafka_partition, r.kafka_offset, r.event_time, t.transaction_id, t.mall_id, t.shop_code, t.occur_ms,
+    t.amount_minor, t.currency, t.items, t.till_id,
+    COALESCE(t.reason, CASE WHEN r.event_time < TO_TIMESTAMP_LTZ(0, 3) THEN 'future' END) AS reason
+FROM pos_transactions_raw AS r,
+    LATERAL TABLE(parse_pos(r.body, ${max_message_chars}))
+        AS t(transaction_id, mall_id, shop_code, occur_ms, amount_minor, currency, items, till_id, reason);
+
+-- pos_read (jobs/metrics/hooks.py): pos_checked with newest_time.
+CREATE TEMPORARY VIEW pos_enriched AS
+SELECT
+    c.body, c.kafka_partition, c.kafka_offset, c.event_time, PROCTIME() AS proc_time, c.transaction_id, c.mall_id,
+    c.shop_code, l.shop_name, c.occur_ms, c.amount_minor, c.currency, c.items, c.till_id, l.tz,
+    CASE
+        WHEN c.reason IS NOT NULL THEN c.reason
+        WHEN l.tz IS NULL THEN 'unknown_mall'
+        WHEN l.shop_name IS NULL THEN 'unknown_shop'
+        WHEN c.currency <> l.currency THEN 'wrong_currency'
+        WHEN c.event_time <= c.newest_time - INTERVAL ${allowed_lateness} DAY TO SECOND THEN 'late'
+    END AS reason
+FROM (
+    SELECT *, CASE WHEN reason IS NULL THEN mall_id END AS lookup_mall
+    FROM pos_read
+) AS c
+LEFT JOIN LATERAL TABLE(shop_till(c.lookup_mall, c.shop_code)) AS l(tz, currency, shop_name) ON TRUE;
+
+CREATE TEMPORARY VIEW pos_events AS
+SELECT e.transaction_id, e.mall_id, e.shop_code, e.shop_name, e.occur_ms, e.amount_minor, e.currency, e.items,
+    e.till_id, e.proc_time, k.local_day AS `day`, k.local_hour AS `hour`
+FROM (SELECT * FROM pos_enriched WHERE reason IS NULL) AS e,
+    LATERAL TABLE(local_clock(e.event_time, e.tz)) AS k(local_day, local_hour);
+
+CREATE TEMPORARY VIEW pos_rejects AS
+SELECT ${pos_transactions_topic} AS source_topic, kafka_partition, kafka_offset,
+    CASE WHEN CHAR_LENGTH(body) > ${dead_letter_raw_chars} THEN SUBSTRING(body FROM 1 FOR ${dead_letter_raw_chars})
+        ELSE body END AS body,
+    reason, proc_time
+FROM pos_enriched WHERE reason IS NOT NULL;

@@ -1,8 +1,8 @@
 -- Events: the two forks of probe_ingested, as the metrics and positions read them.
 --
 -- Input: probe_log and probe_log_live, both made from probe_ingested by
--- jobs/metrics/hooks.py, with proc_time the time of this side of the fork; door_events
--- and door_rejects.
+-- jobs/metrics/hooks.py, with proc_time the time of this side of the fork; door_rejects
+-- and pos_rejects.
 -- The source's watermark trails the slowest partition's newest event by the position
 -- delay: probe_log_live keeps it on event_time. The metrics need the longer watermark
 -- delay, so probe_log carries visit_time = event_time + (watermark delay - position
@@ -37,6 +37,8 @@ FROM (
     FROM probe_log WHERE reason IS NOT NULL AND reason <> 'opted_out'
     UNION ALL
     SELECT source_topic, kafka_partition, kafka_offset, body, reason, proc_time FROM door_rejects
+    UNION ALL
+    SELECT source_topic, kafka_partition, kafka_offset, body, reason, proc_time FROM pos_rejects
 ) AS r, LATERAL TABLE(scrub_macs(r.body)) AS s(scrubbed, macs_replaced);
 
 -- Reports of devices whose owner opted out (02_ingest.sql): counted, and nothing else.

@@ -2,12 +2,13 @@
 place; each SQL file's header names the ones it reads. All of them keep the rows in the
 JVM (udfs/java): no Python function touches a row.
 
-- probe_read, door_read (read by 02_ingest.sql): probe_checked and door_checked with
+- probe_read, door_read, pos_read (read by 02_ingest.sql): probe_checked, door_checked and
+  pos_checked with
   `newest_time`, the newest event time read so far from the message's partition, worked
   out in the source's subtask (udfs/java NewestTime.java: operator state, no shuffle);
 - probe_log, probe_log_live (read by 03_events.sql): probe_ingested forked under two time
   attributes (a view cannot declare a new one);
-- kafka_messages (read by 11_kafka_outputs.sql): the rows of the outputs changelog bound
+- kafka_messages (read by 12_kafka_outputs.sql): the rows of the outputs changelog bound
   for Kafka, insert-only (udfs/java Route.java);
 - the outputs changelog bound for ClickHouse, Redis and PostgreSQL, keyed by sink key, for
   the sinks (`to_stores`).
@@ -31,7 +32,7 @@ from jobs import sql
 #: The views of 02_ingest.sql that hold each topic's messages in the order of their
 #: partitions, and the view each becomes with the newest event time read so far from the
 #: message's partition added (`newest_time`), worked out in the JVM as they are read.
-NEWEST_TIME = {"probe_checked": "probe_read", "door_checked": "door_read"}
+NEWEST_TIME = {"probe_checked": "probe_read", "door_checked": "door_read", "pos_checked": "pos_read"}
 CREATED_VIEW = re.compile(r"CREATE\s+TEMPORARY\s+VIEW\s+(\w+)", re.IGNORECASE)
 
 
@@ -80,7 +81,7 @@ def fork_probe_log(table_env: StreamTableEnvironment, visit_shift_seconds: int) 
 
 
 def kafka_messages(table_env: StreamTableEnvironment, outputs: DataStream) -> None:
-    """kafka_messages: the rows of the outputs changelog published to Kafka (11_kafka_outputs.sql)."""
+    """kafka_messages: the rows of the outputs changelog published to Kafka (12_kafka_outputs.sql)."""
     table_env.create_temporary_view("kafka_messages", table_env.from_data_stream(route_to_kafka(outputs)))
 
 

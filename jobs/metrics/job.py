@@ -70,6 +70,7 @@ def sql_values(settings: Settings) -> dict[str, object]:
         "dead_letter_raw_chars": DEAD_LETTER_RAW_CHARS,
         "wifi_probes_topic": settings.kafka.wifi_probes_topic,
         "door_sensors_topic": settings.kafka.door_sensors_topic,
+        "pos_transactions_topic": settings.kafka.pos_transactions_topic,
         "favorite_shops_topic": settings.kafka.favorite_shops_topic,
         "dead_letters_topic": settings.kafka.dead_letters_topic,
         "bootstrap_servers": settings.kafka.servers,
@@ -216,7 +217,7 @@ def pipeline(
     env: StreamExecutionEnvironment, table_env: StreamTableEnvironment, settings: Settings, inserts: list[str]
 ) -> None:
     """Attach the outputs changelog and its sinks to `env`: the Python sinks for
-    ClickHouse and Redis, and Flink's Kafka sink for `inserts` (11_kafka_outputs.sql)."""
+    ClickHouse and Redis, and Flink's Kafka sink for `inserts` (12_kafka_outputs.sql)."""
     # Mini-batch for the metrics only, so it is set after the ingestion was translated
     # (fork_probe_log): that plan would get a processing-time batch assigner behind the
     # Kafka source, which drops the watermark, and no window would ever close. Here the

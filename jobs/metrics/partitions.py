@@ -26,7 +26,7 @@ def check_partitions(settings: Settings) -> None:
     parallelism = settings.job.parallelism
     if parallelism == 1:
         return
-    topics = (settings.kafka.wifi_probes_topic, settings.kafka.door_sensors_topic)
+    topics = settings.kafka.input_topics
     try:
         consumer = clients.kafka_consumer(settings.kafka)
         try:

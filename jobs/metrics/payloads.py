@@ -1,4 +1,4 @@
-"""The payload of each output in the job's SQL (10_outputs.sql), made from the output's
+"""The payload of each output in the job's SQL (11_outputs.sql), made from the output's
 definition (footfall/outputs.py OUTPUTS), so that the table, the payload and the sinks
 cannot drift apart.
 
@@ -41,7 +41,7 @@ def payload(output: Output) -> str:
 
 
 def payload_values() -> dict[str, Fragment]:
-    """The ${placeholders} of 10_outputs.sql: `payload_<output>` for each output, and
+    """The ${placeholders} of 11_outputs.sql: `payload_<output>` for each output, and
     `dead_letter_message`."""
     values = {f"payload_{output.name}": Fragment(payload(output)) for output in OUTPUTS.values()}
     values["dead_letter_message"] = Fragment(json_message(DEAD_LETTER))

@@ -17,7 +17,7 @@ FOLDER = Path(__file__).resolve().parent
 
 #: What the plan is made of besides the numbered SQL files: the views the launcher
 #: supplies (hooks.py: the fork and the stream into the sinks are operators too), the
-#: launcher (job.py), and the outputs' payloads rendered into 10_outputs.sql from their
+#: launcher (job.py), and the outputs' payloads rendered into 11_outputs.sql from their
 #: definitions (payloads.py, footfall/outputs.py).
 PLAN_SOURCES = (FOLDER / "hooks.py", FOLDER / "job.py", FOLDER / "payloads.py", Path(outputs.__file__))
 

@@ -104,6 +104,10 @@ CREATE TABLE IF NOT EXISTS ${schema}.privacy_requests (
 -- Alerts (footfall/alerts.py, docs/design.md §4 item 17). Capacities: the most people
 -- the mall or a shop may hold (its fire limit); NULL: no occupancy rule for it.
 ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
+-- The currency the mall's tills report in (ISO 4217): a transaction in another is turned
+-- away ('wrong_currency'), and sales are shown in it (docs/design.md §3).
+ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS currency text NOT NULL DEFAULT 'EUR'
+    CHECK (currency ~ '^[A-Z]{3}$');
 ALTER TABLE ${schema}.shops ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
 
 -- The rules per mall, made with their defaults when a mall is loaded; subject '' is the

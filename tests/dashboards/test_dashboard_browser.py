@@ -108,6 +108,6 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
         assert shown["Metrics job"] == "RUNNING"
         assert number(shown["Consumer lag"]) == 0
         rejected = sum(int(n) for k, n in redis.hgetall("ff:dead_letters").items()
-                       if k.rpartition(":")[0] in (settings.kafka.wifi_probes_topic, settings.kafka.door_sensors_topic))
+                       if k.rpartition(":")[0] in settings.kafka.input_topics)
         assert rejected > 0 and number(shown["Rejected messages"]) == rejected
         browser.close()

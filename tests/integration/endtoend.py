@@ -207,7 +207,8 @@ def expect(layout: Layout, records: list[Record], start: float,
     plans = {m.mall_id: FloorPlan([(s.shop_code, s.polygon) for s in m.shops], [(p.x, p.y) for p in m.probes])
              for m in layout.malls}
     names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
-    expected = metrics(expected_input.probes, expected_input.doors, Places(probe_xy, plans.__getitem__, names))
+    expected = metrics(expected_input.probes, expected_input.doors, Places(probe_xy, plans.__getitem__, names),
+                       sales=expected_input.sales)
     expected_positions = positions(expected_input.probes, probe_xy, plans.__getitem__, POSITION_DELAY_S * 1000,
                                    expected_input.probe_newest_before)
     return expected_input, expected, expected_positions

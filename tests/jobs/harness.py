@@ -11,7 +11,7 @@ from pathlib import Path
 from footfall.geometry import Point
 from footfall.outputs import COLUMNS, DATES, EPOCH_SECONDS, OUTPUTS
 from jobs.metrics.sinks import output_of
-from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, Thresholds, local
+from tests.jobs.reference import DEFAULTS, LOYALTY, DoorEvent, ProbeEvent, SaleEvent, Thresholds, local
 
 PROBE_EVENTS = """
 CREATE TEMPORARY TABLE probe_events (
@@ -28,6 +28,12 @@ CREATE TEMPORARY TABLE door_events (
     mall_id STRING, tz STRING, in_count INT, occur_ms BIGINT, sensor_id STRING,
     event_time AS TO_TIMESTAMP_LTZ(occur_ms, 3),
     WATERMARK FOR event_time AS event_time - INTERVAL '{days}' DAY
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
+POS_EVENTS = """
+CREATE TEMPORARY TABLE pos_events (
+    transaction_id STRING, mall_id STRING, shop_code STRING, shop_name STRING, tz STRING, occur_ms BIGINT,
+    amount_minor BIGINT, currency STRING, items INT, `day` DATE, `hour` INT, proc_time AS PROCTIME()
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
 POSITION_REPORTS = """
@@ -62,6 +68,8 @@ def _json_row(row: object, probe_xy: Mapping[str, Point]) -> dict:
         # probe's place, as the ingestion joins it from the layout.
         fields["day"], fields["hour"] = local(row.occur_ms, row.tz)
         fields["x"], fields["y"] = probe_xy.get(row.ap_mac or "", (None, None))
+    if isinstance(row, SaleEvent):
+        fields["day"], fields["hour"] = local(row.occur_ms, row.tz)
     return fields
 
 
@@ -106,7 +114,7 @@ def clear(table_env) -> None:  # type: ignore[no-untyped-def]
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],  # type: ignore[no-untyped-def]
                 thresholds: Thresholds = DEFAULTS, reports: list[dict] = (),  # type: ignore[assignment]
                 probe_xy: Mapping[str, Point] | None = None, disorder_days: int = 1,
-                rejects: Sequence[dict] = ()) -> dict[str, dict]:
+                rejects: Sequence[dict] = (), sales: Sequence[SaleEvent] = ()) -> dict[str, dict]:
     """The job's metric and position SQL over bounded rows, the probes at `probe_xy`
     (ap_mac -> x, y; the Java layout's places for them); outputs in the reference's shape,
     positions as {(mall_id, ts, device_id): (x, y, zone)}. The input tables' watermarks
@@ -125,6 +133,7 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
                                               days=disorder_days))
     register_fronts(table_env, probes)
     table_env.execute_sql(DOOR_EVENTS.format(path=write_jsonl(folder / "doors.json", doors), days=disorder_days))
+    table_env.execute_sql(POS_EVENTS.format(path=write_jsonl(folder / "sales.json", sales)))
     (folder / "rejects.json").write_text("".join(json.dumps(r) + "\n" for r in rejects))
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
     (folder / "opted_out.json").write_text("")
@@ -143,11 +152,12 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
         "day_state_ttl": "36 hours",
         "wifi_probes_topic": "wifi-probes",
         "door_sensors_topic": "door-sensors",
+        "pos_transactions_topic": "pos-transactions",
         **position_values(),
         **payload_values(),
     }
     # Every file that is a function of the tables above: from the metrics to the outputs.
-    files = [path.name for path in sql.numbered_files(FOLDER) if "04" <= path.name[:2] <= "10"]
+    files = [path.name for path in sql.numbered_files(FOLDER) if "04" <= path.name[:2] <= "11"]
     for statement in sql.load(FOLDER, values, files):
         table_env.execute_sql(statement)
     with table_env.from_path("outputs").execute().collect() as rows:
@@ -173,6 +183,8 @@ class Case:
     reports: Sequence[dict] = ()
     #: Messages turned away (the `rejects` view's rows: source_topic, body, reason...).
     rejects: Sequence[dict] = ()
+    #: Valid till transactions, duplicates included.
+    sales: Sequence[SaleEvent] = ()
 
 
 def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignore[no-untyped-def]
@@ -187,6 +199,7 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
     doors: list[DoorEvent] = []
     reports: list[dict] = []
     rejects: list[dict] = []
+    sales: list[SaleEvent] = []
     xy: dict[str, Point] = {}
     names: list[dict[str, str]] = []
     assert len(cases) <= ALIASES, f"more cases than the Java layout's {ALIASES} aliases"
@@ -200,12 +213,14 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
         probes += [dataclasses.replace(e, mall_id=rename(e.mall_id), event_id=alias(e.event_id, n),
                                        ap_mac=rename(e.ap_mac) if e.ap_mac else None) for e in case.probes]
         doors += [dataclasses.replace(d, mall_id=rename(d.mall_id)) for d in case.doors]
+        sales += [dataclasses.replace(e, mall_id=rename(e.mall_id)) for e in case.sales]
         reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": rename(r["ap_mac"])} for r in case.reports]
         # An unknown probe's output is keyed by its ap_mac alone: the case's own name for it.
         rejects += [{**r, "body": _renamed_ap(r["body"], rename)} for r in case.rejects]
         xy.update({alias(ap, n): place for ap, place in (probe_xy or {}).items()})
         names.append(own)
-    got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99, rejects=rejects)
+    got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99, rejects=rejects,
+                      sales=sales)
     return {name: renamed({output: {k: v for k, v in rows.items() if k[0] in own} for output, rows in got.items()},
                           own) for name, own in zip(cases, names)}
 
@@ -243,7 +258,12 @@ def from_changelog(changes: Iterable[tuple[str, str, dict]]) -> dict[str, dict]:
     """Apply (kind, output, payload) changes as the sinks do: the last state of each key."""
     state: dict[str, dict] = {name: {} for name in COLUMNS}
     state["positions"], state["probe_heard"], state["door_heard"], state["unknown_probes"] = {}, {}, {}, {}
+    state["sales_daily"] = {}
     for kind, output, payload in changes:
+        if output == "sales_daily" and kind != "UPDATE_BEFORE":  # Redis only: the live day
+            key = tuple(payload[c] for c in OUTPUTS[output].key)
+            state[output][key] = tuple(payload[c] for c in OUTPUTS[output].payload if c not in OUTPUTS[output].key)
+            continue
         if output == "unknown_probes" and kind != "UPDATE_BEFORE":  # Redis only
             state[output][(payload["ap_mac"],)] = (payload["heard_at"], payload["reports"])
             continue

@@ -36,8 +36,10 @@ def _nullable(text: str | None) -> bytes:
 
 def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[str, tuple[str, float, float]],
                           shops: Mapping[str, Sequence[tuple[str, Sequence[Point]]]],
-                          shop_names: Mapping[tuple[str, str], str] | None = None) -> Path:
-    """Malls ({mall_id: tz}), probes ({ap_mac: (mall_id, x, y)}: the layout functions
+                          shop_names: Mapping[tuple[str, str], str] | None = None,
+                          currencies: Mapping[str, str] | None = None) -> Path:
+    """Malls ({mall_id: tz}) and their currencies ({mall_id: ISO 4217}; EUR unless named),
+    probes ({ap_mac: (mall_id, x, y)}: the layout functions
     tested here ask no probe's shop), shops ({mall_id: [(shop_code, polygon)]}) and their
     names ({(mall_id, shop_code): name}; none by default); no staff, no shop fronts, no
     privacy choices."""
@@ -63,5 +65,7 @@ def write_layout_snapshot(path: Path, malls: Mapping[str, str], probes: Mapping[
         out += [_utf(code) + _nullable(name) for code, name in mall_names.items()]
     out.append(struct.pack(">i", 0))  # opted out
     out.append(struct.pack(">i", 0))  # consenting to the feed
+    out.append(struct.pack(">i", len(malls)))
+    out += [_utf(mall_id) + _nullable((currencies or {}).get(mall_id, "EUR")) for mall_id in malls]
     path.write_bytes(b"".join(out))
     return path

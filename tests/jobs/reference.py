@@ -13,8 +13,8 @@ import re
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,21 @@ class DoorEvent:
     in_count: int
     occur_ms: int
     sensor_id: str = "door-1"
+
+
+@dataclass(frozen=True)
+class SaleEvent:
+    """A valid till transaction of a known shop, in the mall's currency (what 10_sales.sql reads)."""
+
+    transaction_id: str
+    mall_id: str
+    shop_code: str
+    shop_name: str
+    tz: str
+    occur_ms: int
+    amount_minor: int
+    currency: str
+    items: int
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,81 @@ def door_events(bodies: list[bytes], malls: dict[str, str]) -> list[DoorEvent]:
     return events
 
 
+POS_FIELDS = ("transaction_id", "mall_id", "shop_code", "occur_time", "amount_minor", "currency", "items")
+
+
+def pos_reason(body: bytes, shops: dict[tuple[str, str], str], currencies: dict[str, str],
+               now_ms: int | None = None, limits: Limits = LIMITS) -> str | None:
+    """Why a pos-transactions message is rejected (before the late check), or None.
+    `shops`: (mall_id, shop_code) -> name; `currencies`: mall_id -> its currency."""
+    reason = pos_parse_reason(body, limits)
+    if reason is not None:
+        return reason
+    m = json.loads(body)
+    if now_ms is not None and m["occur_time"] > now_ms + limits.future_tolerance_ms:
+        return "future"
+    if m["mall_id"] not in currencies:
+        return "unknown_mall"
+    if (m["mall_id"], m["shop_code"]) not in shops:
+        return "unknown_shop"
+    return None if m["currency"] == currencies[m["mall_id"]] else "wrong_currency"
+
+
+def pos_parse_reason(body: bytes, limits: Limits = LIMITS) -> str | None:
+    """Why parse_pos turns a message away (what needs no layout and no clock), or None."""
+    if len(body.decode("utf-8", errors="replace")) > limits.max_message_chars:
+        return "too_large"
+    try:
+        m = parse(body)
+    except ValueError:
+        return "not_json"
+    if not isinstance(m, dict):
+        return "not_json"
+    if any(m.get(n) is None for n in POS_FIELDS) or m["transaction_id"] == "":
+        return "missing_field"
+    if not all(isinstance(m[n], str) for n in ("transaction_id", "mall_id", "shop_code", "currency")) \
+            or m.get("till_id") is not None and not isinstance(m["till_id"], str) \
+            or not _whole(m["occur_time"], 15, False) or not _whole(m["amount_minor"], 15, True) \
+            or not _whole(m["items"], 9, True):
+        return "wrong_type"
+    if not re.fullmatch(r"[A-Z]{3}", m["currency"]):
+        return "invalid_currency"
+    if m["amount_minor"] == 0:
+        return "amount_out_of_range"
+    return "items_out_of_range" if m["items"] < 0 else None
+
+
+def sale_events(bodies: list[bytes], shops: dict[tuple[str, str], str], malls: dict[str, str]) -> list[SaleEvent]:
+    events = []
+    for body in bodies:
+        m = json.loads(body)
+        events.append(SaleEvent(m["transaction_id"], m["mall_id"], m["shop_code"],
+                                shops[(m["mall_id"], m["shop_code"])], malls[m["mall_id"]], m["occur_time"],
+                                m["amount_minor"], m["currency"], m["items"]))
+    return events
+
+
+def sales_hourly(sales: Iterable[SaleEvent]) -> dict[tuple, tuple]:
+    """sales_hourly (docs/design.md §4 item 16): each transaction id of a mall once (its
+    first copy); sales and their items, refunds and their amount, and the net amount."""
+    seen: set[tuple[str, str]] = set()
+    hours: dict[tuple, list] = {}
+    for e in sales:
+        if (e.mall_id, e.transaction_id) in seen:
+            continue
+        seen.add((e.mall_id, e.transaction_id))
+        day, hour = local(e.occur_ms, e.tz)
+        row = hours.setdefault((e.mall_id, day, hour, e.shop_code), [e.shop_name, e.currency, 0, 0, 0, 0, 0])
+        if e.amount_minor > 0:
+            row[2] += 1
+            row[3] += e.items
+        else:
+            row[4] += 1
+            row[5] -= e.amount_minor
+        row[6] += e.amount_minor
+    return {key: tuple(values) for key, values in hours.items()}
+
+
 # --- the metrics --------------------------------------------------------------------------
 
 def estimated_dwell(span_ms: int, seconds: int) -> int:
@@ -222,7 +312,7 @@ def shop_seconds(probes: list[ProbeEvent], places: Places, t: Thresholds = DEFAU
 
 
 def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], places: Places,
-            t: Thresholds = DEFAULTS) -> dict[str, dict]:
+            t: Thresholds = DEFAULTS, sales: Iterable[SaleEvent] = ()) -> dict[str, dict]:
     """Every output keyed as its ClickHouse table is: {output: {key tuple: values tuple}}."""
     day_devices: dict[tuple, set] = defaultdict(set)
     day_randomized: dict[tuple, set] = defaultdict(set)
@@ -371,6 +461,7 @@ def metrics(probes: list[ProbeEvent], doors: list[DoorEvent], places: Places,
     out["shop_engagement_daily"] = {
         key: (shop_names[(key[0], key[2])], *engagement(dwells)) for key, dwells in shop_dwells.items()
     }
+    out["sales_hourly"] = sales_hourly(sales)
     return out
 
 
@@ -606,6 +697,8 @@ class Expected:
     #: For each of `probes`, the newest event time on its partition before it, as the job
     #: reads event times (rejected messages included): what its live watermark follows.
     probe_newest_before: list[int]
+    #: Valid till transactions within the allowed lateness, duplicates included.
+    sales: list[SaleEvent] = field(default_factory=list)
 
 
 def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: ignore[no-untyped-def]
@@ -622,6 +715,7 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
     fronts = {p.ap_mac: p.fronts for m in layout.malls for p in m.probes if p.fronts}
     malls = {m.mall_id: m.tz for m in layout.malls}
     shop_names = {(m.mall_id, s.shop_code): s.shop_name for m in layout.malls for s in m.shops}
+    currencies = {m.mall_id: m.currency for m in layout.malls}
     rejects: dict[tuple[str, str], int] = defaultdict(int)
     valid: dict[str, list[tuple[bytes, bool]]] = defaultdict(list)
     newest: dict[tuple[str, int], int] = defaultdict(lambda: -(2**62))
@@ -632,6 +726,8 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
         newest[partition] = max(before, event_time_read(record.value, now_ms, limits))
         if record.topic == "wifi-probes":
             reason = probe_reason(record.value, probes_by_mac, now_ms, limits)
+        elif record.topic == "pos-transactions":
+            reason = pos_reason(record.value, shop_names, currencies, now_ms, limits)
         else:
             reason = door_reason(record.value, malls, now_ms, limits)
         on_time = True
@@ -651,6 +747,7 @@ def from_records(records, layout, salt: str, limits: Limits = LIMITS,  # type: i
         door_events([body for body, _ in valid["door-sensors"]], malls),
         dict(rejects),
         probe_newest_before,
+        sale_events([body for body, _ in valid["pos-transactions"]], shop_names, malls),
     )
 
 

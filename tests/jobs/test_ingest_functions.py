@@ -1,4 +1,4 @@
-"""The ingestion's Java functions on bounded rows (no Kafka): parse_probe and parse_door
+"""The ingestion's Java functions on bounded rows (no Kafka): parse_probe, parse_door and parse_pos
 give the reason of the plain-Python reference (tests/jobs/reference.py) for any message,
 and for a valid probe the device id of udfs/identity.py byte for byte; event_millis reads
 the time a watermark may follow; scrub_macs leaves no phone MAC in a dead letter's text."""
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.jobs.conftest import TEST_SALT
-from tests.jobs.reference import LIMITS, door_reason, is_randomized, probe_reason
+from tests.jobs.reference import LIMITS, door_reason, is_randomized, pos_parse_reason, probe_reason
 from udfs.identity import device_id
 
 MAX = LIMITS.max_message_chars
@@ -52,6 +52,13 @@ DOORS = bodies({
     "sensor_id": st.text(max_size=6) | values, "mall_id": st.text(max_size=6) | values,
     "entrance": st.text(max_size=6) | values, "occur_time": whole | st.integers(0, 10**16) | values,
     "in_count": whole | values, "out_count": whole | values,
+})
+currencies = st.one_of(st.sampled_from(["EUR", "JPY"]), st.text(max_size=4))
+POS = bodies({
+    "transaction_id": st.text(max_size=6) | values, "mall_id": st.text(max_size=6) | values,
+    "shop_code": st.text(max_size=4) | values, "occur_time": whole | st.integers(0, 10**16) | values,
+    "amount_minor": whole | st.integers(-(10**16), 10**16) | values, "currency": currencies | values,
+    "items": whole | values, "till_id": st.text(max_size=4) | values,
 })
 CHECKS = settings(max_examples=5, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -105,11 +112,29 @@ def test_parse_door_rejects_for_the_reference_reason(table_env, messages) -> Non
                                                                 m["occur_time"])
 
 
+POS_COLUMNS = "transaction_id, mall_id, shop_code, occur_ms, amount_minor, currency, items, till_id, reason"
+
+
+@CHECKS
+@given(messages=st.lists(POS, min_size=30, max_size=60))
+def test_parse_pos_rejects_for_the_reference_reason(table_env, messages) -> None:
+    for message, (transaction_id, mall_id, shop_code, occur_ms, amount, currency, items, till, reason) in zip(
+            messages, run(table_env, "parse_pos", POS_COLUMNS, messages), strict=True):
+        assert reason == pos_parse_reason(message), message
+        if reason is None:
+            m = json.loads(message)
+            assert (transaction_id, mall_id, shop_code, occur_ms, amount, currency, items, till) == (
+                m["transaction_id"], m["mall_id"], m["shop_code"], m["occur_time"], m["amount_minor"], m["currency"],
+                m["items"], m.get("till_id"))
+
+
 def test_a_message_over_the_size_limit_is_too_large_unparsed(table_env) -> None:
     huge = json.dumps({"event_id": "x" * MAX, "ap_mac": "a", "device_mac": "b", "rssi": 1, "occur_time": 1}).encode()
     (row,) = run(table_env, "parse_probe", "event_id, ap_mac, device_id, randomized, rssi, occur_ms, reason", [huge])
     assert row[-1] == "too_large"
     (row,) = run(table_env, "parse_door", "mall_id, sensor_id, in_count, occur_ms, reason", [huge])
+    assert row[-1] == "too_large"
+    (row,) = run(table_env, "parse_pos", POS_COLUMNS, [huge])
     assert row[-1] == "too_large"
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.jobs.conftest import METRIC_MALLS
 from tests.jobs.harness import Case, run_cases
-from tests.jobs.reference import DEFAULTS, DoorEvent, Places, ProbeEvent, metrics
+from tests.jobs.reference import DEFAULTS, DoorEvent, Places, ProbeEvent, SaleEvent, metrics
 from udfs.positioning import FloorPlan, Heard, locate
 
 AMS = "Europe/Amsterdam"
@@ -57,11 +57,12 @@ SHORT_DWELL_CASES: dict[str, Case] = {}
 
 
 def case(probes: list[ProbeEvent], doors: list[DoorEvent] = (),  # type: ignore[assignment]
-         cases: dict[str, Case] = CASES, rejects: list[dict] = ()  # type: ignore[assignment]
+         cases: dict[str, Case] = CASES, rejects: list[dict] = (),  # type: ignore[assignment]
+         sales: list[SaleEvent] = ()  # type: ignore[assignment]
          ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Registers a test's rows under its name, for its module's plan."""
     def register(test: Callable[..., None]) -> Callable[..., None]:
-        cases[test.__name__] = Case(probes, doors, (), rejects)
+        cases[test.__name__] = Case(probes, doors, (), rejects, sales)
         return test
     return register
 
@@ -80,7 +81,7 @@ def check(outputs: dict[str, dict], request: pytest.FixtureRequest) -> dict[str,
     name = request.node.originalname
     rows, thresholds = (CASES[name], DEFAULTS) if name in CASES else (SHORT_DWELL_CASES[name], SHORT_DWELL)
     got = outputs[name]
-    want = metrics(list(rows.probes), list(rows.doors), PLACES, thresholds)
+    want = metrics(list(rows.probes), list(rows.doors), PLACES, thresholds, sales=rows.sales)
     for output, expected in want.items():
         assert got[output] == expected, output
     return got
@@ -372,3 +373,31 @@ def test_a_shop_visit_is_of_the_seconds_a_device_is_placed_in_the_shop(outputs, 
     assert got["shop_daily"][("m1", "2026-11-20", "S2")] == ("Shop S2", 1, 1, 0)
     assert got["shop_daily"][("m1", "2026-11-20", "S1")] == ("Shop S1", 0, 1, 1)
     assert {key[2] for key in got["visits"]} == {"S2", ""}
+
+
+def sale(transaction_id: str, at: int, amount_minor: int, items: int, shop: str = "S1", mall: str = "m1",
+         tz: str = AMS) -> SaleEvent:
+    return SaleEvent(transaction_id, mall, shop, f"Shop {shop}", tz, at, amount_minor, "EUR", items)
+
+
+@case([], sales=[
+    sale("t1", T0 + 5 * MINUTE, 1250, 2), sale("t2", T0 + 20 * MINUTE, 3000, 1),
+    sale("t1", T0 + 5 * MINUTE, 1250, 2),  # sent again: counts once
+    sale("t3", T0 + 40 * MINUTE, -500, 1),  # a refund
+    sale("t4", T0 + HOUR + MINUTE, 725, 3, shop="S2"),
+    sale("t5", ms("2026-11-20T23:59:30"), 990, 1),  # the local day's last minute
+])
+def test_sales_count_each_transaction_once_and_take_refunds_off_the_net(outputs, request):
+    got = check(outputs, request)
+    day = "2026-11-20"
+    # Worked out by hand: S1 at 10:00 sold t1 (12.50, 2 items) and t2 (30.00, 1 item) and
+    # gave 5.00 back (t3); net 37.50.
+    assert got["sales_hourly"] == {
+        ("m1", day, 10, "S1"): ("Shop S1", "EUR", 2, 3, 1, 500, 3750),
+        ("m1", day, 11, "S2"): ("Shop S2", "EUR", 1, 3, 0, 0, 725),
+        ("m1", day, 23, "S1"): ("Shop S1", "EUR", 1, 1, 0, 0, 990),
+    }
+    assert got["sales_daily"] == {
+        ("m1", day, "S1"): ("Shop S1", "EUR", 3, 4, 1, 500, 4740),
+        ("m1", day, "S2"): ("Shop S2", "EUR", 1, 3, 0, 0, 725),
+    }

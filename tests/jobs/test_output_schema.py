@@ -15,8 +15,8 @@ from jobs.metrics.plan import FOLDER
 
 
 def projected() -> dict[str, str]:
-    """Output -> the placeholder its payload takes in the outputs view of 10_outputs.sql."""
-    text = (FOLDER / "10_outputs.sql").read_text()
+    """Output -> the placeholder its payload takes in the outputs view of 11_outputs.sql."""
+    text = (FOLDER / "11_outputs.sql").read_text()
     view = text[text.index("CREATE TEMPORARY VIEW outputs"):]
     found = {}
     for block in re.split(r"\bUNION ALL\b", view):

@@ -1,10 +1,10 @@
 """The metrics job's sink for ClickHouse, Redis and PostgreSQL (each store's own writer is
 beside this file: clickhouse.py, redis.py, postgres.py): buffered in Flink state, written
 in batches, idempotent, and patient with stores that are down. (The favourite-shop feed and
-the dead letters go to Kafka through Flink's own Kafka sink: 11_kafka_outputs.sql.)
+the dead letters go to Kafka through Flink's own Kafka sink: 12_kafka_outputs.sql.)
 
 Every result row reaches `BufferedSink` keyed by its output and, for per-mall outputs,
-its mall (`sink_key`, 10_outputs.sql), so malls spread over the parallel subtasks and
+its mall (`sink_key`, 11_outputs.sql), so malls spread over the parallel subtasks and
 each batch holds one output of one mall. Rows are appended to keyed ListState and
 written when a processing-time timer fires (every
 FOOTFALL_JOB_FLUSH_INTERVAL_MS). The buffer is part of each checkpoint, so after a

@@ -21,6 +21,8 @@ from footfall.outputs import (
     POSITIONS,
     POSITIONS_SEEN,
     PROBES,
+    SALES,
+    SALES_FIELDS,
     TODAY,
     UNKNOWN_PROBES,
     ZONES,
@@ -55,6 +57,7 @@ class RedisWriter:
             "probe_heard": lambda rows, _: self.newest(PROBES, "ap_mac", rows),
             "door_heard": lambda rows, _: self.newest(DOORS, "sensor_id", rows),
             "unknown_probes": self.unknown_probes,
+            "sales_daily": self.sales_daily,
         }
 
     def handles(self, output: str) -> bool:
@@ -95,7 +98,7 @@ class RedisWriter:
         pipe.execute()
 
     def favorite_shop_daily(self, rows: Rows, updated_at: str) -> None:
-        # A row is the feed's message, stamped in the job (10_outputs.sql): its
+        # A row is the feed's message, stamped in the job (11_outputs.sql): its
         # `updated_at` is the one the feed carries.
         pipe = self.client.pipeline(transaction=False)
         for row in rows:
@@ -132,6 +135,16 @@ class RedisWriter:
     def unknown_probes(self, rows: Rows, updated_at: str) -> None:
         self.client.hset(UNKNOWN_PROBES, mapping={
             row["ap_mac"]: json.dumps({"heard_at": row["heard_at"], "reports": row["reports"]}) for row in rows})
+
+    def sales_daily(self, rows: Rows, updated_at: str) -> None:
+        """The live day's sales: a hash per mall, a field per shop (never an older day's)."""
+        figures = [name for name, _ in SALES_FIELDS if name != "currency"]
+        pipe = self.client.pipeline(transaction=False)
+        for row in rows:
+            shop = json.dumps({name: row[name] for name in figures}, separators=(",", ":"))
+            fields = {"currency": row["currency"], row["shop_code"]: shop, "updated_at": updated_at}
+            self._set_for_day(pipe, SALES.format(**row), row["day"], fields)
+        pipe.execute()
 
     def newest(self, key: str, subject: str, rows: Rows) -> None:
         """Each probe's or door counter's newest report, a hash per mall (`key`)."""

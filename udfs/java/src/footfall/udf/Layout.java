@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Layout {
     private static final Logger LOG = LoggerFactory.getLogger(Layout.class);
-    private static final int SNAPSHOT_VERSION = 6;
+    private static final int SNAPSHOT_VERSION = 7;
     private static final JsonFactory JSON = new JsonFactory();
     /** A staff device's first day when it is staff on every day (an override with no day). */
     static final long ALWAYS = Long.MIN_VALUE;
@@ -89,6 +89,8 @@ public final class Layout {
     private static final class Snapshot {
         final Map<String, Probe> probes;
         final Map<String, String> mallZones;
+        /** mall_id -> its currency (ISO 4217), which its tills' transactions must be in. */
+        final Map<String, String> mallCurrencies;
         /** mall_id -> device_id -> the local day (epoch day) from which it is staff. */
         final Map<String, Map<String, Long>> staff;
         /** mall_id -> its shops, with their polygons. */
@@ -102,11 +104,12 @@ public final class Layout {
         /** (mall_id, estimator) -> the floor plan, built when first asked for. */
         final Map<List<Object>, FloorPlan> plans = new ConcurrentHashMap<>();
 
-        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, Map<String, Long>> staff,
-                Map<String, List<FloorPlan.Shop>> shops, Map<String, Map<String, String>> shopNames,
-                Set<String> optedOut, Set<String> consented) {
+        Snapshot(Map<String, Probe> probes, Map<String, String> mallZones, Map<String, String> mallCurrencies,
+                Map<String, Map<String, Long>> staff, Map<String, List<FloorPlan.Shop>> shops,
+                Map<String, Map<String, String>> shopNames, Set<String> optedOut, Set<String> consented) {
             this.probes = probes;
             this.mallZones = mallZones;
+            this.mallCurrencies = mallCurrencies;
             this.staff = staff;
             this.shops = shops;
             this.shopNames = shopNames;
@@ -294,6 +297,11 @@ public final class Layout {
         return zone != null ? zone : lookAgain(seen, fresh -> fresh.mallZones.get(mallId));
     }
 
+    /** The mall's currency (ISO 4217); null for a mall the layout does not hold. */
+    public String mallCurrency(String mallId) {
+        return mallId == null ? null : snapshot().mallCurrencies.get(mallId);
+    }
+
     /** Whether the device is staff of the mall on the local day `epochDay`. */
     public boolean isStaff(String mallId, String deviceId, long epochDay) {
         if (mallId == null || deviceId == null) {
@@ -379,6 +387,7 @@ public final class Layout {
         String s = quoted(schema);
         Map<String, Probe> probes = new HashMap<>();
         Map<String, String> zones = new HashMap<>();
+        Map<String, String> currencies = new HashMap<>();
         Map<String, Map<String, Long>> staff = new HashMap<>();
         Map<String, List<FloorPlan.Shop>> shops = new HashMap<>();
         Map<String, Map<String, String>> shopNames = new HashMap<>();
@@ -392,9 +401,10 @@ public final class Layout {
         }
         try (Connection connection = opened; Statement statement = connection.createStatement()) {
             statement.setQueryTimeout(30);
-            try (ResultSet rows = statement.executeQuery("SELECT mall_id, tz FROM " + s + ".malls")) {
+            try (ResultSet rows = statement.executeQuery("SELECT mall_id, tz, currency FROM " + s + ".malls")) {
                 while (rows.next()) {
                     zones.put(rows.getString(1), rows.getString(2));
+                    currencies.put(rows.getString(1), rows.getString(3));
                 }
             }
             try (ResultSet rows = statement.executeQuery(
@@ -454,7 +464,7 @@ public final class Layout {
             readIds(statement, "SELECT device_id FROM " + s + ".privacy_opt_outs", optedOut);
             readIds(statement, "SELECT device_id FROM " + s + ".privacy_consents", consented);
         }
-        return new Snapshot(probes, zones, staff, shops, shopNames, optedOut, consented);
+        return new Snapshot(probes, zones, currencies, staff, shops, shopNames, optedOut, consented);
     }
 
     private static void readIds(Statement statement, String query, Set<String> into) throws SQLException {
@@ -575,6 +585,11 @@ public final class Layout {
                 }
                 writeIds(out, snapshot.optedOut);
                 writeIds(out, snapshot.consented);
+                out.writeInt(snapshot.mallCurrencies.size());
+                for (Map.Entry<String, String> mall : snapshot.mallCurrencies.entrySet()) {
+                    out.writeUTF(mall.getKey());
+                    writeNullable(out, mall.getValue());
+                }
             }
             Files.move(partial, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -635,7 +650,13 @@ public final class Layout {
                     names.put(in.readUTF(), readNullable(in));
                 }
             }
-            return new Snapshot(probes, zones, staff, shops, shopNames, readIds(in), readIds(in));
+            Set<String> optedOut = readIds(in);
+            Set<String> consented = readIds(in);
+            Map<String, String> currencies = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                currencies.put(in.readUTF(), readNullable(in));
+            }
+            return new Snapshot(probes, zones, currencies, staff, shops, shopNames, optedOut, consented);
         } catch (IOException e) {
             LOG.warn("layout: ignoring an unreadable snapshot " + snapshotFile + ": " + e.getMessage());
             return null;

@@ -9,7 +9,7 @@ import org.apache.flink.util.Collector;
 
 /**
  * Splits the metrics job's outputs changelog (rows of sink_key, message_key, payload; see
- * jobs/metrics/10_outputs.sql) by destination, in the JVM, so that no row crosses into
+ * jobs/metrics/11_outputs.sql) by destination, in the JVM, so that no row crosses into
  * Python to be routed.
  *
  * <ul>

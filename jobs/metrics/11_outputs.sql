@@ -10,7 +10,7 @@
 --     rendered by jobs/metrics/payloads.py as ${payload_<output>}); for the feed and the
 --     dead letters, the message's text as it is published.
 -- jobs/metrics/hooks.py splits the stream in the JVM (udfs/java Route.java): the feed and
--- the dead letters go to Flink's Kafka sink (11_kafka_outputs.sql), everything else but
+-- the dead letters go to Flink's Kafka sink (12_kafka_outputs.sql), everything else but
 -- the dead letters to the Python sinks, which buffer the rows in Flink state and write
 -- them in batches as idempotent upserts.
 
@@ -34,6 +34,8 @@ FROM (
     SELECT source_topic, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(1 AS BIGINT) FROM opted_out_reports
     UNION ALL
     SELECT ${door_sensors_topic}, CAST(1 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM door_events
+    UNION ALL
+    SELECT ${pos_transactions_topic}, CAST(1 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM pos_events
 )
 GROUP BY source_topic;
 
@@ -139,6 +141,12 @@ FROM probe_hourly
 UNION ALL
 SELECT 'unknown_probes', CAST(NULL AS STRING), ${payload_unknown_probes}
 FROM unknown_probes
+UNION ALL
+SELECT 'sales_hourly/' || mall_id, CAST(NULL AS STRING), ${payload_sales_hourly}
+FROM sales_hourly
+UNION ALL
+SELECT 'sales_daily/' || mall_id, CAST(NULL AS STRING), ${payload_sales_daily}
+FROM sales_daily
 UNION ALL
 -- The key names the message it rejects, so a copy sent again after a restart can be
 -- recognised.

@@ -4,7 +4,7 @@
 -- message_key, payload), made insert-only in the JVM by jobs/metrics/hooks.py (udfs/java
 -- Route.java): a key's current state is published, its retraction is not.
 -- Output: one message per row, keyed by message_key, its value the payload, which is the
--- message's JSON text already (10_outputs.sql), both as UTF-8: no row is parsed here. At least once: the sink flushes what it holds with every
+-- message's JSON text already (11_outputs.sql), both as UTF-8: no row is parsed here. At least once: the sink flushes what it holds with every
 -- checkpoint, and a message written again after a restart repeats the same key (the feed
 -- is read as the latest message per device; a dead letter names the message it rejects).
 
