@@ -46,9 +46,9 @@ class MallLayout:
 
 
 def malls(conn: psycopg.Connection[Any], schema: str) -> pd.DataFrame:
-    """Every mall: mall_id, name, tz."""
-    rows = conn.execute(f'SELECT mall_id, name, tz FROM "{schema}".malls ORDER BY name, mall_id').fetchall()
-    return pd.DataFrame(rows, columns=["mall_id", "name", "tz"])
+    """Every mall: mall_id, name, tz, currency."""
+    rows = conn.execute(f'SELECT mall_id, name, tz, currency FROM "{schema}".malls ORDER BY name, mall_id').fetchall()
+    return pd.DataFrame(rows, columns=["mall_id", "name", "tz", "currency"])
 
 
 def mall_layout(conn: psycopg.Connection[Any], schema: str, mall_id: str) -> MallLayout | None:

@@ -3,6 +3,7 @@ cached history reads, and a clear message (never a traceback) when a service is 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,15 +113,16 @@ def attempt(name: str, read: Callable[..., Any], *args: Any) -> Any:
 
 
 @st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner=False)
-def _history(query: str, *args: Any) -> Any:
-    return getattr(data, query)(clickhouse(), *args)
+def _history(module: str, query: str, *args: Any) -> Any:
+    return getattr(importlib.import_module(module), query)(clickhouse(), *args)
 
 
 def history(query: Callable[..., Any], *args: Any) -> Any:
-    """`query` (a function of `dashboards.data` taking a ClickHouse client first) for
-    `args`, cached for a few seconds; a ClickHouse outage is one line on the page."""
+    """`query` (a function of the dashboards' queries, `dashboards.data` or
+    `dashboards.sales`, taking a ClickHouse client first) for `args`, cached for a few
+    seconds; a ClickHouse outage is one line on the page."""
     with service("ClickHouse"):
-        return _history(query.__name__, *args)
+        return _history(query.__module__, query.__name__, *args)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -156,6 +158,11 @@ class Selection:
     def shops(self) -> pd.DataFrame:
         """The layout's shops without their polygons (what the shop tables join)."""
         return self.layout.shops[["shop_code", "shop_name", "category"]]
+
+    @property
+    def currency(self) -> str:
+        """The mall's currency (ISO 4217): what its sales are shown in."""
+        return str(malls().set_index("mall_id").at[self.mall_id, "currency"])
 
     @property
     def local_today(self) -> date:

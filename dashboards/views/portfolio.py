@@ -1,7 +1,8 @@
 """Portfolio: every mall side by side on its own local today. Visitors so far against the
 same weekday a week before up to the same local time (data.versus_last_week) and against
 what those hours usually bring, its open alerts, occupancy now, capture rate and the day's
-top shop, each mall linking to its own pages."""
+top shop, each mall linking to its own pages; and a league table of the malls by sales per
+visitor over their last complete week, ranked among malls of the same currency."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboards import data, ui, words
+from dashboards import data, sales, ui, words
+from footfall.sales import money
 
 REFRESH_SECONDS = 5
 #: Cards side by side in a row; more malls continue on the next rows.
@@ -83,4 +85,37 @@ def card(row: Any, column: DeltaGenerator, open_alerts: pd.DataFrame | None) -> 
             st.page_link(f"views/{file}", label=label, icon=icon, query_params={"mall": row.mall_id})
 
 
+def league() -> None:
+    st.subheader("Sales per visitor")
+    frame = ui.history(sales.league, malls, datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    if frame["transactions"].sum() == 0:
+        st.info("No till has reported in the malls' last complete week: tenants stream their transactions to the "
+                "pos-transactions topic, or send a file with `footfall pos import FILE.csv`.",
+                icon=":material/point_of_sale:")
+        return
+    shown = pd.DataFrame({
+        "rank": frame["rank"], "name": frame["name"], "currency": frame["currency"],
+        "sales_per_visitor": [money(v, c) for v, c in zip(frame["sales_per_visitor_minor"], frame["currency"])],
+        "conversion": frame["conversion"], "visitors": frame["visitors"], "transactions": frame["transactions"],
+        "sales": [money(v, c) for v, c in zip(frame["sales_minor"], frame["currency"])],
+        "incomplete_hours": frame["incomplete_hours"],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "rank": st.column_config.NumberColumn("Rank", format="%d", help="Among the malls of the same currency"),
+        "name": "Mall", "currency": "Currency", "sales_per_visitor": "Sales per visitor",
+        "conversion": st.column_config.NumberColumn("Conversion", format="percent",
+                                                    help="Transactions / mall visitors"),
+        "visitors": st.column_config.NumberColumn("Visitors", format="%d"),
+        "transactions": st.column_config.NumberColumn("Transactions", format="%d"),
+        "sales": "Net sales",
+        "incomplete_hours": st.column_config.NumberColumn(
+            "Hours without sales data", format="%d",
+            help="Shop hours with visitors but nothing from a till that usually reports then")})
+    first, last = frame["first_day"].min(), frame["last_day"].max()
+    st.caption(f"Each mall's own last {sales.LEAGUE_DAYS} complete local days ({first:%d %b} to {last:%d %b}): "
+               "net sales / mall visitors. Malls are ranked among those of the same currency: no exchange rate is "
+               "held, so amounts in different currencies are not weighed against each other.")
+
+
 cards()
+league()

@@ -1,13 +1,17 @@
 """Shops: the day's top shops, how shoppers move between shops, one shop's daily trend
-and its picked day by hour (walk-ins, walk-bys, conversion), and every shop in a
-sortable, searchable table with a CSV download."""
+and its picked day by hour (walk-ins, walk-bys, conversion, and its till's sales beside
+them), every shop in a sortable, searchable table with a CSV download, and every shop's
+sales against its visitors."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, small_counts, ui, words
+from dashboards import charts, data, sales, small_counts, ui, words
+from footfall.sales import major, minor_digits, money, symbol
 
 REFRESH_SECONDS = 15
 TREND_DAYS = 28
@@ -91,6 +95,46 @@ def trend(all_shops: pd.DataFrame) -> None:
                "minimum dwell) and walk-bys (heard near its front, not visitors); each bar's tooltip has the hour's "
                f"conversion. A device counts in every hour it was near, so the hours ({hours_total}) can add up to "
                "more than the day.")
+    till_hours(code, labels[code])
+
+
+def money_column(label: str, help_text: str) -> Any:
+    """A column of amounts in the mall's major units, written with its symbol and minor digits."""
+    currency = selection.currency
+    return st.column_config.NumberColumn(label, format=f"{symbol(currency)}%.{minor_digits(currency)}f", help=help_text)
+
+
+def till_hours(code: str, name: str) -> None:
+    """The shop's sales by hour beside its walk-ins and walk-bys."""
+    every = ui.history(sales.shop_hours, selection.mall_id, selection.day)
+    hours = every[every["shop_code"] == code].drop(columns="shop_code")
+    if hours.empty or not (hours["transactions"].sum() or hours["refunds"].sum() or hours["no_sales_data"].any()):
+        st.caption(f"No till data for {name} on {selection.day:%d %B}.")
+        return
+    shown = hours.assign(
+        conversion=(hours["transactions"] / hours["visitors"].where(hours["visitors"] > 0)),
+        basket=major(hours["sales_minor"] / hours["transactions"].where(hours["transactions"] > 0), selection.currency),
+        per_visitor=major(hours["sales_minor"] / hours["visitors"].where(hours["visitors"] > 0), selection.currency),
+        status=hours["no_sales_data"].map({True: "no sales data", False: ""}),
+    )
+    ratios = ["conversion", "basket", "per_visitor"]
+    shown.loc[hours["no_sales_data"], ratios] = None
+    st.dataframe(shown[["hour", "visitors", "walk_bys", "transactions", *ratios, "status"]], hide_index=True,
+                 width="stretch", column_config={
+                     "hour": st.column_config.NumberColumn("Hour", format="%02d:00"),
+                     "visitors": st.column_config.NumberColumn("Walk-ins", format="%d"),
+                     "walk_bys": st.column_config.NumberColumn("Walk-bys", format="%d"),
+                     "transactions": st.column_config.NumberColumn("Transactions", format="%d"),
+                     "conversion": st.column_config.NumberColumn("Conversion", format="percent",
+                                                                 help="Transactions / walk-ins"),
+                     "basket": money_column("Average basket", "Net sales / transactions"),
+                     "per_visitor": money_column("Sales per visitor", "Net sales / walk-ins"),
+                     "status": "Till"})
+    missing = int(hours["no_sales_data"].sum())
+    st.caption(f"{name}'s till by hour. " + (
+        f"{missing} hour{'s' if missing != 1 else ''} marked 'no sales data': walk-ins but nothing from a till "
+        "that usually reports in that hour (offline, or an upload still to come); not 0 % conversion."
+        if missing else "Every hour with walk-ins has its till's data."))
 
 
 def table(all_shops: pd.DataFrame) -> None:
@@ -132,6 +176,52 @@ def table(all_shops: pd.DataFrame) -> None:
                        help=f"Counts of fewer than {minimum} people show as '< {minimum}'" if minimum > 1 else None)
 
 
+@st.fragment(run_every=REFRESH_SECONDS)
+def till_figures() -> None:
+    st.subheader("Sales against visitors")
+    frame = ui.history(sales.shop_days, selection.mall_id, selection.day, shops_layout)
+    frame = frame[frame["has_till"]]
+    if frame.empty:
+        st.info("No till has reported for this mall in the last four weeks: tenants stream their transactions to "
+                "the pos-transactions topic, or send a file with `footfall pos import FILE.csv`.",
+                icon=":material/point_of_sale:")
+        return
+    currency = selection.currency
+    net, count = int(frame["sales_minor"].sum()), int(frame["transactions"].sum())
+    first, second, third, fourth = st.columns(4)
+    first.metric("Net sales", money(net, currency), help=f"Sales less refunds, in {currency}")
+    second.metric("Transactions", f"{count:,}")
+    third.metric("Average basket", money(net / count if count else None, currency),
+                 help="Net sales / transactions")
+    missing = int(frame["incomplete_hours"].sum())
+    fourth.metric("Hours without sales data", f"{missing}",
+                  help="Shop hours with walk-ins but nothing from a till that usually reports in that hour")
+    shown = frame.assign(**{c: major(frame[c], currency) for c in
+                            ("sales_minor", "average_transaction_minor", "sales_per_visitor_minor")})
+    st.dataframe(shown.drop(columns=["has_till"]), hide_index=True, width="stretch", column_config={
+        "shop_code": "Code", "shop_name": "Shop",
+        "visitors": st.column_config.NumberColumn("Visitors", format="%d"),
+        "estimated_people": st.column_config.NumberColumn("People (estimate)", format="%d"),
+        "transactions": st.column_config.NumberColumn("Transactions", format="%d"),
+        "items": st.column_config.NumberColumn("Items", format="%d"),
+        "refunds": st.column_config.NumberColumn("Refunds", format="%d"),
+        "sales_minor": money_column("Net sales", "Sales less refunds"),
+        "conversion": st.column_config.NumberColumn("Conversion", format="percent",
+                                                    help="Transactions / the shop's visitors"),
+        "conversion_people": st.column_config.NumberColumn(
+            "Conversion of people", format="percent",
+            help="Transactions / the shop's estimated people (visitors scaled by door counts); empty without them"),
+        "average_transaction_minor": money_column("Average basket", "Net sales / transactions"),
+        "items_per_transaction": st.column_config.NumberColumn("Items per transaction", format="%.2f"),
+        "sales_per_visitor_minor": money_column("Sales per visitor", "Net sales / the shop's visitors"),
+        "incomplete_hours": st.column_config.NumberColumn(
+            "Hours without sales data", format="%d",
+            help="Hours with visitors but nothing from a till that usually reports then: the day's ratios "
+                 "count those hours' visitors without their sales")})
+    st.caption(f"Shops whose till reported in the four weeks up to {selection.day:%d %B}, by net sales; amounts in "
+               f"{currency}. A refund comes off the net sales and is no transaction.")
+
+
 top()
 journeys()
 every_shop = ui.history(data.shops, selection.mall_id, selection.day, shops_layout, selection.compared_hours)
@@ -140,3 +230,4 @@ if every_shop.empty:
 else:
     trend(every_shop)
     table(every_shop)
+    till_figures()
