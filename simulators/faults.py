@@ -4,7 +4,8 @@ messages and per-probe clock skew (the skew is applied where events are made).
 Each rate is the probability per original record. A malformed message replaces the record
 it corrupts; a duplicate is an extra copy a few seconds later; out-of-order and late
 records are delivered after records that happened after them. Door counter reports carry
-no id to deduplicate by, so they are never duplicated.
+no id to deduplicate by, so they are never duplicated; probe reports and till
+transactions (a till sending again) are.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from simulators.records import Record
 
 MALFORMED_PROBE = ("not_json", "missing_field", "wrong_type", "rssi_out_of_range", "unknown_probe")
 MALFORMED_DOOR = ("not_json", "missing_field", "wrong_type")
+#: The field a "wrong_type" fault writes as text, per topic.
+WRONG_TYPE_FIELD = {
+    Topics.WIFI_PROBES: "rssi", Topics.DOOR_SENSORS: "in_count", Topics.POS_TRANSACTIONS: "amount_minor",
+}
+#: Topics whose messages carry an id, so that a copy sent again can be told.
+DUPLICATED = (Topics.WIFI_PROBES, Topics.POS_TRANSACTIONS)
 OUT_OF_ORDER_DELAY = (2.0, 60.0)  # seconds
 LATE_DELAY = (5 * 60.0, 30 * 60.0)  # seconds
 DUPLICATE_DELAY = (0.0, 5.0)  # seconds
@@ -69,7 +76,7 @@ class FaultInjector:
                 record, time=record.time + rng.uniform(*OUT_OF_ORDER_DELAY), kind="out_of_order"
             )
         yield delivered
-        if is_probe and draws[3] < f.duplicate_rate:
+        if record.topic in DUPLICATED and draws[3] < f.duplicate_rate:
             yield dataclasses.replace(delivered, time=delivered.time + rng.uniform(*DUPLICATE_DELAY), kind="duplicate")
 
     def _malformed(self, record: Record, is_probe: bool) -> Record:
@@ -82,8 +89,9 @@ class FaultInjector:
             if reason == "missing_field":
                 payload.pop("occur_time")
             elif reason == "wrong_type":
-                field = "rssi" if is_probe else "in_count"
-                payload[field] = f"{payload[field]}dBm" if is_probe else "many"
+                field = WRONG_TYPE_FIELD[record.topic]
+                payload[field] = f"{payload[field]}dBm" if is_probe else "many" if field == "in_count" else str(
+                    payload[field])
             elif reason == "rssi_out_of_range":
                 payload["rssi"] = int(self.rng.choice([-200, 15, 120]))
             elif reason == "unknown_probe":

@@ -33,6 +33,16 @@ def probe_record(event_id: str, ap_mac: str, device_mac: str, rssi: int, occur_m
     return Record(Topics.WIFI_PROBES, device_mac.encode(), value.encode(), t, "probe")
 
 
+def pos_record(transaction_id: str, mall_id: str, shop_code: str, occur_ms: int, amount_minor: int, currency: str,
+               items: int, till_id: str, t: float) -> Record:
+    """A pos-transactions message as a till sends it (docs/design.md §3), keyed by the till,
+    so that a till's transactions stay in order in one partition."""
+    payload = {"transaction_id": transaction_id, "mall_id": mall_id, "shop_code": shop_code, "occur_time": occur_ms,
+               "amount_minor": amount_minor, "currency": currency, "items": items, "till_id": till_id}
+    value = json.dumps(payload, separators=(",", ":")).encode()
+    return Record(Topics.POS_TRANSACTIONS, till_id.encode(), value, t, "sale")
+
+
 def door_record(entrance: Entrance, mall_id: str, occur_ms: int, in_count: int, out_count: int, t: float) -> Record:
     """A door-sensors report as the counters send it (docs/design.md §3), keyed by the sensor."""
     payload = {"sensor_id": entrance.sensor_id, "mall_id": mall_id, "entrance": entrance.name,

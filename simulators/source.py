@@ -17,12 +17,13 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from simulators import tills
 from simulators.faults import FaultInjector, Faults
 from simulators.incidents import Incident, Incidents
 from simulators.layout import Layout, Mall
 from simulators.radio import MallRadio, RadioModel
-from simulators.records import Record, door_record, probe_record
-from simulators.shoppers import Behaviour, Itineraries, Person, Trip, arrival_times
+from simulators.records import Record, door_record, pos_record, probe_record
+from simulators.shoppers import CATEGORY_DWELL_MIN, Behaviour, Itineraries, Person, Trip, arrival_times
 from simulators.truth import Truth
 
 
@@ -49,6 +50,8 @@ class SimulationConfig:
     run: str = ""
     #: Staged incidents (simulators/incidents.py): a dark probe, a dead door counter...
     incidents: tuple[Incident, ...] = ()
+    #: The shops' tills: refunds and outages (simulators/tills.py).
+    tills: tills.TillBehaviour = field(default_factory=tills.TillBehaviour)
 
 
 #: How many past visitors per mall may come back (bounds memory on long runs).
@@ -66,6 +69,8 @@ class _MallState:
         self.itineraries = Itineraries(mall, index, config.behaviour, np.random.default_rng([config.seed, index]))
         self.returning: list[Person] = []
         self.today: set[str] = set()
+        #: shop_code -> (start, end) epoch seconds of its till's outage on the current day.
+        self.till_outages: dict[str, tuple[float, float]] = {}
         self.door_in = [0] * len(mall.entrances)
         self.door_out = [0] * len(mall.entrances)
         # Per-probe clock skew in seconds (most probes keep good time).
@@ -80,6 +85,10 @@ class Simulation:
         self.truth = truth or Truth()
         self.rng = np.random.default_rng([config.seed, config.worker, 7])
         self.faults = FaultInjector(config.faults, self.rng)
+        # The tills draw from a generator of their own, so the phones' and doors' records are
+        # the same with sales as without.
+        self.till_rng = np.random.default_rng([config.seed, config.worker, 11])
+        self.till_faults = FaultInjector(config.faults, self.till_rng)
         self.incidents = Incidents(config.incidents)
         self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
         self._stop = threading.Event()
@@ -87,6 +96,7 @@ class Simulation:
         self._seq = 0
         self._people = 0
         self._events = 0
+        self._sales = 0
         self._id_prefix = f"{config.seed:x}-{config.run}{'-' if config.run else ''}{config.worker}-"
 
     def stop(self) -> None:
@@ -164,6 +174,12 @@ class Simulation:
                     break
                 staff = self._staff(state, n)
                 self._push(max(open_at, t), _ARRIVE, (state, (staff, close_at)))
+        state.till_outages.clear()
+        for shop in mall.shops:
+            hour = tills.outage_hour(mall.opening_hour, mall.closing_hour, config.tills, self.till_rng)
+            if hour is not None:
+                offline = (midnight + timedelta(hours=hour)).timestamp()
+                state.till_outages[shop.shop_code] = (offline, offline + 3600)
         next_midnight = (midnight + timedelta(days=1, hours=3)).replace(hour=0)  # DST-proof
         self._push(next_midnight.timestamp(), _DAY, (state, next_midnight))
 
@@ -199,6 +215,7 @@ class Simulation:
         else:
             person = self._visitor(state)
             trip = state.itineraries.visit(person, t, rng)
+            self._tills(state, trip)
         state.today.add(person.person_id)
         state.door_in[trip.entrance_in] += 1
         self.truth.trip(state.mall, trip)
@@ -224,6 +241,38 @@ class Simulation:
         if len(pool) < RETURNING_POOL_LIMIT:
             pool.append(person)
         return person
+
+    def _tills(self, state: _MallState, trip: Trip) -> None:
+        """What the visitor buys in each shop of the trip (and any refund later), scheduled
+        for the moment each till records it."""
+        mall, rng = state.mall, self.till_rng
+        for leg in trip.stays():
+            shop = mall.shops[leg.shop]
+            median = CATEGORY_DWELL_MIN.get(shop.category, 8.0) * 60
+            sale = tills.purchase(shop.category, mall.currency, leg.start, leg.end, median, rng)
+            if sale is None:
+                continue
+            self._sale(state, shop.shop_code, sale, trip.person.person_id)
+            back = tills.refund(sale, state.itineraries.closing(leg.start), self.config.tills, rng)
+            if back is not None:
+                self._sale(state, shop.shop_code, back, None)
+
+    def _sale(self, state: _MallState, shop_code: str, sale: tills.Purchase, person_id: str | None) -> None:
+        if self.config.end is not None and sale.at >= self.config.end:
+            return  # after the simulated period, like the probe requests then
+        self._sales += 1
+        transaction_id = f"{self._id_prefix}t{self._sales:x}"
+        outage = state.till_outages.get(shop_code)
+        sent = outage is None or not outage[0] <= sale.at < outage[1]
+        self.truth.sale(state.mall, shop_code, sale.at, transaction_id, sale.amount_minor, sale.items, person_id, sent)
+        if not sent:
+            return
+        record = pos_record(transaction_id, state.mall.mall_id, shop_code, int(sale.at * 1000), sale.amount_minor,
+                            state.mall.currency, sale.items, f"{shop_code}-till-1", sale.at)
+        for out in self.till_faults.apply(record) if self.till_faults.active else (record,):
+            if out.kind != record.kind:
+                self.truth.fault(out)
+            self._push(out.time, _EMIT, out)
 
     # --- emitting ----------------------------------------------------------------------
     def _ping(self, t: float, item: tuple[_MallState, Trip]) -> Iterator[Record]:

@@ -3,14 +3,18 @@
 The pipeline's outputs can then be scored for accuracy, not only for consistency.
 Record types: `trip` (one person's stay in a mall, with every MAC they used), `visit`
 (one stay in a shop), `position` (where a phone was at each probe request), `door`
-(each door counter report), `fault` (each deliberately faulty record) and, last, one
+(each door counter report), `sale` (each purchase or refund at a till, and whether the
+till sent it: not while it was offline), `fault` (each deliberately faulty record) and,
+last, one
 `summary` per mall and local day: people, phone-carrying visitors (not randomised),
 randomised phones, visitors per shop (any stay: `shop_visitors`; a stay of at least the
 shop's minimum dwell: `shop_dwell_visitors`, the design's shop visitors; and everyone,
 with any phone or none, who stayed that long, staff left out: `shop_dwell_people`), street
 passers-by with a stable phone (each also a `passer` record), and per shop the stable
 phones that walked past its door or stepped in for less than the dwell, and were not
-its dwell visitors that day (`shop_walk_bys`, the design's walk-bys).
+its dwell visitors that day (`shop_walk_bys`, the design's walk-bys), and per shop what
+its till recorded (`shop_sales`: purchases and their items, refunds and their amount, the
+net amount in minor units, and the purchases never sent).
 """
 
 from __future__ import annotations
@@ -34,9 +38,14 @@ class Truth:
     def trip(self, mall: Mall, trip: Trip) -> None: ...
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None: ...
     def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None: ...
+    def sale(self, mall: Mall, shop_code: str, t: float, transaction_id: str, amount_minor: int, items: int,
+             person: str | None, sent: bool) -> None: ...
     def fault(self, record: Record) -> None: ...
     def close(self) -> None: ...
 
+
+#: What the truth keeps of each shop's till per day (its summary's `shop_sales`).
+SALE_FIGURES = ("transactions", "items", "refunds", "refunded_minor", "sales_minor", "unsent")
 
 #: The job's default shop minimum dwell (FOOTFALL_SHOP_MIN_DWELL_SECONDS).
 SHOP_MIN_DWELL_SECONDS = float(MetricSettings.model_fields["shop_min_dwell_seconds"].default)
@@ -60,6 +69,9 @@ class TruthFile(Truth):
         #: Staff with a stable-MAC phone: their MACs (not visitors, in no visitor count).
         self.staff: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.shop_passed: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        #: (mall_id, day) -> shop -> what its till recorded (SALE_FIGURES).
+        self.shop_sales: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(
+            lambda: defaultdict(lambda: dict.fromkeys(SALE_FIGURES, 0)))
         #: Everyone (any phone or none, staff left out) who stayed in a shop at least its dwell.
         self.shop_dwell_people: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
@@ -139,6 +151,22 @@ class TruthFile(Truth):
     def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None:
         self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
 
+    def sale(self, mall: Mall, shop_code: str, t: float, transaction_id: str, amount_minor: int, items: int,
+             person: str | None, sent: bool) -> None:
+        day = datetime.fromtimestamp(t, mall.zone).date().isoformat()
+        figures = self.shop_sales[(mall.mall_id, day)][shop_code]
+        if amount_minor > 0:
+            figures["transactions"] += 1
+            figures["items"] += items
+            figures["unsent"] += not sent
+        else:
+            figures["refunds"] += 1
+            figures["refunded_minor"] -= amount_minor
+        figures["sales_minor"] += amount_minor
+        self._write({"type": "sale", "mall_id": mall.mall_id, "day": day, "shop_code": shop_code, "t": t,
+                     "transaction_id": transaction_id, "amount_minor": amount_minor, "items": items,
+                     "person": person, "sent": sent})
+
     def fault(self, record: Record) -> None:
         self._write(
             {
@@ -165,6 +193,7 @@ class TruthFile(Truth):
                 "staff": len(self.staff[key]), "staff_macs": sorted(self.staff[key]),
                     "shop_dwell_visitors": {shop: len(p) for shop, p in sorted(self.shop_dwellers[key].items())},
                     "shop_dwell_people": {shop: len(p) for shop, p in sorted(self.shop_dwell_people[key].items())},
+                    "shop_sales": dict(sorted(self.shop_sales[key].items())),
                     "shop_walk_bys": {
                         shop: len((self.shop_passed[key][shop] | self.shop_visitors[key][shop])
                                   - self.shop_dwellers[key][shop])

@@ -47,7 +47,7 @@ def test_a_dry_run_is_reproducible_from_the_command_line(tmp_path) -> None:
     assert simulators(*common, "--output", str(second)).returncode == 0
     assert first.read_text() == second.read_text()
     lines = [json.loads(line) for line in first.read_text().splitlines()]
-    assert {line["topic"] for line in lines} == {"wifi-probes", "door-sensors"}
+    assert {"wifi-probes", "door-sensors"} <= {line["topic"] for line in lines}
     assert len(lines) > 1000
 
 

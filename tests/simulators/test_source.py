@@ -56,6 +56,26 @@ def door_problem(raw: bytes) -> str | None:
     return None
 
 
+def pos_problem(raw: bytes) -> str | None:
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return "not_json"
+    fields = {"transaction_id": str, "mall_id": str, "shop_code": str, "occur_time": int, "amount_minor": int,
+              "currency": str, "items": int}
+    for name, kind in fields.items():
+        if name not in event:
+            return "missing_field"
+        if not isinstance(event[name], kind):
+            return "wrong_type"
+    if event["amount_minor"] == 0 or event["items"] < 0 or not re.fullmatch("[A-Z]{3}", event["currency"]):
+        return "out_of_range"
+    return None
+
+
+CHECKS = {"wifi-probes": probe_problem, "door-sensors": door_problem, "pos-transactions": pos_problem}
+
+
 def test_the_same_seed_gives_the_same_records_and_another_seed_does_not(simulate) -> None:
     faults = Faults(duplicate_rate=0.05, late_rate=0.02, malformed_rate=0.02, skewed_probe_share=0.2)
     first, again, other = (
@@ -71,23 +91,22 @@ def test_the_same_seed_gives_the_same_records_and_another_seed_does_not(simulate
 def test_without_faults_every_record_matches_the_input_contract(simulate) -> None:
     records = simulate(malls=2)
     topics = collections.Counter(r.topic for r in records)
-    assert topics["wifi-probes"] > 10_000 and topics["door-sensors"] > 50
+    assert topics["wifi-probes"] > 10_000 and topics["door-sensors"] > 50 and topics["pos-transactions"] > 30
     for record in records:
+        assert CHECKS[record.topic](record.value) is None, record.value
         if record.topic == "wifi-probes":
-            assert probe_problem(record.value) is None, record.value
             event = json.loads(record.value)
             assert record.key == event["device_mac"].encode()  # key = device MAC
-        else:
-            assert door_problem(record.value) is None, record.value
     ids = [json.loads(r.value)["event_id"] for r in records if r.topic == "wifi-probes"]
     assert len(ids) == len(set(ids))
+    sales = [json.loads(r.value)["transaction_id"] for r in records if r.topic == "pos-transactions"]
+    assert len(sales) == len(set(sales))
 
 
 def test_faulty_records_break_the_contract_exactly_when_meant_to(simulate) -> None:
     records = simulate(faults=Faults(malformed_rate=0.05, duplicate_rate=0.05, out_of_order_rate=0.05, late_rate=0.05))
     for record in records:
-        check = probe_problem if record.topic == "wifi-probes" else door_problem
-        problem = check(record.value)
+        problem = CHECKS[record.topic](record.value)
         if record.kind.startswith("malformed:"):
             assert problem == record.kind.split(":")[1], (record.kind, record.value)
         else:
