@@ -107,7 +107,7 @@ ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS capacity integer CHECK (cap
 -- The currency the mall's tills report in (ISO 4217): a transaction in another is turned
 -- away ('wrong_currency'), and sales are shown in it (docs/design.md §3).
 ALTER TABLE ${schema}.malls ADD COLUMN IF NOT EXISTS currency text NOT NULL DEFAULT 'EUR'
-    CHECK (currency ~ '^[A-Z]{3}$');
+    CHECK (currency ~ '^[A-Z]{3}$$');  -- doubled: the file is a template
 ALTER TABLE ${schema}.shops ADD COLUMN IF NOT EXISTS capacity integer CHECK (capacity > 0);
 
 -- The rules per mall, made with their defaults when a mall is loaded; subject '' is the
