@@ -18,7 +18,14 @@ simulator's radio. Then the report compares what the job wrote with what happene
   (design §4 item 15);
 - positions: every second the job placed a visitor matched with where the simulator put
   that phone at that probe request: the median and 90th-percentile error in metres and the
-  share of seconds in the right zone.
+  share of seconds in the right zone;
+- sales (design §4 item 18): the transactions the job counted against every purchase made
+  (the tills offline for an hour sent some of them never); conversion, the job's
+  transactions over its shop visitors and over its shops' estimated people, against the
+  purchases over everyone who stayed a shop's dwell; sales per visitor, the job's net
+  sales over its mall visitors and over its estimated people, against the net sales over
+  everyone who came in; and the mean absolute error of each shop's conversion of
+  estimated people (shops with 20 people or more).
 
 Errors are signed fractions of the truth, over all malls together. Prints the table
 and writes it, with the machine and the date, to bench/results/accuracy.md (and every
@@ -55,7 +62,9 @@ MALL_INDEXES = (240, 236, 232, 228)
 #: (path-loss exponent, shadowing dB): the simulator's default, its gentlest and harshest
 #: corners, and the two mixed ones.
 RADIO = ((2.7, 6.0), (2.2, 4.0), (2.2, 8.0), (3.0, 4.0), (3.0, 8.0))
-TABLES = ("mall_daily", "shop_daily", "visits", "positions")
+TABLES = ("mall_daily", "shop_daily", "visits", "positions", "sales_hourly")
+#: A shop's conversion is scored only where this many people stayed its dwell.
+SHOP_MIN_PEOPLE = 20
 
 
 def read_truth(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, int], tuple[float, float, str]]]:
@@ -84,6 +93,8 @@ def wait_for_outputs(settings: Settings, mall_ids: list[str], day: date,
         "people": f"SELECT mall_id, estimated_people FROM people_daily WHERE {where}",
         "shop_people": f"SELECT mall_id, shop_code, estimated_people FROM shop_people_daily WHERE {where}",
         "positions": "SELECT device_id, toUnixTimestamp(ts), x, y, zone FROM positions WHERE mall_id IN %(m)s",
+        "sales": f"SELECT mall_id, shop_code, sum(transactions), sum(sales_minor) FROM sales_hourly FINAL "
+                 f"WHERE {where} GROUP BY mall_id, shop_code",
     }
     client = clients.clickhouse(settings.clickhouse)
     try:
@@ -127,6 +138,45 @@ def score(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[s
         "position_error_p50_m": round(statistics.median(errors), 2) if errors else None,
         "position_error_p90_m": round(percentile(errors, 0.9), 2) if errors else None,
         "zone_accuracy": round(zone_hits / len(errors), 4) if errors else None,
+        **sales_scores(outputs, summaries),
+    }
+
+
+def sales_scores(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The sales figures of the report (each [job, truth, error]), over all malls."""
+    sold = {(m, s): (int(t), int(n)) for m, s, t, n in outputs["sales"]}
+    transactions = sum(t for t, _ in sold.values())
+    net = sum(n for _, n in sold.values())
+    shop_visitors = sum(v for _, _, v in outputs["shops"])
+    shop_people = {(m, s): p for m, s, p in outputs["shop_people"] if p is not None}
+    visitors = sum(v for _, v in outputs["mall"])
+    people = [p for _, p in outputs["people"]]
+    estimated = None if None in people or not people else sum(people)
+    true_sales = {(m, s): f for m, t in summaries.items() for s, f in t.get("shop_sales", {}).items()}
+    true_shop_people = {(m, s): n for m, t in summaries.items() for s, n in t["shop_dwell_people"].items()}
+    purchases = sum(f["transactions"] for f in true_sales.values())
+    true_net = sum(f["sales_minor"] for f in true_sales.values())
+    true_conversion = purchases / sum(true_shop_people.values()) if true_shop_people else None
+    true_per_person = true_net / sum(t["people"] for t in summaries.values())
+
+    def scored(value: float | None, truth: float | None) -> list[Any]:
+        if value is None or truth is None:
+            return [value, truth, None]
+        return [round(value, 4), round(truth, 4), error(value, truth)]
+
+    per_shop = {key: sold.get(key, (0, 0))[0] / p for key, p in shop_people.items()
+                if p and true_shop_people.get(key, 0) >= SHOP_MIN_PEOPLE}
+    true_per_shop = {key: true_sales.get(key, {}).get("transactions", 0) / true_shop_people[key] for key in per_shop}
+    return {
+        "transactions": [transactions, purchases, error(transactions, purchases)],
+        "unsent_transactions": sum(f["unsent"] for f in true_sales.values()),
+        "conversion_of_visitors": scored(transactions / shop_visitors if shop_visitors else None, true_conversion),
+        "conversion_of_people": scored(
+            transactions / sum(shop_people.values()) if shop_people else None, true_conversion),
+        "shop_conversion_mean_abs_error": mean_abs_error(per_shop, true_per_shop),
+        "shops_scored": len(per_shop),
+        "sales_per_visitor": scored(net / visitors if visitors else None, true_per_person),
+        "sales_per_person": scored(net / estimated if estimated else None, true_per_person),
     }
 
 
@@ -147,6 +197,26 @@ def table(runs: list[dict[str, Any]]) -> str:
             f"| {percent(s['shop_visitors'][2])}; {s['shop_visitors_mean_abs_error'] or 0:.1%} "
             f"| {percent(s['people'][2])} | {percent(s['shop_people'][2])}; {s['shop_people_mean_abs_error'] or 0:.1%} "
             f"| {s['position_error_p50_m']} / {s['position_error_p90_m']} m | {s['zone_accuracy'] or 0:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def sales_table(runs: list[dict[str, Any]]) -> str:
+    """The sales figures: each error against the simulator's truth (purchases over
+    everyone who stayed a shop's dwell, net sales over everyone who came in)."""
+    lines = [
+        "| radio | transactions counted (unsent: till offline) | conversion of visitors | conversion of estimated "
+        "people (per shop) | sales per visitor | sales per estimated person |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        s = run["scores"]
+        lines.append(
+            f"| {run['exponent']} / {run['shadowing_db']:g} dB | {percent(s['transactions'][2])} "
+            f"({s['unsent_transactions']} unsent) | {percent(s['conversion_of_visitors'][2])} "
+            f"| {percent(s['conversion_of_people'][2])} ({s['shop_conversion_mean_abs_error'] or 0:.1%} over "
+            f"{s['shops_scored']} shops) | {percent(s['sales_per_visitor'][2])} "
+            f"| {percent(s['sales_per_person'][2])} |"
         )
     return "\n".join(lines)
 
@@ -199,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = (f"# Accuracy against the simulator's truth\n\n{when} on {machine}: `python -m bench.accuracy "
               f"--malls {args.malls} --visitors-per-day {args.visitors_per_day}`, one simulated day per radio "
-              f"setting.\n\n{table(runs)}\n")
+              f"setting.\n\n{table(runs)}\n\nSales against the truth (design §4 item 18): the truth's conversion "
+              f"is purchases over everyone who stayed a shop's dwell, its sales per visitor net sales over everyone "
+              f"who came in; the job's visitors are phones with a stable MAC, fewer than the people, so its "
+              f"per-visitor figures run high and its per-estimated-person ones are the comparable figures.\n\n"
+              f"{sales_table(runs)}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.md").write_text(report)
     (args.out / "accuracy.json").write_text(json.dumps({"when": when, "machine": machine, "runs": runs}, indent=1))

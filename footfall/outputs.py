@@ -85,7 +85,7 @@ class Output:
 
 #: Engagement columns (docs/design.md §4 item 11): visits, then visits by dwell bucket.
 ENGAGEMENT = ("visits", "bounced", "visits_5_20m", "visits_20_60m", "visits_1_6h", "visits_6h_plus")
-#: Sales columns (docs/design.md §4 item 16): sales transactions and the items they sold,
+#: Sales columns (docs/design.md §4 item 18): sales transactions and the items they sold,
 #: refunds and the amount they gave back, and the net amount (sales less refunds), in minor
 #: units of the currency.
 SALES_FIELDS = (("currency", S), ("transactions", U64), ("items", U64), ("refunds", U64), ("refunded_minor", I64),
@@ -149,7 +149,7 @@ OUTPUTS = {
         # less than it used to (probe_degraded).
         Output("probe_hourly", ("mall_id", "day", "hour", "ap_mac"), (
             ("mall_id", S), ("day", DATE), ("hour", U8), ("ap_mac", S), ("reports", U64))),
-        # A shop's till transactions per local hour (docs/design.md §4 item 16).
+        # A shop's till transactions per local hour (docs/design.md §4 item 18).
         Output("sales_hourly", ("mall_id", "day", "hour", "shop_code"), (
             ("mall_id", S), ("day", DATE), ("hour", U8), ("shop_code", S), ("shop_name", S), *SALES_FIELDS)),
         # The same per day: the live day in Redis (SALES); ClickHouse sums the hours.

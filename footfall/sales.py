@@ -1,4 +1,4 @@
-"""Sales against footfall (docs/design.md §4 item 16): the ratios of a shop's or a mall's
+"""Sales against footfall (docs/design.md §4 item 18): the ratios of a shop's or a mall's
 till transactions to its visitors, which hours have no sales data, and money in a mall's
 currency. Pure functions: the dashboards (dashboards/sales.py) and the accuracy bench read
 the rows and call these.

@@ -1,4 +1,4 @@
--- Sales (docs/design.md §4 item 16): each shop's till transactions per local hour and day.
+-- Sales (docs/design.md §4 item 18): each shop's till transactions per local hour and day.
 --
 -- Input: pos_events (02_ingest.sql: valid transactions of known shops, in the mall's
 -- currency, within the allowed lateness, with their local day and hour).

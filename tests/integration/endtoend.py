@@ -573,7 +573,8 @@ def assert_every_output(run: Run, got: dict[str, dict]) -> None:
     counts = redis.hgetall(INGEST_COUNTS)
     rejected = redis.hgetall(DEAD_LETTER_COUNTS)
     sent = Counter(record.topic for record in run.records)
-    accepted = {"wifi-probes": len(run.expected_input.probes), "door-sensors": len(run.expected_input.doors)}
+    accepted = {"wifi-probes": len(run.expected_input.probes), "door-sensors": len(run.expected_input.doors),
+                "pos-transactions": len(run.expected_input.sales)}
     for contract, used in run.settings.kafka.topics.items():
         if contract not in sent:
             continue

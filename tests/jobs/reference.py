@@ -261,7 +261,7 @@ def sale_events(bodies: list[bytes], shops: dict[tuple[str, str], str], malls: d
 
 
 def sales_hourly(sales: Iterable[SaleEvent]) -> dict[tuple, tuple]:
-    """sales_hourly (docs/design.md §4 item 16): each transaction id of a mall once (its
+    """sales_hourly (docs/design.md §4 item 18): each transaction id of a mall once (its
     first copy); sales and their items, refunds and their amount, and the net amount."""
     seen: set[tuple[str, str]] = set()
     hours: dict[tuple, list] = {}
