@@ -52,9 +52,9 @@ def shop_hours(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     counts = ["hour", "visitors", "walk_bys", *SALES]
     frame[counts] = frame[counts].apply(pd.to_numeric).fillna(0).astype(int)
     habit = till_habit(clickhouse, mall_id, day)
-    frame["no_sales_data"] = [
-        sales.no_sales_data(row.visitors, row.transactions, row.refunds, habit.usual(row.shop_code, row.hour))
-        for row in frame.itertuples()]
+    frame["no_sales_data"] = pd.Series(
+        [sales.no_sales_data(row.visitors, row.transactions, row.refunds, habit.usual(row.shop_code, row.hour))
+         for row in frame.itertuples()], index=frame.index, dtype=bool)
     return frame.sort_values(["shop_code", "hour"], ignore_index=True)[HOUR_COLUMNS]
 
 

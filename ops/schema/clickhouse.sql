@@ -135,6 +135,56 @@ SELECT mall_id, day, shop_code, shop_name, visitors, people_per_visitor,
 FROM (SELECT mall_id, day, shop_code, shop_name, visitors FROM ${database}.shop_daily FINAL)
 ANY LEFT JOIN (SELECT mall_id, day, people_per_visitor, basis FROM ${database}.people_daily) USING (mall_id, day);
 
+-- Sales (docs/design.md §4 item 18) for readers in SQL: the job's sales_hourly summed per
+-- shop and day, and per mall and hour or day, beside the visitors and estimated people of
+-- the same span: conversion = transactions / visitors, sales per visitor = net sales /
+-- visitors (minor units of the mall's currency); NULL without visitors. The same formulas
+-- as footfall/sales.py (a test holds them together); which shop hours have no sales data
+-- needs the tills' habit and is worked out there, when read.
+DROP TABLE IF EXISTS ${database}.shop_sales_daily;
+CREATE VIEW ${database}.shop_sales_daily AS
+SELECT mall_id, day, shop_code, shop_name, currency, transactions, items, refunds, refunded_minor, sales_minor,
+    visitors, estimated_people,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), transactions / visitors) AS conversion,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), sales_minor / visitors) AS sales_per_visitor_minor
+FROM (
+    SELECT mall_id, day, shop_code, any(shop_name) AS shop_name, any(currency) AS currency,
+        sum(transactions) AS transactions, sum(items) AS items, sum(refunds) AS refunds,
+        sum(refunded_minor) AS refunded_minor, sum(sales_minor) AS sales_minor
+    FROM ${database}.sales_hourly FINAL
+    GROUP BY mall_id, day, shop_code
+)
+ANY LEFT JOIN (SELECT mall_id, day, shop_code, visitors, estimated_people FROM ${database}.shop_people_daily)
+USING (mall_id, day, shop_code);
+
+DROP TABLE IF EXISTS ${database}.mall_sales_daily;
+CREATE VIEW ${database}.mall_sales_daily AS
+SELECT mall_id, day, currency, transactions, items, refunds, refunded_minor, sales_minor, visitors, estimated_people,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), transactions / visitors) AS conversion,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), sales_minor / visitors) AS sales_per_visitor_minor
+FROM (
+    SELECT mall_id, day, any(currency) AS currency, sum(transactions) AS transactions, sum(items) AS items,
+        sum(refunds) AS refunds, sum(refunded_minor) AS refunded_minor, sum(sales_minor) AS sales_minor
+    FROM ${database}.sales_hourly FINAL
+    GROUP BY mall_id, day
+)
+ANY LEFT JOIN (SELECT mall_id, day, visitors, estimated_people FROM ${database}.people_daily) USING (mall_id, day);
+
+DROP TABLE IF EXISTS ${database}.mall_sales_hourly;
+CREATE VIEW ${database}.mall_sales_hourly AS
+SELECT mall_id, day, hour, currency, transactions, items, refunds, refunded_minor, sales_minor, visitors,
+    estimated_people,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), transactions / visitors) AS conversion,
+    if(visitors = 0, CAST(NULL AS Nullable(Float64)), sales_minor / visitors) AS sales_per_visitor_minor
+FROM (
+    SELECT mall_id, day, hour, any(currency) AS currency, sum(transactions) AS transactions, sum(items) AS items,
+        sum(refunds) AS refunds, sum(refunded_minor) AS refunded_minor, sum(sales_minor) AS sales_minor
+    FROM ${database}.sales_hourly FINAL
+    GROUP BY mall_id, day, hour
+)
+ANY LEFT JOIN (SELECT mall_id, day, hour, visitors, estimated_people FROM ${database}.people_hourly)
+USING (mall_id, day, hour);
+
 -- Expected footfall (footfall/expected.py): per mall (shop_code '') and shop, day and
 -- hour, the visitors the hour usually brings (baseline, the median of the same weekday
 -- and hour over the past weeks, `weeks` of them), its band (low, high) and the expected

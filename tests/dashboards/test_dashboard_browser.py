@@ -12,6 +12,7 @@ import pytest
 
 from dashboards.screenshots import BROWSER_ARGS, CHROMIUM
 from footfall import clients
+from footfall.sales import money
 from tests.dashboards.conftest import (
     ARTIFACTS,
     latest_feed,
@@ -86,6 +87,15 @@ def test_every_page_shows_what_clickhouse_and_redis_hold(product):
             "AND rank = 1", {"m": m, "d": day})[0]
         assert tiles(page)["Top shop"] == name
         assert f"{visitors:,} visitors" in page.locator('[data-testid="stMetric"]').first.inner_text()
+        # ... and the tills' day as sales_hourly holds it, in the mall's currency.
+        page.get_by_text("Sales against visitors").wait_for(timeout=30_000)
+        page.get_by_text("Hours without sales data").first.wait_for(timeout=30_000)
+        transactions, net = clickhouse.execute(
+            "SELECT sum(transactions), sum(sales_minor) FROM sales_hourly FINAL WHERE mall_id = %(m)s "
+            "AND day = %(d)s", {"m": m, "d": day})[0]
+        shown = tiles(page)
+        assert transactions > 0 and number(shown["Transactions"]) == transactions
+        assert shown["Net sales"] == money(net, mall.currency)
 
         # Customers: favourites, and one device's entry exactly as the feed published it.
         visit(page, f"{url}/customers?{query}", "Device lookup", "customers")

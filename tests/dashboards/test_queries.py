@@ -169,7 +169,8 @@ def test_stored_rows_per_output_for_the_mall_and_day(known_day, clickhouse):
         "mall_daily": 1, "mall_hourly": 2, "peak_hour_daily": 1, "shop_daily": 2, "shop_hourly": 2,
         "top_shops_daily": 2,
         "favorite_shop_daily": 3, "repeat_shops_daily": 3, "mall_engagement_daily": 1,
-        "shop_engagement_daily": 1, "visits": 9, "staff_detected": 0, "positions": 0, "probe_hourly": 0}
+        "shop_engagement_daily": 1, "visits": 9, "staff_detected": 0, "positions": 0, "probe_hourly": 0,
+        "sales_hourly": 0}
 
 
 def test_loyalty_is_the_day_s_visitors_by_class(known_day, clickhouse):

@@ -14,6 +14,7 @@ import pytest
 
 from dashboards import sales
 from footfall import clients
+from footfall import sales as footfall_sales
 from footfall.settings import Settings
 from jobs.metrics.sinks import SinkConfig, Writers
 
@@ -110,3 +111,21 @@ def test_the_league_ranks_malls_of_one_currency_by_sales_per_visitor_over_their_
     assert (row["visitors"], row["transactions"], row["sales_minor"], row["incomplete_hours"], row["rank"]) == (
         250, 11, 15500, 1, 1)
     assert row["conversion"] == pytest.approx(11 / 250) and row["sales_per_visitor_minor"] == pytest.approx(62)
+
+
+def test_the_sql_views_give_the_same_ratios_as_the_pages(stack, tills) -> None:
+    mall, (a, _, _) = tills
+    ch = clients.clickhouse(stack.clickhouse)
+    where = {"m": mall.mall_id, "d": DAY}
+    ((transactions, sales_minor, visitors, conversion, per_visitor),) = ch.execute(
+        "SELECT transactions, sales_minor, visitors, conversion, sales_per_visitor_minor FROM shop_sales_daily "
+        "WHERE mall_id = %(m)s AND day = %(d)s AND shop_code = %(s)s", {**where, "s": a.shop_code})
+    assert (transactions, sales_minor, visitors) == (5, 9000, 28)
+    assert conversion == pytest.approx(footfall_sales.conversion(5, 28))
+    assert per_visitor == pytest.approx(footfall_sales.sales_per_visitor_minor(9000, 28))
+    assert ch.execute("SELECT currency, transactions, refunds, refunded_minor, sales_minor, visitors, conversion, "
+                      "sales_per_visitor_minor FROM mall_sales_daily WHERE mall_id = %(m)s AND day = %(d)s",
+                      where) == [("EUR", 7, 1, 1000, 12000, 100, pytest.approx(0.07), pytest.approx(120.0))]
+    # No mall_hourly row for 15:00: no visitors to divide by, so no ratio (never 0 %).
+    assert ch.execute("SELECT transactions, sales_minor, conversion FROM mall_sales_hourly "
+                      "WHERE mall_id = %(m)s AND day = %(d)s AND hour = 15", where) == [(5, 9000, None)]

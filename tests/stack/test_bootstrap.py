@@ -36,6 +36,8 @@ CONTRACT = {
     "staff_detected": ["mall_id", "device_id", "qualified_day", "since_day"],
     "positions": ["mall_id", "ts", "device_id", "x", "y", "zone"],
     "probe_hourly": ["mall_id", "day", "hour", "ap_mac", "reports"],
+    "sales_hourly": ["mall_id", "day", "hour", "shop_code", "shop_name", "currency", "transactions", "items",
+                     "refunds", "refunded_minor", "sales_minor"],
 }
 KEYS = {
     "mall_daily": "mall_id, day",
@@ -51,6 +53,7 @@ KEYS = {
     "visits": "mall_id, day, shop_code, device_id, started_at",
     "staff_detected": "mall_id, device_id",
     "probe_hourly": "mall_id, day, hour, ap_mac",
+    "sales_hourly": "mall_id, day, hour, shop_code",
 }
 
 
@@ -98,6 +101,7 @@ def test_postgres_schema_renders_into_the_configured_schema() -> None:
         "privacy_consents",
         "privacy_requests",
         "malls",  # their capacities, added to tables made before
+        "malls",  # their currency, likewise
         "shops",
         "alert_rules",
         "alert_rules",  # its rules' check, made anew so an older table takes new rules

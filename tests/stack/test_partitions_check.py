@@ -16,8 +16,8 @@ def test_a_topic_with_fewer_partitions_than_the_parallelism_is_refused(stack: Se
                                                                          monkeypatch) -> None:
     for name, value in KafkaSettings.topics_environment(unique).items():
         monkeypatch.setenv(name, value)
-    wifi, doors = f"wifi-probes-{unique}", f"door-sensors-{unique}"
-    monkeypatch.setenv("FOOTFALL_KAFKA_TOPIC_PARTITIONS", json.dumps({wifi: 3, doors: 2}))
+    wifi, doors, tills = f"wifi-probes-{unique}", f"door-sensors-{unique}", f"pos-transactions-{unique}"
+    monkeypatch.setenv("FOOTFALL_KAFKA_TOPIC_PARTITIONS", json.dumps({wifi: 3, doors: 2, tills: 3}))
     kafka_topics(Settings().kafka)
 
     monkeypatch.setenv("FOOTFALL_JOB_PARALLELISM", "2")
