@@ -143,7 +143,20 @@ def score(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[s
 
 
 def sales_scores(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The sales figures of the report (each [job, truth, error]), over all malls."""
+    """The sales figures of the report (each [job, truth, error]), over all malls, and the
+    same for each mall alone (`per_mall`)."""
+    scores = mall_sales_scores(outputs, summaries)
+    if len(summaries) > 1:
+        scores["per_mall"] = {
+            mall: mall_sales_scores({name: [row for row in rows if row[0] == mall] for name, rows in outputs.items()},
+                                    {mall: summary})
+            for mall, summary in sorted(summaries.items())}
+    return scores
+
+
+def mall_sales_scores(outputs: dict[str, list[tuple[Any, ...]]], summaries: dict[str, dict[str, Any]]
+                      ) -> dict[str, Any]:
+    """The sales figures over the malls of `summaries` (the outputs filtered to them)."""
     sold = {(m, s): (int(t), int(n)) for m, s, t, n in outputs["sales"]}
     transactions = sum(t for t, _ in sold.values())
     net = sum(n for _, n in sold.values())
@@ -210,15 +223,17 @@ def sales_table(runs: list[dict[str, Any]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
-        s = run["scores"]
-        lines.append(
-            f"| {run['exponent']} / {run['shadowing_db']:g} dB | {percent(s['transactions'][2])} "
+        for label, s in (("", run["scores"]), *((f", {m}", p) for m, p in run["scores"].get("per_mall", {}).items())):
+            lines.append(sales_row(f"{run['exponent']} / {run['shadowing_db']:g} dB{label}", s))
+    return "\n".join(lines)
+
+
+def sales_row(label: str, s: dict[str, Any]) -> str:
+    return (f"| {label} | {percent(s['transactions'][2])} "
             f"({s['unsent_transactions']} unsent) | {percent(s['conversion_of_visitors'][2])} "
             f"| {percent(s['conversion_of_people'][2])} ({s['shop_conversion_mean_abs_error'] or 0:.1%} over "
             f"{s['shops_scored']} shops) | {percent(s['sales_per_visitor'][2])} "
-            f"| {percent(s['sales_per_person'][2])} |"
-        )
-    return "\n".join(lines)
+            f"| {percent(s['sales_per_person'][2])} |")
 
 
 def radio_settings(text: str) -> tuple[tuple[float, float], ...]:

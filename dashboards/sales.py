@@ -5,14 +5,17 @@ minor units here; the pages write it in the mall's currency."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from clickhouse_driver import Client as ClickHouse
+from redis import Redis
 
 from footfall import sales
+from footfall.outputs import SALES as LIVE_SALES
 
 SALES = ["transactions", "items", "refunds", "sales_minor"]
 HOUR_COLUMNS = ["shop_code", "hour", "visitors", "walk_bys", *SALES, "no_sales_data"]
@@ -23,6 +26,17 @@ LEAGUE_COLUMNS = ["mall_id", "name", "currency", "first_day", "last_day", "visit
                   "conversion", "sales_per_visitor_minor", "incomplete_hours", "rank"]
 #: The league table compares the last complete local days of every mall.
 LEAGUE_DAYS = 7
+
+
+def live_day(redis: Redis, mall_id: str) -> dict[str, Any] | None:
+    """The mall's live day of sales from Redis (the job's `ff:{mall}:sales`): day, currency,
+    transactions and net sales_minor over its shops; None before any till has reported."""
+    fields = redis.hgetall(LIVE_SALES.format(mall_id=mall_id))
+    if "day" not in fields:
+        return None
+    shops = [json.loads(v) for k, v in fields.items() if k not in ("day", "currency", "updated_at")]
+    return {"day": date.fromisoformat(fields["day"]), "currency": fields.get("currency", ""),
+            "transactions": sum(s["transactions"] for s in shops), "sales_minor": sum(s["sales_minor"] for s in shops)}
 
 
 def till_habit(clickhouse: ClickHouse, mall_id: str, day: date) -> sales.TillHabit:

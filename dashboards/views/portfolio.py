@@ -79,6 +79,10 @@ def card(row: Any, column: DeltaGenerator, open_alerts: pd.DataFrame | None) -> 
             st.markdown(f"**Top shop** {row.top_shop} ({words.counted(int(row.top_shop_visitors), 'visitor')})")
         else:
             st.markdown("**Top shop** —")
+        till = ui.attempt("Redis", sales.live_day, ui.redis_client(), row.mall_id)
+        if till is not None and till["day"] == row.day:
+            st.markdown(f"**Sales today** {money(till['sales_minor'], till['currency'])} "
+                        f"({words.counted(till['transactions'], 'transaction')})")
         if row.visitors is None or pd.isna(row.visitors):
             st.caption(f"No visitor metrics for {row.day:%A %d %B} yet.")
         for file, label, icon in MALL_PAGES:

@@ -129,3 +129,21 @@ def test_the_sql_views_give_the_same_ratios_as_the_pages(stack, tills) -> None:
     # No mall_hourly row for 15:00: no visitors to divide by, so no ratio (never 0 %).
     assert ch.execute("SELECT transactions, sales_minor, conversion FROM mall_sales_hourly "
                       "WHERE mall_id = %(m)s AND day = %(d)s AND hour = 15", where) == [(5, 9000, None)]
+
+
+def test_the_live_day_sums_the_shops_the_job_wrote_to_redis(stack, mall) -> None:
+    a, b = sorted(mall.shops, key=lambda s: s.shop_code)[:2]
+    writers = Writers(SinkConfig(clickhouse=stack.clickhouse, redis=stack.redis, postgres=stack.postgres))
+    redis = clients.redis_client(stack.redis)
+    try:
+        assert sales.live_day(redis, mall.mall_id) is None
+        row = {"mall_id": mall.mall_id, "day": DAY.isoformat(), "currency": "EUR", "items": 1, "refunds": 0,
+               "refunded_minor": 0}
+        writers.write("sales_daily", [
+            {**row, "shop_code": a.shop_code, "shop_name": a.shop_name, "transactions": 3, "sales_minor": 4500},
+            {**row, "shop_code": b.shop_code, "shop_name": b.shop_name, "transactions": 1, "sales_minor": -200}], [])
+        assert sales.live_day(redis, mall.mall_id) == {"day": DAY, "currency": "EUR", "transactions": 4,
+                                                        "sales_minor": 4300}
+    finally:
+        writers.close()
+        redis.delete(f"ff:{mall.mall_id}:sales")
