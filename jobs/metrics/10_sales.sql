@@ -26,12 +26,10 @@ SELECT mall_id, `day`, `hour`, shop_code, LAST_VALUE(shop_name) AS shop_name, LA
 FROM pos_once
 GROUP BY mall_id, `day`, `hour`, shop_code;
 
+-- The day: the sum of its hours (the same transactions, each once).
 CREATE TEMPORARY VIEW sales_daily AS
 SELECT mall_id, `day`, shop_code, LAST_VALUE(shop_name) AS shop_name, LAST_VALUE(currency) AS currency,
-    SUM(CASE WHEN amount_minor > 0 THEN CAST(1 AS BIGINT) ELSE 0 END) AS transactions,
-    SUM(CAST(CASE WHEN amount_minor > 0 THEN items ELSE 0 END AS BIGINT)) AS items,
-    SUM(CASE WHEN amount_minor < 0 THEN CAST(1 AS BIGINT) ELSE 0 END) AS refunds,
-    SUM(CASE WHEN amount_minor < 0 THEN -amount_minor ELSE CAST(0 AS BIGINT) END) AS refunded_minor,
-    SUM(amount_minor) AS sales_minor
-FROM pos_once
+    SUM(transactions) AS transactions, SUM(items) AS items, SUM(refunds) AS refunds,
+    SUM(refunded_minor) AS refunded_minor, SUM(sales_minor) AS sales_minor
+FROM sales_hourly
 GROUP BY mall_id, `day`, shop_code;
