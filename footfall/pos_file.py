@@ -46,6 +46,10 @@ class Transaction:
         return json.dumps(self.message, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property
+    def occur_ms(self) -> int:
+        return int(str(self.message["occur_time"]))
+
+    @property
     def key(self) -> bytes:
         """The till's shop: a shop's transactions stay in one partition, in the file's order."""
         return f"{self.message['mall_id']}/{self.message['shop_code']}".encode()

@@ -71,7 +71,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def stale(transactions: list[pos_file.Transaction], lateness_seconds: int) -> int:
     """How many transactions are older than the allowed lateness by this machine's clock."""
     cutoff = (time.time() - lateness_seconds) * 1000
-    return sum(1 for t in transactions if int(str(t.message["occur_time"])) <= cutoff)
+    return sum(1 for t in transactions if t.occur_ms <= cutoff)
 
 
 def layout(settings: Settings) -> tuple[dict[str, str], set[tuple[str, str]]]:
