@@ -73,7 +73,7 @@ def _end_offsets(stack: Settings) -> dict[TopicPartition, int]:
     try:
         partitions = [
             TopicPartition(topic, p)
-            for topic in (Topics.WIFI_PROBES, Topics.DOOR_SENSORS)
+            for topic in Topics.INPUTS
             for p in consumer.partitions_for_topic(topic)
         ]
         return consumer.end_offsets(partitions)
