@@ -39,37 +39,41 @@ def live_day(redis: Redis, mall_id: str) -> dict[str, Any] | None:
             "transactions": sum(s["transactions"] for s in shops), "sales_minor": sum(s["sales_minor"] for s in shops)}
 
 
-def till_habit(clickhouse: ClickHouse, mall_id: str, day: date) -> sales.TillHabit:
-    """Each shop's till habit over the LOOKBACK_DAYS before `day`."""
-    window = {"m": mall_id, "a": day - timedelta(days=sales.LOOKBACK_DAYS), "b": day - timedelta(days=1)}
-    visited = clickhouse.execute(
-        "SELECT shop_code, day, hour FROM shop_hourly FINAL "
-        "WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s AND visitors > 0", window)
-    sold = clickhouse.execute(
-        "SELECT shop_code, day, hour FROM sales_hourly FINAL "
-        "WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s AND transactions > 0", window)
-    return sales.till_habit(((s, d, int(h)) for s, d, h in visited), ((s, d, int(h)) for s, d, h in sold))
+def shop_hours_between(clickhouse: ClickHouse, mall_id: str, first: date, last: date) -> pd.DataFrame:
+    """Every shop and hour of the days `first` to `last` with visitors, walk-bys or sales
+    (`day` and HOUR_COLUMNS), and whether the hour has no sales data (footfall/sales.py
+    no_sales_data, against the till's habit over the LOOKBACK_DAYS before its day). Two
+    reads for the whole span and the habit's window before it."""
+    window = {"m": mall_id, "a": first - timedelta(days=sales.LOOKBACK_DAYS), "b": last}
+    traffic = clickhouse.execute(
+        "SELECT shop_code, day, hour, visitors, walk_bys FROM shop_hourly FINAL "
+        "WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window)
+    tills = clickhouse.execute(
+        f"SELECT shop_code, day, hour, {', '.join(SALES)} FROM sales_hourly FINAL "
+        "WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window)
+    keys = ["shop_code", "day", "hour"]
+    frame = pd.DataFrame(traffic, columns=[*keys, "visitors", "walk_bys"]).merge(
+        pd.DataFrame(tills, columns=[*keys, *SALES]), on=keys, how="outer")
+    counts = ["hour", "visitors", "walk_bys", *SALES]
+    frame[counts] = frame[counts].apply(pd.to_numeric).fillna(0).astype(int)
+    visited = {(r.shop_code, r.day, r.hour) for r in frame.itertuples() if r.visitors > 0}
+    sold = {(r.shop_code, r.day, r.hour) for r in frame.itertuples() if r.transactions > 0}
+    shown = frame[(frame["day"] >= first) & (frame["day"] <= last)].copy()
+    flags = []
+    for day, rows in shown.groupby("day", sort=False):
+        since = day - timedelta(days=sales.LOOKBACK_DAYS)
+        habit = sales.till_habit((k for k in visited if since <= k[1] < day), (k for k in sold if since <= k[1] < day))
+        flags.append(pd.Series([sales.no_sales_data(r.visitors, r.transactions, r.refunds,
+                                                    habit.usual(r.shop_code, r.hour)) for r in rows.itertuples()],
+                               index=rows.index, dtype=bool))
+    shown["no_sales_data"] = pd.concat(flags) if flags else pd.Series(dtype=bool)
+    return shown.sort_values(["day", "shop_code", "hour"], ignore_index=True)[["day", *HOUR_COLUMNS]]
 
 
 def shop_hours(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """Every shop and hour of the day with visitors, walk-bys or sales (HOUR_COLUMNS), and
-    whether the hour has no sales data (footfall/sales.py no_sales_data)."""
-    window = {"m": mall_id, "d": day}
-    traffic = clickhouse.execute(
-        "SELECT shop_code, hour, visitors, walk_bys FROM shop_hourly FINAL WHERE mall_id = %(m)s AND day = %(d)s",
-        window)
-    tills = clickhouse.execute(
-        f"SELECT shop_code, hour, {', '.join(SALES)} FROM sales_hourly FINAL WHERE mall_id = %(m)s AND day = %(d)s",
-        window)
-    frame = pd.DataFrame(traffic, columns=["shop_code", "hour", "visitors", "walk_bys"]).merge(
-        pd.DataFrame(tills, columns=["shop_code", "hour", *SALES]), on=["shop_code", "hour"], how="outer")
-    counts = ["hour", "visitors", "walk_bys", *SALES]
-    frame[counts] = frame[counts].apply(pd.to_numeric).fillna(0).astype(int)
-    habit = till_habit(clickhouse, mall_id, day)
-    frame["no_sales_data"] = pd.Series(
-        [sales.no_sales_data(row.visitors, row.transactions, row.refunds, habit.usual(row.shop_code, row.hour))
-         for row in frame.itertuples()], index=frame.index, dtype=bool)
-    return frame.sort_values(["shop_code", "hour"], ignore_index=True)[HOUR_COLUMNS]
+    whether the hour has no sales data."""
+    return shop_hours_between(clickhouse, mall_id, day, day).drop(columns="day")
 
 
 def shop_days(clickhouse: ClickHouse, mall_id: str, day: date, layout_shops: pd.DataFrame) -> pd.DataFrame:
@@ -131,8 +135,8 @@ def league(clickhouse: ClickHouse, malls: pd.DataFrame, now: datetime, days: int
         ((transactions, sales_minor),) = clickhouse.execute(
             "SELECT sum(transactions), sum(sales_minor) FROM sales_hourly FINAL "
             "WHERE mall_id = %(m)s AND day BETWEEN %(a)s AND %(b)s", window) or [(0, 0)]
-        incomplete = sum(int(shop_hours(clickhouse, mall.mall_id, first + timedelta(days=n))["no_sales_data"].sum())
-                         for n in range(days)) if transactions else 0
+        incomplete = int(shop_hours_between(clickhouse, mall.mall_id, first, last)["no_sales_data"].sum()) \
+            if transactions else 0
         visitors, transactions, sales_minor = int(visitors or 0), int(transactions or 0), int(sales_minor or 0)
         rows.append({
             "mall_id": mall.mall_id, "name": mall.name, "currency": mall.currency, "first_day": first,

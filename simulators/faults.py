@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +22,11 @@ from simulators.records import Record
 
 MALFORMED_PROBE = ("not_json", "missing_field", "wrong_type", "rssi_out_of_range", "unknown_probe")
 MALFORMED_DOOR = ("not_json", "missing_field", "wrong_type")
-#: The field a "wrong_type" fault writes as text, per topic.
-WRONG_TYPE_FIELD = {
-    Topics.WIFI_PROBES: "rssi", Topics.DOOR_SENSORS: "in_count", Topics.POS_TRANSACTIONS: "amount_minor",
+#: What a "wrong_type" fault does, per topic: the number it writes as text, and that text.
+WRONG_TYPE: dict[str, tuple[str, Callable[[object], str]]] = {
+    Topics.WIFI_PROBES: ("rssi", lambda value: f"{value}dBm"),
+    Topics.DOOR_SENSORS: ("in_count", lambda _: "many"),
+    Topics.POS_TRANSACTIONS: ("amount_minor", str),
 }
 #: Topics whose messages carry an id, so that a copy sent again can be told.
 DUPLICATED = (Topics.WIFI_PROBES, Topics.POS_TRANSACTIONS)
@@ -89,9 +91,8 @@ class FaultInjector:
             if reason == "missing_field":
                 payload.pop("occur_time")
             elif reason == "wrong_type":
-                field = WRONG_TYPE_FIELD[record.topic]
-                payload[field] = f"{payload[field]}dBm" if is_probe else "many" if field == "in_count" else str(
-                    payload[field])
+                field, as_text = WRONG_TYPE[record.topic]
+                payload[field] = as_text(payload[field])
             elif reason == "rssi_out_of_range":
                 payload["rssi"] = int(self.rng.choice([-200, 15, 120]))
             elif reason == "unknown_probe":
