@@ -154,6 +154,14 @@ def newest_day(clickhouse: ClickHouse, mall_id: str) -> date | None:
     return newest if count else None
 
 
+def day_state(clickhouse: ClickHouse, mall_id: str, day: date) -> tuple[str, datetime | None]:
+    """Whether a mall-day's numbers are final (footfall/restatement.py): its state in
+    restated_days and when, or ("provisional", None) if it was never restated."""
+    rows = clickhouse.execute("SELECT state, restated_at FROM restated_days FINAL WHERE mall_id = %(m)s "
+                              "AND day = %(d)s", {"m": mall_id, "d": day})
+    return (str(rows[0][0]), rows[0][1]) if rows else ("provisional", None)
+
+
 def day_summary(clickhouse: ClickHouse, mall_id: str, day: date) -> pd.DataFrame:
     """The day's mall metrics in one row (SUMMARY_COLUMNS), or no row."""
     rows = clickhouse.execute(

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from redis import Redis
 
 from dashboards.data import day_bounds
+from footfall import restatement
 from footfall.flink import job_health, newest_job, rest_get, source_offsets, subtask_metrics, vertices
 from footfall.outputs import DEAD_LETTER_COUNTS, INGEST_COUNTS, OUTPUT_UPDATES, OUTPUTS
 from footfall.supervision import SupervisorState
@@ -235,3 +236,9 @@ def stored_rows(clickhouse: ClickHouse, mall_id: str, day: date, tz: str) -> pd.
         )
     rows = dict(clickhouse.execute(" UNION ALL ".join(parts), {"m": mall_id, "d": day, "a": start, "b": end}))
     return pd.DataFrame([(name, int(rows.get(name, 0))) for name in names], columns=["output", "rows"])
+
+
+def restatements(clickhouse: ClickHouse, limit: int = 20) -> pd.DataFrame:
+    """The last restatements of closed days, newest first (footfall/restatement.py)."""
+    return pd.DataFrame(restatement.recent(clickhouse, limit),
+                        columns=["mall_id", "day", "state", "restated_at", "reports", "seconds"])

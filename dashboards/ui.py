@@ -21,7 +21,7 @@ import redis
 import redis.exceptions
 import streamlit as st
 
-from dashboards import alerting, data, health
+from dashboards import alerting, data, health, words
 from footfall import clients
 from footfall.schema import postgres_schema
 from footfall.settings import Settings
@@ -209,6 +209,8 @@ def pick_day(mall_id: str, tz: ZoneInfo) -> date:
     day = st.sidebar.date_input("Day (mall time)", value=wanted, format="YYYY-MM-DD", key=f"day-{mall_id}")
     st.session_state[f"_day:{mall_id}"] = day
     st.query_params["day"] = day.isoformat()
+    state, at = history(data.day_state, mall_id, day)
+    st.sidebar.caption(words.day_state(state, at, settings().restate.close_hours))
     return day
 
 

@@ -379,6 +379,22 @@ class AlertSettings(_Settings):
     webhook_timeout_seconds: float = Field(5.0, gt=0)
 
 
+class RestateSettings(_Settings):
+    """When a day's numbers become final (docs/metrics-job.md "Restatement"): the job's SQL
+    run again, bounded, over the day's reports in the input topics (jobs/metrics/restate.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_RESTATE_")
+
+    #: Hours after a mall's local midnight at which its day is closed and may be restated:
+    #: more than the allowed lateness, so every report the job could still take is in.
+    close_hours: float = Field(3.0, gt=0, le=48)
+    #: Closed days of the last this many days that the job's supervisor restates on its
+    #: own (older ones only on demand, `footfall restate`); 0: never on its own.
+    auto_days: int = Field(2, ge=0)
+    #: Minutes between two looks for closed days not yet final by the job's supervisor.
+    every_minutes: float = Field(10.0, ge=0)
+
+
 S = TypeVar("S", bound=_Settings)
 
 
@@ -399,7 +415,7 @@ class Settings:
 
     PARTS: ClassVar[tuple[str, ...]] = (
         "kafka", "clickhouse", "redis", "postgres", "flink", "dashboard", "metrics", "job", "stack", "privacy",
-        "expected", "alerts")
+        "expected", "alerts", "restate")
 
     @classmethod
     def of(cls, environment: Mapping[str, str]) -> Settings:
@@ -463,3 +479,7 @@ class Settings:
     @cached_property
     def alerts(self) -> AlertSettings:
         return load(AlertSettings)
+
+    @cached_property
+    def restate(self) -> RestateSettings:
+        return load(RestateSettings)

@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 
 from footfall import expected
 from footfall.settings import ConfigError, Settings
-from ops import alerts, bootstrap, manager, pos, privacy
+from ops import alerts, bootstrap, manager, pos, privacy, restate
 from ops.cluster import ClusterMetricsJob
 from ops.demo import (
     BackfillWatch,
@@ -383,6 +383,7 @@ def parser() -> argparse.ArgumentParser:
     privacy.add_parser(commands)
     alerts.add_parser(commands)
     pos.add_parser(commands)
+    restate.add_parser(commands)
     expectation = commands.add_parser(
         "expected", help="expected footfall: work out every mall's expected visitors per hour again now")
     expectation.add_argument("action", choices=("refresh",), help="work out today and the next days again")

@@ -14,7 +14,8 @@ device-level data (footfall/retention.py, docs/privacy.md; every
 FOOTFALL_RETENTION_EVERY_HOURS) and the expected footfall's refresh
 (footfall/expected.py; every FOOTFALL_EXPECTED_EVERY_MINUTES) and the alerts'
 evaluation and delivery (footfall/alerts.py, footfall/webhooks.py; every
-FOOTFALL_ALERTS_EVERY_SECONDS).
+FOOTFALL_ALERTS_EVERY_SECONDS), and the restatement of the days that closed
+(footfall/restatement.py, jobs/metrics/restate.py; every FOOTFALL_RESTATE_EVERY_MINUTES).
 
 A job stopped on purpose stays stopped:
 - `footfall down` (SIGTERM to the supervisor): it stops the job and exits;
@@ -38,15 +39,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 
-from footfall import alerts, expected, retention, webhooks
+from footfall import alerts, expected, restatement, retention, webhooks
 from footfall.flink import newest_job
-from footfall.settings import ConfigError, Settings
+from footfall.settings import ROOT, ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
 from jobs.metrics.plan import checkpoint_home, latest_checkpoint
+from ops import restate
 from ops.processes import flink_environment
 
 #: The job's exit code for a bad setting or argument (jobs/metrics/job.py).
@@ -131,7 +133,21 @@ def chores(settings: Settings) -> list[Chore]:
         said += [f"{n} deliveries {what}" for what, n in sent.items() if n]
         return ", ".join(said)
 
+    def restate_closed_days() -> str:
+        said = []
+        by_mall: dict[str, list[date]] = {}
+        for mall_day in restatement.due(settings):
+            by_mall.setdefault(mall_day.mall_id, []).append(mall_day.day)
+        for mall_id, days in by_mall.items():
+            done = subprocess.run(restate.command(mall_id, min(days), max(days)), cwd=ROOT, capture_output=True,
+                                  text=True, check=False)
+            lines = [line for line in done.stdout.splitlines() if ": final: " in line]
+            said += lines or [f"{mall_id} {min(days)}..{max(days)} not restated: "
+                              f"{(done.stderr.strip().splitlines() or ['exit ' + str(done.returncode)])[-1]}"]
+        return "; ".join(said)
+
     return [Chore("retention enforced", settings.privacy.retention_every_hours * 3600, enforce_retention),
+            Chore("closed days restated", settings.restate.every_minutes * 60, restate_closed_days),
             Chore("expected footfall refreshed", settings.expected.every_minutes * 60, refresh_expected),
             Chore("alerts evaluated", settings.alerts.every_seconds, evaluate_alerts)]
 

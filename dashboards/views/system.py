@@ -168,6 +168,25 @@ def stored() -> None:
         "output": "ClickHouse table", "rows": st.column_config.NumberColumn("Rows", format="%d")})
 
 
+def restated() -> None:
+    st.subheader("Restated days")
+    close = ui.settings().restate
+    st.caption(f"A mall's day is final once restated: the job's SQL run again over every report of the day, with "
+               f"the layout as it is then, {close.close_hours:g} h after its midnight for the last "
+               f"{close.auto_days} days (by the job's supervisor), or by `footfall restate` after a correction.")
+    rows = ui.attempt("ClickHouse", lambda: health.restatements(ui.clickhouse()))
+    if rows is None:
+        return
+    if rows.empty:
+        st.info("No day has been restated yet: every day shown is provisional.")
+        return
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "mall_id": "Mall", "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"), "state": "State",
+        "restated_at": st.column_config.DatetimeColumn("Restated (UTC)", format="YYYY-MM-DD HH:mm"),
+        "reports": st.column_config.NumberColumn("Reports read", format="%d"),
+        "seconds": st.column_config.NumberColumn("Took (s)", format="%.0f")})
+
+
 def kept() -> None:
     st.subheader("Retention")
     privacy = ui.settings().privacy
@@ -188,4 +207,5 @@ pipeline()
 rejected_and_written()
 staff_list()
 stored()
+restated()
 kept()

@@ -41,3 +41,12 @@ CREATE TEMPORARY TABLE door_sensors_raw WITH ('topic' = ${door_sensors_topic}) L
 
 -- The tills' transactions (issue: sales), likewise.
 CREATE TEMPORARY TABLE pos_transactions_raw WITH ('topic' = ${pos_transactions_topic}) LIKE wifi_probes_raw;
+
+-- Earlier local days on which a device was a visitor of a mall, for new against returning
+-- (first_seen, 05_visitors.sql). Live, the job remembers them itself (first_seen's state),
+-- so there are none here; a restatement, which reads one day, is given them
+-- (restatement_sources.sql).
+CREATE TEMPORARY VIEW visitor_history AS
+SELECT CAST(NULL AS STRING) AS mall_id, CAST(NULL AS STRING) AS device_id, CAST(NULL AS DATE) AS `day`
+FROM (VALUES (1)) AS t(x)
+WHERE FALSE;

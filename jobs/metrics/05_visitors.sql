@@ -1,6 +1,7 @@
 -- Visitors (docs/design.md §4 items 1, 4, 5 and 10): mall visitors against passers-by,
 -- new and returning, devices seen, staff and door entries per day and hour, and the peak
--- hour. Input: probe_events and the views of 04_presence.sql. Output: mall_daily,
+-- hour. Input: probe_events, the views of 04_presence.sql and visitor_history
+-- (01_sources.sql). Output: mall_daily,
 -- mall_hourly, peak_hour_daily (and mall_visit_events, which 07_visits.sql reads).
 -- Windows and lateness as 04_presence.sql says.
 
@@ -51,10 +52,14 @@ SELECT mall_id, `day`, device_id FROM (
 ) WHERE rn = 1;
 
 -- 5: the first local day each device was a visitor of each mall, remembered for the
--- history TTL.
+-- history TTL (and the days before that a restatement is given: visitor_history).
 CREATE TEMPORARY VIEW first_seen AS
 SELECT /*+ STATE_TTL('vd' = ${history_ttl}) */ mall_id, device_id, MIN(`day`) AS first_day
-FROM visitor_days AS vd
+FROM (
+    SELECT mall_id, device_id, `day` FROM visitor_days
+    UNION ALL
+    SELECT mall_id, device_id, `day` FROM visitor_history
+) AS vd
 GROUP BY mall_id, device_id;
 
 -- 1, 5, 10 and 14: visitors, new / returning, devices seen, passers-by, staff, randomised

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyflink.common import Configuration
@@ -165,24 +166,35 @@ def flink_configuration(settings: Settings, restore_from: Path | None = None) ->
 FORK_AFTER = "02_ingest.sql"
 
 
-def build(table_env: StreamTableEnvironment, settings: Settings) -> list[str]:
+#: The file of the input tables, which a restatement replaces (jobs/metrics/restate.py).
+SOURCES = "01_sources.sql"
+
+
+def build(table_env: StreamTableEnvironment, settings: Settings,
+          sources: tuple[Path, Mapping[str, object]] | None = None) -> list[str]:
     """Create the job's functions, tables and views: the SQL files in order, with the
-    probe stream forked after ingestion. Returns the INSERT statements, for `pipeline`."""
+    probe stream forked after ingestion. Returns the INSERT statements, for `pipeline`.
+    `sources` (a file and its own values) stands in for SOURCES: a restatement's."""
     check_partitions(settings)
     values = sql_values(settings)
     files = [path.name for path in sql.numbered_files(FOLDER)]
     split = files.index(FORK_AFTER) + 1
-    inserts = execute(table_env, values, files[:split])
+    inserts = []
+    for name in files[:split]:
+        if name == SOURCES and sources is not None:
+            execute(table_env, [sql.render(s, {**values, **sources[1]}) for s in sql.split(sources[0].read_text())])
+        else:
+            inserts += execute(table_env, sql.load(FOLDER, values, [name]))
     job = settings.job
     hooks.fork_probe_log(table_env, job.watermark_delay_seconds - job.position_delay_seconds)
-    return inserts + execute(table_env, values, files[split:])
+    return inserts + execute(table_env, sql.load(FOLDER, values, files[split:]))
 
 
-def execute(table_env: StreamTableEnvironment, values: dict[str, object], files: list[str]) -> list[str]:
-    """Run the files' statements but their INSERTs, which are returned: they read tables
+def execute(table_env: StreamTableEnvironment, statements: list[str]) -> list[str]:
+    """Run the statements but the INSERTs, which are returned: they read tables
     `pipeline` makes, and go into the job as one statement set."""
     inserts = []
-    for statement in sql.load(FOLDER, values, files):
+    for statement in statements:
         if statement.upper().startswith("INSERT"):
             inserts.append(statement)
             continue

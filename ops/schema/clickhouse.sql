@@ -202,3 +202,12 @@ CREATE TABLE IF NOT EXISTS ${database}.alerts (
     event_id String, alert_id String, kind String, rule String, mall_id String, subject String,
     severity String, value Float64, threshold Float64, at DateTime, opened_at DateTime
 ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(at) ORDER BY (mall_id, at, event_id);
+
+-- Restated days (footfall/restatement.py, docs/metrics-job.md "Restatement"): per mall and
+-- local day, its latest restatement: `restating` while one runs, `final` once its rows
+-- replaced the live ones, `failed` if it did not finish (the live rows stay); the reports
+-- it read and how long it took. A day without a row is provisional. It holds no person: kept.
+CREATE TABLE IF NOT EXISTS ${database}.restated_days (
+    mall_id String, day Date, state String, restated_at DateTime, reports UInt64, seconds Float32,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(day) ORDER BY (mall_id, day);

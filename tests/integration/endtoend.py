@@ -161,18 +161,20 @@ def future_reports(layout: Layout, seed: int, now: float, years: int = 1) -> lis
             for n in range(8)]
 
 
-def backlog(records: list[Record], layout: Layout, seed: int, minutes: int = 10) -> tuple[list[Record], list[Record]]:
-    """`records` with one shop probe offline for `minutes` in the middle of them: its
-    reports of that time held back and uploaded after the others of that time, as it
-    reconnects. Returns (records in publishing order, the backlog)."""
+def backlog(records: list[Record], layout: Layout, seed: int, minutes: int = 10, at: float = 0.5,
+            probe: str | None = None) -> tuple[list[Record], list[Record]]:
+    """`records` with one shop probe (`probe`, or the busiest of that time) offline for
+    `minutes` from the `at` fraction of their reports on: its reports of that time held
+    back and uploaded after the others of that time, as it reconnects. Returns (records in
+    publishing order, the backlog)."""
     times = sorted(t for r in records if r.topic == "wifi-probes" and (t := occur(r)) is not None)
-    start = times[len(times) // 2]
+    start = times[int(len(times) * at)]
     end = start + minutes * 60_000
     # The busiest shop probe of that time, so that the backlog is big whatever the seed.
     shop_probes = {p.ap_mac for m in layout.malls for p in m.probes if p.shop_code}
     heard = Counter(mac for r in records if r.topic == "wifi-probes" and start <= (occur(r) or -1) < end
                     and (mac := json.loads(r.value).get("ap_mac")) in shop_probes)
-    shop_probe = heard.most_common(1)[0][0]
+    shop_probe = probe or heard.most_common(1)[0][0]
 
     def held(record: Record) -> bool:
         at = occur(record)
@@ -181,7 +183,7 @@ def backlog(records: list[Record], layout: Layout, seed: int, minutes: int = 10)
 
     # A shopper only that probe heard in that time, so the backlog alone decides whether
     # they count (for the mall, its hours and the shop).
-    alone = [probe_record(f"backlog-{seed}-{n}", shop_probe, "00:16:3e:aa:bb:01", -55,
+    alone = [probe_record(f"backlog-{seed}-{minutes}-{n}", shop_probe, f"00:16:3e:aa:{minutes % 256:02x}:01", -55,
                           start + n * 60_000, (start + n * 60_000) / 1000) for n in range(minutes)]
     held_back = [r for r in records if held(r)] + alone
     rest = [r for r in records if not held(r)]
@@ -195,12 +197,13 @@ def partition_of(partitions: int, record: Record) -> int:
     return zlib.crc32(record.key) % partitions if record.key else 0
 
 
-def expect(layout: Layout, records: list[Record], start: float,
-           partitions: int) -> tuple[Expected, dict[str, dict], Positions]:
+def expect(layout: Layout, records: list[Record], start: float, partitions: int,
+           limits: Limits | None = None) -> tuple[Expected, dict[str, dict], Positions]:
     """What the job must make of `records`, published in this order (each to the partition
-    `partition_of` names): the split of the input, every output, and the positions."""
-    expected_input = from_records(records, layout, SALT, Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000),
-                                  partition_of=partial(partition_of, partitions))
+    `partition_of` names), under the time rules `limits` (the live job's by default): the
+    split of the input, every output, and the positions."""
+    limits = limits or Limits(watermark_delay_ms=WATERMARK_DELAY_S * 1000)
+    expected_input = from_records(records, layout, SALT, limits, partition_of=partial(partition_of, partitions))
     expected_input.probes = with_staff(expected_input.probes, staff_map(layout, start))
     probe_xy = {p.ap_mac: (p.x, p.y) for m in layout.malls for p in m.probes}
     # The floor plans from the simulator's layout, not from PostgreSQL as the job reads them.
@@ -322,8 +325,10 @@ class Runs:
         self.made: list[str] = []
         self.count = 0
 
-    def new(self, label: str, partitions: int = 1, load: bool = True, **environment: str) -> Run:
-        """A run of the scenario; with `load` False, its malls go into PostgreSQL only when
+    def new(self, label: str, partitions: int = 1, load: bool = True, records: list[Record] | None = None,
+            **environment: str) -> Run:
+        """A run of the scenario, or of `records` (made from the scenario's, under its
+        names) in its place; with `load` False, its malls go into PostgreSQL only when
         the returned run's `load_layout` is called (a mall onboarded while the job runs)."""
         index = FIRST_RUN_INDEX + 2 * self.count
         self.count += 1
@@ -370,11 +375,14 @@ class Runs:
         layout = Layout(malls)
         self.remove_leftovers(layout)
         self.made += list(names.values())
-        expected_input, expected, expected_positions = scenario.reference(partitions)
+        if records is None:
+            records, (expected_input, expected, expected_positions) = scenario.records, scenario.reference(partitions)
+        else:
+            expected_input, expected, expected_positions = expect(scenario.layout, records, scenario.start, partitions)
         # The outputs keyed by probe (probe_hourly) under the run's probes' names too.
         probe_names = {probe.ap_mac: new.probes[0].ap_mac[:9] + probe.ap_mac[9:]
                        for old, new in zip(scenario.layout.malls, malls) for probe in old.probes}
-        run = Run(env, settings, layout, scenario.config, [rename_record(r) for r in scenario.records],
+        run = Run(env, settings, layout, scenario.config, [rename_record(r) for r in records],
                   expected_input, renamed(expected, {**names, **probe_names}),
                   Positions(renamed(expected_positions.certain, names), renamed(expected_positions.uncertain, names)))
         if load:

@@ -37,7 +37,7 @@ def test_clickhouse_holds_every_contract_table_with_its_engine(stack: Settings) 
     )
     assert set(CONTRACT) <= set(engines)
     replacing = {name for name, engine in engines.items() if engine == "ReplacingMergeTree"}
-    assert replacing == set(CONTRACT) - {"positions"} | {"expected_hourly", "alerts"}
+    assert replacing == set(CONTRACT) - {"positions"} | {"expected_hourly", "alerts", "restated_days"}
     assert {name for name, engine in engines.items() if engine == "View"} == {
         "dwell_daily", "shop_journeys_daily", "shoppers_daily", "loyalty_daily", "people_daily", "people_hourly",
         "shop_people_daily", "shop_sales_daily", "mall_sales_daily", "mall_sales_hourly"}

@@ -49,6 +49,10 @@ CREATE TEMPORARY TABLE rejects (
     proc_time AS PROCTIME()
 ) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
 """
+VISITOR_HISTORY = """
+CREATE TEMPORARY TABLE visitor_history (mall_id STRING, device_id STRING, `day` DATE)
+WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
+"""
 OPTED_OUT = """
 CREATE TEMPORARY TABLE opted_out_reports (source_topic STRING)
 WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')
@@ -114,12 +118,13 @@ def clear(table_env) -> None:  # type: ignore[no-untyped-def]
 def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[DoorEvent],  # type: ignore[no-untyped-def]
                 thresholds: Thresholds = DEFAULTS, reports: list[dict] = (),  # type: ignore[assignment]
                 probe_xy: Mapping[str, Point] | None = None, disorder_days: int = 1,
-                rejects: Sequence[dict] = (), sales: Sequence[SaleEvent] = ()) -> dict[str, dict]:
+                rejects: Sequence[dict] = (), sales: Sequence[SaleEvent] = (),
+                history: Sequence[dict] = ()) -> dict[str, dict]:
     """The job's metric and position SQL over bounded rows, the probes at `probe_xy`
     (ap_mac -> x, y; the Java layout's places for them); outputs in the reference's shape,
     positions as {(mall_id, ts, device_id): (x, y, zone)}. The input tables' watermarks
     trail by `disorder_days` (positions by two seconds unless more than one day): rows
-    later than that would miss the windows."""
+    later than that would miss the windows. `history`: visitor_history's rows."""
     from jobs import sql
     from jobs.metrics.job import position_values
     from jobs.metrics.payloads import payload_values
@@ -137,6 +142,8 @@ def run_metrics(table_env, folder: Path, probes: list[ProbeEvent], doors: list[D
     (folder / "rejects.json").write_text("".join(json.dumps(r) + "\n" for r in rejects))
     table_env.execute_sql(REJECTS.format(path=folder / "rejects.json"))
     (folder / "opted_out.json").write_text("")
+    (folder / "history.json").write_text("".join(json.dumps(h) + "\n" for h in history))
+    table_env.execute_sql(VISITOR_HISTORY.format(path=folder / "history.json"))
     table_env.execute_sql(OPTED_OUT.format(path=folder / "opted_out.json"))
     values = {
         "mall_min_rssi": thresholds.mall_min_rssi,
@@ -185,6 +192,9 @@ class Case:
     rejects: Sequence[dict] = ()
     #: Valid till transactions, duplicates included.
     sales: Sequence[SaleEvent] = ()
+    #: visitor_history's rows (mall_id, device_id, day): earlier visitor days, as a
+    #: restatement is given them.
+    history: Sequence[dict] = ()
 
 
 def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignore[no-untyped-def]
@@ -200,6 +210,7 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
     reports: list[dict] = []
     rejects: list[dict] = []
     sales: list[SaleEvent] = []
+    history: list[dict] = []
     xy: dict[str, Point] = {}
     names: list[dict[str, str]] = []
     assert len(cases) <= ALIASES, f"more cases than the Java layout's {ALIASES} aliases"
@@ -214,13 +225,14 @@ def run_cases(table_env, folder: Path, cases: Mapping[str, Case],  # type: ignor
                                        ap_mac=rename(e.ap_mac) if e.ap_mac else None) for e in case.probes]
         doors += [dataclasses.replace(d, mall_id=rename(d.mall_id)) for d in case.doors]
         sales += [dataclasses.replace(e, mall_id=rename(e.mall_id)) for e in case.sales]
+        history += [{**h, "mall_id": rename(h["mall_id"])} for h in case.history]
         reports += [{**r, "mall_id": rename(r["mall_id"]), "ap_mac": rename(r["ap_mac"])} for r in case.reports]
         # An unknown probe's output is keyed by its ap_mac alone: the case's own name for it.
         rejects += [{**r, "body": _renamed_ap(r["body"], rename)} for r in case.rejects]
         xy.update({alias(ap, n): place for ap, place in (probe_xy or {}).items()})
         names.append(own)
     got = run_metrics(table_env, folder, probes, doors, thresholds, reports, xy, disorder_days=99, rejects=rejects,
-                      sales=sales)
+                      sales=sales, history=history)
     return {name: renamed({output: {k: v for k, v in rows.items() if k[0] in own} for output, rows in got.items()},
                           own) for name, own in zip(cases, names)}
 

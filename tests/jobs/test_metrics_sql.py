@@ -58,11 +58,11 @@ SHORT_DWELL_CASES: dict[str, Case] = {}
 
 def case(probes: list[ProbeEvent], doors: list[DoorEvent] = (),  # type: ignore[assignment]
          cases: dict[str, Case] = CASES, rejects: list[dict] = (),  # type: ignore[assignment]
-         sales: list[SaleEvent] = ()  # type: ignore[assignment]
+         sales: list[SaleEvent] = (), history: list[dict] = ()  # type: ignore[assignment]
          ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Registers a test's rows under its name, for its module's plan."""
     def register(test: Callable[..., None]) -> Callable[..., None]:
-        cases[test.__name__] = Case(probes, doors, (), rejects, sales)
+        cases[test.__name__] = Case(probes, doors, (), rejects, sales, history)
         return test
     return register
 
@@ -360,6 +360,16 @@ def test_a_lone_probe_places_a_device_in_its_own_place():
             want = place if place.startswith("S") else "corridor"
             for rssi in range(DEFAULTS.mall_min_rssi + 1, -39):
                 assert locate(plan, [Heard(*xy, rssi)], DEFAULTS.mall_min_rssi)[2] == want, (ap, rssi)
+
+
+@case([*stay("d1", ms("2026-11-25T10:00:00"), 10 * MINUTE), *stay("d2", ms("2026-11-25T11:00:00"), 10 * MINUTE)],
+      history=[{"mall_id": "m1", "device_id": "d1", "day": "2026-11-01"},
+               {"mall_id": "m2", "device_id": "d2", "day": "2026-11-02"}])
+def test_a_visitor_of_an_earlier_day_in_the_history_a_restatement_is_given_is_returning(outputs, request):
+    # The history stands in for the live job's state of earlier days (visitor_history,
+    # 01_sources.sql): d1 was a visitor of this mall before, d2 only of another.
+    # visitors, new, returning, randomised, door entries, devices seen, passers-by, staff
+    assert outputs[request.node.originalname]["mall_daily"][("m1", "2026-11-25")] == (2, 1, 1, 0, 0, 2, 0, 0)
 
 
 # In S2, next to S1: loud at S2's probe, and over S1's threshold at S1's through the wall.

@@ -1,0 +1,48 @@
+"""`footfall restate --mall M --from DAY [--to DAY]`: make closed days final after a
+correction (a probe moved, a staff phone marked late, a backlog uploaded). Every day is
+checked first (the mall, closed, still held by the input topics), so a span is refused
+whole with one line naming the day and why; then the restatement runs
+(jobs/metrics/restate.py, its own process at a lower priority) and prints a line per day
+and a bar. Restatements queue: one at a time on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from datetime import date
+from typing import Any
+
+from footfall import restatement
+from footfall.settings import ROOT, Settings
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("restate", help="restate closed days of a mall with the job's SQL: final numbers")
+    parser.add_argument("--mall", required=True, help="the mall's id")
+    parser.add_argument("--from", dest="first", required=True, type=day, metavar="DAY", help="first local day")
+    parser.add_argument("--to", dest="last", type=day, metavar="DAY", help="last local day (default: --from)")
+    parser.set_defaults(run=run)
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def command(mall_id: str, first: date, last: date) -> list[str]:
+    """The restatement's process (what the supervisor runs too)."""
+    return [sys.executable, "-m", "jobs.metrics.restate", "--mall", mall_id, "--from", first.isoformat(),
+            "--to", last.isoformat()]
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    last = args.last or args.first
+    for mall_day in restatement.mall_days(settings, args.mall, args.first, last):
+        try:
+            restatement.check(mall_day, settings)
+        except restatement.Refused as err:
+            raise ValueError(str(err)) from None
+    return subprocess.run(command(args.mall, args.first, last), cwd=ROOT, check=False).returncode
