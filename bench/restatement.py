@@ -127,8 +127,9 @@ def run(config: RestateBenchConfig) -> dict[str, Any]:
                 quiet = measure(live_settings, sender, config, None)
                 argv = [sys.executable, "-m", "jobs.metrics.restate", "--mall", mall.mall_id, "--from", day.isoformat()]
                 started = time.monotonic()
+                # In a session of its own, as `footfall restate` and the supervisor start it.
                 restating = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                             text=True)
+                                             text=True, start_new_session=True)
                 during = measure(live_settings, sender, config, restating)
                 out, err = restating.communicate()
                 if restating.returncode:

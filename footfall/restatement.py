@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from footfall import clients
 from footfall.expected import malls
-from footfall.outputs import OUTPUTS
+from footfall.outputs import OUTPUTS, PROBES
 from footfall.schema import postgres_schema
 from footfall.settings import Settings
 
@@ -143,10 +143,24 @@ def recent(client: Any, limit: int = 20) -> list[dict[str, Any]]:
             for r in rows]
 
 
+def newest_reports(settings: Settings, mall_ids: list[str]) -> dict[str, int]:
+    """Each mall's newest accepted probe report read by the live job (epoch ms, Redis
+    PROBES): how far its reports have come."""
+    redis = clients.redis_client(settings.redis)
+    pipe = redis.pipeline()
+    for mall_id in mall_ids:
+        pipe.hvals(PROBES.format(mall_id=mall_id))
+    return {m: max((int(v) for v in heard), default=0) for m, heard in zip(mall_ids, pipe.execute(), strict=True)}
+
+
 def due(settings: Settings, now_ms: int | None = None) -> list[MallDay]:
     """Closed days of the last FOOTFALL_RESTATE_AUTO_DAYS of every mall that has live rows
     for them and is not final yet (nor given up on: a failed day waits for `footfall
-    restate`), oldest first, within the topics' retention."""
+    restate`), oldest first, within the topics' retention. Closed by the clock and by the
+    reports: the live job has read one of the mall's past the day's close, so the topics
+    hold the day whole (a probe reconnecting at night may still upload the evening's
+    backlog while nothing newer came from its partition; a backfill sends a day long
+    after it closed by the clock)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if not settings.restate.auto_days:
         return []
@@ -160,6 +174,7 @@ def due(settings: Settings, now_ms: int | None = None) -> list[MallDay]:
     finally:
         client.disconnect()
     tz = zones(settings)
+    reached = newest_reports(settings, sorted({m for m, _ in lived if m in tz}))
     days = []
     for mall_id, day in sorted(lived, key=lambda r: (r[1], r[0])):
         if mall_id not in tz or known.get((mall_id, day)) in (FINAL, FAILED):
@@ -169,7 +184,8 @@ def due(settings: Settings, now_ms: int | None = None) -> list[MallDay]:
             check(mall_day, settings, now_ms)
         except Refused:
             continue
-        if mall_day.midnight_ms(1) >= now_ms - settings.restate.auto_days * 86_400_000:
+        recent = mall_day.midnight_ms(1) >= now_ms - settings.restate.auto_days * 86_400_000
+        if recent and reached[mall_id] >= mall_day.closes_ms(settings):
             days.append(mall_day)
     return days
 

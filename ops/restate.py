@@ -38,6 +38,20 @@ def command(mall_id: str, first: date, last: date) -> list[str]:
             "--to", last.isoformat()]
 
 
+def restate(mall_id: str, first: date, last: date, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the restatement in a session of its own, so the CPU it may take is its own
+    session's lowest share (jobs/metrics/restate.py `background`); stopped with its caller."""
+    process = subprocess.Popen(command(mall_id, first, last), cwd=ROOT, start_new_session=True, text=True,
+                               stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+    try:
+        out, err = process.communicate()
+    except BaseException:
+        process.terminate()
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     last = args.last or args.first
     for mall_day in restatement.mall_days(settings, args.mall, args.first, last):
@@ -45,4 +59,4 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             restatement.check(mall_day, settings)
         except restatement.Refused as err:
             raise ValueError(str(err)) from None
-    return subprocess.run(command(args.mall, args.first, last), cwd=ROOT, check=False).returncode
+    return restate(args.mall, args.first, last).returncode

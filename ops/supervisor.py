@@ -45,7 +45,7 @@ from types import FrameType
 
 from footfall import alerts, expected, restatement, retention, webhooks
 from footfall.flink import newest_job
-from footfall.settings import ROOT, ConfigError, Settings
+from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
 from jobs.metrics.plan import checkpoint_home, latest_checkpoint
 from ops import restate
@@ -139,8 +139,7 @@ def chores(settings: Settings) -> list[Chore]:
         for mall_day in restatement.due(settings):
             by_mall.setdefault(mall_day.mall_id, []).append(mall_day.day)
         for mall_id, days in by_mall.items():
-            done = subprocess.run(restate.command(mall_id, min(days), max(days)), cwd=ROOT, capture_output=True,
-                                  text=True, check=False)
+            done = restate.restate(mall_id, min(days), max(days), capture=True)
             lines = [line for line in done.stdout.splitlines() if ": final: " in line]
             said += lines or [f"{mall_id} {min(days)}..{max(days)} not restated: "
                               f"{(done.stderr.strip().splitlines() or ['exit ' + str(done.returncode)])[-1]}"]

@@ -16,8 +16,8 @@ What differs from the live job is said here and nowhere else:
   watermark delay behind counts in the day's devices only), and the windows close when
   the input ends;
 - one task, no checkpoints, no restarts: a failure fails the day, which stays as it was.
-Restatements queue: one at a time on this machine (a lock in the stack's folder), at a
-lower CPU priority than the live job.
+Restatements queue: one at a time on this machine (a lock in the stack's folder), at the
+lowest CPU priority, in a session of their own (`background`).
 """
 
 from __future__ import annotations
@@ -234,6 +234,17 @@ def restate(settings: Settings, mall_day: MallDay, scratch: Path) -> Restated:
     return done
 
 
+def background() -> None:
+    """The live job first: the lowest CPU priority. Linux shares the CPU between sessions
+    (autogroups) before it looks at a process's nice value, so a restatement started in a
+    session of its own (ops/restate.py) lowers its session's share too, where it may."""
+    os.nice(19)
+    try:
+        Path("/proc/self/autogroup").write_text("19")
+    except OSError:
+        pass  # no autogroups here (or not ours to change): the nice value is what counts
+
+
 def bar(done: int, total: int, width: int = 30) -> str:
     filled = round(width * done / total) if total else width
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} days"
@@ -254,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Refused, ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    os.nice(10)  # the live job first
+    background()
     with queued(settings), scratch_folder() as scratch:
         # Before the JVM starts, which the workers inherit it from (as jobs/metrics/job.py).
         (scratch / "checkpoints").mkdir()
