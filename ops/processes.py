@@ -7,6 +7,7 @@ program we started (a pid reused by something else is not ours).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
 import signal
@@ -17,6 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from footfall.settings import ROOT
+
+#: prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent() -> None:
+    """In a child's process before it runs (`preexec_fn`): SIGTERM to it when its parent
+    dies, however it dies (SIGKILL included), so that nothing is left running on its own:
+    the job when its supervisor dies, a restatement when whatever started it does. The
+    child then takes its process group down with it (jobs/metrics/job.py `end_group`)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from footfall import restatement
 from footfall.settings import ROOT, Settings
+from ops.processes import end_with_parent
 
 
 def add_parser(commands: Any) -> None:
@@ -40,9 +41,11 @@ def command(mall_id: str, first: date, last: date) -> list[str]:
 
 def restate(mall_id: str, first: date, last: date, capture: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the restatement in a session of its own, so the CPU it may take is its own
-    session's lowest share (jobs/metrics/restate.py `background`); stopped with its caller."""
+    session's lowest share (jobs/metrics/restate.py `background`); it ends with its caller,
+    however that ends (the supervisor stopped by `footfall down`, say)."""
     process = subprocess.Popen(command(mall_id, first, last), cwd=ROOT, start_new_session=True, text=True,
-                               stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+                               stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None,
+                               preexec_fn=end_with_parent)
     try:
         out, err = process.communicate()
     except BaseException:

@@ -29,7 +29,6 @@ A job stopped on purpose stays stopped:
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import signal
@@ -49,7 +48,7 @@ from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
 from jobs.metrics.plan import checkpoint_home, latest_checkpoint
 from ops import restate
-from ops.processes import flink_environment
+from ops.processes import end_with_parent, flink_environment
 
 #: The job's exit code for a bad setting or argument (jobs/metrics/job.py).
 BAD_CONFIGURATION = 2
@@ -65,8 +64,6 @@ STOP_GRACE_S = 20.0
 HISTORY = 20
 #: After a chore that failed (a store down), the next try comes this much later.
 CHORE_RETRY_S = 600.0
-#: prctl(2): the signal a process gets when its parent dies.
-PR_SET_PDEATHSIG = 1
 
 
 def exit_reason(code: int) -> str:
@@ -76,14 +73,6 @@ def exit_reason(code: int) -> str:
         hint = " (the out-of-memory killer sends it)" if -code == signal.SIGKILL else ""
         return f"killed by {name}{hint}"
     return f"exited with code {code}"
-
-
-def end_with_parent() -> None:
-    """In the job's process before it runs: SIGTERM to it when the supervisor dies, however
-    it dies (SIGKILL included), so that no job is left running unsupervised; the job then
-    takes its process group down with it (jobs/metrics/job.py)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Chore:

@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -63,7 +64,14 @@ from footfall.restatement import (
 from footfall.settings import ConfigError, Settings
 from jobs import sql
 from jobs.metrics import excerpt
-from jobs.metrics.job import build, embedded_python_path, flink_configuration, mini_batch, worker_environment
+from jobs.metrics.job import (
+    build,
+    embedded_python_path,
+    end_group,
+    flink_configuration,
+    mini_batch,
+    worker_environment,
+)
 from jobs.metrics.plan import FOLDER
 from jobs.metrics.sinks.clickhouse import replace_day
 
@@ -266,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     background()
+    if os.getpgrp() == os.getpid():  # leads a session of its own (ops/restate.py): take its JVM along on SIGTERM
+        signal.signal(signal.SIGTERM, end_group)
     with queued(settings), scratch_folder() as scratch:
         # Before the JVM starts, which the workers inherit it from (as jobs/metrics/job.py).
         (scratch / "checkpoints").mkdir()

@@ -59,6 +59,7 @@ def of_days(outputs: dict[str, dict], days: set[tuple[str, str]], restated: bool
             for o, rows in outputs.items()}
 
 
+@pytest.mark.timeout(1200)  # a live job, then four restatements, each a bounded job of its own
 def test_a_restated_day_is_the_reference_of_all_its_reports_with_the_corrected_layout(
         runs: Runs, scenario: Scenario, metrics_job) -> None:  # type: ignore[no-untyped-def]
     records, probe = two_backlogs(scenario)
