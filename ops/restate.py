@@ -1,5 +1,7 @@
 """`footfall restate --mall M --from DAY [--to DAY]`: make closed days final after a
-correction (a probe moved, a staff phone marked late, a backlog uploaded). Every day is
+correction (a probe moved, a staff phone marked late, a backlog uploaded); `footfall
+restate due`: the closed days the supervisor would restate now (a cluster's CronJob, where
+no supervisor runs). Every day is
 checked first (the mall, closed, still held by the input topics), so a span is refused
 whole with one line naming the day and why; then the restatement runs
 (jobs/metrics/restate.py, its own process at a lower priority) and prints a line per day
@@ -20,8 +22,11 @@ from ops.processes import end_with_parent
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("restate", help="restate closed days of a mall with the job's SQL: final numbers")
-    parser.add_argument("--mall", required=True, help="the mall's id")
-    parser.add_argument("--from", dest="first", required=True, type=day, metavar="DAY", help="first local day")
+    parser.add_argument("action", nargs="?", choices=("due",),
+                        help="due: every closed day not yet final that the supervisor would restate now (what a "
+                             "cluster's CronJob runs); without it, the days of --mall from --from to --to")
+    parser.add_argument("--mall", help="the mall's id")
+    parser.add_argument("--from", dest="first", type=day, metavar="DAY", help="first local day")
     parser.add_argument("--to", dest="last", type=day, metavar="DAY", help="last local day (default: --from)")
     parser.set_defaults(run=run)
 
@@ -55,7 +60,28 @@ def restate(mall_id: str, first: date, last: date, capture: bool = False) -> sub
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
+def due(settings: Settings) -> list[str]:
+    """Restate every day `restatement.due` names, a mall's days in one run: what was said
+    of each (its line, or why it was not restated)."""
+    by_mall: dict[str, list[date]] = {}
+    for mall_day in restatement.due(settings):
+        by_mall.setdefault(mall_day.mall_id, []).append(mall_day.day)
+    said = []
+    for mall_id, days in by_mall.items():
+        done = restate(mall_id, min(days), max(days), capture=True)
+        lines = [line for line in done.stdout.splitlines() if ": final: " in line]
+        said += lines or [f"{mall_id} {min(days)}..{max(days)} not restated: "
+                          f"{(done.stderr.strip().splitlines() or ['exit ' + str(done.returncode)])[-1]}"]
+    return said
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "due":
+        said = due(settings)
+        print("\n".join(said) if said else "no closed day is waiting to be restated")
+        return 1 if any(" not restated: " in line for line in said) else 0
+    if args.mall is None or args.first is None:
+        raise ValueError("restate: --mall and --from are needed (or `footfall restate due`)")
     last = args.last or args.first
     for mall_day in restatement.mall_days(settings, args.mall, args.first, last):
         try:

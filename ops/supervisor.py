@@ -38,11 +38,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from footfall import alerts, expected, restatement, retention, webhooks
+from footfall import alerts, expected, retention, webhooks
 from footfall.flink import newest_job
 from footfall.settings import ConfigError, Settings
 from footfall.supervision import Restart, SupervisorState, state_file
@@ -123,16 +123,7 @@ def chores(settings: Settings) -> list[Chore]:
         return ", ".join(said)
 
     def restate_closed_days() -> str:
-        said = []
-        by_mall: dict[str, list[date]] = {}
-        for mall_day in restatement.due(settings):
-            by_mall.setdefault(mall_day.mall_id, []).append(mall_day.day)
-        for mall_id, days in by_mall.items():
-            done = restate.restate(mall_id, min(days), max(days), capture=True)
-            lines = [line for line in done.stdout.splitlines() if ": final: " in line]
-            said += lines or [f"{mall_id} {min(days)}..{max(days)} not restated: "
-                              f"{(done.stderr.strip().splitlines() or ['exit ' + str(done.returncode)])[-1]}"]
-        return "; ".join(said)
+        return "; ".join(restate.due(settings))
 
     return [Chore("retention enforced", settings.privacy.retention_every_hours * 3600, enforce_retention),
             Chore("closed days restated", settings.restate.every_minutes * 60, restate_closed_days),

@@ -21,6 +21,7 @@ from footfall.settings import (
     PostgresSettings,
     PrivacySettings,
     RedisSettings,
+    RestateSettings,
     Settings,
 )
 from jobs.metrics.job import worker_environment
@@ -90,7 +91,7 @@ def test_the_image_runs_the_entry_point_of_flink_run_py() -> None:
 
 @pytest.mark.parametrize(("name", "command", "minutes"), [
     ("footfall-retention", ["privacy", "enforce"], None), ("footfall-expected", ["expected", "refresh"], "*/15"),
-    ("footfall-alerts", ["alerts", "evaluate"], "*")])
+    ("footfall-alerts", ["alerts", "evaluate"], "*"), ("footfall-restate", ["restate", "due"], "*/10")])
 def test_the_chores_the_supervisor_does_locally_are_cron_jobs_on_a_cluster_with_the_jobs_image_and_settings(
         name: str, command: list[str], minutes: str | None) -> None:
     cron = cron_jobs()[name]
@@ -106,5 +107,5 @@ def test_the_chores_the_supervisor_does_locally_are_cron_jobs_on_a_cluster_with_
     assert {next(iter(ref.values()))["name"] for ref in container["envFrom"]} == {"footfall-config", "footfall-secrets"}
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     config = manifests()["ConfigMap"]["data"]
-    for read in (ExpectedSettings, AlertSettings):
+    for read in (ExpectedSettings, AlertSettings, RestateSettings):
         assert {read.env_name(name) for name in read.model_fields} <= set(config)
