@@ -174,9 +174,10 @@ def restated() -> None:
     st.caption(f"A mall's day is final once restated: the job's SQL run again over every report of the day, with "
                f"the layout as it is then, {close.close_hours:g} h after its midnight for the last "
                f"{close.auto_days} days (by the job's supervisor), or by `footfall restate` after a correction.")
-    rows = ui.attempt("ClickHouse", lambda: health.restatements(ui.clickhouse()))
-    if rows is None:
-        return
+    try:
+        rows = health.restatements(ui.clickhouse())
+    except ui.DOWN["ClickHouse"]:
+        return  # said once already, by the part above that reads ClickHouse
     if rows.empty:
         st.info("No day has been restated yet: every day shown is provisional.")
         return
