@@ -240,5 +240,4 @@ def stored_rows(clickhouse: ClickHouse, mall_id: str, day: date, tz: str) -> pd.
 
 def restatements(clickhouse: ClickHouse, limit: int = 20) -> pd.DataFrame:
     """The last restatements of closed days, newest first (footfall/restatement.py)."""
-    return pd.DataFrame(restatement.recent(clickhouse, limit),
-                        columns=["mall_id", "day", "state", "restated_at", "reports", "seconds"])
+    return pd.DataFrame(restatement.recent(clickhouse, limit), columns=list(restatement.RECENT_COLUMNS))

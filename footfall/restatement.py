@@ -106,16 +106,11 @@ def erased_devices(settings: Settings) -> frozenset[str]:
     return frozenset(device for (device,) in rows)
 
 
-def zones(settings: Settings) -> dict[str, str]:
-    """Each mall's time zone, from the layout in PostgreSQL."""
-    return dict(malls(settings))
-
-
 def mall_days(settings: Settings, mall_id: str, first: date, last: date) -> list[MallDay]:
     """The days `first`..`last` of a mall in PostgreSQL (ValueError if it has none such)."""
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
-    tz = zones(settings).get(mall_id)
+    tz = dict(malls(settings)).get(mall_id)
     if tz is None:
         raise ValueError(f"--mall {mall_id}: no such mall in the layout")
     return [MallDay(mall_id, first + timedelta(days=n), tz) for n in range((last - first).days + 1)]
@@ -134,13 +129,15 @@ def states(client: Any, since: date) -> dict[tuple[str, date], str]:
     return {(m, d): s for m, d, s in rows}
 
 
-def recent(client: Any, limit: int = 20) -> list[dict[str, Any]]:
-    """The last restatements, newest first (the System page)."""
-    rows = client.execute(
-        "SELECT mall_id, day, state, restated_at, reports, seconds FROM restated_days FINAL "
-        "ORDER BY restated_at DESC LIMIT %(limit)s", {"limit": limit})
-    return [dict(zip(("mall_id", "day", "state", "restated_at", "reports", "seconds"), r, strict=True))
-            for r in rows]
+#: What `recent` gives of each restatement, in order.
+RECENT_COLUMNS = ("mall_id", "day", "state", "restated_at", "reports", "seconds")
+
+
+def recent(client: Any, limit: int = 20) -> list[tuple[Any, ...]]:
+    """The last restatements (RECENT_COLUMNS), newest first (the System page)."""
+    rows: list[tuple[Any, ...]] = client.execute(f"SELECT {', '.join(RECENT_COLUMNS)} FROM restated_days FINAL "
+                                                 "ORDER BY restated_at DESC LIMIT %(limit)s", {"limit": limit})
+    return rows
 
 
 def newest_reports(settings: Settings, mall_ids: list[str]) -> dict[str, int]:
@@ -173,7 +170,7 @@ def due(settings: Settings, now_ms: int | None = None) -> list[MallDay]:
         known = states(client, since)
     finally:
         client.disconnect()
-    tz = zones(settings)
+    tz = dict(malls(settings))
     reached = newest_reports(settings, sorted({m for m, _ in lived if m in tz}))
     days = []
     for mall_id, day in sorted(lived, key=lambda r: (r[1], r[0])):
