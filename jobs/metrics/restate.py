@@ -88,7 +88,10 @@ PATHS = {"wifi_probes_topic": "wifi_probes_path", "door_sensors_topic": "door_se
 
 def restated_settings(settings: Settings, scratch: Path) -> Settings:
     """`settings` as a restatement runs the SQL: the watermark held back (HOLD_S), no idle
-    partitions, one task, and the layout's snapshot (kept for a PostgreSQL outage) of its own."""
+    partitions, one task, and the layout's snapshot (kept for a PostgreSQL outage) of its own.
+    A copy, not settings loaded anew: the live rule that the allowed lateness is at least the
+    watermark delay (JobSettings) is the one this breaks on purpose, the late rule staying
+    the live job's while the windows wait for the whole excerpt."""
     restated = copy.copy(settings)
     restated.__dict__["job"] = settings.job.model_copy(update={
         "watermark_delay_seconds": HOLD_S, "idle_timeout_seconds": 0, "parallelism": 1,
