@@ -21,9 +21,10 @@ from simulators import tills
 from simulators.faults import FaultInjector, Faults
 from simulators.incidents import Incident, Incidents
 from simulators.layout import Layout, Mall
+from simulators.paths import CORRIDOR, OUTSIDE
 from simulators.radio import MallRadio, RadioModel
 from simulators.records import Record, door_record, pos_record, probe_record
-from simulators.shoppers import CATEGORY_DWELL_MIN, Behaviour, Itineraries, Person, Trip, arrival_times
+from simulators.shoppers import CATEGORY_DWELL_MIN, Behaviour, Itineraries, Passage, Person, Trip, arrival_times
 from simulators.truth import Truth
 
 
@@ -58,7 +59,7 @@ class SimulationConfig:
 RETURNING_POOL_LIMIT = 200_000
 
 # Heap item kinds, in the order they run when due at the same instant.
-_DAY, _ARRIVE, _PASS, _PING, _LEAVE, _DOOR, _EMIT = range(7)
+_DAY, _ARRIVE, _PASS, _PING, _PASSAGE, _DOOR, _EMIT = range(7)
 
 
 class _MallState:
@@ -71,8 +72,15 @@ class _MallState:
         self.today: set[str] = set()
         #: shop_code -> (start, end) epoch seconds of its till's outage on the current day.
         self.till_outages: dict[str, tuple[float, float]] = {}
+        #: People through each entrance since its last report, in and out: as they were,
+        #: and as its counter counted them (each counter off by a factor of its own).
         self.door_in = [0] * len(mall.entrances)
         self.door_out = [0] * len(mall.entrances)
+        self.counted_in = [0] * len(mall.entrances)
+        self.counted_out = [0] * len(mall.entrances)
+        error = config.behaviour.door_error
+        self.door_factor = 1.0 + np.random.default_rng([config.seed, index, 3]).uniform(-error, error,
+                                                                                         len(mall.entrances))
         # Per-probe clock skew in seconds (most probes keep good time).
         skewed = rng.random(len(mall.probes)) < config.faults.skewed_probe_share
         self.skew = np.where(skewed, rng.uniform(-1, 1, len(mall.probes)) * config.faults.max_skew_seconds, 0.0)
@@ -90,6 +98,9 @@ class Simulation:
         self.till_rng = np.random.default_rng([config.seed, config.worker, 11])
         self.till_faults = FaultInjector(config.faults, self.till_rng)
         self.incidents = Incidents(config.incidents)
+        # The incidents draw from a generator of their own too, so a run with one is the run
+        # without it but for what the incident changes.
+        self.incident_rng = np.random.default_rng([config.seed, config.worker, 13])
         self.malls = [_MallState(i, mall, config, self.rng) for i, mall in enumerate(layout.malls)]
         self._stop = threading.Event()
         self._heap: list[tuple[float, int, int, object]] = []
@@ -135,9 +146,8 @@ class Simulation:
                     self._arrive(t, *item)  # type: ignore[misc]
                 elif kind == _PASS:
                     self._pass_by(t, item)  # type: ignore[arg-type]
-                elif kind == _LEAVE:
-                    leaving: Trip = item[1]  # type: ignore[index]
-                    item[0].door_out[leaving.entrance_out] += 1  # type: ignore[index]
+                elif kind == _PASSAGE:
+                    self._passage(*item)  # type: ignore[misc]
                 elif kind == _DOOR:
                     yield from self._door(t, item)  # type: ignore[arg-type]
                 elif kind == _DAY:
@@ -158,7 +168,7 @@ class Simulation:
         share = 1.0 / config.workers
         for arrive in arrival_times(mall, midnight, config.behaviour, share, self.rng):
             # Drawn only with incidents staged, so a run without them is as before.
-            if self.incidents and self.rng.random() >= self.incidents.arrival_share(mall.mall_id, arrive):
+            if self.incidents and self.incident_rng.random() >= self.incidents.arrival_share(mall.mall_id, arrive):
                 continue
             if arrive >= t:
                 self._push(arrive, _ARRIVE, (state, None))
@@ -211,17 +221,30 @@ class Simulation:
         rng = self.rng
         if staff is not None:
             person, close_at = staff
-            trip = state.itineraries.shift(person, t, close_at)
+            trip = state.itineraries.shift(person, t, close_at, rng)
         else:
             person = self._visitor(state)
             trip = state.itineraries.visit(person, t, rng)
-            self._tills(state, trip)
+            state.itineraries.browse(trip, self._tills(state, trip), rng)
         state.today.add(person.person_id)
-        state.door_in[trip.entrance_in] += 1
         self.truth.trip(state.mall, trip)
         if not person.phoneless:
             self._push(t + rng.uniform(0, person.interval), _PING, (state, trip))
-        self._push(trip.leave, _LEAVE, (state, trip))
+        for passage in trip.passages:
+            self._push(passage.t, _PASSAGE, (state, trip, passage))
+
+    def _passage(self, state: _MallState, trip: Trip, passage: Passage) -> None:
+        """A party through an entrance's doors: its people, and what the counter makes of
+        them (its factor, rounded up or down at random so that it holds on average)."""
+        people = 1 + trip.companions
+        expected = people * state.door_factor[passage.entrance]
+        counted = int(expected) + int(self.rng.random() < expected - int(expected))
+        if passage.inward:
+            state.door_in[passage.entrance] += people
+            state.counted_in[passage.entrance] += counted
+        else:
+            state.door_out[passage.entrance] += people
+            state.counted_out[passage.entrance] += counted
 
     def _pass_by(self, t: float, state: _MallState) -> None:
         trip = state.itineraries.pass_by(self._new_person(), t, self.rng)
@@ -242,20 +265,24 @@ class Simulation:
             pool.append(person)
         return person
 
-    def _tills(self, state: _MallState, trip: Trip) -> None:
+    def _tills(self, state: _MallState, trip: Trip) -> list[float | None]:
         """What the visitor buys in each shop of the trip (and any refund later), scheduled
-        for the moment each till records it."""
+        for the moment each till records it; returns when each stay's purchase is paid
+        (None: nothing bought), for the path to pass the till then."""
         mall, rng = state.mall, self.till_rng
-        for leg in trip.stays():
-            shop = mall.shops[leg.shop]
+        paid: list[float | None] = []
+        for stay in trip.stays:
+            shop = mall.shops[stay.shop]
             median = CATEGORY_DWELL_MIN.get(shop.category, 8.0) * 60
-            sale = tills.purchase(shop.category, mall.currency, leg.start, leg.end, median, rng)
+            sale = tills.purchase(shop.category, mall.currency, stay.start, stay.end, median, rng)
+            paid.append(None if sale is None else sale.at)
             if sale is None:
                 continue
             self._sale(state, shop.shop_code, sale, trip.person.person_id)
-            back = tills.refund(sale, state.itineraries.closing(leg.start), self.config.tills, rng)
+            back = tills.refund(sale, state.itineraries.closing(stay.start), self.config.tills, rng)
             if back is not None:
                 self._sale(state, shop.shop_code, back, None)
+        return paid
 
     def _sale(self, state: _MallState, shop_code: str, sale: tills.Purchase, person_id: str | None) -> None:
         if self.config.end is not None and sale.at >= self.config.end:
@@ -280,14 +307,19 @@ class Simulation:
         if t > trip.leave:
             return
         person = trip.person
-        x, y, shop = trip.where(t, self.rng, state.mall)
-        heard, rssi = state.radio.hear(x, y, shop, self.rng)
+        x, y, shop = trip.where(t)
+        interval = person.interval * self.rng.uniform(0.8, 1.2)
+        self._push(t + interval, _PING, item)
+        if shop == OUTSIDE and not trip.passing:
+            return  # out for a break, beyond the probes' range
+        heard, rssi = state.radio.hear(x, y, max(shop, CORRIDOR), self.rng)
         mac = person.mac_at(t, self.config.behaviour.rotation_minutes * 60)
-        zone = "outside" if trip.passing else state.mall.shops[shop].shop_code if shop >= 0 else "corridor"
+        zone = "outside" if shop == OUTSIDE else state.mall.shops[shop].shop_code if shop >= 0 else "corridor"
         self.truth.position(state.mall, t, mac, x, y, zone)
         macs = state.radio.macs
         for probe, level in zip(heard.tolist(), rssi.tolist()):
-            if self.incidents and not self.incidents.keep_report(state.mall.mall_id, macs[probe], t, self.rng.random()):
+            if self.incidents and not self.incidents.keep_report(state.mall.mall_id, macs[probe], t,
+                                                                        self.incident_rng.random()):
                 continue
             self._events += 1
             occur_ms = int((t + state.skew[probe]) * 1000)
@@ -297,14 +329,12 @@ class Simulation:
                 self._events += 1
                 yield from self._deliver(probe_record(f"{self._id_prefix}{self._events:x}", shadow, mac, level,
                                                       occur_ms, t))
-        interval = person.interval * self.rng.uniform(0.8, 1.2)
-        self._push(t + interval, _PING, item)
 
     def _door(self, t: float, state: _MallState) -> Iterator[Record]:
         for i, entrance in enumerate(state.mall.entrances):
-            counts = state.door_in[i], state.door_out[i]
-            state.door_in[i] = state.door_out[i] = 0
-            self.truth.door(entrance.sensor_id, t, *counts)
+            counts = state.counted_in[i], state.counted_out[i]
+            self.truth.door(state.mall, entrance.sensor_id, t, *counts, state.door_in[i], state.door_out[i])
+            state.door_in[i] = state.door_out[i] = state.counted_in[i] = state.counted_out[i] = 0
             if self.incidents and not self.incidents.door_reports(state.mall.mall_id, entrance.sensor_id, t):
                 continue  # a dead counter's counts are lost
             yield from self._deliver(door_record(entrance, state.mall.mall_id, int(t * 1000), *counts, t))

@@ -1,12 +1,17 @@
 """Ground truth: what really happened in the simulation, written as JSON Lines.
 
 The pipeline's outputs can then be scored for accuracy, not only for consistency.
-Record types: `trip` (one person's stay in a mall, with every MAC they used), `visit`
-(one stay in a shop), `position` (where a phone was at each probe request), `door`
-(each door counter report), `sale` (each purchase or refund at a till, and whether the
+Record types: `trip` (one person's stay in a mall, with every MAC they used, the
+companions without a phone that came with them, their passages through the entrances
+and their whole path: `path`, (t, x, y, zone) at each turn or stop, straight and steady
+in between, so the position at any second is read off it), `visit` (one stay in a shop),
+`position` (where a phone was at each probe request), `door` (each door counter report:
+what it counted, and how many people really went in and out), `sale` (each purchase or refund at a till, and whether the
 till sent it: not while it was offline), `fault` (each deliberately faulty record) and,
 last, one
-`summary` per mall and local day: people, phone-carrying visitors (not randomised),
+`summary` per mall and local day: people (companions included), door `entries` (people
+through the doors inwards, a re-entry counted again; what the counters reported is
+`entries_counted`), phone-carrying visitors (not randomised),
 randomised phones, visitors per shop (any stay: `shop_visitors`; a stay of at least the
 shop's minimum dwell: `shop_dwell_visitors`, the design's shop visitors; and everyone,
 with any phone or none, who stayed that long, staff left out: `shop_dwell_people`), street
@@ -27,6 +32,7 @@ from typing import IO, Any
 
 from footfall.settings import MetricSettings
 from simulators.layout import Mall
+from simulators.paths import CORRIDOR
 from simulators.records import Record
 from simulators.shoppers import Trip
 
@@ -37,7 +43,8 @@ class Truth:
 
     def trip(self, mall: Mall, trip: Trip) -> None: ...
     def position(self, mall: Mall, t: float, mac: str, x: float, y: float, zone: str) -> None: ...
-    def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None: ...
+    def door(self, mall: Mall, sensor_id: str, t: float, entries: int, exits: int, true_entries: int,
+             true_exits: int) -> None: ...
     def sale(self, mall: Mall, shop_code: str, t: float, transaction_id: str, amount_minor: int, items: int,
              person: str | None, sent: bool) -> None: ...
     def fault(self, record: Record) -> None: ...
@@ -63,6 +70,7 @@ class TruthFile(Truth):
         self.phones: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.randomized: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.entries: dict[tuple[str, str], int] = defaultdict(int)
+        self.entries_counted: dict[tuple[str, str], int] = defaultdict(int)
         self.shop_visitors: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.shop_dwellers: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.passers: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -99,7 +107,8 @@ class TruthFile(Truth):
                 }
             )  # fmt: skip
             return
-        self.people[key].add(person.person_id)
+        party = [person.person_id, *(f"{person.person_id}+{n}" for n in range(1, trip.companions + 1))]
+        self.people[key].update(party)
         is_staff = person.staff_shop is not None
         if is_staff and stable_phone:
             self.staff[key].update(macs)
@@ -116,13 +125,18 @@ class TruthFile(Truth):
                 "randomized": person.randomized, "macs": macs, "arrive": trip.arrive, "leave": trip.leave,
                 "entrance_in": mall.entrances[trip.entrance_in].sensor_id,
                 "entrance_out": mall.entrances[trip.entrance_out].sensor_id,
+                "companions": trip.companions,
+                "passages": [[p.t, mall.entrances[p.entrance].sensor_id, "in" if p.inward else "out"]
+                             for p in trip.passages],
+                "path": [[round(t, 3), round(x, 2), round(y, 2), _zone(mall, z)]
+                         for t, x, y, z in trip.path.waypoints()],
             }
         )  # fmt: skip
-        for leg in trip.stays():
+        for leg in trip.stays:
             shop = mall.shops[leg.shop].shop_code
             dwelt = leg.end - leg.start >= self.shop_min_dwell
             if dwelt and not is_staff:
-                self.shop_dwell_people[key][shop].add(person.person_id)
+                self.shop_dwell_people[key][shop].update(party)
             if visitor_phone:
                 self.shop_visitors[key][shop].add(person.person_id)
                 if dwelt:
@@ -148,8 +162,13 @@ class TruthFile(Truth):
             }
         )
 
-    def door(self, sensor_id: str, t: float, entries: int, exits: int) -> None:
-        self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits})
+    def door(self, mall: Mall, sensor_id: str, t: float, entries: int, exits: int, true_entries: int,
+             true_exits: int) -> None:
+        key = (mall.mall_id, datetime.fromtimestamp(t, mall.zone).date().isoformat())
+        self.entries[key] += true_entries
+        self.entries_counted[key] += entries
+        self._write({"type": "door", "sensor_id": sensor_id, "t": t, "in": entries, "out": exits,
+                     "people_in": true_entries, "people_out": true_exits})
 
     def sale(self, mall: Mall, shop_code: str, t: float, transaction_id: str, amount_minor: int, items: int,
              person: str | None, sent: bool) -> None:
@@ -187,6 +206,7 @@ class TruthFile(Truth):
                 {
                     "type": "summary", "mall_id": mall_id, "day": day,
                     "people": len(self.people[key]), "visitors": len(self.phones[key]),
+                    "entries": self.entries[key], "entries_counted": self.entries_counted[key],
                     "randomized_phones": len(self.randomized[key]),
                     "shop_visitors": {shop: len(p) for shop, p in sorted(self.shop_visitors[key].items())},
                     "street_passers": len(self.passers[key]),
@@ -202,6 +222,11 @@ class TruthFile(Truth):
                 }
             )  # fmt: skip
         self.out.close()
+
+
+def _zone(mall: Mall, zone: int) -> str:
+    """A path's zone by name: a shop's code, 'corridor' or 'outside'."""
+    return mall.shops[zone].shop_code if zone >= 0 else "corridor" if zone == CORRIDOR else "outside"
 
 
 def _every(start: float, end: float, step: float) -> list[float]:

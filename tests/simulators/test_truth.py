@@ -15,7 +15,8 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
         kinds.setdefault(row["type"], []).append(row)
     (summary,) = kinds["summary"]
     trips = kinds["trip"]
-    assert summary["people"] == len({t["person"] for t in trips})
+    # People: everyone through the doors, the companions of a party without a phone included.
+    assert summary["people"] == len({t["person"] for t in trips}) + sum(t["companions"] for t in trips)
     with_phone = {t["person"] for t in trips if not t["phoneless"] and not t["randomized"] and not t["staff"]}
     assert summary["visitors"] == len(with_phone)
     staff = [t for t in trips if t["staff"] and not t["phoneless"] and not t["randomized"]]
@@ -37,9 +38,11 @@ def test_ground_truth_accounts_for_every_trip_visit_and_fault(simulate, tmp_path
     # People in shops: everyone who stayed the dwell, any phone or none, staff left out.
     staff_people = {t["person"] for t in trips if t["staff"]}
     for shop in {v["shop_code"] for v in kinds["visit"]}:
+        party = {t["person"]: 1 + t["companions"] for t in trips}
         stayed = {v["person"] for v in kinds["visit"]
                   if v["shop_code"] == shop and v["person"] not in staff_people and v["end"] - v["start"] >= 120}
-        assert summary["shop_dwell_people"].get(shop, 0) == len(stayed) >= summary["shop_dwell_visitors"].get(shop, 0)
+        assert summary["shop_dwell_people"].get(shop, 0) == sum(party[p] for p in stayed)
+        assert len(stayed) >= summary["shop_dwell_visitors"].get(shop, 0)
     assert len(kinds["fault"]) == sum(1 for r in records if r.kind.startswith("malformed"))
     # One position per probe request: every wifi event's MAC and time is among them.
     pings = {(p["mac"], round(p["t"], 3)) for p in kinds["position"]}
