@@ -25,7 +25,7 @@ from kafka.errors import KafkaError
 
 from footfall.settings import ConfigError, KafkaSettings, PostgresSettings, load
 from simulators.faults import Faults
-from simulators.layout import Layout, LayoutError, default_layout
+from simulators.layout import DENSITIES, Layout, LayoutError, default_layout
 from simulators.publish import FileSink, KafkaSink, Pacer, Progress, load_state, publish
 from simulators.radio import RadioModel
 from simulators.shoppers import Behaviour
@@ -136,6 +136,14 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
                    help="people walking past the front outside, per visitor (default 0.6)")  # fmt: skip
     g.add_argument("--probe-interval", type=seconds_range, default=Behaviour.probe_interval, metavar="MIN-MAX",
                    help="seconds between a phone's probe requests (default 20-120)")  # fmt: skip
+    g.add_argument("--reentry-share", type=share, default=Behaviour.reentry_share,
+                   help="visits that go out for a while and come back the same day (default 0.08)")
+    g.add_argument("--group-share", type=share, default=Behaviour.group_share,
+                   help="visits of a party with one probing phone between them (default 0.15)")
+    g.add_argument("--door-error", type=share, default=Behaviour.door_error,
+                   help="each door counter counts high or low by up to this share (default 0.04)")
+    g.add_argument("--density", choices=tuple(DENSITIES), default="shop",
+                   help="the built-in malls' access points: one per shop, or one every 20 or 15 m (default shop)")
     r = parser.add_argument_group("radio")
     r.add_argument("--path-loss-exponent", dest="exponent", type=positive_float, default=RadioModel.exponent)
     r.add_argument("--shadowing", type=float, default=RadioModel.shadowing, help="dB")
@@ -196,12 +204,14 @@ def parser() -> argparse.ArgumentParser:
         "file", nargs="?", type=Path, help="export: where to write; load: layout to load (default built-in)"
     )
     layout.add_argument("--malls", type=positive_int, default=1, help="how many built-in malls (default 1)")
+    layout.add_argument("--density", choices=tuple(DENSITIES), default="shop",
+                        help="the built-in malls' access points: one per shop, or one every 20 or 15 m (default shop)")
     layout.set_defaults(handler=_layout)
     return root
 
 
 def _the_layout(args: argparse.Namespace) -> Layout:
-    return Layout.load(args.layout) if args.layout else default_layout(args.malls)
+    return Layout.load(args.layout) if args.layout else default_layout(args.malls, args.density)
 
 
 def history_start(layout: Layout, days: int, now: float) -> float:
@@ -303,14 +313,14 @@ def _load(args: argparse.Namespace) -> int:
 def _layout(args: argparse.Namespace) -> int:
     if args.action == "export":
         if args.file is None:
-            print(default_layout(args.malls).to_json())
+            print(default_layout(args.malls, args.density).to_json())
         else:
-            default_layout(args.malls).save(args.file)
+            default_layout(args.malls, args.density).save(args.file)
             print(f"wrote {args.malls} mall(s) to {args.file}")
         return 0
     from simulators.dimensions import load_layout
 
-    layout = Layout.load(args.file) if args.file else default_layout(args.malls)
+    layout = Layout.load(args.file) if args.file else default_layout(args.malls, args.density)
     written = load_layout(layout, load(PostgresSettings))
     print("loaded " + ", ".join(f"{n} {table}" for table, n in written.items()))
     return 0

@@ -29,7 +29,8 @@ class Shop:
     shop_name: str
     category: str
     polygon: tuple[Point, ...]
-    #: Where the shop opens onto the corridor; shoppers walk through it.
+    #: Where the shop opens onto the corridor, on its wall: people go in and out only
+    #: here (a layout file without one gets the middle of the wall nearest the corridor).
     door: Point
 
     def contains(self, x: float, y: float) -> bool:
@@ -137,10 +138,27 @@ def _pt(value: Any) -> Point:
     return (float(x), float(y))
 
 
+def door_of(polygon: tuple[Point, ...], corridor: tuple[float, float, float, float]) -> Point:
+    """A shop's door where a layout names none: the middle of its wall nearest the
+    corridor (of the walls as long as a door at least, 1 m)."""
+    x0, y0, x1, y1 = corridor
+
+    def distance(point: Point) -> float:
+        return math.hypot(max(x0 - point[0], 0.0, point[0] - x1), max(y0 - point[1], 0.0, point[1] - y1))
+
+    walls = [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
+    middles = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in walls if math.dist(a, b) >= 1.0] or [polygon[0]]
+    x, y = min(middles, key=distance)
+    return round(x, 2), round(y, 2)
+
+
 def _mall_from_dict(item: dict[str, Any]) -> Mall:
+    corridor = tuple(float(v) for v in item["corridor"])
     shops = tuple(
-        Shop(s["shop_code"], s["shop_name"], s["category"], tuple(_pt(p) for p in s["polygon"]), _pt(s["door"]))
+        Shop(s["shop_code"], s["shop_name"], s["category"], polygon,
+             _pt(s["door"]) if "door" in s else door_of(polygon, corridor))  # type: ignore[arg-type]
         for s in item["shops"]
+        for polygon in (tuple(_pt(p) for p in s["polygon"]),)
     )
     probes = tuple(
         Probe(p["ap_mac"].lower(), float(p["x"]), float(p["y"]), p.get("shop_code"), int(p.get("floor", 0)),
@@ -156,7 +174,7 @@ def _mall_from_dict(item: dict[str, Any]) -> Mall:
         origin_lon=float(item["origin_lon"]),
         width=float(item["width"]),
         depth=float(item["depth"]),
-        corridor=tuple(float(v) for v in item["corridor"]),  # type: ignore[arg-type]
+        corridor=corridor,  # type: ignore[arg-type]
         shops=shops,
         probes=probes,
         entrances=entrances,
@@ -193,6 +211,8 @@ def validate(layout: Layout) -> None:
         for shop in mall.shops:
             if len(shop.polygon) < 3:
                 raise LayoutError(f"{where}: shop {shop.shop_code!r} polygon needs at least 3 points")
+            if not shop.contains(*shop.door) or shop.contains(*_beyond(shop)):
+                raise LayoutError(f"{where}: shop {shop.shop_code!r} door {shop.door} is not on its wall")
         for probe in mall.probes:
             if probe.ap_mac in seen_macs:
                 raise LayoutError(f"{where}: probe {probe.ap_mac} appears twice")
@@ -205,6 +225,16 @@ def validate(layout: Layout) -> None:
                 raise LayoutError(f"{where}: probe {probe.ap_mac} faces unknown shop {unknown[0]!r}")
         if not mall.entrances:
             raise LayoutError(f"{where}: needs at least one entrance")
+
+
+def _beyond(shop: Shop) -> Point:
+    """A point just outside the shop beyond its door, if the door is on a wall: half a metre
+    from the door, away from every point of the shop a step in."""
+    x, y = shop.door
+    for dx, dy in ((0.0, 0.5), (0.0, -0.5), (0.5, 0.0), (-0.5, 0.0)):
+        if shop.contains(x + dx, y + dy) and not shop.contains(x - dx, y - dy):
+            return x - dx, y - dy
+    return x, y  # not on an axis-parallel wall, or inside: contained, so refused
 
 
 # --- The default demo malls -----------------------------------------------------------
@@ -338,10 +368,47 @@ def default_mall(index: int = 0) -> Mall:
     )
 
 
-def default_layout(malls: int = 1) -> Layout:
+#: The access-point densities the built-in malls come in: one probe per shop (and one every
+#: 6 m of corridor), or a probe every this many metres, as operators deploy them (the
+#: corridor's length, and each shop's depth and width: a large shop has several).
+DENSITIES = {"shop": None, "20m": 20.0, "15m": 15.0}
+
+
+def with_density(mall: Mall, density: str) -> Mall:
+    """The mall with the probes of `density` (DENSITIES) in place of its own: a probe every
+    `spacing` metres of corridor, alternating sides, and in each shop a grid of probes
+    `spacing` apart at most, every one inside the shop (an L-shaped shop's notch gets
+    none). "shop" gives the mall as it is."""
+    if density not in DENSITIES:
+        raise LayoutError(f"unknown access-point density {density!r}: one of {', '.join(DENSITIES)}")
+    spacing = DENSITIES[density]
+    if spacing is None:
+        return mall
+    index = int(mall.probes[0].ap_mac.split(":")[2], 16)
+    probes: list[Probe] = []
+    for shop in mall.shops:
+        x0, y0, x1, y1 = shop.bbox
+        columns, rows = max(1, math.ceil((x1 - x0) / spacing)), max(1, math.ceil((y1 - y0) / spacing))
+        for i in range(columns):
+            for j in range(rows):
+                x, y = x0 + (x1 - x0) * (i + 0.5) / columns, y0 + (y1 - y0) * (j + 0.5) / rows
+                if shop.contains(x, y):
+                    probes.append(Probe(_mac(index, 1, len(probes)), round(x, 2), round(y, 2), shop.shop_code))
+    cx0, cy0, cx1, cy1 = mall.corridor
+    count = max(1, math.ceil((cx1 - cx0) / spacing))
+    middle, side = (cy0 + cy1) / 2, (cy1 - cy0) / 2 - 5.0
+    for i in range(count):
+        x, y = round(cx0 + (cx1 - cx0) * (i + 0.5) / count, 2), middle + (side if i % 2 else -side)
+        fronts = tuple(s.shop_code for s in mall.shops if math.dist((x, y), s.door) <= max(FRONT_RANGE_M, spacing / 2))
+        probes.append(Probe(_mac(index, 2, i), x, y, fronts=fronts))
+    return replace(mall, probes=tuple(probes))
+
+
+def default_layout(malls: int = 1, density: str = "shop") -> Layout:
+    """The built-in malls, with the access points of `density` (DENSITIES)."""
     if malls < 1:
         raise LayoutError("a layout needs at least one mall")
-    return Layout(tuple(default_mall(i) for i in range(malls)))
+    return Layout(tuple(with_density(default_mall(i), density) for i in range(malls)))
 
 
 def standalone_mall(index: int, mall_id: str) -> Mall:

@@ -89,3 +89,39 @@ L_SHAPE = ((0, 0), (10, 0), (10, 4), (4, 4), (4, 10), (0, 10))
 )
 def test_point_in_polygon_handles_concave_shapes_edges_and_vertices(x, y, inside) -> None:
     assert contains(L_SHAPE, x, y) is inside
+
+
+@pytest.mark.parametrize("density,spacing", [("20m", 20.0), ("15m", 15.0)])
+def test_a_density_puts_a_probe_every_so_many_metres_and_several_in_a_large_shop(density, spacing) -> None:
+    from simulators.layout import with_density
+
+    mall = with_density(default_layout().malls[0], density)
+    shops = {s.shop_code: s for s in mall.shops}
+    corridor = sorted(p.x for p in mall.probes if p.shop_code is None)
+    gaps = [b - a for a, b in zip(corridor, corridor[1:], strict=False)]
+    assert gaps and max(gaps) <= spacing and corridor[0] <= spacing and mall.width - corridor[-1] <= spacing
+    per_shop = {code: [p for p in mall.probes if p.shop_code == code] for code in shops}
+    for code, probes in per_shop.items():
+        x0, y0, x1, y1 = shops[code].bbox
+        assert all(shops[code].contains(p.x, p.y) for p in probes)
+        # Every point of a (rectangular) shop is within a spacing of one of its probes.
+        if len(shops[code].polygon) == 4:
+            assert probes and all(min(max(abs(p.x - x), abs(p.y - y)) for p in probes) <= spacing / 2 + 1e-6
+                                  for x in (x0, x1) for y in (y0, y1))
+    assert min(len(p) for p in per_shop.values()) >= 2  # 30 m deep shops: two or more each
+    assert len({p.ap_mac for p in mall.probes}) == len(mall.probes)
+    with pytest.raises(LayoutError, match="density"):
+        with_density(mall, "10m")
+
+
+def test_a_layout_without_doors_gets_each_shop_a_door_on_its_wall_facing_the_corridor() -> None:
+    mall = default_layout().malls[0]
+    data = json.loads(Layout((mall,)).to_json())
+    for shop in data["malls"][0]["shops"]:
+        del shop["door"]
+    loaded = Layout.from_json(json.dumps(data)).malls[0]
+    # The built-in doors are the middles of the walls on the corridor: the same again.
+    assert [s.door for s in loaded.shops] == [pytest.approx(s.door, abs=0.011) for s in mall.shops]
+    data["malls"][0]["shops"][0]["door"] = [mall.shops[0].door[0], mall.shops[0].door[1] - 5.0]
+    with pytest.raises(LayoutError, match="S001.*door .* is not on its wall"):
+        Layout.from_json(json.dumps(data))
