@@ -17,6 +17,8 @@ density. Then the report compares what the job wrote with what happened:
   came in, staff left out (phones: what the job can count);
 - shop visitors: `shop_daily.visitors` against the stable-MAC people who stayed a shop's
   minimum dwell, summed over the shops, and the mean absolute error per shop;
+- walk-bys: `shop_daily.walk_bys` against the stable-MAC people who walked past a shop's
+  door or stepped in for less than its dwell and were not its visitors (the same two);
 - estimated people: `people_daily.estimated_people` against everyone who came in (each
   mall-day alone too), and `shop_people_daily.estimated_people` against everyone who
   stayed a shop's dwell (design §4 item 15; the share of shop-days within 15 %);
@@ -130,6 +132,7 @@ def wait_for_outputs(settings: Settings, mall_ids: list[str], day: date,
     queries = {
         "mall": f"SELECT mall_id, visitors FROM mall_daily FINAL WHERE {where}",
         "shops": f"SELECT mall_id, shop_code, visitors FROM shop_daily FINAL WHERE {where}",
+        "walk_bys": f"SELECT mall_id, shop_code, walk_bys FROM shop_daily FINAL WHERE {where}",
         "people": f"SELECT mall_id, estimated_people FROM people_daily WHERE {where}",
         "shop_people": f"SELECT mall_id, shop_code, estimated_people FROM shop_people_daily WHERE {where}",
         "positions": "SELECT device_id, toUnixTimestamp(ts), x, y, zone FROM positions WHERE mall_id IN %(m)s",
@@ -156,6 +159,8 @@ def score(outputs: dict[str, list[tuple[Any, ...]]], truth: Truth) -> dict[str, 
     shops = {(m, s): v for m, s, v in outputs["shops"]}
     shop_people = {(m, s): p for m, s, p in outputs["shop_people"] if p is not None}
     true_shops = {(m, s): n for m, t in summaries.items() for s, n in t["shop_dwell_visitors"].items()}
+    walk_bys = {(m, s): n for m, s, n in outputs["walk_bys"]}
+    true_walk_bys = {(m, s): n for m, t in summaries.items() for s, n in t.get("shop_walk_bys", {}).items()}
     true_shop_people = {(m, s): n for m, t in summaries.items() for s, n in t["shop_dwell_people"].items()}
     true_visitors = sum(t["visitors"] for t in summaries.values())
     true_people = sum(t["people"] for t in summaries.values())
@@ -172,6 +177,9 @@ def score(outputs: dict[str, list[tuple[Any, ...]]], truth: Truth) -> dict[str, 
         "shop_visitors": [sum(shops.values()), sum(true_shops.values()),
                           error(sum(shops.values()), sum(true_shops.values()))],
         "shop_visitors_mean_abs_error": mean_abs_error(shops, true_shops),
+        "walk_bys": [sum(walk_bys.values()), sum(true_walk_bys.values()),
+                     error(sum(walk_bys.values()), sum(true_walk_bys.values()))],
+        "walk_bys_mean_abs_error": mean_abs_error(walk_bys, true_walk_bys),
         "people": [None if None in people else sum(people), true_people,
                    None if None in people else error(sum(people), true_people)],
         "people_per_mall": {m: error(p, summaries[m]["people"]) if p is not None else None
@@ -301,9 +309,10 @@ def label(run: dict[str, Any]) -> str:
 def table(runs: list[dict[str, Any]]) -> str:
     lines = [
         "| radio (exponent / shadowing), layout | mall visitors | shop visitors (sum; per shop) "
+        "| walk-bys (sum; per shop) "
         "| people (all; each mall-day) | shop people (sum; per shop; shop-days within 15 %) "
         "| position error p50 / p90 | zone accuracy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
         s = run["scores"]
@@ -311,6 +320,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {label(run)} | {percent(s['mall_visitors'][2])} "
             f"| {percent(s['shop_visitors'][2])}; {s['shop_visitors_mean_abs_error'] or 0:.1%} "
+            f"| {percent(s['walk_bys'][2])}; {s['walk_bys_mean_abs_error'] or 0:.1%} "
             f"| {percent(s['people'][2])}; {per_mall} "
             f"| {percent(s['shop_people'][2])}; {s['shop_people_mean_abs_error'] or 0:.1%}; "
             f"{s['shop_people_within']:.0%} "

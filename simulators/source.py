@@ -93,8 +93,8 @@ class Simulation:
         self.truth = truth or Truth()
         self.rng = np.random.default_rng([config.seed, config.worker, 7])
         self.faults = FaultInjector(config.faults, self.rng)
-        # The tills draw from a generator of their own, so the phones' and doors' records are
-        # the same with sales as without.
+        # The tills draw from a generator of their own, so a change to the sales leaves the
+        # people's arrivals and choices as they were.
         self.till_rng = np.random.default_rng([config.seed, config.worker, 11])
         self.till_faults = FaultInjector(config.faults, self.till_rng)
         self.incidents = Incidents(config.incidents)

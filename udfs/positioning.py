@@ -57,12 +57,9 @@ class Estimator:
     exponent: float = 2.5
     #: Loss through one shop wall, dB.
     wall_loss_db: float = 6.0
-    #: A phone's level at 1 m (dBm) and how far phones differ from it (dB): phones send
-    #: at 15-20 dBm and their antennas and the hand holding them differ by a few dB more.
-    #: (8 dB gave the zone less weight against the walk's other evidence: 94.9 % of
-    #: seconds in the right zone against 95.5 % at 5 dB on simulated people who walk.)
+    #: A phone's level at 1 m (dBm) and how far phones differ from it (dB).
     p0_dbm: float = -45.0
-    p0_sd_db: float = 5.0
+    p0_sd_db: float = 8.0
     #: Spread of a report around the model (dB): how sharply the points are told apart.
     shadowing_db: float = 6.0
     #: Candidate points reach radius_m beyond the probes that heard the device within

@@ -9,6 +9,7 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
     outputs = {
         "mall": [("m1", 90), ("m2", 100)],
         "shops": [("m1", "S1", 10), ("m2", "S1", 6)],
+        "walk_bys": [("m1", "S1", 30), ("m2", "S1", 20)],
         "people": [("m1", 150), ("m2", 170)],
         "shop_people": [("m1", "S1", 16.0), ("m2", "S1", None)],
         "positions": [("d1", 100, 3.0, 4.0, "S1"), ("d1", 101, 0.0, 0.0, "corridor"), ("d2", 100, 1.0, 1.0, "S2"),
@@ -20,9 +21,11 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
                    ("S2", "d2", 100, 400), ("S3", "dx", 100, 999)],
     }
     summaries = {
-        "m1": {"visitors": 100, "people": 160, "entries": 170, "entries_counted": 168, "shop_dwell_visitors": {"S1": 8}, "shop_dwell_people": {"S1": 16},
+        "m1": {"visitors": 100, "people": 160, "entries": 170, "entries_counted": 168, "shop_walk_bys": {"S1": 40},
+               "shop_dwell_visitors": {"S1": 8}, "shop_dwell_people": {"S1": 16},
                "shop_sales": {"S1": {"transactions": 5, "sales_minor": 4500, "unsent": 1}}},
-        "m2": {"visitors": 100, "people": 160, "entries": 165, "entries_counted": 166, "shop_dwell_visitors": {"S1": 8, "S2": 0},
+        "m2": {"visitors": 100, "people": 160, "entries": 165, "entries_counted": 166,
+               "shop_dwell_visitors": {"S1": 8, "S2": 0},
                "shop_dwell_people": {"S1": 10}, "shop_sales": {"S1": {"transactions": 2, "sales_minor": 1000,
                                                                       "unsent": 0}}},
     }
@@ -32,6 +35,7 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
     s = score(outputs, Truth(summaries, where, stays, [1000, 200]))
     assert s["mall_visitors"] == [190, 200, -0.05]
     assert s["shop_visitors"] == [16, 16, 0.0] and s["shop_visitors_mean_abs_error"] == 0.25
+    assert s["walk_bys"] == [50, 40, 0.25] and s["walk_bys_mean_abs_error"] == 0.25  # m2's S1: no truth
     assert s["people"] == [320, 320, 0.0] and s["people_per_mall"] == {"m1": round(-10 / 160, 4), "m2": 0.0625}
     assert s["door_entries"] == {"m1": [168, 170, 160], "m2": [166, 165, 160]}
     assert s["shop_people"] == [16.0, 26, round(-10 / 26, 4)]
@@ -40,7 +44,8 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
     assert s["positions_matched"] == 3
     assert s["position_error_p50_m"] == 1.0 and s["zone_accuracy"] == round(2 / 3, 4)
     run = {"exponent": 2.7, "shadowing_db": 6.0, "density": "shop", "scores": s}
-    assert "| 2.7 / 6 dB, one probe per shop | -5.0% | +0.0%; 25.0% | +0.0%; -6.2%, +6.2% |" in table([run])
+    assert "| 2.7 / 6 dB, one probe per shop | -5.0% | +0.0%; 25.0% | +25.0%; 25.0% | +0.0%; -6.2%, +6.2% |" in table(
+        [run])
     # Dwell: the job's shop visits of 2 minutes or more (300, 200, 400: median 300) against
     # the truth's (320, 250, 420: 320); mall visits of 5 minutes or more, 900 against 1000.
     assert s["shop_dwell_median_s"] == [300, 320, round(-20 / 320, 4)]
@@ -61,8 +66,8 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
 
 
 def test_a_day_without_door_counts_has_no_people_figure() -> None:
-    outputs = {"mall": [("m1", 5)], "shops": [], "people": [("m1", None)], "shop_people": [], "positions": [],
-               "sales": [], "visits": []}
+    outputs = {"mall": [("m1", 5)], "shops": [], "walk_bys": [], "people": [("m1", None)], "shop_people": [],
+               "positions": [], "sales": [], "visits": []}
     summary = {"visitors": 5, "people": 9, "entries": 0, "entries_counted": 0, "shop_dwell_visitors": {},
                "shop_dwell_people": {}}
     s = score(outputs, Truth({"m1": summary}, {}, {}, []))
