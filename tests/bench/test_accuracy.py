@@ -1,4 +1,5 @@
 import argparse
+import json
 
 import pytest
 
@@ -89,3 +90,29 @@ def test_radio_settings_are_pairs_the_simulator_accepts() -> None:
         radio_settings("9/6")
     with pytest.raises(argparse.ArgumentTypeError, match="'2.7'"):
         radio_settings("2.7")
+
+
+def test_the_truth_scored_is_the_visitors_own(tmp_path) -> None:
+    from bench.accuracy import SALT, read_truth
+    from udfs.identity import device_id
+
+    def trip(person: str, mac: str, **kind: bool) -> dict:
+        return {"type": "trip", "person": person, "macs": [mac], "staff": False, "phoneless": False,
+                "randomized": False, **kind, "passages": [[100, "d", "in"], [400, "d", "out"], [900, "d", "in"],
+                                                          [1000, "d", "out"]]}
+
+    rows = [trip("v", "aa"), trip("s", "bb", staff=True), trip("r", "cc", randomized=True),
+            {"type": "position", "mac": "aa", "t": 150.5, "x": 1, "y": 2, "zone": "S1"},
+            {"type": "position", "mac": "bb", "t": 150.5, "x": 1, "y": 2, "zone": "S1"},
+            {"type": "visit", "person": "v", "mac": "aa", "shop_code": "S2", "start": 300, "end": 350},
+            {"type": "visit", "person": "v", "mac": "aa", "shop_code": "S1", "start": 120, "end": 250},
+            {"type": "visit", "person": "s", "mac": "bb", "shop_code": "S1", "start": 120, "end": 250},
+            {"type": "visit", "person": "r", "mac": "cc", "shop_code": "S1", "start": 120, "end": 250},
+            {"type": "summary", "mall_id": "m1"}]
+    path = tmp_path / "truth.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows))
+    truth = read_truth(path)
+    visitor = device_id(SALT, "aa")
+    assert truth.where == {(visitor, 150): (1, 2, "S1")}  # the staff's place is not scored
+    assert truth.stays == {visitor: [(120, "S1", 130), (300, "S2", 50)]}
+    assert truth.inside == [300, 100] and set(truth.summaries) == {"m1"}
