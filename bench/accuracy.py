@@ -362,8 +362,8 @@ def sales_table(runs: list[dict[str, Any]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
-        for label, s in (("", run["scores"]), *((f", {m}", p) for m, p in run["scores"].get("per_mall", {}).items())):
-            lines.append(sales_row(f"{run['exponent']} / {run['shadowing_db']:g} dB{label}", s))
+        for name, s in (("", run["scores"]), *((f", {m}", p) for m, p in run["scores"].get("per_mall", {}).items())):
+            lines.append(sales_row(f"{label(run)}{name}", s))
     return "\n".join(lines)
 
 
@@ -373,6 +373,19 @@ def sales_row(label: str, s: dict[str, Any]) -> str:
             f"| {percent(s['conversion_of_people'][2])} ({s['shop_conversion_mean_abs_error'] or 0:.1%} over "
             f"{s['shops_scored']} shops) | {percent(s['sales_per_visitor'][2])} "
             f"| {percent(s['sales_per_person'][2])} |")
+
+
+def report(runs: list[dict[str, Any]], when: str, machine: str, options: str) -> str:
+    """The report in Markdown: its tables and what they compare."""
+    return (f"# Accuracy against the simulator's truth\n\n{when} on {machine}: `python -m bench.accuracy "
+            f"{options}`, one simulated day per radio setting and layout.\n\n{table(runs)}\n\n"
+            f"Dwell and journeys against the truth (design §4 items 6, 11 and 12): visits of at least the minimum "
+            f"dwell (shop 2 min, mall 5 min), the visitors' stable phones; transitions per device.\n\n"
+            f"{visits_table(runs)}\n\n"
+            f"Sales against the truth (design §4 item 18): the truth's conversion is purchases over everyone who "
+            f"stayed a shop's dwell, its sales per visitor net sales over everyone who came in; the job's visitors "
+            f"are phones with a stable MAC, fewer than the people, so its per-visitor figures run high and its "
+            f"per-estimated-person ones are the comparable figures.\n\n{sales_table(runs)}\n")
 
 
 def densities(text: str) -> tuple[str, ...]:
@@ -434,20 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    report = (f"# Accuracy against the simulator's truth\n\n{when} on {machine}: `python -m bench.accuracy "
-              f"--malls {args.malls} --visitors-per-day {args.visitors_per_day}`, one simulated day per radio "
-              f"setting and layout.\n\n{table(runs)}\n\nDwell and journeys against the truth (design §4 items "
-              f"6, 11 and 12): visits of at least the minimum dwell (shop 2 min, mall 5 min), the visitors' stable "
-              f"phones; transitions per device.\n\n{visits_table(runs)}\n\n"
-              f"Sales against the truth (design §4 item 18): the truth's conversion "
-              f"is purchases over everyone who stayed a shop's dwell, its sales per visitor net sales over everyone "
-              f"who came in; the job's visitors are phones with a stable MAC, fewer than the people, so its "
-              f"per-visitor figures run high and its per-estimated-person ones are the comparable figures.\n\n"
-              f"{sales_table(runs)}\n")
+    text = report(runs, when, machine, f"--malls {args.malls} --visitors-per-day {args.visitors_per_day}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "accuracy.md").write_text(report)
+    (args.out / "accuracy.md").write_text(text)
     (args.out / "accuracy.json").write_text(json.dumps({"when": when, "machine": machine, "runs": runs}, indent=1))
-    print(report)
+    print(text)
     return 0
 
 

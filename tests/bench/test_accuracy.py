@@ -63,7 +63,7 @@ def test_each_figure_is_scored_over_all_malls_against_the_truth() -> None:
     assert s["sales_per_visitor"] == [round(5000 / 190, 4), round(5500 / 320, 4),
                                       round((5000 / 190 - 5500 / 320) / (5500 / 320), 4)]
     assert s["sales_per_person"] == [15.625, 17.1875, round((15.625 - 17.1875) / 17.1875, 4)]
-    assert "| 2.7 / 6 dB | -14.3% (1 unsent) | +39.3% |" in sales_table([run])
+    assert "| 2.7 / 6 dB, one probe per shop | -14.3% (1 unsent) | +39.3% |" in sales_table([run])
 
 
 def test_a_day_without_door_counts_has_no_people_figure() -> None:
