@@ -3,10 +3,12 @@
 Arrivals follow a daily curve (quiet morning, lunch and evening peaks) scaled by the
 mall's size and its weekly pattern.
 A visit walks the corridor from an entrance to a few shops, dwells minutes in each,
-sometimes comes back to one, and leaves by an entrance. A share of visitors return on
-later days with the same phone; a share of phones randomise their MAC and rotate it; a
-share carry no phone that probes (door counters still count them); staff stay all day;
-street passers-by walk past an entrance outside and never come in.
+sometimes comes back to one, and leaves by an entrance; its path, inside the shops too,
+is laid by simulators/paths.py. Some visits are a party with one probing phone between
+them, and some go out for a while and come back. A share of visitors return on later days
+with the same phone; a share of phones randomise their MAC and rotate it; a share carry
+no phone that probes (door counters still count them); staff stay all day; street
+passers-by walk past an entrance outside and never come in.
 """
 
 from __future__ import annotations
