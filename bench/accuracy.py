@@ -67,7 +67,7 @@ from bench.stats import error, mean_abs_error, percentile
 from footfall import clients
 from footfall.settings import ConfigError, MetricSettings, Settings
 from simulators.layout import DENSITIES as LAYOUT_DENSITIES
-from simulators.layout import standalone_mall, with_density
+from simulators.layout import standalone_mall
 from simulators.radio import RadioModel
 from simulators.shoppers import Behaviour
 from simulators.source import unused_past_day
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     try:
         for (exponent, shadowing), density in plan:
-            malls = tuple(with_density(standalone_mall(index, f"bench-accuracy-{n + 1}"), density)
+            malls = tuple(standalone_mall(index, f"bench-accuracy-{n + 1}", density)
                           for n, index in enumerate(MALL_INDEXES[:args.malls]))
             with own_mall(malls, TABLES) as (settings, var_dir):
                 truth_path, day = var_dir / "truth.jsonl", unused_past_day()

@@ -28,7 +28,7 @@ from typing import Any
 from bench.accuracy import radio_settings
 from bench.stats import percentile
 from footfall.settings import MetricSettings
-from simulators.layout import DENSITIES, Layout, Mall, standalone_mall, with_density
+from simulators.layout import DENSITIES, Layout, Mall, standalone_mall
 from simulators.radio import RadioModel
 from simulators.shoppers import Behaviour
 from simulators.source import Simulation, SimulationConfig
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.hours <= 0 or args.visitors_per_day < 1:
         parser.error("--hours and --visitors-per-day must be positive")
-    mall = with_density(standalone_mall(MALL_INDEX, "bench-placement"), args.density)
+    mall = standalone_mall(MALL_INDEX, "bench-placement", args.density)
     for exponent, shadowing in args.radio:
         figures = place(mall, args.hours, RadioModel(exponent=exponent, shadowing=shadowing), args.visitors_per_day)
         print(json.dumps({"radio": [exponent, shadowing], "density": args.density, **figures}), flush=True)

@@ -152,14 +152,16 @@ def door_of(polygon: tuple[Point, ...], corridor: tuple[float, float, float, flo
     return round(x, 2), round(y, 2)
 
 
+def _shop_from_dict(item: dict[str, Any], corridor: tuple[float, float, float, float]) -> Shop:
+    polygon = tuple(_pt(p) for p in item["polygon"])
+    door = _pt(item["door"]) if "door" in item else door_of(polygon, corridor)
+    return Shop(item["shop_code"], item["shop_name"], item["category"], polygon, door)
+
+
 def _mall_from_dict(item: dict[str, Any]) -> Mall:
-    corridor = tuple(float(v) for v in item["corridor"])
-    shops = tuple(
-        Shop(s["shop_code"], s["shop_name"], s["category"], polygon,
-             _pt(s["door"]) if "door" in s else door_of(polygon, corridor))  # type: ignore[arg-type]
-        for s in item["shops"]
-        for polygon in (tuple(_pt(p) for p in s["polygon"]),)
-    )
+    x0, y0, x1, y1 = (float(v) for v in item["corridor"])
+    corridor = (x0, y0, x1, y1)
+    shops = tuple(_shop_from_dict(s, corridor) for s in item["shops"])
     probes = tuple(
         Probe(p["ap_mac"].lower(), float(p["x"]), float(p["y"]), p.get("shop_code"), int(p.get("floor", 0)),
               tuple(p.get("fronts", ())))
@@ -174,7 +176,7 @@ def _mall_from_dict(item: dict[str, Any]) -> Mall:
         origin_lon=float(item["origin_lon"]),
         width=float(item["width"]),
         depth=float(item["depth"]),
-        corridor=corridor,  # type: ignore[arg-type]
+        corridor=corridor,
         shops=shops,
         probes=probes,
         entrances=entrances,
@@ -211,7 +213,7 @@ def validate(layout: Layout) -> None:
         for shop in mall.shops:
             if len(shop.polygon) < 3:
                 raise LayoutError(f"{where}: shop {shop.shop_code!r} polygon needs at least 3 points")
-            if not shop.contains(*shop.door) or shop.contains(*_beyond(shop)):
+            if not shop.contains(*shop.door) or inward(shop, 0.5) is None:
                 raise LayoutError(f"{where}: shop {shop.shop_code!r} door {shop.door} is not on its wall")
         for probe in mall.probes:
             if probe.ap_mac in seen_macs:
@@ -227,14 +229,15 @@ def validate(layout: Layout) -> None:
             raise LayoutError(f"{where}: needs at least one entrance")
 
 
-def _beyond(shop: Shop) -> Point:
-    """A point just outside the shop beyond its door, if the door is on a wall: half a metre
-    from the door, away from every point of the shop a step in."""
+def inward(shop: Shop, step: float) -> Point | None:
+    """The direction from the shop's door into the shop, a unit vector along an axis, if
+    the door is on an axis-parallel wall: `step` metres that way is inside the shop, `step`
+    the other way outside it. None otherwise (a door inside the shop, or off its walls)."""
     x, y = shop.door
-    for dx, dy in ((0.0, 0.5), (0.0, -0.5), (0.5, 0.0), (-0.5, 0.0)):
-        if shop.contains(x + dx, y + dy) and not shop.contains(x - dx, y - dy):
-            return x - dx, y - dy
-    return x, y  # not on an axis-parallel wall, or inside: contained, so refused
+    for dx, dy in ((0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)):
+        if shop.contains(x + dx * step, y + dy * step) and not shop.contains(x - dx * step, y - dy * step):
+            return dx, dy
+    return None
 
 
 # --- The default demo malls -----------------------------------------------------------
@@ -324,8 +327,54 @@ def _l_shape(x: float, w: float, y0: float, y1: float, door_y: float) -> tuple[P
 FRONT_RANGE_M = 8.0
 
 
-def default_mall(index: int = 0) -> Mall:
-    """A 240 m x 96 m single-floor mall: a corridor between two rows of 22 shops."""
+#: The access-point densities the built-in malls come in: one probe per shop (and one every
+#: 6 m of corridor), or a probe every this many metres, as operators deploy them (the
+#: corridor's length, and each shop's depth and width: a large shop has several).
+DENSITIES = {"shop": None, "20m": 20.0, "15m": 15.0}
+
+
+def _probes(index: int, shops: tuple[Shop, ...], corridor: tuple[float, float, float, float],
+            density: str) -> tuple[Probe, ...]:
+    """The built-in mall `index`'s probes at `density` (DENSITIES). "shop": one in each
+    shop near its front and one every 6 m along the corridor, alternating sides; else a
+    probe every `spacing` metres of corridor, alternating sides, and in each shop a grid of
+    probes `spacing` apart at most, every one inside the shop (an L-shaped shop's notch
+    gets none)."""
+    if density not in DENSITIES:
+        raise LayoutError(f"unknown access-point density {density!r}: one of {', '.join(DENSITIES)}")
+    spacing = DENSITIES[density]
+    probes: list[Probe] = []
+    for shop in shops:
+        x0, y0, x1, y1 = shop.bbox
+        if spacing is None:
+            # Near the shop front, inside the polygon (L-shapes keep their front intact).
+            places = [((x0 + x1) / 2, y0 + (y1 - y0) * (0.35 if shop.door[1] == y1 else 0.65))]
+        else:
+            columns, rows = max(1, math.ceil((x1 - x0) / spacing)), max(1, math.ceil((y1 - y0) / spacing))
+            places = [(x0 + (x1 - x0) * (i + 0.5) / columns, y0 + (y1 - y0) * (j + 0.5) / rows)
+                      for i in range(columns) for j in range(rows)]
+        for x, y in places:
+            if shop.contains(x, y):
+                probes.append(Probe(_mac(index, 1, len(probes)), round(x, 2), round(y, 2), shop.shop_code))
+    cx0, cy0, cx1, cy1 = corridor
+    middle = (cy0 + cy1) / 2
+    if spacing is None:
+        along = [(3 + i * 6.0, middle + (3.0 if i % 2 else -3.0)) for i in range(40)]
+        reach = FRONT_RANGE_M
+    else:
+        count, side = max(1, math.ceil((cx1 - cx0) / spacing)), (cy1 - cy0) / 2 - 5.0
+        along = [(cx0 + (cx1 - cx0) * (i + 0.5) / count, middle + (side if i % 2 else -side)) for i in range(count)]
+        reach = max(FRONT_RANGE_M, spacing / 2)
+    for i, (x, y) in enumerate(along):
+        x = round(x, 2)
+        fronts = tuple(s.shop_code for s in shops if math.dist((x, y), s.door) <= reach)
+        probes.append(Probe(_mac(index, 2, i), x, y, fronts=fronts))
+    return tuple(probes)
+
+
+def default_mall(index: int = 0, density: str = "shop") -> Mall:
+    """A 240 m x 96 m single-floor mall: a corridor between two rows of 22 shops, with the
+    access points of `density` (DENSITIES)."""
     mall_id, name, tz, lat, lon = MALL_SITES[index % len(MALL_SITES)]
     if index >= len(MALL_SITES):
         mall_id, name = f"mall-{index + 1:03d}", f"{name} {index // len(MALL_SITES) + 1}"
@@ -335,16 +384,7 @@ def default_mall(index: int = 0) -> Mall:
     south = _shop_row(names[:22], 10.0, 40.0, 40.0, width, first=1)
     north = _shop_row(names[22:44], 56.0, 86.0, 56.0, width, first=23)
     shops = tuple(south + north)
-    probes = []
-    for i, shop in enumerate(shops):
-        x0, y0, x1, y1 = shop.bbox
-        # Near the shop front, inside the polygon (L-shapes keep their front intact).
-        py = y0 + (y1 - y0) * (0.35 if shop.door[1] == y1 else 0.65)
-        probes.append(Probe(_mac(index, 1, i), round((x0 + x1) / 2, 2), round(py, 2), shop.shop_code))
-    for i in range(40):
-        x, y = round(3 + i * 6.0, 2), 48.0 + (3.0 if i % 2 else -3.0)
-        fronts = tuple(s.shop_code for s in shops if math.dist((x, y), s.door) <= FRONT_RANGE_M)
-        probes.append(Probe(_mac(index, 2, i), x, y, fronts=fronts))
+    probes = _probes(index, shops, corridor, density)
     entrances = (
         Entrance(f"{mall_id}-door-west", "West entrance", 0.0, 48.0),
         Entrance(f"{mall_id}-door-east", "East entrance", width, 48.0),
@@ -360,7 +400,7 @@ def default_mall(index: int = 0) -> Mall:
         depth,
         corridor,
         shops,
-        tuple(probes),
+        probes,
         entrances,
         traffic=traffic,
         weekly=weekly,
@@ -368,52 +408,16 @@ def default_mall(index: int = 0) -> Mall:
     )
 
 
-#: The access-point densities the built-in malls come in: one probe per shop (and one every
-#: 6 m of corridor), or a probe every this many metres, as operators deploy them (the
-#: corridor's length, and each shop's depth and width: a large shop has several).
-DENSITIES = {"shop": None, "20m": 20.0, "15m": 15.0}
-
-
-def with_density(mall: Mall, density: str) -> Mall:
-    """The mall with the probes of `density` (DENSITIES) in place of its own: a probe every
-    `spacing` metres of corridor, alternating sides, and in each shop a grid of probes
-    `spacing` apart at most, every one inside the shop (an L-shaped shop's notch gets
-    none). "shop" gives the mall as it is."""
-    if density not in DENSITIES:
-        raise LayoutError(f"unknown access-point density {density!r}: one of {', '.join(DENSITIES)}")
-    spacing = DENSITIES[density]
-    if spacing is None:
-        return mall
-    index = int(mall.probes[0].ap_mac.split(":")[2], 16)
-    probes: list[Probe] = []
-    for shop in mall.shops:
-        x0, y0, x1, y1 = shop.bbox
-        columns, rows = max(1, math.ceil((x1 - x0) / spacing)), max(1, math.ceil((y1 - y0) / spacing))
-        for i in range(columns):
-            for j in range(rows):
-                x, y = x0 + (x1 - x0) * (i + 0.5) / columns, y0 + (y1 - y0) * (j + 0.5) / rows
-                if shop.contains(x, y):
-                    probes.append(Probe(_mac(index, 1, len(probes)), round(x, 2), round(y, 2), shop.shop_code))
-    cx0, cy0, cx1, cy1 = mall.corridor
-    count = max(1, math.ceil((cx1 - cx0) / spacing))
-    middle, side = (cy0 + cy1) / 2, (cy1 - cy0) / 2 - 5.0
-    for i in range(count):
-        x, y = round(cx0 + (cx1 - cx0) * (i + 0.5) / count, 2), middle + (side if i % 2 else -side)
-        fronts = tuple(s.shop_code for s in mall.shops if math.dist((x, y), s.door) <= max(FRONT_RANGE_M, spacing / 2))
-        probes.append(Probe(_mac(index, 2, i), x, y, fronts=fronts))
-    return replace(mall, probes=tuple(probes))
-
-
 def default_layout(malls: int = 1, density: str = "shop") -> Layout:
     """The built-in malls, with the access points of `density` (DENSITIES)."""
     if malls < 1:
         raise LayoutError("a layout needs at least one mall")
-    return Layout(tuple(with_density(default_mall(i), density) for i in range(malls)))
+    return Layout(tuple(default_mall(i, density) for i in range(malls)))
 
 
-def standalone_mall(index: int, mall_id: str) -> Mall:
+def standalone_mall(index: int, mall_id: str, density: str = "shop") -> Mall:
     """The built-in mall `index` under an id of its own, with probe MACs (from `index`) and
     entrance sensors of its own, so loading it never takes over another mall's rows."""
-    mall = replace(default_mall(index), mall_id=mall_id)
+    mall = replace(default_mall(index, density), mall_id=mall_id)
     entrances = tuple(replace(e, sensor_id=f"{mall_id}-{e.name.split()[0].lower()}") for e in mall.entrances)
     return replace(mall, entrances=entrances)

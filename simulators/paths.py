@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.layout import Shop
+from footfall import geometry
+from simulators.layout import Mall, Shop, inward
 
 Point = tuple[float, float]
 #: A leg's zone: a shop's index in the mall, or one of these.
@@ -58,9 +59,11 @@ class Leg:
 class Path:
     """Legs in time order, each starting where and when the one before ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, legs: list[Leg] | None = None) -> None:
         self.legs: list[Leg] = []
         self._starts: list[float] = []
+        for leg in legs or ():
+            self._add(leg)
 
     @property
     def end(self) -> float:
@@ -96,6 +99,11 @@ class Path:
         return [*points, (last.end, *last.b, last.zone)]
 
 
+def zone_name(mall: Mall, zone: int) -> str:
+    """A leg's zone by name: the shop's code, 'corridor' or 'outside'."""
+    return mall.shops[zone].shop_code if zone >= 0 else geometry.CORRIDOR if zone == CORRIDOR else "outside"
+
+
 def visible(shop: Shop, a: Point, b: Point, step_m: float = 0.25) -> bool:
     """Whether the straight line from a to b stays inside the shop (sampled every step_m)."""
     n = max(1, int(math.dist(a, b) / step_m))
@@ -105,10 +113,9 @@ def visible(shop: Shop, a: Point, b: Point, step_m: float = 0.25) -> bool:
 def step_in(shop: Shop) -> Point:
     """The point STEP_IN_M inside the door, straight in from the wall the door is on."""
     x, y = shop.door
-    for dx, dy in ((0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)):
-        inside = (x + dx * STEP_IN_M, y + dy * STEP_IN_M)
-        if shop.contains(*inside) and not shop.contains(x - dx * STEP_IN_M, y - dy * STEP_IN_M):
-            return inside
+    direction = inward(shop, STEP_IN_M)
+    if direction is not None:
+        return x + direction[0] * STEP_IN_M, y + direction[1] * STEP_IN_M
     x0, y0, x1, y1 = shop.bbox  # a door not on an axis-parallel wall: towards the middle
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     d = math.dist((x, y), (cx, cy)) or 1.0

@@ -257,9 +257,9 @@ class Itineraries:
             here = front
             if break_after == n + 1 and t + break_s + 600 < closing:
                 nearest = min(range(len(mall.entrances)), key=lambda i: abs(mall.entrances[i].x - here[0]))
-                self._go_out(trip, t, here, nearest, lane)
+                t = self._go_out(trip, t, here, nearest, lane)
                 entrance = mall.entrances[nearest]
-                t = trip.path.walk(trip.path.end, (entrance.x, entrance.y), self._outside(nearest), trip.pace, OUTSIDE)
+                t = trip.path.walk(t, (entrance.x, entrance.y), self._outside(nearest), trip.pace, OUTSIDE)
                 t = trip.path.stop(t, break_s, self._outside(nearest), OUTSIDE)
                 here = self._come_in(trip, t, nearest, lane)
                 t = trip.path.end
@@ -291,26 +291,24 @@ class Itineraries:
             trip.path.stop(t, 1.0, here, CORRIDOR)  # an entrance on the lane itself: a moment at the door
         return here
 
-    def _go_out(self, trip: Trip, t: float, here: Point, entrance_index: int, lane: float) -> None:
+    def _go_out(self, trip: Trip, t: float, here: Point, entrance_index: int, lane: float) -> float:
+        """From `here` on the lane out through the entrance's doors; returns the time out."""
         entrance = self.mall.entrances[entrance_index]
         t = trip.path.walk(t, here, (entrance.x, lane), trip.pace, CORRIDOR)
         t = trip.path.walk(t, (entrance.x, lane), (entrance.x, entrance.y), trip.pace, CORRIDOR)
         trip.passages.append(Passage(t, entrance_index, False))
+        return t
 
     def browse(self, trip: Trip, tills: list[float | None], rng: np.random.Generator) -> None:
         """Lay each stay's path inside its shop: in through the door, from display to
         display with a stop at each, to the till for a buyer (`tills`: the time each stay's
         purchase is paid, None if it buys nothing), out through the door. The stays' times
         stand; the paths fill them."""
-        legs = list(trip.path.legs)
-        inside: dict[float, list[paths.Leg]] = {}
-        for stay, paid in zip(trip.stays, tills, strict=True):
-            inside[stay.start] = self._stay_path(self.mall.shops[stay.shop], stay, paid, trip.browse_pace, rng)
-        path = Path()
-        for leg in legs:
-            for piece in inside.get(leg.start, [leg]) if leg.zone >= 0 else [leg]:
-                path._add(piece)
-        trip.path = path
+        inside = {stay.start: self._stay_path(self.mall.shops[stay.shop], stay, paid, trip.browse_pace, rng)
+                  for stay, paid in zip(trip.stays, tills, strict=True)}
+        # Each stay's placeholder (a stop at the door for the stay's time) gives way to its path.
+        trip.path = Path([piece for leg in trip.path.legs
+                          for piece in (inside[leg.start] if leg.zone >= 0 else [leg])])
 
     @staticmethod
     def _stay_path(shop: Shop, stay: Stay, paid: float | None, browse: float, rng: np.random.Generator
@@ -395,7 +393,6 @@ class Itineraries:
                     browse_pace=BROWSE_SPEED[0])
         trip.passages.append(Passage(open_at, 0, True))
         here, t = paths.till(shop), open_at
-        trip.path.stop(t, 0.0, here, shop_index)
         while t < close_at:
             t = trip.path.stop(t, min(float(rng.uniform(120, 900)), close_at - t), here, shop_index)
             if t >= close_at:

@@ -21,7 +21,7 @@ from simulators import tills
 from simulators.faults import FaultInjector, Faults
 from simulators.incidents import Incident, Incidents
 from simulators.layout import Layout, Mall
-from simulators.paths import CORRIDOR, OUTSIDE
+from simulators.paths import CORRIDOR, OUTSIDE, zone_name
 from simulators.radio import MallRadio, RadioModel
 from simulators.records import Record, door_record, pos_record, probe_record
 from simulators.shoppers import CATEGORY_DWELL_MIN, Behaviour, Itineraries, Passage, Person, Trip, arrival_times
@@ -314,8 +314,7 @@ class Simulation:
             return  # out for a break, beyond the probes' range
         heard, rssi = state.radio.hear(x, y, max(shop, CORRIDOR), self.rng)
         mac = person.mac_at(t, self.config.behaviour.rotation_minutes * 60)
-        zone = "outside" if shop == OUTSIDE else state.mall.shops[shop].shop_code if shop >= 0 else "corridor"
-        self.truth.position(state.mall, t, mac, x, y, zone)
+        self.truth.position(state.mall, t, mac, x, y, zone_name(state.mall, shop))
         macs = state.radio.macs
         for probe, level in zip(heard.tolist(), rssi.tolist()):
             if self.incidents and not self.incidents.keep_report(state.mall.mall_id, macs[probe], t,

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from footfall.settings import MetricSettings
 from simulators.layout import Mall
-from simulators.paths import CORRIDOR
+from simulators.paths import zone_name
 from simulators.records import Record
 from simulators.shoppers import Trip
 
@@ -128,7 +128,7 @@ class TruthFile(Truth):
                 "companions": trip.companions,
                 "passages": [[p.t, mall.entrances[p.entrance].sensor_id, "in" if p.inward else "out"]
                              for p in trip.passages],
-                "path": [[round(t, 3), round(x, 2), round(y, 2), _zone(mall, z)]
+                "path": [[round(t, 3), round(x, 2), round(y, 2), zone_name(mall, z)]
                          for t, x, y, z in trip.path.waypoints()],
             }
         )  # fmt: skip
@@ -222,11 +222,6 @@ class TruthFile(Truth):
                 }
             )  # fmt: skip
         self.out.close()
-
-
-def _zone(mall: Mall, zone: int) -> str:
-    """A path's zone by name: a shop's code, 'corridor' or 'outside'."""
-    return mall.shops[zone].shop_code if zone >= 0 else "corridor" if zone == CORRIDOR else "outside"
 
 
 def _every(start: float, end: float, step: float) -> list[float]:

@@ -93,9 +93,9 @@ def test_point_in_polygon_handles_concave_shapes_edges_and_vertices(x, y, inside
 
 @pytest.mark.parametrize("density,spacing", [("20m", 20.0), ("15m", 15.0)])
 def test_a_density_puts_a_probe_every_so_many_metres_and_several_in_a_large_shop(density, spacing) -> None:
-    from simulators.layout import with_density
+    from simulators.layout import default_mall
 
-    mall = with_density(default_layout().malls[0], density)
+    mall = default_mall(0, density)
     shops = {s.shop_code: s for s in mall.shops}
     corridor = sorted(p.x for p in mall.probes if p.shop_code is None)
     gaps = [b - a for a, b in zip(corridor, corridor[1:], strict=False)]
@@ -111,7 +111,7 @@ def test_a_density_puts_a_probe_every_so_many_metres_and_several_in_a_large_shop
     assert min(len(p) for p in per_shop.values()) >= 2  # 30 m deep shops: two or more each
     assert len({p.ap_mac for p in mall.probes}) == len(mall.probes)
     with pytest.raises(LayoutError, match="density"):
-        with_density(mall, "10m")
+        default_mall(0, "10m")
 
 
 def test_a_layout_without_doors_gets_each_shop_a_door_on_its_wall_facing_the_corridor() -> None:
