@@ -60,7 +60,7 @@ backtest: setup ## the expected footfall's error on the history the product hold
 alerts-eval: setup ## the alert rules against a simulated week of incidents in two malls, with three ordinary weeks before (bench/results/alerts.md; about 15 min)
 	@$(PY) -m bench.alerts_eval $(ALERTS_EVAL_ARGS)
 
-accuracy: setup ## visitors, estimated people, positions and sales against the simulator's truth, for five radio settings (bench/results/accuracy.md; about 20 min)
+accuracy: setup ## visitors, estimated people, positions, dwell, journeys and sales against the simulator's truth, for five radio settings and two denser layouts (bench/results/accuracy.md; about 35 min)
 	@$(FOOTFALL) up --no-job
 	@$(PY) -m bench.accuracy $(ACCURACY_ARGS)
 
